@@ -143,6 +143,9 @@ IMAP_IDLE_TIMEOUT = env_int("IMAP_IDLE_TIMEOUT", 300)
 # Loopback and private addresses are refused as mail servers unless listed
 # here, so that a user cannot point the workers at internal services.
 MAIL_ALLOWED_PRIVATE_HOSTS = env_list("MAIL_ALLOWED_PRIVATE_HOSTS")
+# A CA bundle trusted for mail servers on top of the system's, for sites
+# whose mail servers carry certificates from a private CA (and the demo).
+MAIL_CA_FILE = env_str("MAIL_CA_FILE", "") or None
 
 # HTTPS. Off only for a local demo over http://127.0.0.1.
 HTTPS = env_bool("WEBMAIL_HTTPS", True)

@@ -1,0 +1,164 @@
+"""Start the whole webmail with a demo mail server, for `scripts/start`.
+
+Starts a Redis of its own, a demo Dovecot with a seeded mailbox, a Celery
+worker and beat, and uvicorn; prints where to sign in; stops them all on
+Ctrl-C. Everything it keeps lives in var/, so a second run finds its data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+from devtools.celery_worker import REPO, CeleryWorker, base_env
+from devtools.dovecot import start_dovecot
+from devtools.redis_server import start_redis
+
+DEMO_LOGIN = "demo"
+DEMO_PASSWORD = "demo"
+DEMO_ADDRESS = "demo@example.org"
+SEED_COUNT = 400
+
+
+def load_secrets(path: Path) -> dict[str, str]:
+    """Keys made on the first run and kept, so sessions and passwords survive."""
+    if not path.exists():
+        path.write_text(
+            f"SECRET_KEY={secrets.token_urlsafe(50)}\n"
+            f"CREDENTIALS_KEYS={Fernet.generate_key().decode()}\n"
+        )
+        path.chmod(0o600)
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if line)
+    return {key: value for key, value in pairs}
+
+
+def seed_mailbox(dovecot, username: str, marker: Path) -> None:  # type: ignore[no-untyped-def]
+    if marker.exists():
+        return
+    from webmail.mailgen import generate_maildir, index_mailbox
+
+    print(f"Seeding the demo mailbox with {SEED_COUNT} messages...", flush=True)
+    maildir = dovecot.maildir(username)
+    generate_maildir(maildir, count=SEED_COUNT, seed=2026)
+    dovecot.chown_mail(maildir)
+    index_mailbox(dovecot.doveadm, username)
+    marker.touch()
+
+
+def manage(env: dict[str, str], *args: str) -> None:
+    subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=REPO, env=env, check=True
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default=os.environ.get("WEBMAIL_HOST", "127.0.0.1"))
+    parser.add_argument(
+        "--port", type=int, default=int(os.environ.get("WEBMAIL_PORT", "8000"))
+    )
+    options = parser.parse_args()
+
+    data = Path(os.environ.get("WEBMAIL_DATA_DIR", REPO / "var"))
+    data.mkdir(parents=True, exist_ok=True)
+    logs = data / "logs"
+    logs.mkdir(exist_ok=True)
+
+    started: list[object] = []
+    redis = start_redis(data / "redis", port=6391, persist=True)
+    started.append(redis)
+    dovecot = start_dovecot(data / "dovecot", variant="full")
+    started.append(dovecot)
+    try:
+        dovecot.add_user(DEMO_ADDRESS, DEMO_PASSWORD)
+        seed_mailbox(dovecot, DEMO_ADDRESS, data / "dovecot" / ".seeded")
+
+        env = base_env(
+            **load_secrets(data / "secrets.env"),
+            DJANGO_SETTINGS_MODULE="webmail.settings",
+            WEBMAIL_DATA_DIR=str(data),
+            WEBMAIL_HTTPS="false",
+            REDIS_URL=redis.url,
+            MAIL_ALLOWED_PRIVATE_HOSTS="127.0.0.1",
+            MAIL_CA_FILE=str(dovecot.ca_cert_path),
+            ALLOWED_HOSTS=f"{options.host},localhost,127.0.0.1",
+            PYTHONUNBUFFERED="1",
+        )
+        manage(env, "migrate", "--noinput", "-v", "0")
+        manage(env, "collectstatic", "--noinput", "-v", "0")
+        manage(
+            env,
+            "setup_demo",
+            f"--login={DEMO_LOGIN}",
+            f"--password={DEMO_PASSWORD}",
+            f"--address={DEMO_ADDRESS}",
+            f"--imap-port={dovecot.imaps_port}",
+        )
+
+        shards = int(env.get("IMAP_SHARDS", "4"))
+        queues = ["default"] + [f"imap.{n}" for n in range(shards)]
+        worker = CeleryWorker(env, queues, logs / "worker.log", name="demo")
+        worker.start()
+        started.append(worker)
+        beat = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "webmail", "beat",
+             f"--schedule={data / 'celerybeat-schedule'}", "--loglevel=INFO"],
+            cwd=REPO, env=env, stdout=(logs / "beat.log").open("ab"),
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        started.append(beat)
+        web = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "webmail.asgi:application",
+             f"--host={options.host}", f"--port={options.port}", "--no-access-log"],
+            cwd=REPO, env=env,
+        )  # fmt: skip
+        started.append(web)
+
+        print(
+            "\n"
+            f"  Webmail is running: http://{options.host}:{options.port}/\n"
+            f"  Sign in as {DEMO_LOGIN!r} with the password {DEMO_PASSWORD!r}.\n"
+            f"  Logs are in {logs}. Press Ctrl-C to stop.\n",
+            flush=True,
+        )
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        while all(_running(p) for p in started):
+            time.sleep(0.5)
+        print("A process stopped; shutting down. See the logs above.", flush=True)
+    except KeyboardInterrupt:
+        print("\nStopping...", flush=True)
+    finally:
+        for process in reversed(started):
+            _stop(process)
+
+
+def _running(process: object) -> bool:
+    if isinstance(process, subprocess.Popen):
+        return process.poll() is None
+    if isinstance(process, CeleryWorker):
+        return process.alive()
+    return True
+
+
+def _stop(process: object) -> None:
+    if isinstance(process, subprocess.Popen):
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    else:
+        process.stop()  # type: ignore[attr-defined]
+
+
+if __name__ == "__main__":
+    main()
