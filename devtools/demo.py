@@ -19,7 +19,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 from devtools.celery_worker import REPO, CeleryWorker, base_env
-from devtools.dovecot import start_dovecot
+from devtools.dovecot import DovecotServer, start_dovecot
 from devtools.redis_server import start_redis
 
 DEMO_LOGIN = "demo"
@@ -40,7 +40,7 @@ def load_secrets(path: Path) -> dict[str, str]:
     return {key: value for key, value in pairs}
 
 
-def seed_mailbox(dovecot, username: str, marker: Path) -> None:  # type: ignore[no-untyped-def]
+def seed_mailbox(dovecot: DovecotServer, username: str, marker: Path) -> None:
     if marker.exists():
         return
     from webmail.mailgen import generate_maildir, index_mailbox
@@ -54,9 +54,7 @@ def seed_mailbox(dovecot, username: str, marker: Path) -> None:  # type: ignore[
 
 
 def manage(env: dict[str, str], *args: str) -> None:
-    subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=REPO, env=env, check=True
-    )
+    subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=env, check=True)
 
 
 def main() -> None:
