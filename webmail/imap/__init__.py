@@ -1,0 +1,49 @@
+"""The IMAP protocol facade: the only package that imports imapclient.
+
+connect() opens a logged-in ImapSession; ConnectionPool lends sessions to
+threads under a per-account connection cap. Everything returned is a frozen
+dataclass from webmail.imap.types; everything raised is an ImapError from
+webmail.imap.errors, which says whether a retry can help.
+"""
+
+from webmail.imap.connect import Security, connect, normalise_fingerprint
+from webmail.imap.errors import (
+    AuthenticationFailed,
+    CommandFailed,
+    ConnectionLost,
+    FolderMissing,
+    ImapError,
+    MessageMissing,
+    OverQuota,
+    PoolExhausted,
+    ServerUnreachable,
+    Timeout,
+    TlsError,
+)
+from webmail.imap.messages import SearchText
+from webmail.imap.parse import encode_folder_name, folder_name_from_parts
+from webmail.imap.pool import ConnectionPool, ConnectSettings
+from webmail.imap.session import ImapSession
+
+__all__ = [
+    "AuthenticationFailed",
+    "CommandFailed",
+    "ConnectSettings",
+    "ConnectionLost",
+    "ConnectionPool",
+    "FolderMissing",
+    "ImapError",
+    "ImapSession",
+    "MessageMissing",
+    "OverQuota",
+    "PoolExhausted",
+    "SearchText",
+    "Security",
+    "ServerUnreachable",
+    "Timeout",
+    "TlsError",
+    "connect",
+    "encode_folder_name",
+    "folder_name_from_parts",
+    "normalise_fingerprint",
+]

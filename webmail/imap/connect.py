@@ -1,0 +1,178 @@
+"""Opening a logged-in ImapSession: sockets, TLS, certificate pinning, login.
+
+Certificates are verified against the system trust store (plus ca_file)
+unless the caller pins one exact certificate by its SHA-256 fingerprint,
+which an admin does for a server with a self-signed certificate. Whether a
+plain-text connection is acceptable is a policy decision made by the
+caller; it is allowed here only when asked for by name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import socket
+import ssl
+from typing import Literal
+
+from imapclient import IMAPClient
+from imapclient.exceptions import CapabilityError, IMAPClientError, LoginError
+
+from webmail.imap.errors import (
+    AuthenticationFailed,
+    ConnectionLost,
+    ImapError,
+    ServerUnreachable,
+    Timeout,
+    TlsError,
+)
+from webmail.imap.session import ImapSession
+
+Security = Literal["ssl", "starttls", "none"]
+DEFAULT_TIMEOUT = 30.0
+
+
+def normalise_fingerprint(value: str) -> str:
+    """Return a SHA-256 fingerprint as 64 lowercase hex digits.
+
+    Accepts the usual spellings: upper or lower case, with or without
+    colons or spaces, with a "sha256:" prefix.
+    """
+    cleaned = value.strip().lower()
+    cleaned = cleaned.removeprefix("sha256:").removeprefix("sha256 ")
+    cleaned = "".join(c for c in cleaned if c not in ": ")
+    if len(cleaned) != 64 or any(c not in "0123456789abcdef" for c in cleaned):
+        raise ValueError(f"Not a SHA-256 fingerprint: {value!r}")
+    return cleaned
+
+
+def tls_context(
+    ca_file: str | None = None, fingerprint_sha256: str | None = None
+) -> ssl.SSLContext:
+    """Return the TLS context to use for a mail server.
+
+    With a pinned fingerprint the chain and host name are not checked here:
+    the exact certificate is compared after the handshake instead.
+    """
+    context = ssl.create_default_context()
+    if fingerprint_sha256 is not None:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    elif ca_file:
+        context.load_verify_locations(cafile=ca_file)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+def _check_fingerprint(client: IMAPClient, host: str, expected: str) -> None:
+    sock = client.socket()
+    der = (
+        sock.getpeercert(binary_form=True) if isinstance(sock, ssl.SSLSocket) else None
+    )
+    if not der:
+        raise TlsError(f"{host} presented no certificate.")
+    actual = hashlib.sha256(der).hexdigest()
+    if not hmac.compare_digest(actual, expected):
+        raise TlsError(
+            f"The certificate of {host} does not match the trusted fingerprint "
+            f"(it presents {actual}). It may have been replaced; an admin must "
+            "check it."
+        )
+
+
+def _map_os_error(
+    exc: BaseException, host: str, port: int, timeout: float
+) -> ImapError:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        reason = exc.verify_message or exc.reason or str(exc)
+        return TlsError(f"The certificate of {host} is not trusted: {reason}.")
+    if isinstance(exc, ssl.SSLError):
+        return TlsError(f"Could not set up TLS with {host}: {exc.reason or exc}.")
+    if isinstance(exc, socket.gaierror):
+        return ServerUnreachable(f"Could not resolve {host}.")
+    if isinstance(exc, TimeoutError):
+        return Timeout(f"{host} (port {port}) did not answer within {timeout:g} s.")
+    if isinstance(exc, ConnectionRefusedError):
+        return ServerUnreachable(f"{host} refused the connection on port {port}.")
+    if isinstance(exc, OSError):
+        return ServerUnreachable(f"Could not reach {host} on port {port}: {exc}.")
+    return ConnectionLost(f"Lost the connection to {host}: {exc}.")
+
+
+def connect(
+    host: str,
+    port: int,
+    *,
+    security: Security,
+    username: str,
+    password: str,
+    ca_file: str | None = None,
+    fingerprint_sha256: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    compress: bool = False,
+) -> ImapSession:
+    """Connect, secure, log in and return a ready ImapSession.
+
+    security is "ssl" (implicit TLS, port 993), "starttls" (port 143, then
+    STARTTLS before anything else) or "none" (no encryption: only when the
+    caller's policy allows it). compress asks for COMPRESS=DEFLATE where
+    offered. Raises ImapError subclasses only.
+    """
+    if security not in ("ssl", "starttls", "none"):
+        raise ValueError(f"Unknown security {security!r}")
+    if security == "none" and fingerprint_sha256:
+        raise ValueError("A certificate fingerprint needs a TLS connection.")
+    pinned = normalise_fingerprint(fingerprint_sha256) if fingerprint_sha256 else None
+    context = tls_context(ca_file, pinned)
+    client: IMAPClient | None = None
+    try:
+        client = IMAPClient(
+            host,
+            port=port,
+            ssl=security == "ssl",
+            ssl_context=context,
+            timeout=timeout,
+        )
+        # imapclient turns on imaplib's protocol trace (sent to a DEBUG
+        # logger), which would record the LOGIN line with the password.
+        client._imap.debug = 0
+        if security == "starttls":
+            try:
+                client.starttls(context)
+            except CapabilityError as exc:
+                raise TlsError(f"{host} does not offer STARTTLS.") from exc
+        if pinned is not None:
+            _check_fingerprint(client, host, pinned)
+        try:
+            client.login(username, password)
+        except LoginError as exc:
+            message = str(exc)
+            if "[UNAVAILABLE]" in message:
+                raise ServerUnreachable(
+                    f"{host} cannot log anyone in right now."
+                ) from exc
+            if "LOGINDISABLED" in message.upper() or "plaintext" in message.lower():
+                raise AuthenticationFailed(
+                    f"{host} does not accept passwords over an unencrypted connection."
+                ) from exc
+            raise AuthenticationFailed(
+                f"{host} refused the username or password."
+            ) from exc
+        names = frozenset(c.decode().upper() for c in client.capabilities())
+        session = ImapSession(client, host=host, capabilities=names, timeout=timeout)
+    except ImapError:
+        _discard(client)
+        raise
+    except (OSError, IMAPClientError) as exc:
+        _discard(client)
+        raise _map_os_error(exc, host, port, timeout) from exc
+    session.setup(compress=compress)
+    return session
+
+
+def _discard(client: IMAPClient | None) -> None:
+    if client is None:
+        return
+    with contextlib.suppress(OSError, IMAPClientError):
+        client.shutdown()

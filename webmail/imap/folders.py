@@ -1,0 +1,185 @@
+"""Folder verbs: LIST (with special use and status), STATUS, SELECT, ..."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from webmail.imap import parse
+from webmail.imap.core import SessionCore, lower_flags, parse_code, vanished_uids
+from webmail.imap.types import (
+    FlagChange,
+    Folder,
+    SelectInfo,
+)
+from webmail.imap.wire import (
+    Raw,
+    quoted,
+)
+
+STATUS_ITEMS = ("MESSAGES", "UNSEEN", "UIDNEXT", "UIDVALIDITY")
+
+
+class FolderVerbs(SessionCore):
+    """Listing, managing and selecting folders."""
+
+    def list_folders(self, *, with_status: bool = True) -> list[Folder]:
+        """List every folder, with special use, subscription and counts."""
+        caps = self.capabilities
+        extended = caps.has("LIST-EXTENDED")
+        args: list[bytes] = [Raw(b"LIST"), Raw(b'""'), Raw(b'"*"')]
+        status_items = [*STATUS_ITEMS, *(["HIGHESTMODSEQ"] if self.condstore else [])]
+        list_status = with_status and caps.has("LIST-STATUS")
+        if extended:
+            options = ["SUBSCRIBED"]
+            if caps.has("SPECIAL-USE"):
+                options.append("SPECIAL-USE")
+            if list_status:
+                options.append(f"STATUS ({' '.join(status_items)})")
+            args.append(Raw(f"RETURN ({' '.join(options)})".encode()))
+        response = self._ok(self._run(*args), "list folders")
+        listed: list[tuple[tuple[str, ...], str | None, str]] = []
+        statuses: dict[str, dict[str, int]] = {}
+        for item in response.untagged:
+            kind, _, rest = parse.classify(item)
+            if kind == "LIST":
+                listed.append(parse.parse_list(rest))
+            elif kind == "STATUS":
+                name, values = parse.parse_status(rest)
+                statuses[name] = values
+        if extended:
+            subscribed = {n for f, _, n in listed if "\\subscribed" in lower_flags(f)}
+        else:
+            subscribed = self._lsub()
+        folders = []
+        for flags, delimiter, name in listed:
+            status = statuses.get(name)
+            selectable = not {"\\noselect", "\\nonexistent"} & lower_flags(flags)
+            if with_status and not list_status and selectable:
+                status = self.status(name, status_items)
+            folders.append(
+                parse.make_folder(name, flags, delimiter, name in subscribed, status)
+            )
+        return folders
+
+    def _lsub(self) -> set[str]:
+        response = self._ok(self._run(Raw(b"LSUB"), Raw(b'""'), Raw(b'"*"')), "lsub")
+        names = set()
+        for item in response.untagged:
+            kind, _, rest = parse.classify(item)
+            if kind == "LSUB":
+                names.add(parse.parse_list(rest)[2])
+        return names
+
+    def status(
+        self, folder: str, items: Sequence[str] = STATUS_ITEMS
+    ) -> dict[str, int]:
+        """Return STATUS counts of a folder ({"MESSAGES": 3, ...})."""
+        name = parse.encode_folder_name(folder)
+        response = self._run(
+            Raw(b"STATUS"), quoted(name), Raw(f"({' '.join(items)})".encode())
+        )
+        self._ok(response, "read the folder status", name)
+        for item in response.untagged:
+            kind, _, rest = parse.classify(item)
+            if kind == "STATUS":
+                return parse.parse_status(rest)[1]
+        return {}
+
+    def create_folder(self, folder: str) -> None:
+        """Create a folder (name as the server spells it, see module doc)."""
+        name = parse.encode_folder_name(folder)
+        self._ok(self._run(Raw(b"CREATE"), quoted(name)), "create the folder", name)
+
+    def rename_folder(self, old: str, new: str) -> None:
+        """Rename a folder."""
+        old_name, new_name = (
+            parse.encode_folder_name(old),
+            parse.encode_folder_name(new),
+        )
+        response = self._run(Raw(b"RENAME"), quoted(old_name), quoted(new_name))
+        self._ok(response, "rename the folder", old_name)
+
+    def delete_folder(self, folder: str) -> None:
+        """Delete a folder."""
+        name = parse.encode_folder_name(folder)
+        if self.selected == name:
+            self.unselect()
+        self._ok(self._run(Raw(b"DELETE"), quoted(name)), "delete the folder", name)
+
+    def subscribe(self, folder: str, subscribed: bool = True) -> None:
+        """Subscribe to (or with subscribed=False, unsubscribe from) a folder."""
+        name = parse.encode_folder_name(folder)
+        verb = b"SUBSCRIBE" if subscribed else b"UNSUBSCRIBE"
+        self._ok(self._run(Raw(verb), quoted(name)), "change the subscription", name)
+
+    # Selecting ----------------------------------------------------------
+
+    def select(
+        self,
+        folder: str,
+        *,
+        readonly: bool = False,
+        qresync: tuple[int, int] | None = None,
+    ) -> SelectInfo:
+        """SELECT (or EXAMINE) a folder.
+
+        qresync=(uidvalidity, modseq) from the last sync asks a QRESYNC
+        server for everything expunged or changed since; see SelectInfo.
+        """
+        name = parse.encode_folder_name(folder)
+        args: list[bytes] = [Raw(b"EXAMINE" if readonly else b"SELECT"), quoted(name)]
+        use_qresync = qresync is not None and self.qresync
+        if qresync is not None and use_qresync:
+            args.append(Raw(b"(QRESYNC (%d %d))" % (qresync[0], max(qresync[1], 1))))
+        elif self.capabilities.has("CONDSTORE") and not self.condstore:
+            args.append(Raw(b"(CONDSTORE)"))
+        self.selected = None
+        response = self._ok(self._run(*args), "open the folder", name)
+        self.selected = name
+        values: dict[str, int] = {}
+        permanent: tuple[str, ...] = ()
+        vanished: list[int] = []
+        changed: list[FlagChange] = []
+        exists = 0
+        for item in response.untagged:
+            kind, number, rest = parse.classify(item)
+            if kind == "EXISTS" and number is not None:
+                exists = number
+            elif kind == "OK":
+                code, data, _ = parse_code(rest)
+                if code in ("UIDVALIDITY", "UIDNEXT", "HIGHESTMODSEQ") and data:
+                    values[code] = int(data)
+                elif code == "PERMANENTFLAGS" and data:
+                    permanent = parse.flags(parse.parse([data])[0])
+            elif kind == "VANISHED":
+                vanished.extend(vanished_uids(rest))
+            elif kind == "FETCH" and number is not None:
+                change = parse.flag_change(number, parse.parse_fetch(number, rest))
+                if change is not None and change.uid is not None:
+                    changed.append(change)
+        uidvalidity = values.get("UIDVALIDITY", 0)
+        resynced = use_qresync and qresync is not None and qresync[0] == uidvalidity
+        return SelectInfo(
+            folder=name,
+            uidvalidity=uidvalidity,
+            uidnext=values.get("UIDNEXT"),
+            exists=exists,
+            highestmodseq=values.get("HIGHESTMODSEQ"),
+            readonly=readonly or response.code == "READ-ONLY",
+            permanent_flags=permanent,
+            resynced=resynced,
+            vanished=tuple(sorted(vanished)) if resynced else (),
+            changed=tuple(changed) if resynced else (),
+        )
+
+    def unselect(self) -> None:
+        """Leave the selected folder without expunging anything."""
+        if self.selected is None:
+            return
+        if self.capabilities.has("UNSELECT"):
+            self._ok(self._run(Raw(b"UNSELECT")), "close the folder")
+        else:
+            # EXAMINE of a folder that cannot exist deselects without the
+            # implicit expunge of CLOSE.
+            self._run(Raw(b"EXAMINE"), quoted("webmail-no-folder-\u00a0"))
+        self.selected = None

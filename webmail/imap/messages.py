@@ -1,0 +1,399 @@
+"""Message verbs: search, fetch (summaries, parts, streams), flags, moves."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from imapclient.datetime_util import datetime_to_INTERNALDATE
+
+from webmail.imap import parse
+from webmail.imap.core import SessionCore, flag_list, parse_code, uid_arg, vanished_uids
+from webmail.imap.errors import MessageMissing
+from webmail.imap.types import (
+    Changes,
+    FlagChange,
+    MessageSummary,
+    Quota,
+    SearchResult,
+)
+from webmail.imap.wire import (
+    Literal,
+    Raw,
+    Response,
+    quoted,
+)
+
+SUMMARY_ITEMS = (
+    b"UID FLAGS ENVELOPE RFC822.SIZE INTERNALDATE BODYSTRUCTURE "
+    b"BODY.PEEK[HEADER.FIELDS (REFERENCES)]"
+)
+DEFAULT_CHUNK = 1024 * 1024
+FETCH_BATCH = 1000
+
+
+_SEARCH_WORD = re.compile(r"[A-Za-z0-9:*,\-$\\]+|[()]")
+
+
+class SearchText(str):
+    """A search argument always sent as a string: wrap text users typed.
+
+    Plain str criteria that look like IMAP words ("UNSEEN", "1:10", "(")
+    are sent as such, so a user's "(" or "ALL" must be wrapped.
+    """
+
+
+class MessageVerbs(SessionCore):
+    """Searching, fetching and changing messages of the selected folder."""
+
+    def _criteria(self, criteria: Sequence[str]) -> list[bytes]:
+        items = list(criteria) or ["ALL"]
+        args: list[bytes] = []
+        if not all(c.isascii() for c in items):
+            args += [Raw(b"CHARSET"), Raw(b"UTF-8")]
+        for item in items:
+            if isinstance(item, SearchText) or not _SEARCH_WORD.fullmatch(item):
+                args.append(quoted(item))
+            else:
+                args.append(Raw(item.encode()))
+        return args
+
+    def search_uids(self, *criteria: str) -> list[int]:
+        """Return the UIDs matching criteria, sorted.
+
+        Each criterion is one IMAP search word or argument, for example
+        ("UNSEEN",) or ("FROM", SearchText(typed)); see SearchText.
+        """
+        self._need_selected()
+        response = self._run(Raw(b"UID SEARCH"), *self._criteria(criteria))
+        self._ok(response, "search")
+        uids: list[int] = []
+        for item in response.untagged:
+            kind, _, rest = parse.classify(item)
+            if kind == "SEARCH":
+                uids.extend(int(v) for v in parse.parse(rest) if isinstance(v, int))
+        return sorted(uids)
+
+    def esearch(self, *criteria: str) -> SearchResult:
+        """Search, returning count, min, max and all UIDs in one answer."""
+        self._need_selected()
+        if not self.capabilities.has("ESEARCH"):
+            uids = self.search_uids(*criteria)
+            return SearchResult(
+                uids=tuple(uids),
+                count=len(uids),
+                min=uids[0] if uids else None,
+                max=uids[-1] if uids else None,
+            )
+        response = self._run(
+            Raw(b"UID SEARCH RETURN (MIN MAX COUNT ALL)"), *self._criteria(criteria)
+        )
+        self._ok(response, "search")
+        found: dict[str, Any] = {}
+        for item in response.untagged:
+            kind, _, rest = parse.classify(item)
+            if kind != "ESEARCH":
+                continue
+            values = [v for v in parse.parse(rest) if not isinstance(v, tuple)]
+            for i, value in enumerate(values[:-1]):
+                key = parse.text(value).upper()
+                if key in ("MIN", "MAX", "COUNT", "ALL"):
+                    found[key] = values[i + 1]
+        all_uids = (
+            parse.parse_uid_set(parse.text(found["ALL"])) if "ALL" in found else []
+        )
+        return SearchResult(
+            uids=tuple(all_uids),
+            count=int(found.get("COUNT", len(all_uids))),
+            min=int(found["MIN"]) if "MIN" in found else None,
+            max=int(found["MAX"]) if "MAX" in found else None,
+        )
+
+    # Fetching ----------------------------------------------------------
+
+    def _fetch(
+        self, uids: Iterable[int] | str, items: bytes, modifiers: bytes = b""
+    ) -> list[tuple[int, dict[bytes, Any]]]:
+        self._need_selected()
+        args: list[bytes] = [
+            Raw(b"UID FETCH"),
+            uid_arg(uids),
+            Raw(b"(" + items + b")"),
+        ]
+        if modifiers:
+            args.append(Raw(modifiers))
+        response = self._ok(self._run(*args), "fetch messages")
+        results = []
+        for item in response.untagged:
+            kind, number, rest = parse.classify(item)
+            if kind == "FETCH" and number is not None:
+                results.append((number, parse.parse_fetch(number, rest)))
+        return results
+
+    def fetch_summaries(self, uids: Iterable[int] | str) -> list[MessageSummary]:
+        """Return list data for messages by UID, or a UID range like "100:*".
+
+        Sorted by UID. Messages already gone are left out.
+        """
+        if not isinstance(uids, str):
+            uids = list(uids)
+            if not uids:
+                return []
+        wanted = set(uids) if not isinstance(uids, str) else None
+        low = int(uids.split(":")[0]) if isinstance(uids, str) and ":" in uids else 0
+        items = SUMMARY_ITEMS + (b" MODSEQ" if self.condstore else b"")
+        # Scattered UIDs make long command lines; servers cap their length.
+        batches: list[Iterable[int] | str] = (
+            [uids]
+            if isinstance(uids, str)
+            else [uids[i : i + FETCH_BATCH] for i in range(0, len(uids), FETCH_BATCH)]
+        )
+        fetched = [row for batch in batches for row in self._fetch(batch, items)]
+        summaries = []
+        for _, data in fetched:
+            uid = data.get(b"UID")
+            if uid is None or b"ENVELOPE" not in data:
+                continue  # an unsolicited flag update
+            if (wanted is not None and uid not in wanted) or uid < low:
+                continue
+            references = next(
+                (v for k, v in data.items() if k.startswith(b"BODY[HEADER")), None
+            )
+            modseq = data.get(b"MODSEQ")
+            summaries.append(
+                MessageSummary(
+                    uid=uid,
+                    flags=parse.flags(data.get(b"FLAGS", ())),
+                    modseq=int(modseq[0]) if modseq else None,
+                    envelope=parse.envelope(data[b"ENVELOPE"]),
+                    size=int(data.get(b"RFC822.SIZE", 0)),
+                    internaldate=parse.aware(data.get(b"INTERNALDATE")),
+                    references=parse.references(references),
+                    bodystructure=parse.safe_bodystructure(data[b"BODYSTRUCTURE"]),
+                )
+            )
+        return sorted(summaries, key=lambda s: s.uid)
+
+    def fetch_all_flags(self) -> dict[int, tuple[str, ...]]:
+        """Return {uid: flags} of every message (the sync without CONDSTORE)."""
+        if self._exists_is_zero():
+            return {}
+        return {
+            data[b"UID"]: parse.flags(data[b"FLAGS"])
+            for _, data in self._fetch("1:*", b"UID FLAGS")
+            if b"UID" in data and b"FLAGS" in data
+        }
+
+    def _exists_is_zero(self) -> bool:
+        # "1:*" on an empty folder is an error on some servers.
+        if self.capabilities.has("ESEARCH"):
+            return self.esearch("ALL").count == 0
+        return not self.search_uids("ALL")
+
+    def fetch_changes(self, since_modseq: int) -> Changes:
+        """Return flag changes (and with QRESYNC, expunges) since a MODSEQ."""
+        self._require("CONDSTORE", "change tracking")
+        modifier = b"(CHANGEDSINCE %d%s)" % (
+            since_modseq,
+            b" VANISHED" if self.qresync else b"",
+        )
+        self._need_selected()
+        args: list[bytes] = [Raw(b"UID FETCH 1:* (UID FLAGS)"), Raw(modifier)]
+        response = self._ok(self._run(*args), "fetch changes")
+        changed: list[FlagChange] = []
+        vanished: list[int] = []
+        for item in response.untagged:
+            kind, number, rest = parse.classify(item)
+            if kind == "FETCH" and number is not None:
+                change = parse.flag_change(number, parse.parse_fetch(number, rest))
+                if change is not None and change.uid is not None:
+                    changed.append(change)
+            elif kind == "VANISHED":
+                vanished.extend(vanished_uids(rest))
+        return Changes(
+            changed=tuple(changed),
+            vanished=tuple(sorted(vanished)),
+            vanished_known=self.qresync,
+        )
+
+    def fetch_part(self, uid: int, section: str) -> bytes:
+        """Return one body part (still transfer-encoded), "" for the whole."""
+        _check_section(section)
+        key = f"BODY[{section}]".encode()
+        for _, data in self._fetch([uid], b"UID BODY.PEEK[" + section.encode() + b"]"):
+            if data.get(b"UID") == uid and key in data:
+                return bytes(data[key] or b"")
+        raise MessageMissing(
+            f"Message {uid} is no longer in the folder on {self.host}."
+        )
+
+    def fetch_raw(self, uid: int) -> bytes:
+        """Return the whole message as stored ("view source")."""
+        return self.fetch_part(uid, "")
+
+    def stream_part(
+        self, uid: int, section: str, chunk_size: int = DEFAULT_CHUNK
+    ) -> Iterator[bytes]:
+        """Yield a body part in chunks of at most chunk_size bytes.
+
+        Each chunk is its own partial FETCH, so memory stays bounded. The
+        session must not be used for anything else until the iterator ends.
+        """
+        _check_section(section)
+        offset = 0
+        while True:
+            item = b"UID BODY.PEEK[%s]<%d.%d>" % (section.encode(), offset, chunk_size)
+            chunk: bytes | None = None
+            for _, data in self._fetch([uid], item):
+                if data.get(b"UID") != uid:
+                    continue
+                for key, value in data.items():
+                    if key.startswith(b"BODY["):
+                        chunk = bytes(value or b"")
+            if chunk is None:
+                raise MessageMissing(
+                    f"Message {uid} is no longer in the folder on {self.host}."
+                )
+            if chunk:
+                yield chunk
+            if len(chunk) < chunk_size:
+                return
+            offset += len(chunk)
+
+    # Changing ----------------------------------------------------------
+
+    def store_flags(
+        self,
+        uids: Iterable[int],
+        flags: Iterable[str],
+        *,
+        remove: bool = False,
+        unchanged_since: int | None = None,
+    ) -> frozenset[int]:
+        """Add (or remove) flags; return the UIDs left alone by UNCHANGEDSINCE.
+
+        unchanged_since is ignored by servers without CONDSTORE.
+        """
+        self._need_selected()
+        uid_list = list(uids)
+        if not uid_list:
+            return frozenset()
+        args: list[bytes] = [Raw(b"UID STORE"), uid_arg(uid_list)]
+        if unchanged_since is not None and self.capabilities.has("CONDSTORE"):
+            args.append(Raw(b"(UNCHANGEDSINCE %d)" % unchanged_since))
+        args += [
+            Raw(b"-FLAGS.SILENT" if remove else b"+FLAGS.SILENT"),
+            flag_list(flags),
+        ]
+        response = self._ok(self._run(*args), "change flags")
+        if response.code == "MODIFIED" and response.code_data:
+            return frozenset(parse.parse_uid_set(response.code_data))
+        return frozenset()
+
+    def copy(self, uids: Iterable[int], folder: str) -> dict[int, int]:
+        """Copy messages; return {old uid: new uid} when the server says."""
+        self._need_selected()
+        name = parse.encode_folder_name(folder)
+        response = self._run(Raw(b"UID COPY"), uid_arg(uids), quoted(name))
+        self._ok(response, "copy messages", name)
+        return _copyuid(response)
+
+    def move(self, uids: Iterable[int], folder: str) -> dict[int, int]:
+        """Move messages; return {old uid: new uid} when the server says.
+
+        Without MOVE this copies, marks the originals \\Deleted and expunges
+        exactly those UIDs (UID EXPUNGE). A server without UIDPLUS keeps the
+        originals marked \\Deleted: a plain EXPUNGE could remove messages
+        other clients marked, so it is never sent.
+        """
+        self._need_selected()
+        uid_list = sorted(set(uids))
+        if not uid_list:
+            return {}
+        name = parse.encode_folder_name(folder)
+        if self.capabilities.has("MOVE"):
+            response = self._run(Raw(b"UID MOVE"), uid_arg(uid_list), quoted(name))
+            self._ok(response, "move messages", name)
+            return _copyuid(response)
+        mapping = self.copy(uid_list, name)
+        self.store_flags(uid_list, ["\\Deleted"])
+        if self.capabilities.has("UIDPLUS"):
+            self._ok(self._run(Raw(b"UID EXPUNGE"), uid_arg(uid_list)), "expunge")
+        return mapping
+
+    def expunge_uids(self, uids: Iterable[int]) -> None:
+        """Delete messages for good: mark them \\Deleted, then UID EXPUNGE them."""
+        self._need_selected()
+        self._require("UIDPLUS", "removing single messages")
+        uid_list = sorted(set(uids))
+        if not uid_list:
+            return
+        self.store_flags(uid_list, ["\\Deleted"])
+        self._ok(self._run(Raw(b"UID EXPUNGE"), uid_arg(uid_list)), "expunge")
+
+    def append(
+        self,
+        folder: str,
+        raw: bytes,
+        flags: Iterable[str] = (),
+        date: datetime | None = None,
+    ) -> int | None:
+        """Store a message in a folder; return its UID when the server says."""
+        name = parse.encode_folder_name(folder)
+        args: list[bytes] = [Raw(b"APPEND"), quoted(name), flag_list(flags)]
+        if date is not None:
+            args.append(quoted(datetime_to_INTERNALDATE(date)))
+        args.append(Literal(raw))
+        response = self._ok(self._run(*args), "store the message", name)
+        if response.code == "APPENDUID" and response.code_data:
+            parts = response.code_data.split()
+            if len(parts) == 2 and parts[1].isdigit():
+                return int(parts[1])
+        return None
+
+    def get_quota(self) -> Quota | None:
+        """Return the quota of INBOX's quota root, or None without QUOTA."""
+        if not self.capabilities.has("QUOTA"):
+            return None
+        response = self._ok(
+            self._run(Raw(b"GETQUOTAROOT"), Raw(b"INBOX")), "read the quota"
+        )
+        for item in response.untagged:
+            kind, _, rest = parse.classify(item)
+            if kind != "QUOTA":
+                continue
+            parsed = parse.parse(rest)
+            root, resources = parse.text(parsed[0]), parsed[1]
+            values: dict[str, tuple[int, int]] = {}
+            for i in range(0, len(resources) - 2, 3):
+                name = parse.text(resources[i]).upper()
+                values[name] = (int(resources[i + 1]), int(resources[i + 2]))
+            storage = values.get("STORAGE")
+            message = values.get("MESSAGE")
+            return Quota(
+                root=root,
+                used_kb=storage[0] if storage else None,
+                limit_kb=storage[1] if storage else None,
+                messages=message[0] if message else None,
+                message_limit=message[1] if message else None,
+            )
+        return None
+
+
+def _check_section(section: str) -> None:
+    if not re.fullmatch(r"[0-9.]*(HEADER|TEXT|MIME)?", section, re.IGNORECASE):
+        raise ValueError(f"Not a body section: {section!r}")
+
+
+def _copyuid(response: Response) -> dict[int, int]:
+    if response.code == "COPYUID":
+        return parse.parse_copyuid(response.code_data)
+    for item in response.untagged:
+        kind, _, rest = parse.classify(item)
+        if kind == "OK":
+            code, data, _ = parse_code(rest)
+            if code == "COPYUID":
+                return parse.parse_copyuid(data)
+    return {}

@@ -1,0 +1,465 @@
+"""Turning imapclient's parsed response data into the facade's types."""
+
+from __future__ import annotations
+
+import email.header
+import email.utils
+import re
+import urllib.parse
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timezone
+from typing import Any
+
+from imapclient import imap_utf7
+from imapclient.response_parser import parse_fetch_response, parse_response
+from imapclient.response_types import BodyData
+
+from webmail.imap.types import Address, BodyPart, Envelope, FlagChange, Folder
+from webmail.imap.wire import ResponseItem
+
+_UNTAGGED = re.compile(rb"^\* (?:(\d+) )?([A-Za-z-]+)(?: (.*))?$", re.DOTALL)
+
+
+# Generic helpers ------------------------------------------------------
+
+
+def text(value: Any) -> str:
+    """Return an atom or string from a parsed response as str."""
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)
+
+
+def flags(values: Iterable[Any]) -> tuple[str, ...]:
+    """Return flags as str, in the server's spelling, without \\Recent.
+
+    \\Recent belongs to one session, not to the message, and would make
+    two clients' views of the same message differ.
+    """
+    return tuple(text(v) for v in values if text(v).lower() != "\\recent")
+
+
+def aware(value: Any) -> datetime | None:
+    """Return a datetime with a standard fixed-offset timezone, or None."""
+    if not isinstance(value, datetime):
+        return None
+    offset = value.utcoffset()
+    if offset is None:
+        return value.replace(tzinfo=UTC)
+    return value.replace(tzinfo=timezone(offset))
+
+
+def classify(
+    response: list[ResponseItem],
+) -> tuple[str, int | None, list[ResponseItem]]:
+    """Split an untagged response into (KIND, number, the data after KIND).
+
+    The data keeps imaplib's item format, so imapclient's parsers take it.
+    """
+    first = response[0]
+    line = first if isinstance(first, bytes) else first[0]
+    match = _UNTAGGED.match(line)
+    if not match:
+        return "", None, response
+    number = int(match.group(1)) if match.group(1) else None
+    kind = match.group(2).decode().upper()
+    rest = match.group(3) or b""
+    head: ResponseItem = rest if isinstance(first, bytes) else (rest, first[1])
+    return kind, number, [head, *response[1:]]
+
+
+def parse(items: list[ResponseItem]) -> tuple[Any, ...]:
+    """Parse response data into nested tuples of atoms."""
+    if items == [b""]:
+        return ()
+    return tuple(parse_response(list(items)))
+
+
+def parse_fetch(number: int, items: list[ResponseItem]) -> dict[bytes, Any]:
+    """Parse the data of one "* n FETCH (...)" response."""
+    head = items[0]
+    prefix = b"%d " % number
+    first: ResponseItem = (
+        prefix + head if isinstance(head, bytes) else (prefix + head[0], head[1])
+    )
+    parsed = parse_fetch_response(
+        [first, *items[1:]],
+        normalise_times=False,
+        uid_is_key=False,
+    )
+    return dict(parsed.get(number, {}))
+
+
+def flag_change(number: int, data: dict[bytes, Any]) -> FlagChange | None:
+    """Return the flag change a FETCH response carries, if it has FLAGS."""
+    if b"FLAGS" not in data:
+        return None
+    modseq = data.get(b"MODSEQ")
+    return FlagChange(
+        uid=data.get(b"UID"),
+        flags=flags(data[b"FLAGS"]),
+        modseq=int(modseq[0]) if modseq else None,
+        seq=number,
+    )
+
+
+# Sequence sets --------------------------------------------------------
+
+
+def parse_uid_set(data: bytes | str) -> list[int]:
+    """Expand "1:3,7" into [1, 2, 3, 7] (no "*": servers never send it)."""
+    raw = data.decode() if isinstance(data, bytes) else data
+    uids: list[int] = []
+    for piece in raw.split(","):
+        if not piece:
+            continue
+        low, _, high = piece.partition(":")
+        if high:
+            a, b = sorted((int(low), int(high)))
+            uids.extend(range(a, b + 1))
+        else:
+            uids.append(int(low))
+    return uids
+
+
+def format_uid_set(uids: Iterable[int]) -> bytes:
+    """Compress UIDs into a sequence set: [1, 2, 3, 7] gives b"1:3,7"."""
+    ordered = sorted(set(uids))
+    if not ordered:
+        raise ValueError("An empty set of UIDs cannot be sent to the server.")
+    pieces: list[str] = []
+    start = prev = ordered[0]
+    for uid in ordered[1:]:
+        if uid == prev + 1:
+            prev = uid
+            continue
+        pieces.append(f"{start}:{prev}" if prev != start else str(start))
+        start = prev = uid
+    pieces.append(f"{start}:{prev}" if prev != start else str(start))
+    return ",".join(pieces).encode()
+
+
+def parse_copyuid(code_data: bytes | None) -> dict[int, int]:
+    """Map source to destination UIDs from "[COPYUID v src dst]" data."""
+    if not code_data:
+        return {}
+    parts = code_data.split()
+    if len(parts) != 3:
+        return {}
+    return dict(zip(parse_uid_set(parts[1]), parse_uid_set(parts[2]), strict=False))
+
+
+# Folder names ---------------------------------------------------------
+
+
+def decode_folder_name(name: str) -> str:
+    """Decode a modified UTF-7 folder name; leave a malformed one as is."""
+    try:
+        return str(imap_utf7.decode(name.encode("ascii")))
+    except (UnicodeError, ValueError):
+        return name
+
+
+def encode_folder_name(name: str) -> str:
+    """Return a folder name as the server spells it.
+
+    A name with non-ASCII characters is taken as decoded and encoded to
+    modified UTF-7; an ASCII name is taken as already spelled for the
+    server (so names from LIST pass through unchanged).
+    """
+    if name.isascii():
+        return name
+    return str(imap_utf7.encode(name).decode("ascii"))
+
+
+def folder_name_from_parts(parts: Sequence[str], delimiter: str | None) -> str:
+    """Build the server spelling of a folder from decoded path parts."""
+    encoded = [str(imap_utf7.encode(part).decode("ascii")) for part in parts]
+    if delimiter is None:
+        if len(encoded) != 1:
+            raise ValueError("This server has no folder hierarchy.")
+        return encoded[0]
+    return delimiter.join(encoded)
+
+
+def parse_list(items: list[ResponseItem]) -> tuple[tuple[str, ...], str | None, str]:
+    """Return (flags, delimiter, raw name) of a LIST response's data."""
+    parsed = parse(items)
+    raw_flags, delimiter, name = parsed[0], parsed[1], parsed[2]
+    return flags(raw_flags), (text(delimiter) if delimiter else None), text(name)
+
+
+SPECIAL_USE = {
+    "\\all",
+    "\\archive",
+    "\\drafts",
+    "\\flagged",
+    "\\junk",
+    "\\sent",
+    "\\trash",
+    "\\important",
+}
+
+
+def make_folder(
+    name: str,
+    folder_flags: tuple[str, ...],
+    delimiter: str | None,
+    subscribed: bool,
+    status: dict[str, int] | None,
+) -> Folder:
+    """Build a Folder from LIST (and STATUS) data."""
+    raw_parts = name.split(delimiter) if delimiter else [name]
+    parts = [decode_folder_name(p) for p in raw_parts]
+    special = next((f for f in folder_flags if f.lower() in SPECIAL_USE), None)
+    if name.upper() == "INBOX":
+        parts = ["INBOX"]
+    status = status or {}
+    return Folder(
+        name=name,
+        display_name=parts[-1],
+        delimiter=delimiter,
+        parent_parts=tuple(parts[:-1]),
+        special_use=special,
+        flags=folder_flags,
+        subscribed=subscribed,
+        messages=status.get("MESSAGES"),
+        unseen=status.get("UNSEEN"),
+        uidnext=status.get("UIDNEXT"),
+        uidvalidity=status.get("UIDVALIDITY"),
+        highestmodseq=status.get("HIGHESTMODSEQ"),
+    )
+
+
+def parse_status(items: list[ResponseItem]) -> tuple[str, dict[str, int]]:
+    """Return (raw name, {"MESSAGES": n, ...}) of a STATUS response's data."""
+    parsed = parse(items)
+    name, values = text(parsed[0]), parsed[1]
+    pairs = {
+        text(values[i]).upper(): int(values[i + 1]) for i in range(0, len(values), 2)
+    }
+    return name, pairs
+
+
+# Envelopes ------------------------------------------------------------
+
+
+def decode_header_text(value: bytes | None) -> str:
+    """Decode a header value that may hold RFC 2047 encoded words."""
+    if not value:
+        return ""
+    raw = _bytes_to_str(value)
+    if "=?" not in raw:
+        return raw
+    try:
+        pieces = email.header.decode_header(raw)
+    except (ValueError, email.errors.HeaderParseError):
+        return raw
+    out: list[str] = []
+    for data, charset in pieces:
+        if isinstance(data, str):
+            out.append(data)
+            continue
+        out.append(_decode_with(data, charset))
+    return "".join(out)
+
+
+def _decode_with(data: bytes, charset: str | None) -> str:
+    name = (charset or "utf-8").lower()
+    # The JIS extensions (NEC, IBM) are common in Japanese mail labelled
+    # plain ISO-2022-JP; the wider codec decodes both.
+    if name in ("iso-2022-jp", "iso2022_jp"):
+        name = "iso2022_jp_ext"
+    if name in ("shift_jis", "shift-jis", "sjis", "x-sjis"):
+        name = "cp932"
+    try:
+        return data.decode(name)
+    except (LookupError, UnicodeDecodeError):
+        return _bytes_to_str(data)
+
+
+def _bytes_to_str(value: bytes) -> str:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
+def _addresses(values: Any) -> tuple[Address, ...]:
+    if not values:
+        return ()
+    out: list[Address] = []
+    for addr in values:
+        # Group syntax: a start marker has no host, the end marker nothing.
+        if addr.host is None:
+            continue
+        mailbox = _bytes_to_str(addr.mailbox or b"")
+        host = _bytes_to_str(addr.host or b"")
+        address = f"{mailbox}@{host}" if host else mailbox
+        out.append((decode_header_text(addr.name), address))
+    return tuple(out)
+
+
+def _msgid(value: bytes | None) -> str | None:
+    if not value:
+        return None
+    return _bytes_to_str(value).strip() or None
+
+
+def envelope(value: Any) -> Envelope:
+    """Convert imapclient's Envelope into ours, decoded to text."""
+    date = aware(value.date)
+    return Envelope(
+        date=date,
+        subject=decode_header_text(value.subject),
+        from_=_addresses(value.from_),
+        sender=_addresses(value.sender),
+        reply_to=_addresses(value.reply_to),
+        to=_addresses(value.to),
+        cc=_addresses(value.cc),
+        bcc=_addresses(value.bcc),
+        in_reply_to=_msgid(value.in_reply_to),
+        message_id=_msgid(value.message_id),
+    )
+
+
+_MSGID = re.compile(r"<[^<>\s]+>")
+
+
+def references(header_block: bytes | None) -> tuple[str, ...]:
+    """Return the message ids of a fetched "References:" header block."""
+    if not header_block:
+        return ()
+    raw = _bytes_to_str(header_block)
+    return tuple(_MSGID.findall(raw))
+
+
+# BODYSTRUCTURE --------------------------------------------------------
+
+
+def _params(value: Any) -> dict[str, str]:
+    """Return MIME parameters, with RFC 2231 continuations joined."""
+    if not isinstance(value, tuple):
+        return {}
+    raw = [(text(value[i]).lower(), value[i + 1]) for i in range(0, len(value) - 1, 2)]
+    plain: dict[str, str] = {}
+    extended: dict[str, list[tuple[int, bool, bytes]]] = {}
+    for key, val in raw:
+        data = val if isinstance(val, bytes) else text(val).encode()
+        match = re.fullmatch(r"([^*]+)(?:\*(\d+))?(\*)?", key)
+        if match and (match.group(2) is not None or match.group(3)):
+            index = int(match.group(2) or 0)
+            extended.setdefault(match.group(1), []).append(
+                (index, bool(match.group(3)), data)
+            )
+        else:
+            plain[key] = decode_header_text(data)
+    for key, pieces in extended.items():
+        plain[key] = _join_rfc2231(sorted(pieces))
+    return plain
+
+
+def _join_rfc2231(pieces: list[tuple[int, bool, bytes]]) -> str:
+    charset = "utf-8"
+    buffer = bytearray()
+    for position, (_, encoded, data) in enumerate(pieces):
+        if not encoded:
+            buffer += data
+            continue
+        value = data
+        if position == 0 and value.count(b"'") >= 2:
+            declared, _language, value = value.split(b"'", 2)
+            charset = _bytes_to_str(declared) or "utf-8"
+        buffer += urllib.parse.unquote_to_bytes(value)
+    return _decode_with(bytes(buffer), charset)
+
+
+def _child_section(parent: str, index: int) -> str:
+    return f"{parent}.{index}" if parent else str(index)
+
+
+def bodystructure(value: Any, section: str = "") -> BodyPart:
+    """Simplify a BODYSTRUCTURE into a tree of BodyPart with section numbers."""
+    if isinstance(value[0], list):
+        children = tuple(
+            bodystructure(part, _child_section(section, i))
+            for i, part in enumerate(value[0], start=1)
+        )
+        subtype = text(value[1]).lower()
+        disposition = value[3] if len(value) > 3 else None
+        return BodyPart(
+            section=section,
+            content_type=f"multipart/{subtype}",
+            disposition=_disposition(disposition)[0],
+            parts=children,
+        )
+    return _single_part(value, section or "1")
+
+
+def safe_bodystructure(value: Any) -> BodyPart:
+    """Like bodystructure(), but a malformed one becomes a single part.
+
+    One broken message must not hide a whole page of the message list.
+    """
+    try:
+        return bodystructure(value)
+    except (IndexError, TypeError, ValueError, AttributeError):
+        return BodyPart(section="1", content_type="application/octet-stream")
+
+
+def _disposition(value: Any) -> tuple[str | None, dict[str, str]]:
+    if not isinstance(value, tuple) or not value:
+        return None, {}
+    return text(value[0]).lower(), _params(value[1] if len(value) > 1 else None)
+
+
+def _single_part(value: Any, section: str) -> BodyPart:
+    main, sub = text(value[0]).lower(), text(value[1]).lower()
+    params = _params(value[2])
+    content_type = f"{main}/{sub}"
+    extension_at = 7
+    children: tuple[BodyPart, ...] = ()
+    if main == "text":
+        extension_at = 8
+    elif content_type in ("message/rfc822", "message/global") and len(value) > 8:
+        extension_at = 10
+        inner = value[8]
+        inner_data = BodyData.create(inner) if isinstance(inner, tuple) else inner
+        inner_part = bodystructure(inner_data, section)
+        if inner_part.is_multipart:
+            children = inner_part.parts
+        else:
+            children = (_renumber(inner_part, f"{section}.1"),)
+    disposition: str | None = None
+    disp_params: dict[str, str] = {}
+    if len(value) > extension_at + 1:
+        disposition, disp_params = _disposition(value[extension_at + 1])
+    filename = disp_params.get("filename") or params.get("name") or None
+    size = value[6] if isinstance(value[6], int) else 0
+    return BodyPart(
+        section=section,
+        content_type=content_type,
+        charset=params.get("charset"),
+        encoding=text(value[5]).lower() or None,
+        size=size,
+        filename=filename,
+        disposition=disposition,
+        content_id=text(value[3]) or None,
+        parts=children,
+    )
+
+
+def _renumber(part: BodyPart, section: str) -> BodyPart:
+    return BodyPart(
+        section=section,
+        content_type=part.content_type,
+        charset=part.charset,
+        encoding=part.encoding,
+        size=part.size,
+        filename=part.filename,
+        disposition=part.disposition,
+        content_id=part.content_id,
+        parts=part.parts,
+    )
