@@ -97,3 +97,15 @@ def test_celery_speaks_json_only():
 def test_tests_never_use_the_shared_redis():
     assert ":6379" not in settings.REDIS_URL
     assert ":6379" not in settings.CELERY_BROKER_URL
+
+
+@pytest.mark.django_db
+def test_the_suite_runs_on_the_database_it_was_given():
+    from django.db import connection
+
+    wanted = os.environ.get("DATABASE_URL", "sqlite://")
+    expected = "postgresql" if wanted.startswith("postgres") else "sqlite"
+    assert connection.vendor == expected
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        assert cursor.fetchone() == (1,)
