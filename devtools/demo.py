@@ -20,6 +20,7 @@ from cryptography.fernet import Fernet
 
 from devtools.celery_worker import REPO, CeleryWorker, base_env
 from devtools.dovecot import DovecotServer, start_dovecot
+from devtools.ports import wait_for_ports
 from devtools.redis_server import start_redis
 
 DEMO_LOGIN = "demo"
@@ -71,7 +72,8 @@ def main() -> None:
     logs.mkdir(exist_ok=True)
 
     started: list[object] = []
-    redis = start_redis(data / "redis", port=6391, persist=True)
+    redis_port = int(os.environ.get("WEBMAIL_REDIS_PORT", "6391"))
+    redis = start_redis(data / "redis", port=redis_port, persist=True)
     started.append(redis)
     dovecot = start_dovecot(data / "dovecot", variant="full")
     started.append(dovecot)
@@ -119,6 +121,8 @@ def main() -> None:
             cwd=REPO, env=env,
         )  # fmt: skip
         started.append(web)
+        if not wait_for_ports([options.port], timeout=30, host=options.host):
+            raise SystemExit(f"The web server did not start on port {options.port}.")
 
         print(
             "\n"
