@@ -69,7 +69,8 @@ def sign_in(base: str, login: str, password: str) -> str:
     request = urllib.request.Request(
         f"{base}/accounts/login/", data=form, headers={"Referer": base}
     )
-    return opener.open(request, timeout=10).read().decode()
+    body: bytes = opener.open(request, timeout=10).read()
+    return body.decode()
 
 
 def stop(process: subprocess.Popen[str]) -> None:
