@@ -131,6 +131,8 @@ class DovecotServer:
         quota_mb: int,
         allow_plaintext_auth: bool,
         tls_dir: Path | None = None,
+        ports: tuple[int, int] | None = None,
+        listen: str | None = None,
     ) -> None:
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}, not {variant!r}")
@@ -146,10 +148,14 @@ class DovecotServer:
         account = pwd.getpwnam(MAIL_ACCOUNT)
         self.mail_uid = account.pw_uid
         self.mail_gid = account.pw_gid
-        self.imap_port = free_port()
-        self.imaps_port = free_port()
-        while self.imaps_port == self.imap_port:
+        self.listen = listen or f"{LOOPBACK}, {REMOTE_HOST}"
+        if ports is not None:
+            self.imap_port, self.imaps_port = ports
+        else:
+            self.imap_port = free_port()
             self.imaps_port = free_port()
+            while self.imaps_port == self.imap_port:
+                self.imaps_port = free_port()
         self.config_path = self.workdir / "dovecot.conf"
         self.log_path = self.workdir / "dovecot.log"
         self.users_dir = self.workdir / "users"
@@ -189,7 +195,7 @@ class DovecotServer:
             + hashlib.sha1(  # noqa: S324 - a label
                 str(self.workdir).encode()
             ).hexdigest()[:10],
-            "LISTEN": f"{LOOPBACK}, {REMOTE_HOST}",
+            "LISTEN": self.listen,
             "BASE_DIR": str(self.base_dir),
             "STATE_DIR": str(self.state_dir),
             "LOG_PATH": str(self.log_path),
@@ -431,6 +437,8 @@ def start_dovecot(
     quota_mb: int = 200,
     allow_plaintext_auth: bool = False,
     tls_dir: Path | None = None,
+    ports: tuple[int, int] | None = None,
+    listen: str | None = None,
 ) -> DovecotServer:
     """Start a Dovecot instance in workdir and return it once it listens.
 
@@ -440,7 +448,9 @@ def start_dovecot(
     default per-user quota. allow_plaintext_auth permits LOGIN on the plain
     port before STARTTLS. tls_dir holds the CA and server certificate
     (made there if missing; default workdir/tls): pass the same one to
-    several instances so that one CA file trusts them all.
+    several instances so that one CA file trusts them all. ports fixes the
+    (STARTTLS, IMAPS) ports and listen the addresses (a container's demo
+    server listens on all of them); both are picked for loopback by default.
     """
     server = DovecotServer(
         Path(workdir),
@@ -448,6 +458,8 @@ def start_dovecot(
         quota_mb=quota_mb,
         allow_plaintext_auth=allow_plaintext_auth,
         tls_dir=tls_dir,
+        ports=ports,
+        listen=listen,
     )
     server.start()
     return server
