@@ -185,3 +185,43 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- Accounts and sign-in security (owned by accounts/; keep edits here) ---
+INSTALLED_APPS += [
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "django_otp.middleware.OTPMiddleware",
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1,
+    "accounts.middleware.AccountSecurityMiddleware",
+)
+# Axes turns a locked-out sign-in into its lockout page; it must come last.
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.MailServerBackend",
+]
+# Failed sign-ins lock out the user name and, separately, the address they
+# came from, for AXES_COOLOFF_TIME hours.
+AXES_FAILURE_LIMIT = env_int("SIGNIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_int("SIGNIN_LOCKOUT_MINUTES", 15) / 60
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.views.signin.locked_out"
+AXES_IPWARE_PROXY_COUNT = 1 if env_bool("BEHIND_PROXY", False) else None
+AXES_VERBOSE = False
+OTP_TOTP_ISSUER = env_str("OTP_ISSUER", "Webmail")
+# Everyone must set up two-factor sign-in (an admin can also ask it of one user).
+REQUIRE_2FA = env_bool("REQUIRE_2FA", False)
+# Mail servers that may be reached without TLS (passwords then cross the
+# network in clear text): host names or addresses, set by the admin.
+MAIL_ALLOWED_PLAINTEXT_HOSTS = env_list("MAIL_ALLOWED_PLAINTEXT_HOSTS")
+MAIL_CONNECT_TIMEOUT = env_int("MAIL_CONNECT_TIMEOUT", 15)
+# --- end of accounts section ---

@@ -1,0 +1,94 @@
+"""Sign-in with the mail server's password, for domains an admin chose.
+
+For an address in a MailDomain with sign_in_with_mail, the preset IMAP
+server checks the password. On the first success the webmail user and its
+mail account are created; later successes refresh the stored password, so a
+password changed at the provider keeps the webmail working.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.backends import BaseBackend
+from django.db import transaction
+from django.http import HttpRequest
+
+from accounts import audit, hosts, mailservers
+from accounts.models import AuditKind, MailAccount, MailDomain, User
+
+
+class MailServerBackend(BaseBackend):
+    """Authenticate "name@domain" against the domain's preset IMAP server."""
+
+    def authenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> User | None:
+        if not username or not password or "@" not in username:
+            return None
+        address = username.strip().lower()
+        domain = address.rpartition("@")[2]
+        preset = MailDomain.objects.filter(
+            domain=domain, sign_in_with_mail=True
+        ).first()
+        if preset is None:
+            return None
+        existing = User.objects.filter(username__iexact=address).first()
+        if existing is not None and not existing.is_active:
+            return None
+        try:
+            hosts.check_host(preset.imap_host)
+        except hosts.HostError:
+            return None
+        attempt = mailservers.try_imap_once(
+            preset.imap_host,
+            preset.imap_port,
+            preset.imap_security,
+            address,
+            password,
+        )
+        if not attempt.ok:
+            return None
+        return self._provision(request, address, password, preset, existing)
+
+    @transaction.atomic
+    def _provision(
+        self,
+        request: HttpRequest | None,
+        address: str,
+        password: str,
+        preset: MailDomain,
+        user: User | None,
+    ) -> User:
+        if user is None:
+            user = User(username=address, email=address)
+            user.set_unusable_password()
+            user.save()
+            audit.record(AuditKind.USER_PROVISIONED, request=request, user=user)
+        account = MailAccount.objects.filter(
+            user=user, imap_host=preset.imap_host, imap_username=address
+        ).first()
+        if account is None:
+            account = MailAccount(
+                user=user,
+                email=address,
+                imap_host=preset.imap_host,
+                imap_port=preset.imap_port,
+                imap_security=preset.imap_security,
+                imap_username=address,
+                smtp_host=preset.smtp_host,
+                smtp_port=preset.smtp_port,
+                smtp_security=preset.smtp_security,
+                smtp_username=address if preset.smtp_host else "",
+            )
+        account.imap_password = password
+        account.save()
+        return user
+
+    def get_user(self, user_id: int) -> User | None:
+        user = User.objects.filter(pk=user_id).first()
+        return user if user is not None and user.is_active else None

@@ -1,0 +1,240 @@
+"""Forms for sign-in, two-factor set-up, mail accounts and user admin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth import password_validation
+
+from accounts.mailaccounts import ServerSettings
+from accounts.models import MailAccount, User
+
+
+class SignInForm(forms.Form):
+    username = forms.CharField(
+        label="User name or address",
+        max_length=254,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
+    )
+    password = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label="Code from your app, or a recovery code",
+        max_length=32,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "autofocus": True,
+            }
+        ),
+    )
+
+
+class ConfirmPasswordForm(forms.Form):
+    """Asks for the current password before a sensitive change."""
+
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, user: User, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self) -> str:
+        password: str = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError("That is not your password.")
+        return password
+
+
+def _port(label: str) -> forms.IntegerField:
+    return forms.IntegerField(
+        label=label,
+        required=False,
+        min_value=1,
+        max_value=65535,
+        help_text="Leave empty to try the usual ports.",
+    )
+
+
+def _secret(label: str, required: bool) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        required=required,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+
+class MailAccountForm(forms.Form):
+    """The four things a provider tells a user, for IMAP and for SMTP."""
+
+    email = forms.EmailField(label="Email address")
+    imap_host = forms.CharField(
+        label="Incoming (IMAP) server",
+        required=False,
+        help_text="Leave empty if your administrator has set up your mail domain.",
+    )
+    imap_port = _port("IMAP port")
+    imap_username = forms.CharField(
+        label="IMAP user name",
+        required=False,
+        help_text="Leave empty to use the email address.",
+    )
+    imap_password = _secret("IMAP password", required=True)
+    smtp_host = forms.CharField(label="Outgoing (SMTP) server", required=False)
+    smtp_port = _port("SMTP port")
+    smtp_username = forms.CharField(
+        label="SMTP user name",
+        required=False,
+        help_text="Leave empty to use the IMAP user name.",
+    )
+    smtp_password = _secret("SMTP password", required=False)
+
+    def __init__(
+        self,
+        *args: Any,
+        account: MailAccount | None = None,
+        has_preset: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.account = account
+        self.has_preset = has_preset
+        if account is not None:
+            # The stored password is kept unless a new one is typed.
+            self.fields["imap_password"].required = False
+            self.fields["imap_password"].help_text = "Leave empty to keep it."
+            self.fields["smtp_password"].help_text = "Leave empty to keep it."
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not self.has_preset and not data.get("imap_host"):
+            self.add_error("imap_host", "Enter the incoming mail server.")
+        return data
+
+    def server_settings(self) -> tuple[ServerSettings, ServerSettings | None]:
+        """Return what was typed, with stored passwords for empty fields."""
+        data = self.cleaned_data
+        account = self.account
+        imap_username = data["imap_username"].strip() or data["email"]
+        imap_password = data["imap_password"] or (
+            account.imap_password if account else ""
+        )
+        imap_settings = ServerSettings(
+            data["imap_host"].strip(), data["imap_port"], imap_username, imap_password
+        )
+        if not data["smtp_host"].strip():
+            return imap_settings, None
+        smtp_password = data["smtp_password"]
+        if not smtp_password:
+            smtp_password = account.smtp_password if account else imap_password
+        smtp_settings = ServerSettings(
+            data["smtp_host"].strip(),
+            data["smtp_port"],
+            data["smtp_username"].strip() or imap_username,
+            smtp_password,
+        )
+        return imap_settings, smtp_settings
+
+    @staticmethod
+    def initial_for(account: MailAccount) -> dict[str, Any]:
+        return {
+            "email": account.email,
+            "imap_host": account.imap_host,
+            "imap_port": account.imap_port,
+            "imap_username": account.imap_username,
+            "smtp_host": account.smtp_host,
+            "smtp_port": account.smtp_port if account.smtp_host else None,
+            "smtp_username": account.smtp_username,
+        }
+
+
+class UserForm(forms.ModelForm[User]):
+    """An admin's view of a user (without the password)."""
+
+    class Meta:
+        model = User
+        fields = [
+            "username",
+            "email",
+            "first_name",
+            "last_name",
+            "is_active",
+            "is_staff",
+            "require_2fa",
+        ]
+
+
+class NewUserForm(UserForm):
+    password = forms.CharField(
+        label="Password",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="Leave empty for a user who signs in with the mail server.",
+    )
+
+    def clean_password(self) -> str:
+        password: str = self.cleaned_data.get("password", "")
+        if password:
+            candidate = User(
+                username=self.cleaned_data.get("username", ""),
+                email=self.cleaned_data.get("email", ""),
+            )
+            password_validation.validate_password(password, candidate)
+        return password
+
+
+class SetPasswordForm(forms.Form):
+    password = forms.CharField(
+        label="New password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, user: User, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self) -> str:
+        password: str = self.cleaned_data["password"]
+        password_validation.validate_password(password, self.user)
+        return password
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text="Columns: username, email, first_name, last_name, password, "
+        "is_staff, require_2fa. Only username is required.",
+    )
+    dry_run = forms.BooleanField(
+        label="Dry run (check only, change nothing)", required=False, initial=True
+    )
+
+
+class AuditFilterForm(forms.Form):
+    kind = forms.ChoiceField(required=False)
+    username = forms.CharField(required=False, label="User")
+    since = forms.DateField(required=False, widget=forms.DateInput({"type": "date"}))
+    until = forms.DateField(required=False, widget=forms.DateInput({"type": "date"}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from accounts.models import AuditKind
+
+        super().__init__(*args, **kwargs)
+        kind = self.fields["kind"]
+        assert isinstance(kind, forms.ChoiceField)
+        kind.choices = [("", "Any"), *AuditKind.choices]

@@ -1,0 +1,273 @@
+"""Trying a user's mail-server settings, and saying exactly what failed.
+
+IMAP is tried on implicit TLS (993) and then STARTTLS (143); SMTP on
+implicit TLS (465) and then STARTTLS (587). A connection without TLS is
+tried only for a host the admin allows it for. Every attempt reports one
+of: name lookup, refused, timeout, TLS certificate, login, or success.
+
+Views call this module; it is the only place outside the IMAP engine that
+talks to mail servers.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import ssl
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from accounts import hosts
+from webmail import imap
+
+IMAPS_PORT, IMAP_PORT = 993, 143
+# Failures that another port or another kind of TLS would not fix.
+FINAL_PROBLEMS = ("login", "lookup", "certificate")
+SMTPS_PORT, SUBMISSION_PORT = 465, 587
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One try: where, how, and what happened."""
+
+    port: int
+    security: str
+    ok: bool
+    # "", "lookup", "refused", "timeout", "certificate", "tls", "login", "other"
+    problem: str
+    message: str
+
+
+@dataclass
+class ProbeResult:
+    """The outcome of trying one server: the working settings, if any."""
+
+    host: str
+    attempts: list[Attempt] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return any(a.ok for a in self.attempts)
+
+    @property
+    def working(self) -> Attempt | None:
+        return next((a for a in self.attempts if a.ok), None)
+
+    @property
+    def message(self) -> str:
+        """The one line to show: success, or the most telling failure."""
+        if self.working is not None:
+            return self.working.message
+        if not self.attempts:
+            return "Nothing was tried."
+        # A login failure means the server was fine: that is what to fix.
+        for attempt in self.attempts:
+            if attempt.problem == "login":
+                return attempt.message
+        return self.attempts[0].message
+
+
+def _candidates(
+    port: int | None, secure_port: int, starttls_port: int, host: str
+) -> list[tuple[int, str]]:
+    if port is None:
+        tries = [(secure_port, "ssl"), (starttls_port, "starttls")]
+    elif port == secure_port:
+        tries = [(port, "ssl")]
+    elif port == starttls_port:
+        tries = [(port, "starttls")]
+    else:
+        tries = [(port, "ssl"), (port, "starttls")]
+    if hosts.plaintext_allowed(host):
+        tries.append((starttls_port if port is None else port, "none"))
+    return tries
+
+
+def _timeout() -> float:
+    return float(settings.MAIL_CONNECT_TIMEOUT)
+
+
+def host_passes(result: ProbeResult, port: int | None, security: str) -> bool:
+    try:
+        hosts.check_host(result.host)
+    except hosts.HostNotFound as exc:
+        result.attempts.append(
+            Attempt(port or 0, security, False, "lookup", exc.message)
+        )
+        return False
+    except hosts.HostError as exc:
+        result.attempts.append(
+            Attempt(port or 0, security, False, "other", exc.message)
+        )
+        return False
+    return True
+
+
+def _plaintext_refused(host: str, port: int, security: str) -> Attempt | None:
+    if security != "none" or hosts.plaintext_allowed(host):
+        return None
+    return Attempt(
+        port,
+        security,
+        False,
+        "tls",
+        f"Connecting to {host} without TLS would expose the password; "
+        "an admin must allow it for this server.",
+    )
+
+
+def _imap_problem(exc: imap.ImapError) -> str:
+    if isinstance(exc, imap.AuthenticationFailed):
+        return "login"
+    if isinstance(exc, imap.TlsError):
+        return "certificate" if "certificate" in exc.message else "tls"
+    if isinstance(exc, imap.Timeout):
+        return "timeout"
+    if isinstance(exc, imap.ServerUnreachable):
+        if "resolve" in exc.message:
+            return "lookup"
+        if "refused" in exc.message:
+            return "refused"
+    return "other"
+
+
+def try_imap_once(
+    host: str,
+    port: int,
+    security: str,
+    username: str,
+    password: str,
+    fingerprint: str = "",
+) -> Attempt:
+    """Log in once with exactly these settings (no host check)."""
+    refused = _plaintext_refused(host, port, security)
+    if refused is not None:
+        return refused
+    try:
+        session = imap.connect(
+            host,
+            port,
+            security=security,  # type: ignore[arg-type]
+            username=username,
+            password=password,
+            ca_file=settings.MAIL_CA_FILE,
+            fingerprint_sha256=fingerprint or None,
+            timeout=_timeout(),
+        )
+    except imap.ImapError as exc:
+        return Attempt(port, security, False, _imap_problem(exc), exc.message)
+    session.logout()
+    label = {"ssl": "TLS", "starttls": "STARTTLS", "none": "no encryption"}[security]
+    return Attempt(
+        port, security, True, "", f"Signed in to {host} on port {port} ({label})."
+    )
+
+
+def probe_imap(
+    host: str, port: int | None, username: str, password: str, fingerprint: str = ""
+) -> ProbeResult:
+    """Try the IMAP server until one way in works, or every way failed."""
+    host = hosts.normalise_host(host)
+    result = ProbeResult(host)
+    if not host_passes(result, port, "ssl"):
+        return result
+    for try_port, security in _candidates(port, IMAPS_PORT, IMAP_PORT, host):
+        attempt = try_imap_once(
+            host, try_port, security, username, password, fingerprint
+        )
+        result.attempts.append(attempt)
+        # A wrong password or an untrusted certificate will be the same on the
+        # next port.
+        if attempt.ok or attempt.problem in FINAL_PROBLEMS:
+            break
+    return result
+
+
+def _smtp_context() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    if settings.MAIL_CA_FILE:
+        context.load_verify_locations(cafile=settings.MAIL_CA_FILE)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+def _smtp_failure(exc: BaseException, host: str, port: int) -> tuple[str, str]:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        reason = exc.verify_message or exc.reason or str(exc)
+        return "certificate", f"The certificate of {host} is not trusted: {reason}."
+    if isinstance(exc, ssl.SSLError):
+        return "tls", f"Could not set up TLS with {host}: {exc.reason or exc}."
+    if isinstance(exc, socket.gaierror):
+        return "lookup", f"Could not resolve {host}."
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return "timeout", f"{host} (port {port}) did not answer in time."
+    if isinstance(exc, ConnectionRefusedError):
+        return "refused", f"{host} refused the connection on port {port}."
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return "login", f"{host} refused the username or password."
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return "login", f"{host} does not accept a sign-in on port {port}."
+    if isinstance(exc, smtplib.SMTPException | OSError):
+        return "other", f"Could not talk to {host} on port {port}: {exc}."
+    return "other", f"Could not talk to {host} on port {port}."
+
+
+def try_smtp_once(
+    host: str, port: int, security: str, username: str, password: str
+) -> Attempt:
+    """Log in once to an SMTP server with exactly these settings."""
+    refused = _plaintext_refused(host, port, security)
+    if refused is not None:
+        return refused
+    client: smtplib.SMTP | None = None
+    try:
+        if security == "ssl":
+            client = smtplib.SMTP_SSL(
+                host, port, timeout=_timeout(), context=_smtp_context()
+            )
+        else:
+            client = smtplib.SMTP(host, port, timeout=_timeout())
+            if security == "starttls":
+                try:
+                    client.starttls(context=_smtp_context())
+                except smtplib.SMTPNotSupportedError:
+                    return Attempt(
+                        port,
+                        security,
+                        False,
+                        "tls",
+                        f"{host} does not offer STARTTLS on port {port}.",
+                    )
+        client.ehlo_or_helo_if_needed()
+        if username:
+            client.login(username, password)
+    except (OSError, smtplib.SMTPException) as exc:
+        problem, message = _smtp_failure(exc, host, port)
+        return Attempt(port, security, False, problem, message)
+    finally:
+        if client is not None:
+            try:
+                client.quit()
+            except (OSError, smtplib.SMTPException):
+                client.close()
+    label = {"ssl": "TLS", "starttls": "STARTTLS", "none": "no encryption"}[security]
+    return Attempt(
+        port, security, True, "", f"Signed in to {host} on port {port} ({label})."
+    )
+
+
+def probe_smtp(
+    host: str, port: int | None, username: str, password: str
+) -> ProbeResult:
+    """Try the SMTP server: 465 with TLS, then 587 with STARTTLS."""
+    host = hosts.normalise_host(host)
+    result = ProbeResult(host)
+    if not host_passes(result, port, "ssl"):
+        return result
+    for try_port, security in _candidates(port, SMTPS_PORT, SUBMISSION_PORT, host):
+        attempt = try_smtp_once(host, try_port, security, username, password)
+        result.attempts.append(attempt)
+        if attempt.ok or attempt.problem in FINAL_PROBLEMS:
+            break
+    return result

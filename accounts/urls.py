@@ -1,0 +1,35 @@
+"""URLs of the signed-in user's own pages: sign-in, security, mail accounts."""
+
+from django.urls import path
+
+from accounts.views import mail, security, signin
+
+urlpatterns = [
+    path("login/", signin.login, name="login"),
+    path("login/code/", signin.login_code, name="login_code"),
+    path("logout/", signin.logout_view, name="logout"),
+    path("security/", security.overview, name="security"),
+    path("security/2fa/", security.twofactor_setup, name="twofactor_setup"),
+    path("security/2fa/disable/", security.twofactor_disable, name="twofactor_disable"),
+    path("security/2fa/codes/", security.recovery_codes, name="recovery_codes"),
+    path("security/password/", security.password_change, name="password_change"),
+    path(
+        "security/sessions/end-all/",
+        security.sessions_end_all,
+        name="sessions_end_all",
+    ),
+    path(
+        "security/sessions/<int:session_id>/end/",
+        security.session_end,
+        name="session_end",
+    ),
+    path("mail/", mail.account_list, name="mail_accounts"),
+    path("mail/add/", mail.account_add, name="mail_account_add"),
+    path("mail/<int:account_id>/", mail.account_edit, name="mail_account_edit"),
+    path("mail/<int:account_id>/test/", mail.account_test, name="mail_account_test"),
+    path(
+        "mail/<int:account_id>/delete/",
+        mail.account_delete,
+        name="mail_account_delete",
+    ),
+]

@@ -1,0 +1,1 @@
+"""Views for accounts: thin functions that authorize, call a service, render."""

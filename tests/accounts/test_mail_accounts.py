@@ -1,0 +1,360 @@
+"""Mail-account settings against a real Dovecot: each failure says what failed."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Iterator
+
+import pytest
+from django.test import Client
+
+from accounts.models import MailAccount, MailDomain, User
+from devtools.ports import free_port
+from tests.accounts.conftest import SMTP_PASSWORD, SMTP_USER, sign_in
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def mail_settings(settings, mail_certs):
+    """Trust the test CA and allow the loopback test servers."""
+    settings.MAIL_ALLOWED_PRIVATE_HOSTS = ["127.0.0.1"]
+    settings.MAIL_CA_FILE = str(mail_certs.ca_cert)
+    settings.MAIL_CONNECT_TIMEOUT = 5
+    return settings
+
+
+@pytest.fixture
+def alice_client(alice: User) -> Client:
+    client = Client()
+    sign_in(client, "alice")
+    return client
+
+
+def add(client: Client, **fields: object):
+    data = {"action": "save", **{k: v for k, v in fields.items() if v is not None}}
+    return client.post("/accounts/mail/add/", data)
+
+
+def test_it_saves_settings_that_work_over_implicit_tls(
+    alice_client, imap_user, mail_settings
+):
+    server = imap_user.server
+    response = add(
+        alice_client,
+        email=imap_user.address,
+        imap_host=server.host,
+        imap_port=server.imaps_port,
+        imap_password=imap_user.password,
+    )
+    assert response.status_code == 302
+    account = MailAccount.objects.get(email=imap_user.address)
+    assert (account.imap_port, account.imap_security) == (server.imaps_port, "ssl")
+    assert account.imap_username == imap_user.address
+    assert account.imap_password == imap_user.password
+
+
+def test_it_finds_starttls_when_tls_does_not_answer(
+    alice_client, imap_user, mail_settings
+):
+    server = imap_user.server
+    response = add(
+        alice_client,
+        email=imap_user.address,
+        imap_host=server.host,
+        imap_port=server.imap_port,
+        imap_password=imap_user.password,
+    )
+    assert response.status_code == 302
+    account = MailAccount.objects.get(email=imap_user.address)
+    assert account.imap_security == "starttls"
+
+
+def test_a_wrong_password_is_named_and_nothing_is_saved(
+    alice_client, imap_user, mail_settings
+):
+    response = add(
+        alice_client,
+        email=imap_user.address,
+        imap_host=imap_user.server.host,
+        imap_port=imap_user.server.imaps_port,
+        imap_password="not-the-password",
+    )
+    page = response.content.decode()
+    assert "refused the username or password" in page
+    assert "not-the-password" not in page
+    assert not MailAccount.objects.filter(email=imap_user.address).exists()
+
+
+def test_an_unknown_host_is_named(alice_client, mail_settings):
+    response = add(
+        alice_client,
+        email="alice@example.org",
+        imap_host="no-such-host.invalid",
+        imap_password="x",
+    )
+    assert "Could not resolve no-such-host.invalid" in response.content.decode()
+
+
+def test_a_refused_port_is_named(alice_client, mail_settings):
+    port = free_port()
+    response = add(
+        alice_client,
+        email="alice@example.org",
+        imap_host="127.0.0.1",
+        imap_port=port,
+        imap_password="x",
+    )
+    assert f"refused the connection on port {port}" in response.content.decode()
+
+
+def test_an_untrusted_certificate_is_named(alice_client, imap_user, mail_settings):
+    mail_settings.MAIL_CA_FILE = None
+    response = add(
+        alice_client,
+        email=imap_user.address,
+        imap_host=imap_user.server.host,
+        imap_port=imap_user.server.imaps_port,
+        imap_password=imap_user.password,
+    )
+    assert "certificate of 127.0.0.1 is not trusted" in response.content.decode()
+    assert not MailAccount.objects.filter(email=imap_user.address).exists()
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A port that accepts connections and then never says anything."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    yield listener.getsockname()[1]
+    listener.close()
+
+
+def test_a_server_that_never_answers_is_a_timeout(
+    alice_client, mail_settings, silent_server
+):
+    mail_settings.MAIL_CONNECT_TIMEOUT = 1
+    response = add(
+        alice_client,
+        email="alice@example.org",
+        imap_host="127.0.0.1",
+        imap_port=silent_server,
+        imap_password="x",
+    )
+    assert "did not answer" in response.content.decode()
+
+
+def test_a_private_host_needs_the_admin(alice_client, imap_user, mail_settings):
+    mail_settings.MAIL_ALLOWED_PRIVATE_HOSTS = []
+    response = add(
+        alice_client,
+        email=imap_user.address,
+        imap_host=imap_user.server.host,
+        imap_port=imap_user.server.imaps_port,
+        imap_password=imap_user.password,
+    )
+    assert "a private or local address" in response.content.decode()
+
+
+def test_a_preset_domain_needs_only_address_and_password(
+    alice_client, imap_user, mail_settings
+):
+    server = imap_user.server
+    MailDomain.objects.create(
+        domain="example.org", imap_host=server.host, imap_port=server.imaps_port
+    )
+    response = add(
+        alice_client, email=imap_user.address, imap_password=imap_user.password
+    )
+    assert response.status_code == 302
+    account = MailAccount.objects.get(email=imap_user.address)
+    assert account.imap_host == server.host
+
+
+def test_the_test_button_checks_the_saved_settings(
+    alice_client, alice, imap_user, mail_settings
+):
+    server = imap_user.server
+    account = MailAccount(
+        user=alice,
+        email=imap_user.address,
+        imap_host=server.host,
+        imap_port=server.imaps_port,
+        imap_username=imap_user.username,
+    )
+    account.imap_password = imap_user.password
+    account.save()
+    page = alice_client.post(f"/accounts/mail/{account.id}/test/").content.decode()
+    assert "Signed in to 127.0.0.1" in page
+    assert imap_user.password not in page
+
+
+def test_an_edit_with_an_empty_password_keeps_the_stored_one(
+    alice_client, alice, imap_user, mail_settings
+):
+    server = imap_user.server
+    account = MailAccount(
+        user=alice,
+        email=imap_user.address,
+        imap_host=server.host,
+        imap_port=server.imaps_port,
+        imap_username=imap_user.username,
+    )
+    account.imap_password = imap_user.password
+    account.save()
+    response = alice_client.post(
+        f"/accounts/mail/{account.id}/",
+        {
+            "action": "save",
+            "email": imap_user.address,
+            "imap_host": server.host,
+            "imap_port": server.imap_port,
+            "imap_username": imap_user.username,
+        },
+    )
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert account.imap_security == "starttls"
+    assert account.imap_password == imap_user.password
+
+
+def test_smtp_without_starttls_is_named(
+    alice_client, imap_user, mail_settings, smtp_server
+):
+    response = add(
+        alice_client,
+        email=imap_user.address,
+        imap_host=imap_user.server.host,
+        imap_port=imap_user.server.imaps_port,
+        imap_password=imap_user.password,
+        smtp_host=smtp_server.host,
+        smtp_port=smtp_server.port,
+    )
+    page = response.content.decode()
+    assert f"does not offer STARTTLS on port {smtp_server.port}" in page
+    assert not MailAccount.objects.filter(email=imap_user.address).exists()
+
+
+def test_sign_in_with_the_mail_password_creates_the_user(imap_user, mail_settings):
+    server = imap_user.server
+    MailDomain.objects.create(
+        domain="example.org",
+        imap_host=server.host,
+        imap_port=server.imaps_port,
+        sign_in_with_mail=True,
+    )
+    client = Client()
+    assert sign_in(client, imap_user.address, "wrong").status_code == 200
+    assert not User.objects.filter(username=imap_user.address).exists()
+    response = sign_in(client, imap_user.address, imap_user.password)
+    assert response.status_code == 302
+    user = User.objects.get(username=imap_user.address)
+    assert not user.has_usable_password()
+    account = MailAccount.objects.get(user=user)
+    assert account.imap_password == imap_user.password
+    assert client.get("/").status_code == 200
+
+
+def test_it_saves_smtp_settings_that_work_over_starttls(
+    alice_client, imap_user, mail_settings, submission_server
+):
+    response = add(
+        alice_client,
+        email=imap_user.address,
+        imap_host=imap_user.server.host,
+        imap_port=imap_user.server.imaps_port,
+        imap_password=imap_user.password,
+        smtp_host=submission_server.host,
+        smtp_port=submission_server.port,
+        smtp_username=SMTP_USER,
+        smtp_password=SMTP_PASSWORD,
+    )
+    assert response.status_code == 302
+    account = MailAccount.objects.get(email=imap_user.address)
+    assert (account.smtp_port, account.smtp_security) == (
+        submission_server.port,
+        "starttls",
+    )
+    assert account.smtp_username == SMTP_USER
+    assert account.smtp_password == SMTP_PASSWORD
+
+
+def test_a_wrong_smtp_password_is_named(
+    alice_client, imap_user, mail_settings, submission_server
+):
+    response = add(
+        alice_client,
+        email=imap_user.address,
+        imap_host=imap_user.server.host,
+        imap_port=imap_user.server.imaps_port,
+        imap_password=imap_user.password,
+        smtp_host=submission_server.host,
+        smtp_port=submission_server.port,
+        smtp_username=SMTP_USER,
+        smtp_password="wrong",
+    )
+    page = response.content.decode()
+    assert "127.0.0.1 refused the username or password" in page
+    assert "Outgoing (SMTP)" in page
+
+
+def test_the_test_button_alone_saves_nothing(alice_client, imap_user, mail_settings):
+    response = alice_client.post(
+        "/accounts/mail/add/",
+        {
+            "action": "test",
+            "email": imap_user.address,
+            "imap_host": imap_user.server.host,
+            "imap_port": imap_user.server.imaps_port,
+            "imap_password": imap_user.password,
+        },
+    )
+    assert "Signed in to 127.0.0.1" in response.content.decode()
+    assert not MailAccount.objects.filter(email=imap_user.address).exists()
+
+
+def test_plaintext_is_tried_only_where_the_admin_allows_it(mail_settings):
+    from accounts.mailservers import _candidates
+
+    assert all(sec != "none" for _, sec in _candidates(None, 993, 143, "h.example"))
+    mail_settings.MAIL_ALLOWED_PLAINTEXT_HOSTS = ["h.example"]
+    assert (143, "none") in _candidates(None, 993, 143, "h.example")
+
+
+def test_a_stored_plaintext_setting_is_refused_once_disallowed(
+    alice, mail_settings, silent_server
+):
+    from accounts import mailaccounts
+
+    account = MailAccount.objects.get(user=alice)
+    account.imap_host = "127.0.0.1"
+    account.imap_port = silent_server
+    account.imap_security = "none"
+    account.save()
+    outcome = mailaccounts.test_account(account)
+    assert not outcome.ok
+    assert "without TLS would expose the password" in outcome.imap.message
+
+
+def test_no_password_reaches_the_logs_while_testing(
+    alice_client, imap_user, mail_settings, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    add(
+        alice_client,
+        email=imap_user.address,
+        imap_host=imap_user.server.host,
+        imap_port=imap_user.server.imap_port,
+        imap_password="wrong-imap-secret",
+    )
+    add(
+        alice_client,
+        email=imap_user.address,
+        imap_host=imap_user.server.host,
+        imap_port=imap_user.server.imap_port,
+        imap_password=imap_user.password,
+    )
+    assert "wrong-imap-secret" not in caplog.text
+    assert imap_user.password not in caplog.text

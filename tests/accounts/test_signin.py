@@ -1,0 +1,129 @@
+"""Signing in and out: passwords, lockout, disabled users, expired sessions."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.test import Client
+
+from accounts.models import AuditEvent, User
+from tests.accounts.conftest import PASSWORD, sign_in
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_signs_in_and_rotates_the_session_key(alice: User, client: Client):
+    client.get("/accounts/login/")
+    client.session.save()  # an anonymous session, as a pending 2FA would make
+    before = client.cookies[settings.SESSION_COOKIE_NAME].value
+    response = sign_in(client, "alice")
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    after = client.cookies[settings.SESSION_COOKIE_NAME].value
+    assert after and after != before
+    assert client.get("/").status_code == 200
+
+
+def test_a_wrong_password_gets_a_clear_message(alice: User, client: Client):
+    response = sign_in(client, "alice", "not the password")
+    assert response.status_code == 200
+    assert "The user name or password is wrong." in response.content.decode()
+    assert client.get("/").status_code == 302
+
+
+def test_a_disabled_user_is_told_so(alice: User, client: Client):
+    alice.is_active = False
+    alice.save()
+    response = sign_in(client, "alice")
+    assert "This account has been disabled" in response.content.decode()
+    assert client.get("/").status_code == 302
+
+
+def test_a_disabled_user_with_a_wrong_password_learns_nothing(
+    alice: User, client: Client
+):
+    alice.is_active = False
+    alice.save()
+    response = sign_in(client, "alice", "guess")
+    assert "The user name or password is wrong." in response.content.decode()
+
+
+def test_a_disabled_users_open_session_stops_working(alice: User, client: Client):
+    sign_in(client, "alice")
+    alice.is_active = False
+    alice.save()
+    assert client.get("/").status_code == 302
+
+
+def test_it_locks_out_a_user_name_after_repeated_failures(alice: User, client: Client):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        sign_in(client, "alice", "wrong")
+    # Even the right password is refused while the lockout lasts, from
+    # another address too.
+    other = Client(REMOTE_ADDR="192.0.2.7")
+    response = sign_in(other, "alice")
+    assert response.status_code == 429
+    assert "Too many failed sign-ins" in response.content.decode()
+    assert other.get("/").status_code == 302
+    assert AuditEvent.objects.filter(kind="locked_out", username="alice").exists()
+
+
+def test_it_locks_out_an_address_that_tries_many_names(alice: User, bob: User):
+    attacker = Client(REMOTE_ADDR="198.51.100.9")
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        sign_in(attacker, f"nobody{n}", "wrong")
+    response = sign_in(attacker, "bob")
+    assert response.status_code == 429
+    # Bob, elsewhere, is not affected.
+    assert sign_in(Client(REMOTE_ADDR="192.0.2.8"), "bob").status_code == 302
+
+
+def test_an_expired_session_gets_a_clear_message(alice: User, client: Client):
+    sign_in(client, "alice")
+    Session.objects.all().delete()
+    response = client.get("/", follow=True)
+    assert response.redirect_chain[-1][0].startswith("/accounts/login/")
+    assert "Your session has ended" in response.content.decode()
+
+
+def test_a_fresh_visit_gets_no_session_message(client: Client):
+    response = client.get("/accounts/login/")
+    assert "Your session has ended" not in response.content.decode()
+
+
+def test_sign_out_needs_a_post(alice: User, client: Client):
+    sign_in(client, "alice")
+    assert client.get("/accounts/logout/").status_code == 405
+    client.post("/accounts/logout/")
+    assert client.get("/").status_code == 302
+
+
+def test_the_admin_sign_in_goes_through_the_sign_in_page(client: Client):
+    response = client.get("/admin/login/?next=/admin/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/admin/"
+
+
+def test_sign_in_records_audit_events(alice: User, client: Client):
+    sign_in(client, "alice", "wrong")
+    sign_in(client, "alice")
+    kinds = list(
+        AuditEvent.objects.filter(username="alice").values_list("kind", flat=True)
+    )
+    assert "signin_failed" in kinds
+    assert "signin" in kinds
+
+
+def test_no_password_reaches_the_logs(
+    alice: User, client: Client, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.DEBUG)
+    sign_in(client, "alice", "wrong-secret-123")
+    sign_in(client, "alice")
+    assert caplog.records  # the sign-in code does log
+    assert "wrong-secret-123" not in caplog.text
+    assert PASSWORD not in caplog.text
+    assert "mail-secret-of-alice" not in caplog.text
