@@ -75,6 +75,14 @@ DATABASES = {
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web and worker processes write to the same file: take the write lock at
+    # the start of a transaction and let readers go on beside a writer.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
@@ -140,6 +148,22 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 IMAP_SHARDS = env_int("IMAP_SHARDS", 4)
 IMAP_COMMAND_CONNECTIONS = env_int("IMAP_COMMAND_CONNECTIONS", 2)
 IMAP_IDLE_TIMEOUT = env_int("IMAP_IDLE_TIMEOUT", 300)
+# How long a task waits for a free connection of a busy account (seconds).
+IMAP_POOL_WAIT = env_int("IMAP_POOL_WAIT", 30)
+# Messages fetched per sync step: the first step fills the first pages.
+IMAP_SYNC_BATCH = env_int("IMAP_SYNC_BATCH", 500)
+# Seconds between checks of folders that are open but not IDLEd on.
+IMAP_POLL_INTERVAL = env_int("IMAP_POLL_INTERVAL", 30)
+# How long opening a message waits for its worker to fetch the body.
+BODY_FETCH_TIMEOUT = env_int("BODY_FETCH_TIMEOUT", 20)
+# Seconds between keep-alive comments on an open event stream.
+EVENTS_KEEPALIVE = env_int("EVENTS_KEEPALIVE", 20)
+CELERY_TASK_ROUTES = ["webmail.routing.route_task"]
+CELERY_BEAT_SCHEDULE = {
+    # Re-queues outbox operations whose task was lost.
+    "sweep-outbox": {"task": "webmail.sweep_outbox", "schedule": 60.0},
+    "reap-connections": {"task": "webmail.reap_connections", "schedule": 120.0},
+}
 # Loopback and private addresses are refused as mail servers unless listed
 # here, so that a user cannot point the workers at internal services.
 MAIL_ALLOWED_PRIVATE_HOSTS = env_list("MAIL_ALLOWED_PRIVATE_HOSTS")
@@ -225,3 +249,11 @@ REQUIRE_2FA = env_bool("REQUIRE_2FA", False)
 MAIL_ALLOWED_PLAINTEXT_HOSTS = env_list("MAIL_ALLOWED_PLAINTEXT_HOSTS")
 MAIL_CONNECT_TIMEOUT = env_int("MAIL_CONNECT_TIMEOUT", 15)
 # --- end of accounts section ---
+
+# --- Reading mail: the image proxy (owned by webmail/proxy.py; keep edits here) ---
+# Hosts (names, addresses or networks) on internal networks that the image
+# proxy may fetch from; every other non-public address is refused.
+IMAGE_PROXY_ALLOWED_HOSTS = env_list("IMAGE_PROXY_ALLOWED_HOSTS")
+IMAGE_PROXY_MAX_BYTES = env_int("IMAGE_PROXY_MAX_BYTES", 5 * 1024 * 1024)
+IMAGE_PROXY_TIMEOUT = env_int("IMAGE_PROXY_TIMEOUT", 5)
+# --- end of image proxy section ---

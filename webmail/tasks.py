@@ -1,9 +1,233 @@
-"""Celery tasks. Tasks take ids and plain values and are safe to run twice."""
+"""Celery tasks. Tasks take ids and plain values and are safe to run twice.
 
-from celery import shared_task
+Tasks named ``webmail.account.*`` take the account id first and run on the
+account's shard queue (webmail/routing.py). Each returns quietly when its
+account or folder is gone, retries errors that waiting can cure (with
+backoff and jitter), and records the others on the account for the user.
+Queue them with the send_* helpers, which never raise: a broker outage must
+not fail the user's request, and the outbox sweep finds what was not sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import Task, shared_task
+from django.conf import settings
+from django.db.models import Min
+from django.utils import timezone
+
+from accounts.models import MailAccount
+from webmail import events, outbox, push
+from webmail.imap import (
+    ConnectionLost,
+    ImapError,
+    PoolExhausted,
+    ServerUnreachable,
+    Timeout,
+)
+from webmail.models import OperationState, PendingOperation
+from webmail.routing import queue_for
+from webmail.workers import get_pool
+
+logger = logging.getLogger(__name__)
+
+RETRYABLE = (ServerUnreachable, Timeout, ConnectionLost, PoolExhausted)
+ACCOUNT_TASK: dict[str, Any] = {
+    "acks_late": True,
+    "autoretry_for": RETRYABLE,
+    "retry_backoff": 2,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 6,
+}
+PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2}
 
 
 @shared_task(name="webmail.ping")
 def ping() -> str:
     """Answer at once; used to see that a worker is up."""
     return "pong"
+
+
+# Sending ---------------------------------------------------------------------
+
+
+def _send(task: Task[Any, Any], account_id: int, *args: Any) -> bool:
+    try:
+        task.apply_async(
+            (account_id, *args),
+            queue=queue_for(account_id),
+            retry=True,
+            retry_policy=PUBLISH_RETRY,
+        )
+    except Exception as exc:  # the broker is down; the sweep catches up
+        logger.warning(
+            "Could not queue %s for account %s: %s", task.name, account_id, exc
+        )
+        return False
+    return True
+
+
+def send_sync(account_id: int, folder_id: int | None = None) -> bool:
+    """Ask the account's worker to sync a folder (None: folder list + INBOX)."""
+    return _send(sync, account_id, folder_id)
+
+
+def send_backfill(account_id: int, folder_id: int) -> bool:
+    """Ask the account's worker to load older messages of a folder."""
+    return _send(backfill, account_id, folder_id)
+
+
+def send_push(account_id: int) -> bool:
+    """Ask the account's worker to apply its pending operations."""
+    return _send(push_outbox, account_id)
+
+
+def send_watch(account_id: int) -> bool:
+    """Ask the account's worker to keep (or start) its IDLE watcher."""
+    return _send(watch, account_id)
+
+
+# Account tasks -------------------------------------------------------------------
+
+
+def _report(account_id: int, exc: ImapError) -> None:
+    outbox.record_account_error(account_id, exc)
+    user_id = push.user_id_of(account_id)
+    if user_id is not None:
+        events.publish(user_id, {"type": "status", "account": account_id})
+
+
+@shared_task(name="webmail.account.sync", bind=True, **ACCOUNT_TASK)
+def sync(self: Task[Any, Any], account_id: int, folder_id: int | None = None) -> None:
+    """Sync a folder of the account; without folder_id, the folders and INBOX."""
+    if not MailAccount.objects.filter(id=account_id).exists():
+        return
+    try:
+        if folder_id is None:
+            stale = push.sync_folder_list_and_publish(account_id)
+            folder_id = push.inbox_id(account_id)
+            for other in stale:
+                if other != folder_id:
+                    send_sync(account_id, other)
+            if folder_id is None:
+                return
+        push.sync_and_publish(account_id, folder_id)
+    except ImapError as exc:
+        _report(account_id, exc)
+        if isinstance(exc, RETRYABLE):
+            raise
+        logger.info("Sync of account %s failed: %s", account_id, exc)
+
+
+@shared_task(name="webmail.account.backfill", bind=True, **ACCOUNT_TASK)
+def backfill(self: Task[Any, Any], account_id: int, folder_id: int) -> None:
+    """Load the next batch of older messages; queue the next one if more."""
+    try:
+        result = push.backfill_and_publish(account_id, folder_id)
+    except ImapError as exc:
+        if isinstance(exc, RETRYABLE):
+            raise
+        _report(account_id, exc)
+        return
+    if result is not None and result.more:
+        send_backfill(account_id, folder_id)
+
+
+@shared_task(name="webmail.account.push_outbox", acks_late=True)
+def push_outbox(account_id: int) -> None:
+    """Apply the account's pending operations on the server, in order."""
+    if not MailAccount.objects.filter(id=account_id).exists():
+        return
+    result = outbox.push(account_id)
+    if result is None:
+        return  # another thread of this worker is pushing this account
+    user_id = push.user_id_of(account_id)
+    if result.failed and user_id is not None:
+        events.publish(
+            user_id, {"type": "outbox", "account": account_id, "failed": result.failed}
+        )
+    for folder_id in result.touched_folders or ():
+        send_sync(account_id, folder_id)
+    if result.retry_in is not None:
+        if user_id is not None:
+            events.publish(user_id, {"type": "status", "account": account_id})
+        try:
+            push_outbox.apply_async(
+                (account_id,),
+                queue=queue_for(account_id),
+                countdown=result.retry_in,
+                retry=True,
+                retry_policy=PUBLISH_RETRY,
+            )
+        except Exception:
+            logger.warning("Could not requeue the outbox of %s", account_id)
+
+
+@shared_task(name="webmail.account.watch", acks_late=True)
+def watch(account_id: int) -> None:
+    """Make sure this worker keeps an IDLE watcher on the account."""
+    if MailAccount.objects.filter(id=account_id).exists():
+        push.ensure_watching(account_id)
+
+
+@shared_task(name="webmail.account.fetch_body", bind=True, **ACCOUNT_TASK)
+def fetch_body(
+    self: Task[Any, Any], account_id: int, folder_id: int, uid: int
+) -> dict[str, Any] | None:
+    """Fetch, decode and cache a message's body; return it (JSON)."""
+    from webmail import bodies
+
+    try:
+        return bodies.load_body(account_id, folder_id, uid)
+    except ImapError as exc:
+        if isinstance(exc, RETRYABLE) and self.request.retries < 1:
+            raise
+        return {"error": str(exc)}
+
+
+@shared_task(name="webmail.account.forget")
+def forget(account_id: int) -> None:
+    """Close the account's unused connections (its settings changed)."""
+    get_pool().discard(account_id)
+
+
+# Periodic tasks (beat) --------------------------------------------------------
+
+
+@shared_task(name="webmail.sweep_outbox")
+def sweep_outbox() -> int:
+    """Queue a push for every account whose outbox has due operations.
+
+    Catches operations whose task was lost (a killed worker, a restarted
+    broker) or whose retry was only scheduled in a worker's memory.
+    """
+    firsts = (
+        PendingOperation.objects.filter(state=OperationState.PENDING)
+        .values("account_id")
+        .annotate(first=Min("next_attempt_at"))
+    )
+    now = timezone.now()
+    count = 0
+    for row in firsts:
+        if row["first"] <= now:
+            count += send_push(row["account_id"])
+    return count
+
+
+@shared_task(name="webmail.reap_connections")
+def reap_connections() -> None:
+    """Ask every shard's worker to close its long-unused connections."""
+    for shard in range(settings.IMAP_SHARDS):
+        try:
+            reap_shard.apply_async(queue=f"imap.{shard}", expires=120)
+        except Exception:
+            logger.warning("Could not queue the reaping of shard %s", shard)
+
+
+@shared_task(name="webmail.reap_shard")
+def reap_shard() -> int:
+    """Close this worker's connections unused for IMAP_IDLE_TIMEOUT."""
+    return get_pool().reap()

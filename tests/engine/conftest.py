@@ -1,0 +1,161 @@
+"""Mail accounts on the test Dovecots, and a worker that can reach them.
+
+The worker process reads its settings from the environment, so the test CA
+and the permission to use 127.0.0.1 as a mail host are put there (and the
+worker restarted if it was started without them).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+from django.conf import settings
+from django.test import override_settings
+
+from accounts.models import MailAccount, User
+from devtools.celery_worker import CeleryWorker
+from tests.fixtures.servers import ImapUser
+from webmail import events, workers
+
+WORKER_ENV = {
+    "MAIL_ALLOWED_PRIVATE_HOSTS": "127.0.0.1",
+    "IMAP_POLL_INTERVAL": "1",
+    "EVENTS_KEEPALIVE": "1",
+    "MAIL_CONNECT_TIMEOUT": "5",
+    "IMAP_POOL_WAIT": "20",
+}
+
+
+@pytest.fixture(scope="session")
+def engine_env(mail_certs: Any) -> dict[str, str]:
+    env = {**WORKER_ENV, "MAIL_CA_FILE": str(mail_certs.ca_cert)}
+    os.environ.update(env)
+    return env
+
+
+@pytest.fixture(autouse=True)
+def engine_settings(engine_env: dict[str, str]) -> Iterator[None]:
+    """The settings of this process match the worker's."""
+    with override_settings(
+        MAIL_CA_FILE=engine_env["MAIL_CA_FILE"],
+        MAIL_ALLOWED_PRIVATE_HOSTS=["127.0.0.1"],
+        IMAP_POLL_INTERVAL=1,
+        EVENTS_KEEPALIVE=1,
+        MAIL_CONNECT_TIMEOUT=5,
+    ):
+        yield
+    # Connections this process opened (tests that sync in-process).
+    workers.close_pool()
+
+
+@pytest.fixture
+def worker(engine_env: dict[str, str], celery_worker: CeleryWorker) -> CeleryWorker:
+    """The session's real worker, running with the engine's settings."""
+    if any(celery_worker.env.get(k) != v for k, v in engine_env.items()):
+        celery_worker.env.update(engine_env)
+        celery_worker.restart()
+    elif not celery_worker.alive():
+        celery_worker.start()
+    return celery_worker
+
+
+def account_for(imap_user: ImapUser, **overrides: Any) -> MailAccount:
+    """Create a webmail user with a mail account on the test Dovecot."""
+    server = imap_user.server
+    user = User.objects.create_user(
+        username=f"u{uuid.uuid4().hex[:10]}", password="unused-password-1"
+    )
+    account = MailAccount(
+        user=user,
+        email=imap_user.address,
+        imap_host=server.host,
+        imap_port=server.imaps_port,
+        imap_security="ssl",
+        imap_username=imap_user.username,
+    )
+    account.imap_password = overrides.pop("password", imap_user.password)
+    for key, value in overrides.items():
+        setattr(account, key, value)
+    account.save()
+    return account
+
+
+def message_bytes(subject: str, body: str = "Hello there.\n") -> bytes:
+    return (
+        f"From: Alice <alice@example.org>\r\nTo: bob@example.org\r\n"
+        f"Subject: {subject}\r\nMessage-ID: <{uuid.uuid4().hex}@example.org>\r\n"
+        f"Date: Sat, 28 Nov 2026 10:00:00 +0900\r\n\r\n{body}"
+    ).encode()
+
+
+def fill(client: Any, folder: str, count: int, prefix: str = "msg") -> None:
+    """APPEND count small messages to a folder (as another client would)."""
+    for n in range(count):
+        client.append(folder, message_bytes(f"{prefix} {n}"))
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 20, what: str = "") -> Any:
+    """Poll check() until it returns something true; fail after timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    pytest.fail(f"Timed out waiting for {what or check}")
+
+
+class Subscriber:
+    """Listens on a user's event channel, as the SSE view does."""
+
+    def __init__(self, user_id: int) -> None:
+        self.client = redis.Redis.from_url(settings.REDIS_URL)
+        self.pubsub = self.client.pubsub()
+        self.pubsub.subscribe(events.user_channel(user_id))
+        self.pubsub.get_message(timeout=1)  # the subscribe confirmation
+
+    def wait(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 20):
+        deadline = time.monotonic() + timeout
+        seen = []
+        while time.monotonic() < deadline:
+            message = self.pubsub.get_message(
+                ignore_subscribe_messages=True, timeout=0.5
+            )
+            if message and message["type"] == "message":
+                event = json.loads(message["data"])
+                seen.append(event)
+                if predicate(event):
+                    return event
+        pytest.fail(f"No matching event; saw {seen}")
+
+    def close(self) -> None:
+        self.pubsub.close()
+        self.client.close()
+
+
+@pytest.fixture
+def subscribe() -> Iterator[Callable[[int], Subscriber]]:
+    subscribers: list[Subscriber] = []
+
+    def make(user_id: int) -> Subscriber:
+        subscriber = Subscriber(user_id)
+        subscribers.append(subscriber)
+        return subscriber
+
+    yield make
+    for subscriber in subscribers:
+        subscriber.close()
+
+
+@pytest.fixture(params=["full", "reduced"])
+def server_user(request: pytest.FixtureRequest) -> ImapUser:
+    """A fresh mailbox on the full Dovecot, then on the reduced one."""
+    name = "imap_user" if request.param == "full" else "imap_user_reduced"
+    return request.getfixturevalue(name)

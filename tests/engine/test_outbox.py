@@ -1,0 +1,208 @@
+"""The webmail's actions reach the server through the outbox, whatever fails."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.engine.conftest import account_for, fill, wait_for
+from webmail import mailbox, sync, tasks
+from webmail.models import AccountState, Folder, Message, PendingOperation
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _ready(account, *folders: str) -> dict[str, Folder]:
+    sync.sync_folder_list(account.id)
+    rows = {}
+    for name in ("INBOX", *folders):
+        row = Folder.objects.get(account=account, name=name)
+        sync.sync_folder(account.id, row.id)
+        row.refresh_from_db()
+        rows[name] = row
+    return rows
+
+
+def _server_flags(phone, folder: str = "INBOX") -> dict[int, tuple]:
+    phone.select_folder(folder, readonly=True)
+    uids = phone.search(["ALL"])
+    if not uids:
+        return {}
+    return {uid: data[b"FLAGS"] for uid, data in phone.fetch(uids, ["FLAGS"]).items()}
+
+
+def _pending(account) -> int:
+    return PendingOperation.objects.filter(account=account, state="pending").count()
+
+
+def test_the_webmail_marks_read_and_the_phone_sees_it(
+    worker, server_user, other_device
+):
+    phone = other_device(server_user)
+    fill(phone, "INBOX", 2)
+    account = account_for(server_user)
+    inbox = _ready(account)["INBOX"]
+
+    assert mailbox.set_flags(account, inbox, [2], add=["\\Seen", "\\Flagged"]) == 1
+
+    wait_for(lambda: b"\\Seen" in _server_flags(phone)[2], what="\\Seen on server")
+    assert b"\\Flagged" in _server_flags(phone)[2]
+    assert b"\\Seen" not in _server_flags(phone)[1]
+    wait_for(lambda: _pending(account) == 0, what="outbox drained")
+    assert PendingOperation.objects.get(account=account).state == "done"
+
+    mailbox.set_flags(account, inbox, [2], remove=["\\Seen"])
+    wait_for(lambda: b"\\Seen" not in _server_flags(phone)[2], what="unread")
+
+
+def test_moved_messages_arrive_in_the_other_folder(worker, server_user, other_device):
+    phone = other_device(server_user)
+    phone.create_folder("Archive")
+    fill(phone, "INBOX", 3)
+    account = account_for(server_user)
+    rows = _ready(account, "Archive")
+
+    assert mailbox.move_messages(account, rows["INBOX"], [1, 3], rows["Archive"]) == 2
+    assert [m.uid for m in mailbox.list_messages(account, rows["INBOX"]).messages] == [
+        2
+    ]
+
+    wait_for(lambda: len(_server_flags(phone, "Archive")) == 2, what="moved")
+    assert list(_server_flags(phone, "INBOX")) == [2]
+    # The target folder is synced after the move.
+    wait_for(
+        lambda: Message.objects.filter(folder=rows["Archive"]).count() == 2,
+        what="target synced",
+    )
+
+
+def test_deleting_moves_to_trash_then_deletes_for_good(
+    worker, server_user, other_device
+):
+    phone = other_device(server_user)
+    phone.create_folder("Trash")
+    fill(phone, "INBOX", 1)
+    account = account_for(server_user)
+    rows = _ready(account, "Trash")
+    Folder.objects.filter(id=rows["Trash"].id).update(special_use="\\Trash")
+
+    mailbox.delete_messages(account, rows["INBOX"], [1])
+    wait_for(lambda: len(_server_flags(phone, "Trash")) == 1, what="in trash")
+    wait_for(lambda: Message.objects.filter(folder=rows["Trash"]).count() == 1)
+
+    uid = Message.objects.get(folder=rows["Trash"]).uid
+    mailbox.delete_messages(account, rows["Trash"], [uid])
+    wait_for(lambda: len(_server_flags(phone, "Trash")) == 0, what="gone")
+    assert _server_flags(phone, "INBOX") == {}
+
+
+def test_a_killed_worker_loses_none_of_200_changes(worker, imap_user, other_device):
+    phone = other_device(imap_user)
+    phone.multiappend(
+        "INBOX", [f"Subject: m{n}\r\n\r\nbody\r\n".encode() for n in range(200)]
+    )
+    account = account_for(imap_user)
+    inbox = _ready(account)["INBOX"]
+    assert inbox.total == 200
+
+    for uid in range(1, 101):
+        mailbox.set_flags(account, inbox, [uid], add=["\\Seen"])
+    worker.kill()
+    for uid in range(101, 201):
+        mailbox.set_flags(account, inbox, [uid], add=["\\Seen"])
+    worker.start()
+
+    def all_seen() -> bool:
+        return all(b"\\Seen" in f for f in _server_flags(phone).values())
+
+    wait_for(all_seen, timeout=60, what="200 flags on the server")
+    wait_for(lambda: _pending(account) == 0, what="outbox drained")
+    assert not Message.objects.filter(folder=inbox, seen=False).exists()
+    sync.sync_folder(account.id, inbox.id)
+    assert Message.objects.filter(folder=inbox, seen=True).count() == 200
+
+
+def test_a_refused_move_is_undone_and_reported(
+    worker, server_user, other_device, subscribe
+):
+    phone = other_device(server_user)
+    phone.create_folder("Gone")
+    fill(phone, "INBOX", 2)
+    account = account_for(server_user)
+    rows = _ready(account, "Gone")
+    phone.delete_folder("Gone")
+    events = subscribe(account.user_id)
+
+    mailbox.move_messages(account, rows["INBOX"], [1], rows["Gone"])
+    assert not Message.objects.filter(folder=rows["INBOX"], uid=1).exists()
+
+    event = events.wait(lambda e: e["type"] == "outbox")
+    (failed,) = mailbox.failed_operations(account)
+    assert event["failed"] == [failed.id]
+    assert "Gone" in failed.last_error
+    wait_for(lambda: Message.objects.filter(folder=rows["INBOX"], uid=1).exists())
+    assert sorted(_server_flags(phone)) == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"password": "wrong-password"}, "refused the username or password"),
+        ({"imap_port": 9}, "refused the connection"),
+        ({"tls_fingerprint": "ab" * 32}, "does not match the trusted fingerprint"),
+    ],
+    ids=["wrong-password", "unreachable", "bad-certificate"],
+)
+def test_a_broken_account_keeps_its_actions_until_fixed(
+    worker, imap_user, other_device, change, words
+):
+    phone = other_device(imap_user)
+    fill(phone, "INBOX", 1)
+    account = account_for(imap_user)
+    inbox = _ready(account)["INBOX"]
+    good = {
+        "imap_password_encrypted": account.imap_password_encrypted,
+        "imap_port": account.imap_port,
+        "tls_fingerprint": "",
+    }
+    if "password" in change:
+        account.imap_password = change["password"]
+    for key, value in change.items():
+        if key != "password":
+            setattr(account, key, value)
+    account.save()
+
+    mailbox.set_flags(account, inbox, [1], add=["\\Flagged"])
+
+    def error_recorded():
+        state = AccountState.objects.filter(account=account).first()
+        return state is not None and words in state.error
+
+    wait_for(error_recorded, what="the account error")
+    assert words in mailbox.account_error(account)
+    op = PendingOperation.objects.get(account=account)
+    assert op.state == "pending" and words in op.last_error
+    assert worker.alive()
+
+    for key, value in good.items():
+        setattr(account, key, value)
+    account.save()
+    PendingOperation.objects.filter(id=op.id).update(next_attempt_at=op.created_at)
+    tasks.send_push(account.id)
+    wait_for(lambda: b"\\Flagged" in _server_flags(phone)[1], what="applied")
+    wait_for(lambda: mailbox.account_error(account) == "", what="error cleared")
+
+
+def test_a_dropped_connection_is_replaced(worker, imap_user, other_device):
+    phone = other_device(imap_user)
+    fill(phone, "INBOX", 2)
+    account = account_for(imap_user)
+    inbox = _ready(account)["INBOX"]
+    mailbox.set_flags(account, inbox, [1], add=["\\Seen"])
+    wait_for(lambda: _pending(account) == 0)
+
+    # Drops every connection of the user, the "phone's" too.
+    imap_user.server.doveadm("kick", imap_user.username)
+    phone = other_device(imap_user)
+    mailbox.set_flags(account, inbox, [2], add=["\\Seen"])
+    wait_for(lambda: b"\\Seen" in _server_flags(phone)[2], what="applied")
+    wait_for(lambda: _pending(account) == 0)

@@ -1,0 +1,108 @@
+"""Restarts and load: nothing the user did is lost, the connection cap holds."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from tests.engine.conftest import account_for, fill, wait_for
+from webmail import mailbox, sync, workers
+from webmail.models import Folder, PendingOperation
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _inbox(account) -> Folder:
+    sync.sync_folder_list(account.id)
+    inbox = Folder.objects.get(account=account, name="INBOX")
+    sync.sync_folder(account.id, inbox.id)
+    inbox.refresh_from_db()
+    return inbox
+
+
+def _seen_on_server(phone, uid: int) -> bool:
+    phone.select_folder("INBOX", readonly=True)
+    return b"\\Seen" in phone.get_flags([uid]).get(uid, ())
+
+
+def _drained(account) -> bool:
+    return not PendingOperation.objects.filter(
+        account=account, state="pending"
+    ).exists()
+
+
+def test_a_redis_restart_loses_no_action(worker, imap_user, other_device, redis_server):
+    phone = other_device(imap_user)
+    fill(phone, "INBOX", 2)
+    account = account_for(imap_user)
+    inbox = _inbox(account)
+    mailbox.set_flags(account, inbox, [1], add=["\\Seen"])
+    wait_for(lambda: _seen_on_server(phone, 1), what="first action")
+
+    redis_server.restart()  # the queues and results are gone
+
+    mailbox.set_flags(account, inbox, [2], add=["\\Seen"])
+    wait_for(lambda: _seen_on_server(phone, 2), timeout=40, what="after restart")
+    wait_for(lambda: _drained(account))
+
+
+def test_a_dovecot_restart_loses_no_action(worker, imap_user, other_device):
+    phone = other_device(imap_user)
+    fill(phone, "INBOX", 2)
+    account = account_for(imap_user)
+    inbox = _inbox(account)
+    mailbox.set_flags(account, inbox, [1], add=["\\Seen"])
+    wait_for(lambda: _seen_on_server(phone, 1), what="first action")
+
+    imap_user.server.restart()  # the worker's pooled connections die
+
+    mailbox.set_flags(account, inbox, [2], add=["\\Seen"])
+    phone = other_device(imap_user)
+    wait_for(lambda: _seen_on_server(phone, 2), timeout=40, what="after restart")
+    wait_for(lambda: _drained(account))
+
+
+def test_twenty_requests_at_once_stay_within_the_connection_cap(
+    worker, imap_user, other_device
+):
+    phone = other_device(imap_user)
+    fill(phone, "INBOX", 20)
+    phone.logout()
+    account = account_for(imap_user)
+    inbox = _inbox(account)
+    workers.close_pool()  # this process's own sync connection
+    server = imap_user.server
+    wait_for(lambda: server.who(imap_user.username) == 0, what="no connections")
+    results: dict[int, object] = {}
+    peak = 0
+    done = threading.Event()
+
+    def watch_connections() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, server.who(imap_user.username))
+            time.sleep(0.05)
+
+    def open_one(uid: int) -> None:
+        try:
+            results[uid] = mailbox.open_message(account, inbox, uid, timeout=60)
+        finally:
+            connection.close()
+
+    watcher = threading.Thread(target=watch_connections)
+    watcher.start()
+    threads = [threading.Thread(target=open_one, args=(u,)) for u in range(1, 21)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(90)
+    done.set()
+    watcher.join()
+
+    assert all(results[u].error is None for u in range(1, 21)), results
+    assert "Hello there." in (results[7].text or "")
+    assert 1 <= peak <= settings.IMAP_COMMAND_CONNECTIONS

@@ -1,0 +1,255 @@
+"""Message bodies on demand: fetched by the worker, parsed, sanitized, cached.
+
+The worker fetches a message when it is first opened: the whole message
+when it is small, otherwise only the headers and text parts picked from its
+BODYSTRUCTURE (attachments stay on the server until downloaded). It parses
+it with webmail.mime, sanitizes the HTML once for the default policy (no
+remote content) and keeps the result in the Django cache, keyed by account,
+folder, UIDVALIDITY, UID and the sanitizer policy version. The web process
+reads that cache; only a miss makes it wait for the worker.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.urls import NoReverseMatch, reverse
+
+from webmail.imap import ImapError, ImapSession, MessageMissing
+from webmail.imap.types import BodyPart
+from webmail.mime import ParsedMessage, parse_message, preview_text, text_to_html
+from webmail.models import Folder, Message
+from webmail.workers import with_session
+
+logger = logging.getLogger(__name__)
+
+# Bump when the sanitizer's output changes, so cached bodies are redone.
+POLICY_VERSION = 1
+CACHE_SECONDS = 7 * 24 * 3600
+# Messages up to this size are fetched whole; larger ones part by part.
+FULL_FETCH_MAX = 2 * 1024 * 1024
+# Text parts larger than this are not shown (nobody reads them).
+MAX_TEXT_PART = 4 * 1024 * 1024
+
+
+@dataclass
+class AttachmentInfo:
+    """An attachment as the reading pane lists it."""
+
+    part_id: str
+    filename: str
+    content_type: str
+    size: int
+    url: str
+
+
+@dataclass
+class BodyState:
+    """What the reading pane shows of a message; error is set on failure."""
+
+    text: str | None = None
+    html: str = ""
+    has_remote_content: bool = False
+    attachments: list[AttachmentInfo] = field(default_factory=list)
+    error: str | None = None
+
+
+def cache_key(account_id: int, folder: Folder, uid: int) -> str:
+    """Return the cache key of a message body."""
+    return (
+        f"body:v{POLICY_VERSION}:{account_id}:{folder.id}:"
+        f"{folder.uidvalidity or 0}:{uid}"
+    )
+
+
+def cached_body(account_id: int, folder: Folder, uid: int) -> dict[str, Any] | None:
+    """Return the cached body of a message, or None."""
+    value = cache.get(cache_key(account_id, folder, uid))
+    return value if isinstance(value, dict) else None
+
+
+def part_url(account_id: int, folder_id: int, uid: int, part_id: str) -> str:
+    """Return the URL that serves one part (inline image or attachment)."""
+    try:
+        return reverse("mail_part", args=[account_id, folder_id, uid, part_id])
+    except NoReverseMatch:
+        return ""
+
+
+# Worker side ------------------------------------------------------------------
+
+
+def load_body(account_id: int, folder_id: int, uid: int) -> dict[str, Any]:
+    """Fetch, parse, sanitize and cache a body (in the worker); return it."""
+    folder = Folder.objects.filter(id=folder_id, account_id=account_id).first()
+    if folder is None:
+        return {"error": "The folder no longer exists."}
+    try:
+        parsed = with_session(account_id, lambda s: _fetch(s, folder, uid))
+    except MessageMissing as exc:
+        return {"error": str(exc)}
+    body = _render(account_id, folder, uid, parsed)
+    cache.set(cache_key(account_id, folder, uid), body, CACHE_SECONDS)
+    preview = preview_text(parsed)[:200]
+    if preview:
+        Message.objects.filter(folder=folder, uid=uid, preview="").update(
+            preview=preview
+        )
+    return body
+
+
+def _fetch(session: ImapSession, folder: Folder, uid: int) -> ParsedMessage:
+    info = session.select(folder.name, readonly=True)
+    if info.uidvalidity != folder.uidvalidity:
+        raise MessageMissing("The folder changed on the server; reload it.")
+    summaries = session.fetch_summaries([uid])
+    if not summaries:
+        raise MessageMissing("The message is no longer on the server.")
+    summary = summaries[0]
+    if summary.size <= FULL_FETCH_MAX:
+        return parse_message(session.fetch_raw(uid))
+    return _parse_parts(session, uid, summary.bodystructure)
+
+
+def _parse_parts(session: ImapSession, uid: int, root: BodyPart) -> ParsedMessage:
+    """Parse a large message from its header and text parts only.
+
+    The chosen parts are put in a multipart/mixed of their own, with an
+    empty placeholder for every attachment so that it is still listed.
+    """
+    header = session.fetch_part(uid, "HEADER")
+    boundary = b"webmail-parts-boundary-7f3a"
+    chunks = [_strip_content_headers(header)]
+    chunks.append(
+        b'Content-Type: multipart/mixed; boundary="' + boundary + b'"\r\n\r\n'
+    )
+    for part in root.walk():
+        if part.is_multipart or not part.section:
+            continue
+        is_text = part.content_type in ("text/plain", "text/html")
+        if is_text and not part.is_attachment and part.size <= MAX_TEXT_PART:
+            mime = session.fetch_part(uid, f"{part.section}.MIME")
+            data = session.fetch_part(uid, part.section)
+            chunks.append(b"--" + boundary + b"\r\n" + mime + data + b"\r\n")
+        elif part.is_attachment:
+            name = (part.filename or "attachment").replace('"', "")
+            chunks.append(
+                b"--" + boundary + b"\r\n"
+                + f"Content-Type: {part.content_type}\r\n".encode()
+                + f'Content-Disposition: attachment; filename="{name}"\r\n\r\n'.encode()
+                + b"\r\n"
+            )  # fmt: skip
+    chunks.append(b"--" + boundary + b"--\r\n")
+    return parse_message(b"".join(chunks))
+
+
+def _strip_content_headers(header: bytes) -> bytes:
+    lines = header.replace(b"\r\n", b"\n").split(b"\n")
+    kept: list[bytes] = []
+    skipping = False
+    for line in lines:
+        if line[:1] in (b" ", b"\t"):
+            if not skipping:
+                kept.append(line)
+            continue
+        skipping = line.lower().startswith((b"content-", b"mime-version"))
+        if not skipping and line:
+            kept.append(line)
+    return b"\r\n".join(kept) + b"\r\nMIME-Version: 1.0\r\n"
+
+
+def _render(
+    account_id: int, folder: Folder, uid: int, parsed: ParsedMessage
+) -> dict[str, Any]:
+    from webmail.mime.sanitize import sanitize_html
+
+    def cid_url(content_id: str) -> str:
+        part = parsed.part_for_cid(content_id)
+        return part_url(account_id, folder.id, uid, part) if part else ""
+
+    safe = sanitize_html(
+        parsed.html or "",
+        allow_remote=False,
+        rewrite_url=lambda url: "",
+        cid_url=cid_url,
+    )
+    return {
+        "text": parsed.text,
+        "raw_html": parsed.html or "",
+        "html": safe.html,
+        "has_remote_content": safe.has_remote_content,
+        "cid_parts": [list(pair) for pair in parsed.cid_parts],
+        "attachments": [
+            {
+                "part_id": a.part_id,
+                "filename": a.filename,
+                "content_type": a.content_type,
+                "size": a.size,
+            }
+            for a in parsed.attachments
+            if a.disposition != "inline" or not a.content_id
+        ],
+    }
+
+
+# Web side ---------------------------------------------------------------------
+
+
+def fetch_through_worker(
+    account_id: int, folder_id: int, uid: int, timeout: float
+) -> dict[str, Any]:
+    """Ask the account's worker for a body and wait up to timeout seconds."""
+    from celery.exceptions import TimeoutError as CeleryTimeout
+
+    from webmail import tasks
+    from webmail.routing import queue_for
+
+    try:
+        result = tasks.fetch_body.apply_async(
+            (account_id, folder_id, uid), queue=queue_for(account_id)
+        )
+        body = result.get(timeout=timeout, propagate=False)
+    except CeleryTimeout:
+        return {"error": "The mail server is slow to answer; try again in a moment."}
+    except Exception as exc:  # broker or result backend unreachable
+        logger.warning("Could not fetch a body through the worker: %s", exc)
+        return {"error": "The mail service is busy; try again in a moment."}
+    if isinstance(body, dict):
+        return body
+    if isinstance(body, ImapError | Exception):
+        return {"error": str(body)}
+    return {"error": "The message could not be loaded."}
+
+
+def body_state(
+    account_id: int, folder: Folder, uid: int, body: dict[str, Any]
+) -> BodyState:
+    """Return the reading pane's view of a body dict."""
+    if "error" in body:
+        return BodyState(error=str(body["error"]))
+    html = body.get("html") or ""
+    if not html and body.get("text"):
+        html = text_to_html(body["text"])
+    return BodyState(
+        text=body.get("text"),
+        html=html,
+        has_remote_content=bool(body.get("has_remote_content")),
+        attachments=[
+            AttachmentInfo(
+                part_id=a["part_id"],
+                filename=a["filename"],
+                content_type=a["content_type"],
+                size=int(a["size"]),
+                url=part_url(account_id, folder.id, uid, a["part_id"]),
+            )
+            for a in body.get("attachments", [])
+        ],
+    )
+
+
+def body_timeout() -> float:
+    return float(settings.BODY_FETCH_TIMEOUT)

@@ -1,0 +1,488 @@
+"""The verbs views call to read and change mail.
+
+Reads come from the cache (webmail.models) and never wait for IMAP, except
+open_message, which asks the account's worker for a body it has not cached
+yet and waits for it with a time limit. Changes update the cache and queue
+a PendingOperation in one transaction; after the commit the account's
+worker is asked to apply it, and the user's other pages are told.
+
+Callers pass an account they got through accounts.access (the user's own);
+folder and message ids are checked against that account here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, F, Q
+from django.db.models.functions import Greatest
+from django.http import Http404
+
+from accounts.models import MailAccount, User
+from webmail import bodies, events, tasks
+from webmail.bodies import BodyState
+from webmail.flagmap import FIELDS, apply_flags
+from webmail.models import (
+    AccountState,
+    Folder,
+    Message,
+    OperationKind,
+    OperationState,
+    PendingOperation,
+    lock_folder,
+)
+
+_FLAG = re.compile(r"^\\?[A-Za-z0-9$_.\-]+$")
+PAGE_SIZE = 50
+
+
+# Folders ------------------------------------------------------------------------
+
+
+def folders(account: MailAccount) -> list[Folder]:
+    """Return the account's folders, INBOX first, then by name."""
+    rows = list(Folder.objects.filter(account=account))
+    return sorted(rows, key=lambda f: (f.name.upper() != "INBOX", f.path))
+
+
+def get_folder(account: MailAccount, folder_id: int) -> Folder:
+    """Return the account's folder with this id, or 404."""
+    try:
+        return Folder.objects.get(id=folder_id, account=account)
+    except (Folder.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such folder.") from None
+
+
+def special_folder(account: MailAccount, use: str) -> Folder | None:
+    """Return the folder with a special use ("\\Trash", "\\Sent", ...)."""
+    return Folder.objects.filter(account=account, special_use__iexact=use).first()
+
+
+def request_sync(account: MailAccount, folder: Folder | None = None) -> None:
+    """Ask the account's worker to look for changes (after the commit).
+
+    Without a folder: the folder list and INBOX. Returns at once.
+    """
+    account_id, folder_id = account.id, folder.id if folder else None
+    transaction.on_commit(lambda: tasks.send_sync(account_id, folder_id))
+
+
+def open_folder(account: MailAccount, folder_id: int) -> Folder:
+    """Return a folder for display, asking its worker to check it for news."""
+    folder = get_folder(account, folder_id)
+    request_sync(account, folder)
+    return folder
+
+
+# Messages ----------------------------------------------------------------------
+
+
+@dataclass
+class Page:
+    """A page of a message list; next_before continues after it ("" at the end)."""
+
+    messages: list[Message]
+    next_before: str
+
+
+def _cursor(message: Message) -> str:
+    stamp = int(message.date.timestamp() * 1_000_000) if message.date else 0
+    return f"{stamp}-{message.uid}"
+
+
+def _parse_cursor(value: str) -> tuple[datetime, int] | None:
+    try:
+        stamp, uid = value.split("-", 1)
+        when = datetime.fromtimestamp(int(stamp) / 1_000_000, tz=UTC)
+        return when, int(uid)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def list_messages(
+    account: MailAccount,
+    folder: Folder,
+    *,
+    query: str = "",
+    before: str = "",
+    limit: int = PAGE_SIZE,
+    unread_only: bool = False,
+) -> Page:
+    """Return a page of a folder's cached messages, newest first.
+
+    before is the next_before of the previous page (keyset paging: page
+    1,000 costs what page 1 costs). query matches subject and sender in
+    the cache.
+    """
+    if folder.account_id != account.id:
+        raise Http404("No such folder.")
+    rows = Message.objects.filter(folder=folder)
+    if unread_only:
+        rows = rows.filter(seen=False)
+    if query:
+        rows = rows.filter(
+            Q(subject__icontains=query)
+            | Q(from_name__icontains=query)
+            | Q(from_address__icontains=query)
+        )
+    cursor = _parse_cursor(before) if before else None
+    if cursor is not None:
+        # Every cached message has a date: the Date header or INTERNALDATE.
+        date, uid = cursor
+        rows = rows.filter(Q(date__lt=date) | Q(date=date, uid__lt=uid))
+    messages = list(rows.order_by("-date", "-uid")[: limit + 1])
+    more = len(messages) > limit
+    messages = messages[:limit]
+    return Page(messages, _cursor(messages[-1]) if more else "")
+
+
+def get_message(folder: Folder, uid: int) -> Message:
+    """Return a cached message of the folder, or 404."""
+    try:
+        return Message.objects.get(folder=folder, uid=uid)
+    except (Message.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such message.") from None
+
+
+def thread(message: Message) -> list[Message]:
+    """Return the messages of the folder in the same thread, oldest first."""
+    return list(
+        Message.objects.filter(
+            folder_id=message.folder_id, thread_key=message.thread_key
+        ).order_by("date", "uid")
+    )
+
+
+# Changing ------------------------------------------------------------------------
+
+
+def _check_flags(flags: Iterable[str]) -> list[str]:
+    names = list(flags)
+    for name in names:
+        if not _FLAG.match(name) or name.lower() == "\\recent":
+            raise ValueError(f"Not a flag that can be set: {name!r}")
+    return names
+
+
+def _queue(account: MailAccount, event: dict[str, Any] | None) -> None:
+    account_id, user_id = account.id, account.user_id
+
+    def after_commit() -> None:
+        tasks.send_push(account_id)
+        if event is not None:
+            events.publish(user_id, {**event, "account": account_id})
+
+    transaction.on_commit(after_commit)
+
+
+def _operation(
+    account: MailAccount,
+    kind: str,
+    folder: Folder,
+    uids: Sequence[int],
+    payload: dict[str, Any],
+) -> PendingOperation:
+    # The caller's copy of the folder may predate its last sync.
+    current = Folder.objects.values_list("name", "uidvalidity").get(id=folder.id)
+    return PendingOperation.objects.create(
+        account=account,
+        kind=kind,
+        folder=folder,
+        folder_name=current[0],
+        uidvalidity=current[1] or 0,
+        uids=sorted(uids),
+        payload=payload,
+    )
+
+
+def set_flags(
+    account: MailAccount,
+    folder: Folder,
+    uids: Iterable[int],
+    *,
+    add: Iterable[str] = (),
+    remove: Iterable[str] = (),
+) -> int:
+    """Add and remove flags (IMAP names: "\\Seen", "$Forwarded", keywords).
+
+    Returns how many messages changed in the cache.
+    """
+    if folder.account_id != account.id:
+        raise Http404("No such folder.")
+    add, remove = _check_flags(add), _check_flags(remove)
+    wanted = {int(u) for u in uids}
+    with transaction.atomic():
+        lock_folder(folder.id)
+        rows = list(Message.objects.filter(folder=folder, uid__in=wanted))
+        changed: list[Message] = []
+        unseen_delta = 0
+        for row in rows:
+            before = (row.seen, row.flagged, row.answered, row.forwarded, row.draft)
+            before_all = (*before, row.deleted, list(row.keywords))
+            was_seen = row.seen
+            apply_flags(row, add, remove)
+            after_all = (
+                row.seen,
+                row.flagged,
+                row.answered,
+                row.forwarded,
+                row.draft,
+                row.deleted,
+                list(row.keywords),
+            )
+            if after_all != before_all:
+                changed.append(row)
+                unseen_delta += int(was_seen) - int(row.seen)
+        if not changed:
+            return 0
+        Message.objects.bulk_update(changed, [*FIELDS.values(), "keywords"])
+        modseqs = [row.modseq for row in changed if row.modseq]
+        _operation(
+            account,
+            OperationKind.FLAGS,
+            folder,
+            [row.uid for row in changed],
+            {"add": add, "remove": remove, "modseq": max(modseqs) if modseqs else None},
+        )
+        if unseen_delta:
+            Folder.objects.filter(id=folder.id).update(
+                unseen=Greatest(F("unseen") + unseen_delta, 0)
+            )
+        uids_changed = sorted(row.uid for row in changed)
+        _queue(account, {"type": "flags", "folder": folder.id, "uids": uids_changed})
+    return len(changed)
+
+
+def mark_seen(
+    account: MailAccount, folder: Folder, uids: Iterable[int], seen: bool = True
+) -> int:
+    """Mark messages read (or unread)."""
+    flag = ["\\Seen"]
+    return set_flags(
+        account, folder, uids, add=flag if seen else (), remove=() if seen else flag
+    )
+
+
+def _take_out(
+    account: MailAccount,
+    folder: Folder,
+    uids: Iterable[int],
+    kind: str,
+    payload: dict[str, Any],
+    target: Folder | None,
+) -> int:
+    """Remove messages from a folder's cache and queue the server operation."""
+    wanted = {int(u) for u in uids}
+    with transaction.atomic():
+        lock_folder(folder.id)
+        rows = Message.objects.filter(folder=folder, uid__in=wanted)
+        found = rows.aggregate(n=Count("id"), unseen=Count("id", filter=Q(seen=False)))
+        moved = sorted(rows.values_list("uid", flat=True))
+        if not moved:
+            return 0
+        rows.delete()
+        _operation(account, kind, folder, moved, payload)
+        Folder.objects.filter(id=folder.id).update(
+            total=Greatest(F("total") - found["n"], 0),
+            unseen=Greatest(F("unseen") - found["unseen"], 0),
+        )
+        if target is not None:
+            Folder.objects.filter(id=target.id).update(
+                total=F("total") + found["n"], unseen=F("unseen") + found["unseen"]
+            )
+        _queue(account, {"type": "expunged", "folder": folder.id, "uids": moved})
+    return len(moved)
+
+
+def _target(account: MailAccount, folder: Folder, target: Folder) -> None:
+    if folder.account_id != account.id or target.account_id != account.id:
+        raise Http404("No such folder.")
+    if not target.selectable:
+        raise ValueError(f'"{target.display_name}" cannot hold messages.')
+
+
+def move_messages(
+    account: MailAccount, folder: Folder, uids: Iterable[int], target: Folder
+) -> int:
+    """Move messages to another folder of the account; return how many."""
+    _target(account, folder, target)
+    if target.id == folder.id:
+        return 0
+    payload = {"target": target.name, "target_id": target.id}
+    return _take_out(account, folder, uids, OperationKind.MOVE, payload, target)
+
+
+def copy_messages(
+    account: MailAccount, folder: Folder, uids: Iterable[int], target: Folder
+) -> int:
+    """Copy messages to another folder; they appear there after its sync."""
+    _target(account, folder, target)
+    wanted = sorted({int(u) for u in uids})
+    with transaction.atomic():
+        lock_folder(folder.id)
+        present = sorted(
+            Message.objects.filter(folder=folder, uid__in=wanted).values_list(
+                "uid", flat=True
+            )
+        )
+        if not present:
+            return 0
+        payload = {"target": target.name, "target_id": target.id}
+        _operation(account, OperationKind.COPY, folder, present, payload)
+        _queue(account, None)
+    return len(present)
+
+
+def delete_messages(account: MailAccount, folder: Folder, uids: Iterable[int]) -> int:
+    """Move messages to Trash; in Trash (or without one) delete them for good."""
+    if folder.account_id != account.id:
+        raise Http404("No such folder.")
+    trash = special_folder(account, "\\Trash")
+    if trash is not None and trash.id != folder.id:
+        return move_messages(account, folder, uids, trash)
+    return _take_out(account, folder, uids, OperationKind.EXPUNGE, {}, None)
+
+
+def expunge(account: MailAccount, folder: Folder) -> int:
+    """Delete for good the folder's messages marked \\Deleted."""
+    if folder.account_id != account.id:
+        raise Http404("No such folder.")
+    uids = Message.objects.filter(folder=folder, deleted=True).values_list(
+        "uid", flat=True
+    )
+    return _take_out(account, folder, list(uids), OperationKind.EXPUNGE, {}, None)
+
+
+# State for the user ------------------------------------------------------------
+
+
+def failed_operations(account: MailAccount) -> list[PendingOperation]:
+    """Return the actions the server refused that the user has not dismissed."""
+    return list(
+        PendingOperation.objects.filter(
+            account=account, state=OperationState.FAILED, dismissed=False
+        ).order_by("-id")[:20]
+    )
+
+
+def waiting_operations(account: MailAccount) -> int:
+    """Return how many actions still wait to reach the server."""
+    return PendingOperation.objects.filter(
+        account=account, state=OperationState.PENDING
+    ).count()
+
+
+def dismiss_failure(account: MailAccount, operation_id: int) -> None:
+    """Hide a failed action's error from the user."""
+    PendingOperation.objects.filter(
+        account=account, id=operation_id, state=OperationState.FAILED
+    ).update(dismissed=True)
+
+
+def account_error(account: MailAccount) -> str:
+    """Return why the account's server cannot be used right now, or ""."""
+    state = AccountState.objects.filter(account=account).first()
+    return state.error if state else ""
+
+
+# Push ---------------------------------------------------------------------------
+
+
+def watch_target(
+    user: User, account_param: str | None, folder_param: str | None
+) -> tuple[int | None, int | None]:
+    """Return (account id, folder id) an event stream watches for a user.
+
+    Raises LookupError when the account or folder is not the user's.
+    """
+    accounts = MailAccount.objects.filter(user=user, user__is_active=True)
+    account: MailAccount | None
+    if account_param:
+        try:
+            account = accounts.get(id=int(account_param))
+        except (MailAccount.DoesNotExist, ValueError):
+            raise LookupError(account_param) from None
+    else:
+        account = accounts.order_by("id").first()
+    if account is None:
+        return None, None
+    folder_id = None
+    if folder_param:
+        try:
+            folder_id = Folder.objects.values_list("id", flat=True).get(
+                id=int(folder_param), account=account
+            )
+        except (Folder.DoesNotExist, ValueError):
+            raise LookupError(folder_param) from None
+    return account.id, folder_id
+
+
+def keep_watching(account_id: int, folder_id: int | None) -> None:
+    """Keep the account's IDLE watcher alive (called by open event streams)."""
+    events.mark_watching(account_id, folder_id)
+    tasks.send_watch(account_id)
+
+
+# Bodies --------------------------------------------------------------------------
+
+
+def open_message(
+    account: MailAccount, folder: Folder, uid: int, *, timeout: float | None = None
+) -> BodyState:
+    """Return a message's body for the reading pane; errors are in .error.
+
+    The one read that waits on a worker: a body not in the cache yet is
+    fetched by the account's worker, waiting up to timeout seconds
+    (settings.BODY_FETCH_TIMEOUT) before giving up with a clear error.
+    """
+    if folder.account_id != account.id:
+        raise Http404("No such folder.")
+    get_message(folder, uid)
+    body = bodies.cached_body(account.id, folder, uid)
+    if body is None:
+        limit = timeout if timeout is not None else bodies.body_timeout()
+        body = bodies.fetch_through_worker(account.id, folder.id, uid, limit)
+    return bodies.body_state(account.id, folder, uid, body)
+
+
+def message_html(
+    account: MailAccount,
+    folder: Folder,
+    uid: int,
+    *,
+    allow_remote: bool = False,
+    rewrite_url: Callable[[str], str] | None = None,
+) -> str:
+    """Return a message's HTML, sanitized, for the body frame.
+
+    With allow_remote, remote images are kept, their URLs passed through
+    rewrite_url (the image proxy).
+    """
+    state_body = bodies.cached_body(account.id, folder, uid)
+    if state_body is None:
+        state_body = bodies.fetch_through_worker(
+            account.id, folder.id, uid, bodies.body_timeout()
+        )
+    if "error" in state_body:
+        return ""
+    if allow_remote and rewrite_url is not None and state_body.get("raw_html"):
+        from webmail.mime.sanitize import sanitize_html
+
+        cids = dict(state_body.get("cid_parts", []))
+
+        def cid_url(content_id: str) -> str:
+            part = cids.get(content_id.strip().strip("<>"))
+            return bodies.part_url(account.id, folder.id, uid, part) if part else ""
+
+        return sanitize_html(
+            state_body["raw_html"],
+            allow_remote=True,
+            rewrite_url=rewrite_url,
+            cid_url=cid_url,
+        ).html
+    return bodies.body_state(account.id, folder, uid, state_body).html

@@ -1,0 +1,206 @@
+"""The synchronized cache of mailbox metadata, and the outbox of user actions.
+
+Folder and Message mirror what the IMAP server holds (never bodies); views
+read them and nothing else. PendingOperation is the durable outbox: a user's
+action is written here in the same transaction that updates the cache, and
+the account's worker applies it on the server (webmail/outbox.py).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import F
+from django.db.models.functions import Now
+
+from accounts.models import MailAccount
+
+
+class Folder(models.Model):
+    """One mailbox on the server, with the sync state of its cache."""
+
+    account = models.ForeignKey(
+        MailAccount, on_delete=models.CASCADE, related_name="folders"
+    )
+    # As the server spells it (modified UTF-7): what IMAP commands take.
+    name = models.CharField(max_length=1000)
+    display_name = models.CharField(max_length=1000)
+    # Decoded names from the top level down, for the folder tree.
+    path = models.JSONField(default=list)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    delimiter = models.CharField(max_length=1, blank=True)
+    special_use = models.CharField(max_length=20, blank=True)
+    flags = models.JSONField(default=list)
+    subscribed = models.BooleanField(default=True)
+    selectable = models.BooleanField(default=True)
+    uidvalidity = models.BigIntegerField(null=True, blank=True)
+    uidnext = models.BigIntegerField(null=True, blank=True)
+    highestmodseq = models.BigIntegerField(null=True, blank=True)
+    total = models.PositiveIntegerField(default=0)
+    unseen = models.PositiveIntegerField(default=0)
+    # Messages with a UID at or above this are in the cache; older ones are
+    # still being fetched (newest first). None: never synced; 1: complete.
+    backfill_below_uid = models.BigIntegerField(null=True, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    sync_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["account", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "name"], name="folder_unique_name"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def complete(self) -> bool:
+        """Whether every message of the folder is in the cache."""
+        return self.backfill_below_uid is not None and self.backfill_below_uid <= 1
+
+
+class Message(models.Model):
+    """The metadata of one message: what a message list shows."""
+
+    folder = models.ForeignKey(
+        Folder, on_delete=models.CASCADE, related_name="messages"
+    )
+    uid = models.BigIntegerField()
+    seen = models.BooleanField(default=False)
+    flagged = models.BooleanField(default=False)
+    answered = models.BooleanField(default=False)
+    forwarded = models.BooleanField(default=False)
+    draft = models.BooleanField(default=False)
+    deleted = models.BooleanField(default=False)
+    # Flags other than the ones above (user keywords such as $Label1).
+    keywords = models.JSONField(default=list)
+    modseq = models.BigIntegerField(null=True, blank=True)
+    date = models.DateTimeField(null=True, blank=True)
+    internaldate = models.DateTimeField(null=True, blank=True)
+    from_name = models.CharField(max_length=255, blank=True)
+    from_address = models.CharField(max_length=255, blank=True)
+    # [[name, address], ...]
+    to = models.JSONField(default=list)
+    cc = models.JSONField(default=list)
+    subject = models.TextField(blank=True)
+    message_id = models.CharField(max_length=998, blank=True)
+    in_reply_to = models.CharField(max_length=998, blank=True)
+    references = models.TextField(blank=True)
+    size = models.PositiveIntegerField(default=0)
+    has_attachments = models.BooleanField(default=False)
+    # The start of the text, filled in when the body is first fetched.
+    preview = models.CharField(max_length=200, blank=True)
+    # The Message-ID at the root of the thread (or of the message itself).
+    thread_key = models.CharField(max_length=998, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["folder", "uid"], name="message_unique_uid")
+        ]
+        indexes = [
+            models.Index(
+                "folder", models.F("date").desc(), models.F("uid").desc(),
+                name="message_list",
+            ),
+            models.Index(fields=["folder", "seen"], name="message_unseen"),
+            models.Index(fields=["folder", "thread_key"], name="message_thread"),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.uid}: {self.subject}"
+
+
+class OperationState(models.TextChoices):
+    PENDING = "pending", "Waiting"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class OperationKind(models.TextChoices):
+    FLAGS = "flags", "Change flags"
+    MOVE = "move", "Move"
+    COPY = "copy", "Copy"
+    EXPUNGE = "expunge", "Delete for good"
+
+
+class PendingOperation(models.Model):
+    """A user's action waiting to be applied on the server (the outbox).
+
+    Rows are applied in id order per account. uids name messages of
+    ``folder`` under ``uidvalidity``: if the folder was rebuilt on the
+    server since, the operation fails rather than touch other messages.
+    """
+
+    account = models.ForeignKey(
+        MailAccount, on_delete=models.CASCADE, related_name="pending_operations"
+    )
+    kind = models.CharField(max_length=10, choices=OperationKind.choices)
+    folder = models.ForeignKey(
+        Folder, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Kept so that the operation can still be reported if the row goes.
+    folder_name = models.CharField(max_length=1000)
+    uidvalidity = models.BigIntegerField()
+    uids = models.JSONField(default=list)
+    # flags: {"add": [...], "remove": [...], "modseq": n};
+    # move/copy: {"target": name, "target_id": id}
+    payload = models.JSONField(default=dict)
+    state = models.CharField(
+        max_length=10, choices=OperationState.choices, default=OperationState.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(db_default=Now())
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Seen by the user (the error was shown and dismissed).
+    dismissed = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["account", "state", "id"], name="operation_queue"),
+            models.Index(fields=["state", "next_attempt_at"], name="operation_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {len(self.uids)} in {self.folder_name} ({self.state})"
+
+
+class AccountState(models.Model):
+    """How the account's server link is doing, for the user and the admin."""
+
+    account = models.OneToOneField(
+        MailAccount, on_delete=models.CASCADE, related_name="sync_state"
+    )
+    # The last error that stopped all work on the account (wrong password,
+    # unreachable server, untrusted certificate); blank when it works.
+    error = models.TextField(blank=True)
+    error_at = models.DateTimeField(null=True, blank=True)
+    folders_synced_at = models.DateTimeField(null=True, blank=True)
+    capabilities = models.JSONField(default=list)
+
+    def __str__(self) -> str:
+        return f"{self.account}: {self.error or 'ok'}"
+
+
+def lock_folder(folder_id: int) -> None:
+    """Lock a folder's row until the end of the current transaction.
+
+    Every transaction that changes a folder's messages starts here. It is
+    an UPDATE, not SELECT FOR UPDATE: SQLite ignores the latter, and there
+    a transaction that reads first and writes later fails at once ("database
+    is locked") when another process wrote in between, while one whose
+    first statement writes waits for its turn.
+    """
+    Folder.objects.filter(id=folder_id).update(id=F("id"))
+
+
+def lock_account(account_id: int) -> None:
+    """Lock the account's sync state (see lock_folder) for this transaction."""
+    AccountState.objects.filter(account_id=account_id).update(
+        account_id=F("account_id")
+    )

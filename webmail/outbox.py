@@ -1,0 +1,326 @@
+"""Applying the outbox (PendingOperation rows) on the IMAP server.
+
+Operations of one account are applied in the order they were made; one
+that cannot be applied yet (server down, wrong password) holds back the
+ones behind it, so a "flag, then move" never arrives as "move, then flag".
+Every step is safe to repeat: a worker killed between the server's OK and
+the row's update applies the operation again, with the same result.
+
+Transient failures are retried with exponential backoff (the operation
+stays pending, with the error recorded); a refusal that retrying cannot
+change (the target folder is gone, the mailbox is full, the folder was
+rebuilt on the server) fails the operation, puts the cache back as the
+server has it, and leaves the error for the user to see.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db.models import F
+from django.utils import timezone
+
+from webmail.flagmap import FLAG_OF
+from webmail.imap import (
+    AuthenticationFailed,
+    ImapError,
+    ImapSession,
+    ServerUnreachable,
+    Timeout,
+    TlsError,
+)
+from webmail.models import (
+    AccountState,
+    Folder,
+    OperationKind,
+    OperationState,
+    PendingOperation,
+)
+from webmail.sync import refresh_uids
+from webmail.workers import AccountUnusable, account_session
+
+logger = logging.getLogger(__name__)
+
+FLAG_DELETED = FLAG_OF["deleted"]
+
+BACKOFF_BASE = 2.0
+BACKOFF_MAX = 15 * 60.0
+# Errors that concern the account as a whole rather than one operation.
+ACCOUNT_ERRORS = (
+    AuthenticationFailed,
+    TlsError,
+    ServerUnreachable,
+    Timeout,
+    AccountUnusable,
+)
+
+
+class UidValidityChanged(ImapError):
+    """The folder was rebuilt on the server; old UIDs name other messages."""
+
+    retryable = False
+
+
+@dataclass
+class PushResult:
+    """What one push of an account's outbox did."""
+
+    done: int = 0
+    failed: list[int] | None = None
+    retry_in: float | None = None
+    # Folders that received messages (move and copy targets).
+    touched_folders: set[int] | None = None
+
+
+# One pusher per account per process; a push asked for while one runs is
+# remembered and done by that one before it stops.
+_running: set[int] = set()
+_again: set[int] = set()
+_guard = threading.Lock()
+
+
+def backoff(attempts: int) -> float:
+    """Return seconds to wait before attempt number attempts + 1, with jitter."""
+    delay = min(BACKOFF_MAX, BACKOFF_BASE ** min(attempts, 20))
+    return delay * (0.5 + random.random() / 2)  # noqa: S311 (jitter, not security)
+
+
+def push(account_id: int) -> PushResult | None:
+    """Apply the account's due operations; None if another thread is at it."""
+    with _guard:
+        if account_id in _running:
+            _again.add(account_id)
+            return None
+        _running.add(account_id)
+    total = PushResult(failed=[], touched_folders=set())
+    try:
+        while True:
+            with _guard:
+                _again.discard(account_id)
+            result = _push_due(account_id)
+            total.done += result.done
+            total.failed = (total.failed or []) + (result.failed or [])
+            total.touched_folders = (total.touched_folders or set()) | (
+                result.touched_folders or set()
+            )
+            total.retry_in = result.retry_in
+            with _guard:
+                if account_id not in _again or result.retry_in is not None:
+                    _running.discard(account_id)
+                    return total
+    except BaseException:
+        with _guard:
+            _running.discard(account_id)
+        raise
+
+
+def due_operations(account_id: int) -> list[PendingOperation]:
+    """Return the account's pending operations that may run now, in order."""
+    pending = list(
+        PendingOperation.objects.filter(
+            account_id=account_id, state=OperationState.PENDING
+        ).order_by("id")[:500]
+    )
+    # Order matters: nothing runs before an earlier operation still waits.
+    if pending and pending[0].next_attempt_at > timezone.now():
+        return []
+    return pending
+
+
+def _push_due(account_id: int) -> PushResult:
+    result = PushResult(failed=[], touched_folders=set())
+    ops = due_operations(account_id)
+    if not ops:
+        return result
+    try:
+        with account_session(account_id) as session:
+            index = 0
+            while index < len(ops):
+                group = _group(ops, index)
+                index += len(group)
+                try:
+                    _apply(session, group)
+                except ImapError as exc:
+                    if exc.retryable or isinstance(exc, ACCOUNT_ERRORS):
+                        raise
+                    _fail(session, group, exc)
+                    result.failed = (result.failed or []) + [op.id for op in group]
+                else:
+                    PendingOperation.objects.filter(
+                        id__in=[op.id for op in group]
+                    ).update(state=OperationState.DONE, last_error="")
+                    result.done += len(group)
+                target = group[0].payload.get("target_id")
+                if target:
+                    assert result.touched_folders is not None
+                    result.touched_folders.add(int(target))
+    except ImapError as exc:
+        remaining = [
+            op.id
+            for op in PendingOperation.objects.filter(
+                account_id=account_id, state=OperationState.PENDING
+            ).order_by("id")[:1]
+        ]
+        result.retry_in = _postpone(account_id, remaining, exc)
+    else:
+        _record_account_ok(account_id)
+    return result
+
+
+def _group(ops: list[PendingOperation], start: int) -> list[PendingOperation]:
+    """Return the run of same flag changes on one folder from ops[start]."""
+    first = ops[start]
+    group = [first]
+    if first.kind != OperationKind.FLAGS:
+        return group
+    for op in ops[start + 1 :]:
+        same = (
+            op.kind == first.kind
+            and op.folder_id == first.folder_id
+            and op.uidvalidity == first.uidvalidity
+            and op.payload.get("add") == first.payload.get("add")
+            and op.payload.get("remove") == first.payload.get("remove")
+        )
+        if not same or len(group) >= 200:
+            break
+        group.append(op)
+    return group
+
+
+def _select(session: ImapSession, op: PendingOperation) -> None:
+    info = session.select(op.folder_name)
+    if info.uidvalidity != op.uidvalidity:
+        raise UidValidityChanged(
+            f'The folder "{op.folder_name}" was rebuilt on the server, so the '
+            "change could not be applied safely."
+        )
+
+
+def _apply(session: ImapSession, group: list[PendingOperation]) -> None:
+    first = group[0]
+    _select(session, first)
+    uids = sorted({int(u) for op in group for u in op.uids})
+    if first.kind == OperationKind.FLAGS:
+        _store(session, first, uids)
+    elif first.kind == OperationKind.MOVE:
+        _move(session, first, uids)
+    elif first.kind == OperationKind.COPY:
+        present = _present(session, uids)
+        if present:
+            session.copy(present, first.payload["target"])
+    elif first.kind == OperationKind.EXPUNGE:
+        present = _present(session, uids)
+        if present:
+            session.expunge_uids(present)
+    else:
+        raise ValueError(f"Unknown operation {first.kind!r}")
+
+
+def _present(session: ImapSession, uids: list[int]) -> list[int]:
+    """Return those of uids still in the selected folder."""
+    if not uids:
+        return []
+    found = set(session.search_uids("UID", ",".join(str(u) for u in uids)))
+    return [u for u in uids if u in found]
+
+
+def _store(session: ImapSession, op: PendingOperation, uids: list[int]) -> None:
+    add = list(op.payload.get("add", []))
+    remove = list(op.payload.get("remove", []))
+    since = op.payload.get("modseq") if session.condstore else None
+    for flags, removing in ((add, False), (remove, True)):
+        if not flags:
+            continue
+        refused = session.store_flags(
+            uids, flags, remove=removing, unchanged_since=since
+        )
+        if refused:
+            # Another client changed these messages after the user saw
+            # them. Adding or removing a flag commutes with any other flag
+            # change, so the user's (later) action still applies; only the
+            # flags not already as wanted are stored.
+            current = {s.uid: s.flags for s in session.fetch_summaries(sorted(refused))}
+            needed = [
+                uid
+                for uid, have in current.items()
+                if any(_has(have, f) == removing for f in flags)
+            ]
+            if needed:
+                session.store_flags(needed, flags, remove=removing)
+
+
+def _has(flags: tuple[str, ...], flag: str) -> bool:
+    lowered = flag.lower()
+    return any(f.lower() == lowered for f in flags)
+
+
+def _move(session: ImapSession, op: PendingOperation, uids: list[int]) -> None:
+    target = op.payload["target"]
+    present = _present(session, uids)
+    if not present:
+        return  # already moved (a repeat after a crash), or moved elsewhere
+    if session.capabilities.has("MOVE"):
+        session.move(present, target)
+        return
+    # COPY, then \Deleted and UID EXPUNGE. The copy is recorded before the
+    # originals go, so a repeat after a crash does not copy them twice.
+    if not op.payload.get("copied"):
+        session.copy(present, target)
+        op.payload["copied"] = True
+        PendingOperation.objects.filter(id=op.id).update(payload=op.payload)
+    session.store_flags(present, [FLAG_DELETED])
+    if session.capabilities.has("UIDPLUS"):
+        session.expunge_uids(present)
+
+
+def _fail(session: ImapSession, group: list[PendingOperation], exc: ImapError) -> None:
+    """Give up on operations the server refused, and undo them in the cache."""
+    logger.warning("Operation %s refused: %s", [op.id for op in group], exc)
+    PendingOperation.objects.filter(id__in=[op.id for op in group]).update(
+        state=OperationState.FAILED,
+        last_error=str(exc),
+        attempts=group[0].attempts + 1,
+    )
+    folder_id = group[0].folder_id
+    folder = Folder.objects.filter(id=folder_id).first() if folder_id else None
+    if folder is None or isinstance(exc, UidValidityChanged):
+        return
+    uids = {int(u) for op in group for u in op.uids}
+    try:
+        refresh_uids(session, folder, uids)
+    except ImapError:
+        logger.exception("Could not restore the cache of folder %s", folder.id)
+
+
+def _postpone(account_id: int, op_ids: list[int], exc: ImapError) -> float:
+    """Record a transient failure; return seconds until the next attempt."""
+    logger.info("Outbox of account %s waits: %s", account_id, exc)
+    delay = 0.0
+    for op in PendingOperation.objects.filter(id__in=op_ids):
+        delay = backoff(op.attempts)
+        PendingOperation.objects.filter(id=op.id).update(
+            attempts=F("attempts") + 1,
+            last_error=str(exc),
+            next_attempt_at=timezone.now() + timedelta(seconds=delay),
+        )
+    if isinstance(exc, ACCOUNT_ERRORS):
+        record_account_error(account_id, exc)
+    return delay
+
+
+def record_account_error(account_id: int, exc: Exception) -> None:
+    """Remember why the account's server cannot be used right now."""
+    values = {"error": str(exc), "error_at": timezone.now()}
+    # Not update_or_create: it reads before it writes (see lock_folder).
+    if not AccountState.objects.filter(account_id=account_id).update(**values):
+        AccountState.objects.get_or_create(account_id=account_id, defaults=values)
+
+
+def _record_account_ok(account_id: int) -> None:
+    AccountState.objects.filter(account_id=account_id).exclude(error="").update(
+        error="", error_at=None
+    )

@@ -1,0 +1,431 @@
+"""Mirroring the server into the cache: the folder list and each folder.
+
+A folder sync asks the server only for what changed: with QRESYNC the
+SELECT itself answers (changed flags and expunged UIDs since the last
+HIGHESTMODSEQ), with CONDSTORE a CHANGEDSINCE fetch does, and without
+either a UID and flags listing is compared with the cache. A changed
+UIDVALIDITY means the folder's UIDs were renumbered: its cache is dropped
+and loaded again. Messages load newest first, ``SYNC_BATCH`` at a time: the
+first batch makes the first page, the rest is backfilled by later tasks.
+
+Cached flags are the server's flags with the user's still-pending actions
+(PendingOperation) applied on top, so a sync never undoes a click that the
+outbox has not pushed yet.
+
+Runs in workers only (it talks IMAP); the functions take ids and return
+what changed, for the caller to publish.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from webmail.flagmap import apply_flags, fields_from_flags
+from webmail.imap import ImapSession
+from webmail.imap.types import Folder as ServerFolder
+from webmail.imap.types import MessageSummary
+from webmail.models import (
+    AccountState,
+    Folder,
+    Message,
+    OperationKind,
+    OperationState,
+    PendingOperation,
+    lock_account,
+    lock_folder,
+)
+from webmail.workers import with_session
+
+logger = logging.getLogger(__name__)
+
+FLAG_FIELDS = ("seen", "flagged", "answered", "forwarded", "draft", "deleted")
+
+
+@dataclass
+class FolderListResult:
+    """What a folder-list sync found."""
+
+    changed: bool = False
+    # Folders whose status says they hold news for the cache.
+    stale: list[int] = field(default_factory=list)
+
+
+@dataclass
+class SyncResult:
+    """What a folder sync changed in the cache."""
+
+    folder_id: int
+    new: list[int] = field(default_factory=list)
+    changed: list[int] = field(default_factory=list)
+    vanished: list[int] = field(default_factory=list)
+    rebuilt: bool = False
+    more: bool = False
+
+    @property
+    def anything(self) -> bool:
+        """Return whether the cache changed at all."""
+        return bool(self.new or self.changed or self.vanished or self.rebuilt)
+
+
+def batch_size() -> int:
+    return int(getattr(settings, "IMAP_SYNC_BATCH", 500))
+
+
+# Folder list ------------------------------------------------------------
+
+
+def sync_folder_list(account_id: int) -> FolderListResult:
+    """Mirror the server's folders (names, special use, counts)."""
+
+    def work(session: ImapSession) -> tuple[list[ServerFolder], list[str]]:
+        return session.list_folders(with_status=True), sorted(
+            session.capabilities.names
+        )
+
+    listed, capabilities = with_session(account_id, work)
+    return apply_folder_list(account_id, listed, capabilities)
+
+
+def apply_folder_list(
+    account_id: int, listed: Sequence[ServerFolder], capabilities: list[str]
+) -> FolderListResult:
+    """Write a LIST answer into the cache; folders gone from it are dropped."""
+    result = FolderListResult()
+    with transaction.atomic():
+        lock_account(account_id)
+        existing = {f.name: f for f in Folder.objects.filter(account_id=account_id)}
+        by_path: dict[tuple[str, ...], Folder] = {}
+        for item in listed:
+            row = existing.pop(item.name, None)
+            if row is None:
+                row = Folder(account_id=account_id, name=item.name)
+                result.changed = True
+            before = (row.display_name, row.special_use, row.subscribed)
+            row.display_name = item.display_name
+            row.path = list(item.path)
+            row.delimiter = item.delimiter or ""
+            row.special_use = item.special_use or ""
+            row.flags = list(item.flags)
+            row.subscribed = item.subscribed
+            row.selectable = item.selectable
+            if item.messages is not None:
+                row.total = item.messages
+            if item.unseen is not None:
+                row.unseen = item.unseen
+            if before != (row.display_name, row.special_use, row.subscribed):
+                result.changed = True
+            row.save()
+            by_path[item.path] = row
+            if row.selectable and _looks_stale(row, item):
+                result.stale.append(row.id)
+        for row in by_path.values():
+            parent = by_path.get(tuple(row.path[:-1])) if len(row.path) > 1 else None
+            if row.parent_id != (parent.id if parent else None):
+                row.parent = parent
+                row.save(update_fields=["parent"])
+        if existing:
+            result.changed = True
+            Folder.objects.filter(id__in=[f.id for f in existing.values()]).delete()
+        AccountState.objects.update_or_create(
+            account_id=account_id,
+            defaults={
+                "folders_synced_at": timezone.now(),
+                "capabilities": capabilities,
+                "error": "",
+                "error_at": None,
+            },
+        )
+    return result
+
+
+def _looks_stale(row: Folder, item: ServerFolder) -> bool:
+    if row.synced_at is None:
+        return False  # never opened: synced when it is
+    if item.uidvalidity is not None and item.uidvalidity != row.uidvalidity:
+        return True
+    if item.uidnext is not None and item.uidnext != row.uidnext:
+        return True
+    return item.highestmodseq is not None and item.highestmodseq != row.highestmodseq
+
+
+# One folder -----------------------------------------------------------------
+
+
+def sync_folder(account_id: int, folder_id: int) -> SyncResult | None:
+    """Bring one folder's cache up to date; None if the folder is gone."""
+    if not Folder.objects.filter(id=folder_id, account_id=account_id).exists():
+        return None
+    return with_session(account_id, lambda s: sync_folder_on(s, folder_id))
+
+
+def sync_folder_on(session: ImapSession, folder_id: int) -> SyncResult | None:
+    """Sync a folder over an open session (see sync_folder)."""
+    folder = Folder.objects.filter(id=folder_id).first()
+    if folder is None or not folder.selectable:
+        return None
+    result = SyncResult(folder.id)
+    qresync = None
+    if folder.uidvalidity and folder.highestmodseq and session.qresync:
+        qresync = (folder.uidvalidity, folder.highestmodseq)
+    info = session.select(folder.name, readonly=True, qresync=qresync)
+    if folder.uidvalidity is not None and info.uidvalidity != folder.uidvalidity:
+        logger.info("UIDVALIDITY of %s changed: reloading", folder.name)
+        with transaction.atomic():
+            lock_folder(folder.id)
+            Message.objects.filter(folder=folder).delete()
+            folder.highestmodseq = None
+            folder.uidnext = None
+            folder.backfill_below_uid = None
+            folder.save()
+        result.rebuilt = True
+
+    updates: dict[int, tuple[tuple[str, ...], int | None]] = {}
+    vanished: set[int] = set()
+    known = folder.backfill_below_uid is not None
+    if known:
+        cached = set(
+            Message.objects.filter(folder=folder).values_list("uid", flat=True)
+        )
+        if info.resynced:
+            updates = {c.uid: (c.flags, c.modseq) for c in info.changed if c.uid}
+            vanished = set(info.vanished)
+        elif session.condstore and folder.highestmodseq:
+            if info.highestmodseq != folder.highestmodseq or info.exists != len(cached):
+                changes = session.fetch_changes(folder.highestmodseq)
+                updates = {c.uid: (c.flags, c.modseq) for c in changes.changed if c.uid}
+                if changes.vanished_known:
+                    vanished = set(changes.vanished)
+                else:
+                    vanished = cached - set(session.esearch("ALL").uids)
+        else:
+            flags = session.fetch_all_flags()
+            updates = {uid: (f, None) for uid, f in flags.items() if uid in cached}
+            vanished = cached - set(flags)
+        vanished &= cached
+
+    summaries: list[MessageSummary] = []
+    below = folder.backfill_below_uid
+    if not known:
+        all_uids = list(session.esearch("ALL").uids)
+        newest = all_uids[-batch_size() :]
+        summaries = session.fetch_summaries(newest)
+        below = newest[0] if len(all_uids) > len(newest) else 1
+    elif (
+        info.uidnext is None or folder.uidnext is None or info.uidnext > folder.uidnext
+    ):
+        start = folder.uidnext or 1
+        fresh = [u for u in session.search_uids("UID", f"{start}:*") if u >= start]
+        summaries = session.fetch_summaries(fresh)
+
+    unseen: int | None = None
+    if below is not None and below > 1:
+        unseen = session.esearch("UNSEEN").count
+    with transaction.atomic():
+        lock_folder(folder.id)
+        folder = Folder.objects.get(id=folder.id)
+        overlay = _pending_flag_changes(folder)
+        moved_away = _pending_moves(folder)
+        if vanished:
+            Message.objects.filter(folder=folder, uid__in=vanished).delete()
+            result.vanished = sorted(vanished)
+        result.changed = _apply_flag_updates(folder, updates, overlay)
+        result.new = _insert(folder, summaries, overlay, moved_away)
+        folder.uidvalidity = info.uidvalidity
+        folder.uidnext = info.uidnext
+        folder.highestmodseq = info.highestmodseq
+        folder.total = info.exists
+        folder.backfill_below_uid = below
+        folder.unseen = (
+            unseen
+            if unseen is not None
+            else Message.objects.filter(folder=folder, seen=False).count()
+        )
+        folder.synced_at = timezone.now()
+        folder.sync_error = ""
+        folder.save()
+    result.more = below is not None and below > 1
+    return result
+
+
+def backfill_folder(account_id: int, folder_id: int) -> SyncResult | None:
+    """Load the next batch of older messages of a partly loaded folder."""
+    folder = Folder.objects.filter(id=folder_id, account_id=account_id).first()
+    if folder is None or folder.backfill_below_uid is None or folder.complete:
+        return None
+    return with_session(account_id, lambda s: backfill_folder_on(s, folder_id))
+
+
+def backfill_folder_on(session: ImapSession, folder_id: int) -> SyncResult | None:
+    """Backfill over an open session (see backfill_folder)."""
+    folder = Folder.objects.filter(id=folder_id).first()
+    if folder is None or folder.backfill_below_uid is None or folder.complete:
+        return None
+    info = session.select(folder.name, readonly=True)
+    if info.uidvalidity != folder.uidvalidity:
+        return sync_folder_on(session, folder_id)
+    below = folder.backfill_below_uid
+    older = [u for u in session.search_uids("UID", f"1:{below - 1}") if u < below]
+    chunk = older[-batch_size() :]
+    summaries = session.fetch_summaries(chunk)
+    result = SyncResult(folder.id)
+    with transaction.atomic():
+        lock_folder(folder.id)
+        folder = Folder.objects.get(id=folder.id)
+        if folder.backfill_below_uid != below:
+            return result  # another task got here first
+        result.new = _insert(folder, summaries, {}, set())
+        folder.backfill_below_uid = chunk[0] if len(older) > len(chunk) else 1
+        folder.save(update_fields=["backfill_below_uid"])
+    result.more = not folder.complete
+    return result
+
+
+def refresh_uids(session: ImapSession, folder: Folder, uids: Iterable[int]) -> None:
+    """Make the cache of these messages match the server again.
+
+    Used to undo the cache change of an action the server refused.
+    """
+    info = session.select(folder.name, readonly=True)
+    if info.uidvalidity != folder.uidvalidity:
+        return  # the next sync rebuilds the folder anyway
+    wanted = sorted(set(uids))
+    summaries = session.fetch_summaries(wanted)
+    with transaction.atomic():
+        lock_folder(folder.id)
+        present = {s.uid for s in summaries}
+        Message.objects.filter(folder=folder, uid__in=set(wanted) - present).delete()
+        Message.objects.filter(folder=folder, uid__in=present).delete()
+        _insert(folder, summaries, _pending_flag_changes(folder), set())
+        folder.unseen = Message.objects.filter(folder=folder, seen=False).count()
+        folder.save(update_fields=["unseen"])
+
+
+# Writing the cache -----------------------------------------------------------
+
+Overlay = dict[int, list[tuple[list[str], list[str]]]]
+
+
+def _pending_flag_changes(folder: Folder) -> Overlay:
+    overlay: Overlay = {}
+    ops = PendingOperation.objects.filter(
+        folder=folder,
+        uidvalidity=folder.uidvalidity or 0,
+        state=OperationState.PENDING,
+        kind=OperationKind.FLAGS,
+    ).order_by("id")
+    for op in ops:
+        change = (list(op.payload.get("add", [])), list(op.payload.get("remove", [])))
+        for uid in op.uids:
+            overlay.setdefault(int(uid), []).append(change)
+    return overlay
+
+
+def _pending_moves(folder: Folder) -> set[int]:
+    uids: set[int] = set()
+    ops = PendingOperation.objects.filter(
+        folder=folder,
+        uidvalidity=folder.uidvalidity or 0,
+        state=OperationState.PENDING,
+        kind__in=[OperationKind.MOVE, OperationKind.EXPUNGE],
+    )
+    for op in ops:
+        uids.update(int(u) for u in op.uids)
+    return uids
+
+
+def _apply_flag_updates(
+    folder: Folder,
+    updates: dict[int, tuple[tuple[str, ...], int | None]],
+    overlay: Overlay,
+) -> list[int]:
+    if not updates:
+        return []
+    changed: list[int] = []
+    rows = Message.objects.filter(folder=folder, uid__in=list(updates)).only(
+        "id", "uid", "modseq", "keywords", *FLAG_FIELDS
+    )
+    to_save: list[Message] = []
+    for row in rows.iterator(chunk_size=2000):
+        flags, modseq = updates[row.uid]
+        before = [getattr(row, name) for name in FLAG_FIELDS] + [row.keywords]
+        for name, value in fields_from_flags(flags).items():
+            setattr(row, name, value)
+        for add, remove in overlay.get(row.uid, []):
+            apply_flags(row, add, remove)
+        after = [getattr(row, name) for name in FLAG_FIELDS] + [row.keywords]
+        if modseq is not None:
+            row.modseq = modseq
+        if before != after:
+            changed.append(row.uid)
+        if before != after or modseq is not None:
+            to_save.append(row)
+    Message.objects.bulk_update(
+        to_save, [*FLAG_FIELDS, "keywords", "modseq"], batch_size=500
+    )
+    return sorted(changed)
+
+
+def _insert(
+    folder: Folder,
+    summaries: Sequence[MessageSummary],
+    overlay: Overlay,
+    moved_away: set[int],
+) -> list[int]:
+    rows = []
+    for summary in summaries:
+        if summary.uid in moved_away:
+            continue
+        row = message_from_summary(folder, summary)
+        for add, remove in overlay.get(summary.uid, []):
+            apply_flags(row, add, remove)
+        rows.append(row)
+    # ignore_conflicts: a task run twice inserts each message once.
+    Message.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
+    return [row.uid for row in rows]
+
+
+def message_from_summary(folder: Folder, summary: MessageSummary) -> Message:
+    """Return an unsaved Message for a fetched summary."""
+    env = summary.envelope
+    sender = env.from_[0] if env.from_ else ("", "")
+    references = " ".join(summary.references)
+    message_id = env.message_id or ""
+    return Message(
+        folder=folder,
+        uid=summary.uid,
+        modseq=summary.modseq,
+        date=env.date or summary.internaldate,
+        internaldate=summary.internaldate,
+        from_name=sender[0][:255],
+        from_address=sender[1][:255],
+        to=_addresses(env.to),
+        cc=_addresses(env.cc),
+        subject=env.subject,
+        message_id=message_id[:998],
+        in_reply_to=(env.in_reply_to or "")[:998],
+        references=references,
+        size=min(summary.size, 2**31 - 1),
+        has_attachments=summary.has_attachments,
+        thread_key=thread_key(summary.references, env.in_reply_to, message_id)[:998],
+        **fields_from_flags(summary.flags),
+    )
+
+
+def thread_key(
+    references: Sequence[str], in_reply_to: str | None, message_id: str
+) -> str:
+    """Return the id of the first message of the thread, as far as known."""
+    if references:
+        return references[0]
+    return in_reply_to or message_id
+
+
+def _addresses(values: Iterable[tuple[str, str]]) -> list[Any]:
+    return [[name, address] for name, address in values]

@@ -1,0 +1,141 @@
+"""The worker-process side of IMAP: one connection pool per process.
+
+Only worker processes (and tests) open IMAP connections. Credentials are
+read from the MailAccount each time a connection must be opened, so a
+changed password takes effect on the next connection and the pool keeps no
+secrets. The worker_shutdown signal logs every connection out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+from celery.signals import worker_ready, worker_shutdown
+from django.conf import settings
+
+from accounts.hosts import HostError, check_host, plaintext_allowed
+from accounts.models import MailAccount
+from webmail.imap import (
+    ConnectionLost,
+    ConnectionPool,
+    ConnectSettings,
+    ImapError,
+    ImapSession,
+    Security,
+)
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_pool: ConnectionPool | None = None
+_pool_lock = threading.Lock()
+
+
+class AccountUnusable(ImapError):
+    """The account's settings cannot be used (refused host, no account)."""
+
+    retryable = False
+
+
+def get_pool() -> ConnectionPool:
+    """Return this process's connection pool, creating it on first use."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ConnectionPool(
+                max_command=settings.IMAP_COMMAND_CONNECTIONS,
+                max_idle_connections=1,
+                max_idle=settings.IMAP_IDLE_TIMEOUT,
+                wait_timeout=float(settings.IMAP_POOL_WAIT),
+            )
+        return _pool
+
+
+def close_pool() -> None:
+    """Log out every connection of this process and forget the pool."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.close_all()
+
+
+def connect_settings(account_id: int) -> ConnectSettings:
+    """Return what connect() needs for an account, read fresh from the database.
+
+    The host passes the same checks as when the user saved it: no private
+    addresses unless allowed, no plain text unless allowed.
+    """
+    try:
+        account = MailAccount.objects.get(id=account_id)
+    except MailAccount.DoesNotExist:
+        raise AccountUnusable("The mail account no longer exists.") from None
+    try:
+        check_host(account.imap_host, account.imap_port)
+    except HostError as exc:
+        raise AccountUnusable(exc.message) from None
+    security: Security = account.imap_security  # type: ignore[assignment]
+    if security == "none" and not plaintext_allowed(account.imap_host):
+        raise AccountUnusable(
+            f"{account.imap_host} may not be used without TLS; an admin must allow it."
+        )
+    return ConnectSettings(
+        host=account.imap_host,
+        port=account.imap_port,
+        security=security,
+        username=account.imap_username,
+        password=account.imap_password,
+        ca_file=settings.MAIL_CA_FILE,
+        fingerprint_sha256=account.tls_fingerprint or None,
+        timeout=float(settings.MAIL_CONNECT_TIMEOUT),
+    )
+
+
+@contextlib.contextmanager
+def account_session(account_id: int, *, idle: bool = False) -> Iterator[ImapSession]:
+    """Lend a logged-in session of the account from this process's pool."""
+    with get_pool().session(
+        account_id, lambda: connect_settings(account_id), idle=idle
+    ) as session:
+        yield session
+
+
+def with_session(account_id: int, work: Callable[[ImapSession], T]) -> T:
+    """Run work on a session, once more on a fresh one if the link broke.
+
+    A pooled connection may have been cut while it sat unused (a server
+    restart); the first command then fails, and a new connection is the
+    cure. A second failure is the caller's to handle.
+    """
+    try:
+        with account_session(account_id) as session:
+            return work(session)
+    except ConnectionLost:
+        logger.info("Retrying on a new connection for account %s", account_id)
+    with account_session(account_id) as session:
+        return work(session)
+
+
+@worker_shutdown.connect
+def _log_out_everything(**_: object) -> None:
+    from webmail import push
+
+    push.stop_all()
+    close_pool()
+
+
+@worker_ready.connect
+def _resume_outbox(**_: object) -> None:
+    # Tasks lost with a killed worker or a restarted Redis leave pending
+    # operations behind; the beat sweep finds them too, but a starting
+    # worker need not wait for it.
+    from webmail import tasks
+
+    try:
+        tasks.sweep_outbox.delay()
+    except Exception:  # the broker may be down; the beat sweep retries
+        logger.exception("Could not queue the outbox sweep")
