@@ -30,11 +30,26 @@ class MailUsage:
 
 
 def mail_usage_for_user(user: User) -> MailUsage | None:
-    """Placeholder hook: the IMAP engine reports connections and quota here.
+    """Return the user's quota and open IMAP connections, as the engine saw them.
 
-    Returns None (shown as "unknown") until the engine fills it in.
+    None (shown as "unknown") until a worker has synced one of the user's
+    accounts.
     """
-    return None
+    # Imported here: the engine's models build on this app's.
+    from webmail.models import AccountState
+
+    states = list(
+        AccountState.objects.filter(account__user=user, usage_at__isnull=False)
+    )
+    if not states:
+        return None
+    used = [s.quota_used_kb for s in states if s.quota_used_kb is not None]
+    limits = [s.quota_limit_kb for s in states if s.quota_limit_kb is not None]
+    return MailUsage(
+        open_connections=sum(s.open_connections for s in states),
+        quota_used_bytes=sum(used) * 1024 if used else None,
+        quota_limit_bytes=sum(limits) * 1024 if limits else None,
+    )
 
 
 @dataclass(frozen=True)

@@ -182,6 +182,12 @@ class AccountState(models.Model):
     error_at = models.DateTimeField(null=True, blank=True)
     folders_synced_at = models.DateTimeField(null=True, blank=True)
     capabilities = models.JSONField(default=list)
+    # Storage against the server's quota and the worker's open connections,
+    # as of usage_at (the last folder-list sync), for the operator pages.
+    quota_used_kb = models.BigIntegerField(null=True, blank=True)
+    quota_limit_kb = models.BigIntegerField(null=True, blank=True)
+    open_connections = models.PositiveIntegerField(default=0)
+    usage_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.account}: {self.error or 'ok'}"

@@ -30,7 +30,7 @@ from django.utils import timezone
 from webmail.flagmap import apply_flags, fields_from_flags
 from webmail.imap import ImapSession
 from webmail.imap.types import Folder as ServerFolder
-from webmail.imap.types import MessageSummary
+from webmail.imap.types import MessageSummary, Quota
 from webmail.models import (
     AccountState,
     Folder,
@@ -41,7 +41,7 @@ from webmail.models import (
     lock_account,
     lock_folder,
 )
-from webmail.workers import with_session
+from webmail.workers import get_pool, with_session
 
 logger = logging.getLogger(__name__)
 
@@ -84,13 +84,34 @@ def batch_size() -> int:
 def sync_folder_list(account_id: int) -> FolderListResult:
     """Mirror the server's folders (names, special use, counts)."""
 
-    def work(session: ImapSession) -> tuple[list[ServerFolder], list[str]]:
-        return session.list_folders(with_status=True), sorted(
-            session.capabilities.names
+    def work(
+        session: ImapSession,
+    ) -> tuple[list[ServerFolder], list[str], Quota | None]:
+        return (
+            session.list_folders(with_status=True),
+            sorted(session.capabilities.names),
+            session.get_quota(),
         )
 
-    listed, capabilities = with_session(account_id, work)
-    return apply_folder_list(account_id, listed, capabilities)
+    listed, capabilities, quota = with_session(account_id, work)
+    result = apply_folder_list(account_id, listed, capabilities)
+    record_usage(account_id, quota)
+    return result
+
+
+def record_usage(account_id: int, quota: Quota | None) -> None:
+    """Note the account's quota and this worker's connections to its server."""
+    pool = get_pool()
+    AccountState.objects.update_or_create(
+        account_id=account_id,
+        defaults={
+            "quota_used_kb": quota.used_kb if quota else None,
+            "quota_limit_kb": quota.limit_kb if quota else None,
+            "open_connections": pool.open_count(account_id)
+            + pool.open_count(account_id, idle=True),
+            "usage_at": timezone.now(),
+        },
+    )
 
 
 def apply_folder_list(
