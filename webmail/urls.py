@@ -2,10 +2,16 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts.views import signin as accounts_views
-from webmail import views
+from webmail import events, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    # Reading mail: folders, messages, message bodies, the image proxy.
+    path("mail/", include("webmail.views.urls")),
+    # Server-Sent Events: changes to the user's mail, as they happen.
+    path("events/", events.stream, name="events"),
+    # The language switcher (set_language).
+    path("i18n/", include("django.conf.urls.i18n")),
     # Accounts: sign-in, 2FA, sessions, mail accounts; the operator pages.
     path("accounts/", include("accounts.urls")),
     path("manage/", include("accounts.manage_urls")),

@@ -152,7 +152,7 @@ def test_the_audit_log_filters_and_exports(operator_client: Client, alice: User)
         "/manage/audit/export.csv?kind=signin_failed&username="
     )
     assert export["Content-Type"].startswith("text/csv")
-    text = b"".join(export.streaming_content).decode()  # type: ignore[attr-defined]
+    text = b"".join(export.streaming_content).decode()
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == ["time", "kind", "user", "actor", "ip", "detail"]
     users = {row[2] for row in rows[1:]}

@@ -1,0 +1,178 @@
+"""Time the mailbox pages server-side with a large folder in the cache.
+
+Usage: python bench/ui.py [--count 100000] [--repeat 50]
+
+Starts its own Redis (devtools), creates a throwaway SQLite database with one
+user whose INBOX holds --count cached messages, puts one message body in the
+body cache (as the worker would), and times the folder page (first page and
+deep in the folder), a message page and the message body frame through
+Django's test client. Sync requests go to Redis like in production; no
+worker runs, so none is answered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from devtools.redis_server import start_redis
+
+
+def timed(run: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """Return the median and 95th percentile of run() in milliseconds."""
+    run()  # warm up: templates, connections
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=50)
+    options = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="ui-bench-", dir="/tmp"))
+    redis = start_redis(workdir / "redis")
+    try:
+        os.environ.update(
+            {
+                "DJANGO_SETTINGS_MODULE": "webmail.settings",
+                "SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
+                "CREDENTIALS_KEYS": "oyTMOES_hzCt5G021bSMxv4PgkRM4XOPfWs9jHVlKnM=",
+                "WEBMAIL_HTTPS": "false",
+                "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
+                "REDIS_URL": redis.url,
+                "LOG_LEVEL": "WARNING",
+                "ALLOWED_HOSTS": "testserver",
+            }
+        )
+        run_bench(options.count, options.repeat)
+    finally:
+        redis.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run_bench(count: int, repeat: int) -> None:
+    import django
+
+    django.setup()
+    from django.core.cache import cache
+    from django.core.management import call_command
+    from django.test import Client
+
+    from accounts.models import MailAccount, User
+    from webmail import bodies
+    from webmail.models import Folder, Message
+
+    call_command("migrate", verbosity=0)
+    user = User.objects.create_user("bench", password="bench-password-1")  # noqa: S106
+    account = MailAccount(
+        user=user,
+        email="bench@example.org",
+        imap_host="imap.example.org",
+        imap_username="bench@example.org",
+    )
+    account.imap_password = "unused"  # noqa: S105
+    account.save()
+    inbox = Folder.objects.create(
+        account=account,
+        name="INBOX",
+        display_name="INBOX",
+        path=["INBOX"],
+        uidvalidity=1,
+        backfill_below_uid=1,
+        total=count,
+    )
+    for name in ("Drafts", "Sent", "Trash", "Archive"):
+        Folder.objects.create(
+            account=account,
+            name=name,
+            display_name=name,
+            path=[name],
+            special_use=f"\\{name}",
+        )
+
+    started = time.perf_counter()
+    newest = datetime(2026, 11, 1, tzinfo=UTC)
+    batch: list[Message] = []
+    for uid in range(1, count + 1):
+        batch.append(
+            Message(
+                folder=inbox,
+                uid=uid,
+                seen=uid % 7 != 0,
+                flagged=uid % 31 == 0,
+                has_attachments=uid % 11 == 0,
+                date=newest - timedelta(minutes=count - uid),
+                from_name=f"Sender {uid % 500}",
+                from_address=f"sender{uid % 500}@example.net",
+                subject=f"Message number {uid} about the quarterly plan",
+                preview="A short preview of the text, as the list shows it. " * 2,
+            )
+        )
+        if len(batch) == 5000:
+            Message.objects.bulk_create(batch)
+            batch = []
+    Message.objects.bulk_create(batch)
+    fill_seconds = time.perf_counter() - started
+
+    body = {
+        "text": "Hello",
+        "raw_html": "<p>Hello <b>there</b></p>",
+        "html": "<p>Hello <b>there</b></p>",
+        "has_remote_content": False,
+        "cid_parts": [],
+        "attachments": [],
+    }
+    cache.set(bodies.cache_key(account.id, inbox, count), body, 600)
+
+    client = Client()
+    client.force_login(user)
+    base = f"/mail/{account.id}/{inbox.id}/"
+    deep = Message.objects.get(folder=inbox, uid=count // 2)
+    deep_cursor = f"{deep.date.isoformat()}_{deep.uid}" if deep.date else ""
+
+    def get(
+        path: str, headers: dict[str, str] | None = None, **params: str
+    ) -> Callable[[], object]:
+        def run() -> object:
+            response = client.get(path, params, headers=headers)
+            assert response.status_code == 200, (path, response.status_code)
+            return response
+
+        return run
+
+    rows = [
+        ("folder page, newest 50", get(base)),
+        ("folder page, halfway down", get(base, before=deep_cursor)),
+        (
+            "folder list refresh (htmx)",
+            get(base, headers={"HX-Request": "true", "HX-Target": "list"}),
+        ),
+        ("message page (body cached)", get(f"{base}{count}/")),
+        ("message body frame", get(f"{base}{count}/body")),
+    ]
+    print(f"{count} cached messages in INBOX (filled in {fill_seconds:.1f} s)")
+    print(f"{'what':<34} {'p50 ms':>8} {'p95 ms':>8}")
+    for label, run in rows:
+        p50, p95 = timed(run, repeat)
+        print(f"{label:<34} {p50:>8.1f} {p95:>8.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+// The mailbox page's behaviour that htmx does not cover: keyboard shortcuts,
+// the list cursor, the help overlay, live updates from the event stream.
+import { installShortcuts } from "./shortcuts.js";
+
+const $ = (selector, root = document) => root.querySelector(selector);
+const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
+
+document.documentElement.classList.add("js");
+
+function rows() {
+  return $$("#list .row");
+}
+
+function openUid() {
+  const article = $("#reader .message");
+  return article ? article.dataset.uid : null;
+}
+
+// The row the keyboard acts on. It follows the open message, and j/k move it.
+let cursorUid = null;
+
+function cursorRow() {
+  const all = rows();
+  return all.find((row) => row.dataset.uid === cursorUid) || null;
+}
+
+function setCursor(row) {
+  for (const other of $$("#list .row.cursor")) other.classList.remove("cursor");
+  cursorUid = row ? row.dataset.uid : null;
+  if (!row) return;
+  row.classList.add("cursor");
+  row.scrollIntoView({ block: "nearest" });
+}
+
+function markCurrent() {
+  const uid = openUid();
+  for (const row of rows()) row.classList.toggle("current", row.dataset.uid === uid);
+  const app = $("#app");
+  if (app) app.classList.toggle("reading", uid !== null);
+  const current = rows().find((row) => row.dataset.uid === (uid || cursorUid));
+  setCursor(current || rows()[0] || null);
+}
+
+function openRow(row) {
+  const link = row && $("a.open", row);
+  if (link) link.click();
+}
+
+function move(step) {
+  const all = rows();
+  if (all.length === 0) return;
+  const index = all.indexOf(cursorRow());
+  const next = all[Math.min(Math.max(index + step, 0), all.length - 1)];
+  if (index === -1) {
+    setCursor(all[0]);
+  } else {
+    setCursor(next);
+  }
+  // With a message open, moving the cursor opens the next message.
+  if (openUid() !== null && cursorRow() && cursorRow().dataset.uid !== openUid()) {
+    openRow(cursorRow());
+  }
+}
+
+function clickAction(name) {
+  const inReader = $(`#reader [data-action="${name}"]`);
+  if (inReader) {
+    inReader.click();
+    return true;
+  }
+  return false;
+}
+
+function toggleHelp() {
+  const dialog = $("#help");
+  if (!dialog) return;
+  if (dialog.open) dialog.close();
+  else dialog.showModal();
+}
+
+const actions = {
+  j: () => move(1),
+  k: () => move(-1),
+  o: () => openRow(cursorRow()),
+  Enter: () => openRow(cursorRow()),
+  u: () => clickAction("back"),
+  s: () => {
+    if (clickAction("star")) return;
+    const row = cursorRow();
+    const star = row && $('[data-action="star"]', row);
+    if (star) star.click();
+  },
+  "#": () => clickAction("delete"),
+  r: () => clickAction("reply"),
+  a: () => clickAction("reply-all"),
+  f: () => clickAction("forward"),
+  "/": () => {
+    const search = $('[data-shortcut="search"]');
+    if (search) {
+      search.focus();
+      search.select();
+    }
+  },
+  "?": toggleHelp,
+};
+
+installShortcuts(document, actions);
+
+document.addEventListener("click", (event) => {
+  const button = event.target.closest('[data-action="help"]');
+  if (button) toggleHelp();
+  // On narrow screens the folder list opens over the page, and any click
+  // (on a folder or beside the list) closes it again.
+  const opener = event.target.closest('[data-action="folders"]');
+  if (opener) {
+    document.body.classList.toggle("show-folders");
+  } else if (!event.target.closest("#folders .accounts")) {
+    document.body.classList.remove("show-folders");
+  }
+  const row = event.target.closest("#list .row");
+  if (row) setCursor(row);
+});
+
+// The language menu applies a choice at once (a button does it without JS).
+document.addEventListener("change", (event) => {
+  if (event.target.matches("select[data-autosubmit]")) event.target.form.submit();
+});
+
+document.body.addEventListener("htmx:afterSettle", markCurrent);
+markCurrent();
+
+// Live updates: any event about this user's mail refreshes the list and the
+// folder counts; several events close together cause one refresh.
+function refreshList() {
+  const list = $("#list");
+  if (!list || !window.htmx) return;
+  const url = list.dataset.refreshUrl;
+  if (url) window.htmx.ajax("GET", url, { target: "#list", swap: "outerHTML" });
+}
+
+const events = $("#events");
+if (events && events.dataset.url && "EventSource" in window) {
+  let timer = null;
+  const source = new EventSource(events.dataset.url);
+  source.addEventListener("open", () => {
+    events.dataset.state = "open";
+  });
+  source.addEventListener("error", () => {
+    events.dataset.state = "reconnecting";
+  });
+  const later = () => {
+    clearTimeout(timer);
+    timer = setTimeout(refreshList, 250);
+  };
+  // Event types of webmail/events.py; each says "re-read what you show".
+  for (const type of ["flags", "new", "expunged", "folder", "folders", "message"]) {
+    source.addEventListener(type, later);
+  }
+}

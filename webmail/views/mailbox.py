@@ -1,0 +1,270 @@
+"""The mailbox pages: a folder's message list and an open message.
+
+Every folder and message has its own URL. A full page load renders the
+whole layout; htmx requests get only the part they swap (the reading pane
+for a message, the folders, list and pane for a folder), so navigation is
+quick and the back button, new tabs and bookmarks still work.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.access import get_account_for_user
+from accounts.models import MailAccount
+from webmail import mailbox
+from webmail.models import Folder, Message
+from webmail.views import present, remote
+
+PAGE_SIZE = 50
+
+
+def _account(request: HttpRequest, account_id: int) -> MailAccount:
+    return get_account_for_user(request.user, account_id)  # type: ignore[arg-type]
+
+
+def _inbox(account: MailAccount) -> Folder | None:
+    folders = [folder for folder in mailbox.folders(account) if folder.selectable]
+    return folders[0] if folders else None
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    # A history restore asks for the whole page even though htmx sends it.
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def _optional_url(name: str, **query: Any) -> str:
+    """Return the URL of a page that another part of the app may not have yet."""
+    try:
+        base = reverse(name)
+    except NoReverseMatch:
+        return ""
+    return f"{base}?{urlencode(query)}" if query else base
+
+
+def _layout(
+    request: HttpRequest,
+    account: MailAccount,
+    folder: Folder,
+    current_uid: int | None = None,
+) -> dict[str, Any]:
+    """Return the context of the whole layout: folders, list and pane."""
+    query = request.GET.get("q", "").strip()[:200]
+    page = mailbox.list_messages(
+        account,
+        folder,
+        query=query,
+        before=request.GET.get("before", ""),
+        limit=PAGE_SIZE,
+    )
+    nodes = present.folder_nodes(account.id, mailbox.folders(account))
+    current = next((node for node in nodes if node.id == folder.id), None)
+    if current is None:
+        current = present.folder_nodes(account.id, [folder])[0]
+    folder_url = present.folder_url(account.id, folder.id)
+    older_url = ""
+    if page.next_before:
+        params = {"before": page.next_before}
+        if query:
+            params["q"] = query
+        older_url = f"{folder_url}?{urlencode(params)}"
+    return {
+        "account": account,
+        "accounts": list(MailAccount.objects.filter(user_id=account.user_id)),
+        "folders": nodes,
+        "folder": current,
+        "folder_url": folder_url,
+        "messages_rows": present.message_rows(
+            account.id, folder.id, page.messages, current_uid
+        ),
+        "older_url": older_url,
+        "query": query,
+        "syncing": not folder.complete,
+        "account_error": mailbox.account_error(account),
+        "failures": mailbox.failed_operations(account),
+        "events_url": _optional_url("events", account=account.id, folder=folder.id),
+    }
+
+
+def inbox_page(request: HttpRequest, account: MailAccount) -> HttpResponse:
+    """Render an account's inbox, or a wait page while its folders load."""
+    folder = _inbox(account)
+    if folder is None:
+        mailbox.request_sync(account)
+        return render(request, "webmail/syncing.html", {"account": account})
+    return _folder_page(request, account, folder.id)
+
+
+@require_GET
+@login_required
+def account_view(request: HttpRequest, account_id: int) -> HttpResponse:
+    """Open an account at its inbox."""
+    account = _account(request, account_id)
+    folder = _inbox(account)
+    if folder is None:
+        return inbox_page(request, account)
+    return redirect("mail_folder", account.id, folder.id)
+
+
+@require_GET
+@login_required
+def folder_view(request: HttpRequest, account_id: int, folder_id: int) -> HttpResponse:
+    """Show a folder's messages, and ask the worker to check it for news."""
+    return _folder_page(request, _account(request, account_id), folder_id)
+
+
+def _folder_page(
+    request: HttpRequest, account: MailAccount, folder_id: int
+) -> HttpResponse:
+    if _is_htmx(request) and request.headers.get("HX-Target") == "list":
+        # A refresh after an event: the worker has just synced, so the
+        # folder is not checked again (that would echo another event).
+        folder = mailbox.get_folder(account, folder_id)
+        context = _layout(request, account, folder)
+        context["folders_oob"] = True
+        return render(request, "webmail/_refresh.html", context)
+    folder = mailbox.open_folder(account, folder_id)
+    context = _layout(request, account, folder)
+    if _is_htmx(request):
+        return render(request, "webmail/_content.html", context)
+    return render(request, "webmail/mailbox.html", context)
+
+
+def _open(
+    request: HttpRequest, account: MailAccount, folder: Folder, message: Message
+) -> present.MessageView:
+    """Return the reading pane's view of a message, fetching its body."""
+    if not message.seen:
+        mailbox.mark_seen(account, folder, [message.uid])
+        message.seen = True
+    view = present.message_view(account.id, folder.id, message)
+    body = mailbox.open_message(account, folder, message.uid)
+    view.error = body.error or ""
+    view.has_remote = body.has_remote_content
+    view.remote_allowed = request.GET.get("images") == "show" or (
+        remote.sender_allowed(request, message.from_address)
+    )
+    if view.remote_allowed:
+        view.body_url += "?images=show"
+    view.attachments = [
+        present.Attachment(part.filename, part.size, part.url)
+        for part in body.attachments
+    ]
+    ref = f"{folder.id}:{message.uid}"
+    view.reply_url = _optional_url("compose", reply=ref)
+    view.reply_all_url = _optional_url("compose", reply_all=ref)
+    view.forward_url = _optional_url("compose", forward=ref)
+    return view
+
+
+def _reader(
+    request: HttpRequest, account: MailAccount, folder: Folder, message: Message
+) -> HttpResponse:
+    """Render only the reading pane (and the message's list row, out of band)."""
+    view = _open(request, account, folder, message)
+    context = {
+        "account": account,
+        "message": view,
+        "folder_url": present.folder_url(account.id, folder.id),
+        "row_oob": present.row_for(account.id, folder.id, message, current=True),
+    }
+    return render(request, "webmail/_reader.html", context)
+
+
+@require_GET
+@login_required
+def message_view(
+    request: HttpRequest, account_id: int, folder_id: int, uid: int
+) -> HttpResponse:
+    """Show a message in the reading pane (marking it read)."""
+    account = _account(request, account_id)
+    folder = mailbox.get_folder(account, folder_id)
+    message = mailbox.get_message(folder, uid)
+    if _is_htmx(request) and request.headers.get("HX-Target") == "reader":
+        return _reader(request, account, folder, message)
+    view = _open(request, account, folder, message)
+    context = _layout(request, account, folder, current_uid=uid)
+    context["message"] = view
+    if _is_htmx(request):
+        return render(request, "webmail/_content.html", context)
+    return render(request, "webmail/mailbox.html", context)
+
+
+@require_POST
+@login_required
+def flag_view(
+    request: HttpRequest, account_id: int, folder_id: int, uid: int
+) -> HttpResponse:
+    """Star or unstar a message."""
+    account = _account(request, account_id)
+    folder = mailbox.get_folder(account, folder_id)
+    flagged = request.POST.get("flagged") == "1"
+    if flagged:
+        mailbox.set_flags(account, folder, [uid], add=["\\Flagged"])
+    else:
+        mailbox.set_flags(account, folder, [uid], remove=["\\Flagged"])
+    message = mailbox.get_message(folder, uid)
+    if _is_htmx(request) and request.POST.get("view") == "reader":
+        return _reader(request, account, folder, message)
+    if _is_htmx(request):
+        row = present.row_for(account.id, folder.id, message)
+        return render(request, "webmail/_row.html", {"m": row})
+    return redirect("mail_message", account.id, folder.id, uid)
+
+
+@require_POST
+@login_required
+def delete_view(
+    request: HttpRequest, account_id: int, folder_id: int, uid: int
+) -> HttpResponse:
+    """Move a message to the trash (or delete it for good from the trash)."""
+    account = _account(request, account_id)
+    folder = mailbox.get_folder(account, folder_id)
+    mailbox.get_message(folder, uid)
+    mailbox.delete_messages(account, folder, [uid])
+    if _is_htmx(request):
+        context = _layout(request, account, folder)
+        response = render(request, "webmail/_content.html", context)
+        response["HX-Push-Url"] = context["folder_url"]
+        return response
+    return redirect("mail_folder", account.id, folder.id)
+
+
+@require_POST
+@login_required
+def allow_sender_view(
+    request: HttpRequest, account_id: int, folder_id: int, uid: int
+) -> HttpResponse:
+    """Always show remote images in mail from this message's sender."""
+    account = _account(request, account_id)
+    folder = mailbox.get_folder(account, folder_id)
+    message = mailbox.get_message(folder, uid)
+    if not message.from_address:
+        raise Http404("The message has no sender address.")
+    remote.allow_sender(request, message.from_address)
+    if _is_htmx(request):
+        return _reader(request, account, folder, message)
+    return redirect("mail_message", account.id, folder.id, uid)
+
+
+@require_POST
+@login_required
+def dismiss_failure_view(
+    request: HttpRequest, account_id: int, operation_id: int
+) -> HttpResponse:
+    """Hide the error of an action the server refused."""
+    account = _account(request, account_id)
+    mailbox.dismiss_failure(account, operation_id)
+    if _is_htmx(request):
+        return HttpResponse("")
+    return redirect("mail_account", account.id)

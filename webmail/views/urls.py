@@ -1,0 +1,23 @@
+"""URLs of the mailbox pages, under /mail/."""
+
+from django.urls import path
+
+from webmail.views import body, images, mailbox
+
+message = "<int:account_id>/<int:folder_id>/<int:uid>/"
+
+urlpatterns = [
+    path("image/<int:user_id>/<str:token>", images.image_proxy, name="image_proxy"),
+    path("<int:account_id>/", mailbox.account_view, name="mail_account"),
+    path(
+        "<int:account_id>/failures/<int:operation_id>/dismiss",
+        mailbox.dismiss_failure_view,
+        name="mail_dismiss_failure",
+    ),
+    path("<int:account_id>/<int:folder_id>/", mailbox.folder_view, name="mail_folder"),
+    path(message, mailbox.message_view, name="mail_message"),
+    path(message + "body", body.body_view, name="mail_body"),
+    path(message + "flag", mailbox.flag_view, name="mail_flag"),
+    path(message + "delete", mailbox.delete_view, name="mail_delete"),
+    path(message + "allow-sender", mailbox.allow_sender_view, name="mail_allow"),
+]
