@@ -31,6 +31,7 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseForbidden,
+    HttpResponseNotFound,
     StreamingHttpResponse,
 )
 
@@ -121,7 +122,8 @@ async def stream(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
             user, request.GET.get("account"), request.GET.get("folder")
         )
     except LookupError:
-        return HttpResponseForbidden("No such mail account.")
+        # The same answer for another user's id as for one that does not exist.
+        return HttpResponseNotFound("No such mail account.")
     response = StreamingHttpResponse(
         _events(int(user.pk), account_id, folder_id),
         content_type="text/event-stream",

@@ -23,6 +23,7 @@ from django.db.models import Count, F, Q
 from django.db.models.functions import Greatest
 from django.http import Http404
 
+from accounts.access import default_account_for_user, get_account_for_user
 from accounts.models import MailAccount, User
 from webmail import bodies, events, tasks
 from webmail.bodies import BodyState
@@ -400,15 +401,14 @@ def watch_target(
 
     Raises LookupError when the account or folder is not the user's.
     """
-    accounts = MailAccount.objects.filter(user=user, user__is_active=True)
     account: MailAccount | None
     if account_param:
         try:
-            account = accounts.get(id=int(account_param))
-        except (MailAccount.DoesNotExist, ValueError):
+            account = get_account_for_user(user, int(account_param))
+        except (Http404, ValueError):
             raise LookupError(account_param) from None
     else:
-        account = accounts.order_by("id").first()
+        account = default_account_for_user(user)
     if account is None:
         return None, None
     folder_id = None

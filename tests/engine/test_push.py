@@ -83,4 +83,4 @@ def test_the_event_stream_needs_a_signed_in_owner(imap_user, make_imap_user):
         return response.status_code
 
     assert asyncio.run(status(None)) == 403
-    assert asyncio.run(status(other.user)) == 403
+    assert asyncio.run(status(other.user)) == 404
