@@ -111,7 +111,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = DATA_DIR / "staticfiles"
+STATIC_ROOT: Path | None = DATA_DIR / "staticfiles"
 
 # Redis holds the Celery broker, the per-user event channels and the cache.
 # The default is the project-local Redis that the demo launcher starts, never
