@@ -105,6 +105,10 @@ def test_opening_a_message_gives_it_a_url_and_back_returns_to_the_list(
     expect(page.locator(".remote-bar")).to_contain_text("Remote images are blocked")
     page.go_back()
     page.wait_for_url(folder_url)
+    expect(page.locator("#m2")).to_be_visible()
+    # htmx restores the list after "back" with requests of its own; a new
+    # navigation started before they end would abort them and itself.
+    page.wait_for_load_state("networkidle")
     page.goto(f"{folder_url}3/")
     expect(page.locator("#reader h2.subject")).to_have_text("Re: the plan")
     assert errors == []
