@@ -28,6 +28,10 @@ def sign_in(page: Page, base: str, username: str = "alice") -> None:
     page.click('button[type="submit"]')
     # Signing in leads to "/", which shows the first account's inbox.
     page.wait_for_selector("#list")
+    # The page's modules (shortcuts, live updates) run before "load"; keys
+    # pressed earlier would go unheard.
+    page.wait_for_load_state("load")
+    page.wait_for_selector("html.js", state="attached")
 
 
 @pytest.fixture
