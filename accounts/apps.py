@@ -7,6 +7,7 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         # Signal receivers: the audit log and the session list.
-        from accounts import audit, usersessions  # noqa: F401
+        from accounts import audit, twofactor, usersessions  # noqa: F401
 
         audit.connect_signals()
+        twofactor.connect_signals()

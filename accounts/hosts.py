@@ -5,17 +5,21 @@ otherwise non-public address is refused, so that nobody can point the
 workers at internal services, unless the admin lists the host (by name, by
 address or by network) in settings.MAIL_ALLOWED_PRIVATE_HOSTS.
 
-The IMAP engine calls check_host() before each new connection, and the
-connection test calls it before its first attempt. The address is resolved
-again by the connection itself; a name whose answer changes between the two
-look-ups (DNS rebinding) is not caught here.
+Every connection is made to an address this check returned, never to the
+name resolved a second time: the IMAP engine (webmail.workers) and the
+connection test (accounts.mailservers, IMAP and SMTP) pass check_host()'s
+addresses to the code that opens the socket (imap.connect(), connect_to()),
+and the image proxy pins its connection likewise, with its own allow-list.
+A name whose answer changes between look-ups (DNS rebinding) therefore
+cannot lead to an internal service. TLS is still verified against the
+host name.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 
@@ -86,12 +90,30 @@ def normalise_host(host: str) -> str:
     return host
 
 
-def check_host(host: str, port: int | None = None) -> list[IPAddress]:
+def address_allowed(
+    host: str, address: IPAddress, allowed: Iterable[object] | None = None
+) -> bool:
+    """Whether a connection for this host name may go to this address.
+
+    allowed is the admin's list of private hosts, names or networks;
+    settings.MAIL_ALLOWED_PRIVATE_HOSTS unless another list is given.
+    """
+    if allowed is None:
+        allowed = settings.MAIL_ALLOWED_PRIVATE_HOSTS
+    entries = [str(item) for item in allowed]
+    return _is_public(address) or _allowed(normalise_host(host), address, entries)
+
+
+def check_host(
+    host: str, port: int | None = None, allowed: Iterable[object] | None = None
+) -> list[IPAddress]:
     """Return the host's addresses if a connection to it is allowed.
 
     Raises HostNotFound when the name does not resolve and HostNotAllowed
-    when any of its addresses is not public and not allowed by the admin.
-    Every address must pass, since the connection may use any of them.
+    when any of its addresses is not public and not in allowed (by default
+    the admin's MAIL_ALLOWED_PRIVATE_HOSTS). Every address must pass, since
+    the connection may use any of them. Connect to the returned addresses,
+    not to the name.
     """
     name = normalise_host(host)
     if not name:
@@ -99,14 +121,30 @@ def check_host(host: str, port: int | None = None) -> list[IPAddress]:
     addresses = resolve(name, port)
     if not addresses:
         raise HostNotFound(f"Could not resolve {name}: it has no addresses.")
-    allowed = [str(item) for item in settings.MAIL_ALLOWED_PRIVATE_HOSTS]
+    entries = list(settings.MAIL_ALLOWED_PRIVATE_HOSTS if allowed is None else allowed)
     for address in addresses:
-        if not _is_public(address) and not _allowed(name, address, allowed):
+        if not address_allowed(name, address, entries):
             raise HostNotAllowed(
                 f"{name} resolves to {address}, a private or local address. "
                 "Mail servers on internal networks must be allowed by an admin."
             )
     return addresses
+
+
+def connect_to(
+    addresses: Sequence[IPAddress | str], port: int, timeout: float
+) -> socket.socket:
+    """Open a TCP connection to the first of these addresses that answers."""
+    if not addresses:
+        raise HostNotFound("There is no address to connect to.")
+    failure: OSError | None = None
+    for address in addresses:
+        try:
+            return socket.create_connection((str(address), port), timeout=timeout)
+        except OSError as exc:
+            failure = exc
+    assert failure is not None
+    raise failure
 
 
 def plaintext_allowed(host: str) -> bool:

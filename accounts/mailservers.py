@@ -6,7 +6,9 @@ tried only for a host the admin allows it for. Every attempt reports one
 of: name lookup, refused, timeout, TLS certificate, login, or success.
 
 Views call this module; it is the only place outside the IMAP engine that
-talks to mail servers.
+talks to mail servers. Every attempt resolves the host once, checks the
+addresses (accounts.hosts) and connects to one of those, never to the name
+resolved again, while TLS is verified against the name.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import smtplib
 import socket
 import ssl
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -104,6 +107,17 @@ def host_passes(result: ProbeResult, port: int | None, security: str) -> bool:
     return True
 
 
+def _checked_addresses(
+    host: str, port: int, security: str
+) -> tuple[list[hosts.IPAddress], Attempt | None]:
+    """The host's addresses to connect to, or the failed attempt saying why not."""
+    try:
+        return hosts.check_host(host, port), None
+    except hosts.HostError as exc:
+        problem = "lookup" if isinstance(exc, hosts.HostNotFound) else "other"
+        return [], Attempt(port, security, False, problem, exc.message)
+
+
 def _plaintext_refused(host: str, port: int, security: str) -> Attempt | None:
     if security != "none" or hosts.plaintext_allowed(host):
         return None
@@ -140,8 +154,11 @@ def try_imap_once(
     password: str,
     fingerprint: str = "",
 ) -> Attempt:
-    """Log in once with exactly these settings (no host check)."""
+    """Log in once with exactly these settings."""
     refused = _plaintext_refused(host, port, security)
+    if refused is not None:
+        return refused
+    addresses, refused = _checked_addresses(host, port, security)
     if refused is not None:
         return refused
     try:
@@ -154,6 +171,7 @@ def try_imap_once(
             ca_file=settings.MAIL_CA_FILE,
             fingerprint_sha256=fingerprint or None,
             timeout=_timeout(),
+            addresses=[str(address) for address in addresses],
         )
     except imap.ImapError as exc:
         return Attempt(port, security, False, _imap_problem(exc), exc.message)
@@ -213,6 +231,48 @@ def _smtp_failure(exc: BaseException, host: str, port: int) -> tuple[str, str]:
     return "other", f"Could not talk to {host} on port {port}."
 
 
+class PinnedSMTP(smtplib.SMTP):
+    """An SMTP client that connects to checked addresses, not to the name.
+
+    STARTTLS is still verified against the host name (smtplib's _host).
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        addresses: Sequence[hosts.IPAddress],
+        *,
+        timeout: float,
+    ) -> None:
+        self._addresses = addresses
+        super().__init__(host, port, timeout=timeout)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return hosts.connect_to(self._addresses, port, timeout)
+
+
+class PinnedSMTPSSL(smtplib.SMTP_SSL):
+    """PinnedSMTP on implicit TLS, verified against the host name."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        addresses: Sequence[hosts.IPAddress],
+        *,
+        timeout: float,
+        context: ssl.SSLContext,
+    ) -> None:
+        self._addresses = addresses
+        super().__init__(host, port, timeout=timeout, context=context)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        # host is the name the client was made with, not the address.
+        raw = hosts.connect_to(self._addresses, port, timeout)
+        return self.context.wrap_socket(raw, server_hostname=host)
+
+
 def try_smtp_once(
     host: str, port: int, security: str, username: str, password: str
 ) -> Attempt:
@@ -220,14 +280,17 @@ def try_smtp_once(
     refused = _plaintext_refused(host, port, security)
     if refused is not None:
         return refused
+    addresses, refused = _checked_addresses(host, port, security)
+    if refused is not None:
+        return refused
     client: smtplib.SMTP | None = None
     try:
         if security == "ssl":
-            client = smtplib.SMTP_SSL(
-                host, port, timeout=_timeout(), context=_smtp_context()
+            client = PinnedSMTPSSL(
+                host, port, addresses, timeout=_timeout(), context=_smtp_context()
             )
         else:
-            client = smtplib.SMTP(host, port, timeout=_timeout())
+            client = PinnedSMTP(host, port, addresses, timeout=_timeout())
             if security == "starttls":
                 try:
                     client.starttls(context=_smtp_context())

@@ -63,7 +63,7 @@ class AccountSecurityMiddleware:
         if not user.is_authenticated:
             return None
         verified = user.is_verified() if hasattr(user, "is_verified") else False
-        if not verified and twofactor.has_any_device(user):
+        if not verified and twofactor.has_any_device_cached(user):
             logout(request)
             return redirect_to_login(request.get_full_path())
         usersessions.touch(request)

@@ -1,8 +1,15 @@
+import hmac
+from binascii import unhexlify
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
+from django_otp.plugins.otp_totp import models as otp_totp
+from django_otp.util import random_hex
 
 from accounts import crypto
 
@@ -169,3 +176,141 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.kind} {self.username}"
+
+
+def new_sealed_totp_key() -> str:
+    """A fresh random TOTP key (20 bytes, hex), encrypted."""
+    return crypto.encrypt(random_hex(20))
+
+
+class EncryptedTOTPDevice(TimestampMixin, ThrottlingMixin, Device):  # type: ignore[misc]
+    """An authenticator app: django-otp's TOTP device with its key encrypted.
+
+    django-otp's own model keeps the shared secret as plain hex, which any
+    database dump would reveal; here it is sealed with CREDENTIALS_KEYS like
+    the mail passwords. Everything else is django-otp's.
+    """
+
+    # Declared again, without a reverse accessor: django-otp's untyped
+    # manager would leave type checkers unable to resolve one.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        help_text="The user that this device belongs to.",
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    key_encrypted = models.TextField(default=new_sealed_totp_key, editable=False)
+    step = models.PositiveSmallIntegerField(default=30)
+    t0 = models.BigIntegerField(default=0)
+    digits = models.PositiveSmallIntegerField(choices=[(6, 6), (8, 8)], default=6)
+    tolerance = models.PositiveSmallIntegerField(default=1)
+    drift = models.SmallIntegerField(default=0)
+    last_t = models.BigIntegerField(default=-1)
+
+    class Meta(Device.Meta):  # type: ignore[misc]
+        verbose_name = "TOTP device"
+
+    # django-otp's verification (throttling, drift, no code used twice) and
+    # enrolment URL read only the fields above and bin_key, so they are
+    # borrowed rather than rewritten.
+    verify_token = otp_totp.TOTPDevice.verify_token
+    config_url = otp_totp.TOTPDevice.config_url
+    get_throttle_factor = otp_totp.TOTPDevice.get_throttle_factor
+    _read_str_from_settings = otp_totp.TOTPDevice._read_str_from_settings
+
+    @property
+    def key(self) -> str:
+        """The secret as hex, as django-otp spells it."""
+        return crypto.decrypt(self.key_encrypted)
+
+    @key.setter
+    def key(self, value: str) -> None:
+        self.key_encrypted = crypto.encrypt(value)
+
+    @property
+    def bin_key(self) -> bytes:
+        return unhexlify(self.key.encode())
+
+
+class RecoveryCodeDevice(ThrottlingMixin, Device):  # type: ignore[misc]
+    """A user's single-use recovery codes, each stored encrypted."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        help_text="The user that this device belongs to.",
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+
+    class Meta(Device.Meta):  # type: ignore[misc]
+        verbose_name = "recovery codes"
+        verbose_name_plural = "recovery codes"
+
+    def get_throttle_factor(self) -> int:
+        return int(getattr(settings, "OTP_STATIC_THROTTLE_FACTOR", 1))
+
+    def verify_token(self, token: str) -> bool:
+        allowed, _ = self.verify_is_allowed()
+        if not allowed:
+            return False
+        match = next(
+            (c for c in self.codes.all() if hmac.compare_digest(c.code, str(token))),
+            None,
+        )
+        # Deleting by id counts the rows gone, so two sign-ins racing with
+        # the same code cannot both succeed.
+        if match is not None and RecoveryCode.objects.filter(pk=match.pk).delete()[0]:
+            self.throttle_reset()
+            return True
+        self.throttle_increment()
+        return False
+
+
+class RecoveryCode(models.Model):
+    """One recovery code, encrypted like the mail passwords."""
+
+    device = models.ForeignKey(
+        RecoveryCodeDevice, on_delete=models.CASCADE, related_name="codes"
+    )
+    code_encrypted = models.TextField()
+
+    def __str__(self) -> str:
+        return f"recovery code {self.pk} of {self.device}"
+
+    @property
+    def code(self) -> str:
+        return crypto.decrypt(self.code_encrypted)
+
+    @code.setter
+    def code(self, value: str) -> None:
+        self.code_encrypted = crypto.encrypt(value)
+
+
+class MarkRead(models.TextChoices):
+    """When opening a message marks it read."""
+
+    AT_ONCE = "at_once", _("At once")
+    AFTER_DELAY = "after_delay", _("After some seconds")
+    NEVER = "never", _("Never")
+
+
+class Preference(models.Model):
+    """A user's reading settings; users without a row have the defaults."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference"
+    )
+    mark_read = models.CharField(
+        _("mark messages read"),
+        max_length=12,
+        choices=MarkRead.choices,
+        default=MarkRead.AT_ONCE,
+    )
+    mark_read_delay = models.PositiveSmallIntegerField(
+        _("seconds before marking read"),
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(600)],
+    )
+
+    def __str__(self) -> str:
+        return f"preferences of {self.user}"

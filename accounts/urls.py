@@ -2,13 +2,14 @@
 
 from django.urls import path
 
-from accounts.views import mail, security, signin
+from accounts.views import mail, preferences, security, signin
 
 urlpatterns = [
     path("login/", signin.login, name="login"),
     path("login/code/", signin.login_code, name="login_code"),
     path("logout/", signin.logout_view, name="logout"),
     path("security/", security.overview, name="security"),
+    path("settings/", preferences.settings_view, name="preferences"),
     path("security/2fa/", security.twofactor_setup, name="twofactor_setup"),
     path("security/2fa/disable/", security.twofactor_disable, name="twofactor_disable"),
     path("security/2fa/codes/", security.recovery_codes, name="recovery_codes"),

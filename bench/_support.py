@@ -189,7 +189,10 @@ def rss_kib(pid: int) -> int | None:
 class Stack:
     """Dovecot, Redis, a Celery worker and uvicorn, with one shared environment."""
 
-    def __init__(self, root: Path, database_url: str | None) -> None:
+    def __init__(
+        self, root: Path, database_url: str | None, web_workers: int = 2
+    ) -> None:
+        self.web_workers = web_workers
         self.root = root
         self.logs = root / "logs"
         self.logs.mkdir()
@@ -230,7 +233,7 @@ class Stack:
             self.web = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "webmail.asgi:application",
                  "--host=127.0.0.1", f"--port={self.web_port}", "--no-access-log",
-                 "--log-level=warning"],
+                 "--log-level=warning", f"--workers={self.web_workers}"],
                 cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
         if not wait_for_ports([self.web_port], timeout=30):

@@ -500,13 +500,19 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000")
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--idle-accounts", type=int, default=50)
+    parser.add_argument(
+        "--web-workers",
+        type=int,
+        default=2,
+        help="uvicorn processes (docker-compose.yml runs 2)",
+    )
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     options = parser.parse_args()
     sizes = [int(s) for s in options.sizes.split(",") if s]
 
     root = Path(tempfile.mkdtemp(prefix="eb-", dir="/tmp"))
     make_traversable(root)
-    stack = Stack(root, options.database_url)
+    stack = Stack(root, options.database_url, options.web_workers)
     results: dict[int, dict[str, Any]] = {}
     memory: tuple[int | None, int | None, int] | None = None
     try:

@@ -12,7 +12,8 @@ reads that cache; only a miss makes it wait for the worker.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
@@ -22,6 +23,8 @@ from django.urls import NoReverseMatch, reverse
 from webmail.imap import ImapError, ImapSession, MessageMissing
 from webmail.imap.types import BodyPart
 from webmail.mime import ParsedMessage, parse_message, preview_text, text_to_html
+from webmail.mime.filenames import safe_filename
+from webmail.mime.parse import Attachment
 from webmail.models import Folder, Message
 from webmail.workers import with_session
 
@@ -89,7 +92,9 @@ def load_body(account_id: int, folder_id: int, uid: int) -> dict[str, Any]:
     if folder is None:
         return {"error": "The folder no longer exists."}
     try:
-        parsed = with_session(account_id, lambda s: _fetch(s, folder, uid))
+        parsed = with_session(
+            account_id, lambda s: _fetch(s, folder, uid), folder=folder.name
+        )
     except MessageMissing as exc:
         return {"error": str(exc)}
     body = _render(account_id, folder, uid, parsed)
@@ -103,16 +108,26 @@ def load_body(account_id: int, folder_id: int, uid: int) -> dict[str, Any]:
 
 
 def _fetch(session: ImapSession, folder: Folder, uid: int) -> ParsedMessage:
-    info = session.select(folder.name, readonly=True)
+    info = session.open_folder(folder.name)
     if info.uidvalidity != folder.uidvalidity:
         raise MessageMissing("The folder changed on the server; reload it.")
+    # The cache knows the size: a small message is fetched whole at once,
+    # without asking for its structure first.
+    rows = Message.objects.filter(folder=folder, uid=uid)
+    size = rows.values_list("size", flat=True).first()
+    if size is not None and size <= FULL_FETCH_MAX:
+        try:
+            return parse_message(session.fetch_raw(uid))
+        except MessageMissing:
+            raise MessageMissing("The message is no longer on the server.") from None
     summaries = session.fetch_summaries([uid])
     if not summaries:
         raise MessageMissing("The message is no longer on the server.")
     summary = summaries[0]
     if summary.size <= FULL_FETCH_MAX:
         return parse_message(session.fetch_raw(uid))
-    return _parse_parts(session, uid, summary.bodystructure)
+    parsed = _parse_parts(session, uid, summary.bodystructure)
+    return _with_real_parts(parsed, summary.bodystructure)
 
 
 def _parse_parts(session: ImapSession, uid: int, root: BodyPart) -> ParsedMessage:
@@ -147,6 +162,45 @@ def _parse_parts(session: ImapSession, uid: int, root: BodyPart) -> ParsedMessag
     return parse_message(b"".join(chunks))
 
 
+def _with_real_parts(parsed: ParsedMessage, root: BodyPart) -> ParsedMessage:
+    """Give a message parsed from chosen parts its real attachments.
+
+    The parts _parse_parts put together are numbered in their own
+    multipart, and left out inline images; downloads and cid: images need
+    the server's section numbers, so those come from the BODYSTRUCTURE.
+    """
+    attachments = []
+    cids = []
+    for part in _leaves(root):
+        cid = (part.content_id or "").strip().strip("<>") or None
+        if cid:
+            cids.append((cid, part.section))
+        if not (part.is_attachment or cid):
+            continue
+        size = part.size * 3 // 4 if part.encoding == "base64" else part.size
+        attachments.append(
+            Attachment(
+                part_id=part.section,
+                filename=safe_filename(part.filename or f"part-{part.section}"),
+                content_type=part.content_type,
+                size=size,
+                content_id=cid,
+                disposition="inline" if part.disposition == "inline" else "attachment",
+            )
+        )
+    return replace(parsed, attachments=tuple(attachments), cid_parts=tuple(cids))
+
+
+def _leaves(part: BodyPart) -> Iterator[BodyPart]:
+    """Yield the single parts; an attached message counts as one part."""
+    if part.content_type.startswith("message/") or not part.parts:
+        if part.section and not part.is_multipart:
+            yield part
+        return
+    for child in part.parts:
+        yield from _leaves(child)
+
+
 def _strip_content_headers(header: bytes) -> bytes:
     lines = header.replace(b"\r\n", b"\n").split(b"\n")
     kept: list[bytes] = []
@@ -166,10 +220,16 @@ def _render(
     account_id: int, folder: Folder, uid: int, parsed: ParsedMessage
 ) -> dict[str, Any]:
     from webmail.mime.sanitize import sanitize_html
+    from webmail.parts import inline_part_url
+
+    user_id = folder.account.user_id
 
     def cid_url(content_id: str) -> str:
+        # Signed: the sandboxed body frame loads images without cookies.
         part = parsed.part_for_cid(content_id)
-        return part_url(account_id, folder.id, uid, part) if part else ""
+        return (
+            inline_part_url(user_id, account_id, folder.id, uid, part) if part else ""
+        )
 
     safe = sanitize_html(
         parsed.html or "",

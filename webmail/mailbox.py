@@ -12,12 +12,15 @@ folder and message ids are checked against that account here.
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, F, Q
 from django.db.models.functions import Greatest
@@ -25,7 +28,7 @@ from django.http import Http404
 
 from accounts.access import default_account_for_user, get_account_for_user
 from accounts.models import MailAccount, User
-from webmail import bodies, events, tasks
+from webmail import bodies, events, parts, tasks
 from webmail.bodies import BodyState
 from webmail.flagmap import FIELDS, apply_flags
 from webmail.models import (
@@ -40,6 +43,8 @@ from webmail.models import (
 
 _FLAG = re.compile(r"^\\?[A-Za-z0-9$_.\-]+$")
 PAGE_SIZE = 50
+# Seconds between two checks of a folder asked for by page views.
+SYNC_EVERY = 2
 
 
 # Folders ------------------------------------------------------------------------
@@ -74,10 +79,23 @@ def request_sync(account: MailAccount, folder: Folder | None = None) -> None:
 
 
 def open_folder(account: MailAccount, folder_id: int) -> Folder:
-    """Return a folder for display, asking its worker to check it for news."""
+    """Return a folder for display, asking its worker to check it for news.
+
+    Paging through a folder or clicking between folders sends many views a
+    second; one check per folder every SYNC_EVERY seconds is enough, since
+    the worker watching the open folder (IDLE) reports news as they come.
+    """
     folder = get_folder(account, folder_id)
-    request_sync(account, folder)
+    if _sync_due(folder.id):
+        request_sync(account, folder)
     return folder
+
+
+def _sync_due(folder_id: int) -> bool:
+    try:
+        return bool(cache.add(f"sync-asked:{folder_id}", 1, SYNC_EVERY))
+    except Exception:  # Redis away: asking costs little, and a sync heals
+        return True
 
 
 # Messages ----------------------------------------------------------------------
@@ -91,18 +109,69 @@ class Page:
     next_before: str
 
 
-def _cursor(message: Message) -> str:
-    stamp = int(message.date.timestamp() * 1_000_000) if message.date else 0
-    return f"{stamp}-{message.uid}"
+# Sort orders of a message list: the column ordered on (with the UID after
+# it; each has an index on folder, column, uid) and whether it is newest or
+# largest first when the user does not say.
+# What a list row shows and a page's cursor needs; the rest (addresses,
+# references) stays in the database, which halves the cost of a page.
+LIST_COLUMNS = (
+    "folder_id", "uid", "seen", "flagged", "answered", "forwarded",
+    "has_attachments", "date", "internaldate", "from_name", "from_address",
+    "subject", "preview", "size", "sort_sender", "sort_subject",
+)  # fmt: skip
+SORTS: dict[str, tuple[str, bool]] = {
+    "date": ("date", True),
+    "from": ("sort_sender", False),
+    "subject": ("sort_subject", False),
+    "size": ("size", True),
+}
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def microseconds(when: datetime | None) -> int:
+    """Return a time as whole microseconds since 1970 (0 for None), exactly."""
+    return (when - _EPOCH) // timedelta(microseconds=1) if when else 0
+
+
+def sort_descending(sort: str, direction: str) -> bool:
+    """Return whether a list sorted on sort runs downwards ("asc"/"desc"/"")."""
+    if direction in ("asc", "desc"):
+        return direction == "desc"
+    return SORTS.get(sort, SORTS["date"])[1]
+
+
+def _cursor(message: Message, sort: str = "date") -> str:
+    if sort == "date":
+        return f"{microseconds(message.date)}-{message.uid}"
+    value = getattr(message, SORTS[sort][0])
+    raw = json.dumps([sort, value, message.uid], ensure_ascii=False)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
 def _parse_cursor(value: str) -> tuple[datetime, int] | None:
     try:
         stamp, uid = value.split("-", 1)
-        when = datetime.fromtimestamp(int(stamp) / 1_000_000, tz=UTC)
+        when = _EPOCH + timedelta(microseconds=int(stamp))
         return when, int(uid)
     except (ValueError, OverflowError, OSError):
         return None
+
+
+def _parse_sort_cursor(value: str, sort: str) -> tuple[Any, int] | None:
+    """Return (sort value, uid) of a cursor made for this sort, else None."""
+    if sort == "date":
+        return _parse_cursor(value)
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        kind, key, uid = json.loads(raw)
+    except (ValueError, TypeError):
+        return None
+    wanted = int if sort == "size" else str
+    if kind != sort or not isinstance(key, wanted) or not isinstance(uid, int):
+        return None
+    return key, uid
 
 
 def list_messages(
@@ -113,16 +182,23 @@ def list_messages(
     before: str = "",
     limit: int = PAGE_SIZE,
     unread_only: bool = False,
+    sort: str = "date",
+    descending: bool | None = None,
 ) -> Page:
-    """Return a page of a folder's cached messages, newest first.
+    """Return a page of a folder's cached messages, newest first by default.
 
-    before is the next_before of the previous page (keyset paging: page
-    1,000 costs what page 1 costs). query matches subject and sender in
-    the cache.
+    sort is a key of SORTS; descending None takes the sort's usual
+    direction. before is the next_before of the previous page (keyset
+    paging on the sort column and the UID: page 1,000 costs what page 1
+    costs). query matches subject and sender in the cache.
     """
     if folder.account_id != account.id:
         raise Http404("No such folder.")
-    rows = Message.objects.filter(folder=folder)
+    if sort not in SORTS:
+        sort = "date"
+    column, usual = SORTS[sort]
+    down = usual if descending is None else descending
+    rows = Message.objects.filter(folder=folder).only(*LIST_COLUMNS)
     if unread_only:
         rows = rows.filter(seen=False)
     if query:
@@ -131,15 +207,24 @@ def list_messages(
             | Q(from_name__icontains=query)
             | Q(from_address__icontains=query)
         )
-    cursor = _parse_cursor(before) if before else None
-    if cursor is not None:
-        # Every cached message has a date: the Date header or INTERNALDATE.
-        date, uid = cursor
-        rows = rows.filter(Q(date__lt=date) | Q(date=date, uid__lt=uid))
-    messages = list(rows.order_by("-date", "-uid")[: limit + 1])
+    order = (f"-{column}", "-uid") if down else (column, "uid")
+    past = "lt" if down else "gt"
+    cursor = _parse_sort_cursor(before, sort) if before else None
+    if cursor is None:
+        messages = list(rows.order_by(*order)[: limit + 1])
+    else:
+        # Two seeks in the index instead of one OR that the database would
+        # scan: the rest of the cursor's own value, then the values after it.
+        # (Every cached message has a date: the Date header or INTERNALDATE.)
+        key, uid = cursor
+        same = {column: key, f"uid__{past}": uid}
+        messages = list(rows.filter(**same).order_by(*order)[: limit + 1])
+        if len(messages) <= limit:
+            after = rows.filter(**{f"{column}__{past}": key}).order_by(*order)
+            messages += list(after[: limit + 1 - len(messages)])
     more = len(messages) > limit
     messages = messages[:limit]
-    return Page(messages, _cursor(messages[-1]) if more else "")
+    return Page(messages, _cursor(messages[-1], sort) if more else "")
 
 
 def get_message(folder: Folder, uid: int) -> Message:
@@ -379,10 +464,12 @@ def waiting_operations(account: MailAccount) -> int:
 
 
 def dismiss_failure(account: MailAccount, operation_id: int) -> None:
-    """Hide a failed action's error from the user."""
-    PendingOperation.objects.filter(
+    """Hide a failed action's error from the user; 404 if not theirs."""
+    changed = PendingOperation.objects.filter(
         account=account, id=operation_id, state=OperationState.FAILED
     ).update(dismissed=True)
+    if not changed:
+        raise Http404("No such failure.")
 
 
 def account_error(account: MailAccount) -> str:
@@ -477,7 +564,11 @@ def message_html(
 
         def cid_url(content_id: str) -> str:
             part = cids.get(content_id.strip().strip("<>"))
-            return bodies.part_url(account.id, folder.id, uid, part) if part else ""
+            if not part:
+                return ""
+            return parts.inline_part_url(
+                account.user_id, account.id, folder.id, uid, part
+            )
 
         return sanitize_html(
             state_body["raw_html"],

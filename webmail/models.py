@@ -9,8 +9,9 @@ the account's worker applies it on the server (webmail/outbox.py).
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import F
-from django.db.models.functions import Now
+from django.db.models import Case, F, Value, When
+from django.db.models.functions import Coalesce, Lower, Now, NullIf, Substr, Trim
+from django.db.models.lookups import Exact
 
 from accounts.models import MailAccount
 
@@ -62,6 +63,11 @@ class Folder(models.Model):
         return self.backfill_below_uid is not None and self.backfill_below_uid <= 1
 
 
+def _starts(prefix: str) -> Exact:
+    """Whether the subject starts with prefix (lower case), in any case."""
+    return Exact(Lower(Substr("subject", 1, len(prefix))), Value(prefix))
+
+
 class Message(models.Model):
     """The metadata of one message: what a message list shows."""
 
@@ -95,6 +101,34 @@ class Message(models.Model):
     preview = models.CharField(max_length=200, blank=True)
     # The Message-ID at the root of the thread (or of the message itself).
     thread_key = models.CharField(max_length=998, blank=True)
+    # Sort keys, kept by the database so that every writer fills them: the
+    # sender's name (else address) and the subject without one "Re:",
+    # "Fw:" or "Fwd:", lower case (ASCII only on SQLite), cut short enough
+    # for any index.
+    sort_sender = models.GeneratedField(
+        expression=Lower(Coalesce(NullIf("from_name", Value("")), "from_address")),
+        output_field=models.CharField(max_length=255),
+        db_persist=True,
+    )
+    sort_subject = models.GeneratedField(
+        expression=Lower(
+            Substr(
+                Trim(
+                    Case(
+                        When(_starts("re:"), then=Substr("subject", 4)),
+                        When(_starts("fw:"), then=Substr("subject", 4)),
+                        When(_starts("fwd:"), then=Substr("subject", 5)),
+                        default=F("subject"),
+                        output_field=models.TextField(),
+                    )
+                ),
+                1,
+                200,
+            )
+        ),
+        output_field=models.CharField(max_length=200),
+        db_persist=True,
+    )
 
     class Meta:
         constraints = [
@@ -107,6 +141,14 @@ class Message(models.Model):
             ),
             models.Index(fields=["folder", "seen"], name="message_unseen"),
             models.Index(fields=["folder", "thread_key"], name="message_thread"),
+            # One per sort order of the list (webmail.mailbox.SORTS).
+            models.Index(
+                fields=["folder", "sort_sender", "uid"], name="message_by_sender"
+            ),
+            models.Index(
+                fields=["folder", "sort_subject", "uid"], name="message_by_subject"
+            ),
+            models.Index(fields=["folder", "size", "uid"], name="message_by_size"),
         ]  # fmt: skip
 
     def __str__(self) -> str:

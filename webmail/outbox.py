@@ -137,7 +137,7 @@ def _push_due(account_id: int) -> PushResult:
     if not ops:
         return result
     try:
-        with account_session(account_id) as session:
+        with account_session(account_id, folder=ops[0].folder_name) as session:
             index = 0
             while index < len(ops):
                 group = _group(ops, index)
@@ -192,7 +192,7 @@ def _group(ops: list[PendingOperation], start: int) -> list[PendingOperation]:
 
 
 def _select(session: ImapSession, op: PendingOperation) -> None:
-    info = session.select(op.folder_name)
+    info = session.open_folder(op.folder_name)
     if info.uidvalidity != op.uidvalidity:
         raise UidValidityChanged(
             f'The folder "{op.folder_name}" was rebuilt on the server, so the '

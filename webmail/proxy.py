@@ -11,7 +11,8 @@ the (SameSite) session cookie out.
 
 The fetch refuses anything but http and https, and any host that resolves
 to a loopback, private, link-local or otherwise non-public address unless an
-admin lists it in settings.IMAGE_PROXY_ALLOWED_HOSTS. The connection goes to
+admin lists it in settings.IMAGE_PROXY_ALLOWED_HOSTS (the check is
+accounts.hosts', with the proxy's own allow-list). The connection goes to
 the address that was checked (never resolved a second time), and the peer
 address of the connected socket is checked again, so a name whose answer
 changes between look-ups (DNS rebinding) cannot reach an internal service.
@@ -34,7 +35,8 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+from accounts import hosts
+from accounts.hosts import IPAddress
 
 MAX_REDIRECTS = 3
 CHUNK = 64 * 1024
@@ -101,45 +103,19 @@ def url_rewriter(user_id: int) -> Callable[[str], str]:
     return rewrite
 
 
-def _is_public(address: IPAddress) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        return _is_public(address.ipv4_mapped)
-    return address.is_global and not address.is_multicast
-
-
-def _listed(host: str, address: IPAddress) -> bool:
-    for entry in settings.IMAGE_PROXY_ALLOWED_HOSTS:
-        entry = str(entry).strip().lower()
-        if not entry:
-            continue
-        if entry == host:
-            return True
-        try:
-            network = ipaddress.ip_network(entry, strict=False)
-        except ValueError:
-            continue
-        if address.version == network.version and address in network:
-            return True
-    return False
-
-
 def allowed_address(host: str, address: IPAddress) -> bool:
     """Whether the proxy may connect to this address for this host name."""
-    return _is_public(address) or _listed(host, address)
+    return hosts.address_allowed(host, address, settings.IMAGE_PROXY_ALLOWED_HOSTS)
 
 
-def _resolve(host: str, port: int) -> list[IPAddress]:
+def _checked_addresses(host: str, port: int) -> list[IPAddress]:
+    """The host's addresses, if the proxy may connect to every one of them."""
     try:
-        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError) as exc:
+        return hosts.check_host(host, port, settings.IMAGE_PROXY_ALLOWED_HOSTS)
+    except hosts.HostNotAllowed as exc:
+        raise ProxyError(f"{host} resolves to a refused address") from exc
+    except hosts.HostError as exc:
         raise ProxyError(f"cannot resolve {host}") from exc
-    addresses: list[IPAddress] = []
-    for info in infos:
-        text = str(info[4][0]).split("%", 1)[0]
-        address = ipaddress.ip_address(text)
-        if address not in addresses:
-            addresses.append(address)
-    return addresses
 
 
 def _connect(host: str, address: IPAddress, port: int, timeout: float) -> socket.socket:
@@ -191,12 +167,7 @@ def _open(url: str, timeout: float) -> http.client.HTTPResponse:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
         raise ProxyError("bad port") from exc
-    addresses = _resolve(host, port)
-    if not addresses:
-        raise ProxyError(f"{host} has no addresses")
-    for address in addresses:
-        if not allowed_address(host, address):
-            raise ProxyError(f"{host} resolves to a refused address")
+    addresses = _checked_addresses(host, port)
     connection_class = (
         _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
     )

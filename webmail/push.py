@@ -24,10 +24,16 @@ from django.db import DatabaseError, close_old_connections, connection
 
 from accounts.models import MailAccount
 from webmail import events
-from webmail.imap import ImapError
+from webmail.imap import ImapError, ImapSession
 from webmail.models import Folder
 from webmail.outbox import record_account_error
-from webmail.sync import SyncResult, backfill_folder, sync_folder, sync_folder_list
+from webmail.sync import (
+    SyncResult,
+    backfill_folder,
+    sync_folder,
+    sync_folder_list,
+    sync_folder_on,
+)
 from webmail.workers import account_session
 
 logger = logging.getLogger(__name__)
@@ -83,9 +89,18 @@ def publish_sync(account_id: int, result: SyncResult | None) -> None:
         events.publish(user_id, {"type": "new", **base, "uids": result.new})
 
 
-def sync_and_publish(account_id: int, folder_id: int) -> SyncResult | None:
-    """Sync a folder, publish what changed, and backfill if asked to."""
-    result = sync_folder(account_id, folder_id)
+def sync_and_publish(
+    account_id: int, folder_id: int, session: ImapSession | None = None
+) -> SyncResult | None:
+    """Sync a folder, publish what changed, and backfill if asked to.
+
+    With a session (the watcher's own, which has the folder open), the sync
+    runs on it; otherwise on a command connection of the pool.
+    """
+    if session is None:
+        result = sync_folder(account_id, folder_id)
+    else:
+        result = sync_folder_on(session, folder_id)
     publish_sync(account_id, result)
     if result is not None and result.more:
         from webmail import tasks
@@ -213,17 +228,19 @@ class Watcher(threading.Thread):
             if not session.capabilities.has("IDLE"):
                 self.polling = True
                 return
-            session.select(folder.name, readonly=True)
+            # The sync runs on this connection, which has the folder open:
+            # no second SELECT, and an idle account needs no command
+            # connection at all. What changes between the sync and IDLE is
+            # reported as soon as IDLE starts, so nothing slips through.
+            session.open_folder(folder.name)
+            sync_and_publish(self.account_id, folder_id, session)
             session.idle_start()
             started = time.monotonic()
-            # Catch up once IDLE runs: what changed before it started is
-            # found by this sync, what changes after is reported by IDLE.
-            sync_and_publish(self.account_id, folder_id)
             while not self.stop.is_set():
                 news = session.idle_check(CHECK_EVERY)
                 if news:
                     session.idle_done()
-                    sync_and_publish(self.account_id, folder_id)
+                    sync_and_publish(self.account_id, folder_id, session)
                     session.idle_start()
                     started = time.monotonic()
                     continue

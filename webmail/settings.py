@@ -150,8 +150,10 @@ IMAP_COMMAND_CONNECTIONS = env_int("IMAP_COMMAND_CONNECTIONS", 2)
 IMAP_IDLE_TIMEOUT = env_int("IMAP_IDLE_TIMEOUT", 300)
 # How long a task waits for a free connection of a busy account (seconds).
 IMAP_POOL_WAIT = env_int("IMAP_POOL_WAIT", 30)
-# Messages fetched per sync step: the first step fills the first pages.
-IMAP_SYNC_BATCH = env_int("IMAP_SYNC_BATCH", 500)
+# Messages fetched per backfill step, and by the first sync of a folder (the
+# first pages, shown as soon as they are in).
+IMAP_SYNC_BATCH = env_int("IMAP_SYNC_BATCH", 1000)
+IMAP_FIRST_BATCH = env_int("IMAP_FIRST_BATCH", 200)
 # Seconds between checks of folders that are open but not IDLEd on.
 IMAP_POLL_INTERVAL = env_int("IMAP_POLL_INTERVAL", 30)
 # How long opening a message waits for its worker to fetch the body.

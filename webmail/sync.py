@@ -28,9 +28,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from webmail.flagmap import apply_flags, fields_from_flags
-from webmail.imap import ImapSession
+from webmail.imap import ImapSession, encode_folder_name
 from webmail.imap.types import Folder as ServerFolder
-from webmail.imap.types import MessageSummary, Quota
+from webmail.imap.types import MessageSummary, Quota, SelectInfo
 from webmail.models import (
     AccountState,
     Folder,
@@ -75,7 +75,12 @@ class SyncResult:
 
 
 def batch_size() -> int:
-    return int(getattr(settings, "IMAP_SYNC_BATCH", 500))
+    return int(getattr(settings, "IMAP_SYNC_BATCH", 1000))
+
+
+def first_batch_size() -> int:
+    """Messages of a never-synced folder loaded before the first page shows."""
+    return min(batch_size(), int(getattr(settings, "IMAP_FIRST_BATCH", 200)))
 
 
 # Folder list ------------------------------------------------------------
@@ -183,7 +188,39 @@ def sync_folder(account_id: int, folder_id: int) -> SyncResult | None:
     """Bring one folder's cache up to date; None if the folder is gone."""
     if not Folder.objects.filter(id=folder_id, account_id=account_id).exists():
         return None
-    return with_session(account_id, lambda s: sync_folder_on(s, folder_id))
+    name = Folder.objects.filter(id=folder_id).values_list("name", flat=True).first()
+    return with_session(account_id, lambda s: sync_folder_on(s, folder_id), folder=name)
+
+
+def _folder_state(session: ImapSession, folder: Folder) -> SelectInfo:
+    """Select the folder, or when this connection has it open, ask for its counts.
+
+    A connection that already has the folder selected is asked with STATUS
+    (about a millisecond) instead of a new SELECT, which on a large folder
+    costs hundreds. Changes are then found by CHANGEDSINCE or a flags diff.
+    """
+    name = encode_folder_name(folder.name)
+    current = session.selected_info
+    if session.selected == name and current is not None and not current.readonly:
+        state = session.current_state(folder.name)
+        if state is not None and state.uidvalidity == current.uidvalidity:
+            return state
+    qresync = None
+    if folder.uidvalidity and folder.highestmodseq and session.qresync:
+        qresync = (folder.uidvalidity, folder.highestmodseq)
+    return session.select(folder.name, qresync=qresync)
+
+
+def _unchanged(folder: Folder, info: SelectInfo) -> bool:
+    """Whether the server's counts say nothing changed since the last sync."""
+    return (
+        folder.backfill_below_uid is not None
+        and info.highestmodseq is not None
+        and info.highestmodseq == folder.highestmodseq
+        and info.uidnext == folder.uidnext
+        and info.exists == folder.total
+        and info.uidvalidity == folder.uidvalidity
+    )
 
 
 def sync_folder_on(session: ImapSession, folder_id: int) -> SyncResult | None:
@@ -192,10 +229,13 @@ def sync_folder_on(session: ImapSession, folder_id: int) -> SyncResult | None:
     if folder is None or not folder.selectable:
         return None
     result = SyncResult(folder.id)
-    qresync = None
-    if folder.uidvalidity and folder.highestmodseq and session.qresync:
-        qresync = (folder.uidvalidity, folder.highestmodseq)
-    info = session.select(folder.name, readonly=True, qresync=qresync)
+    info = _folder_state(session, folder)
+    if not info.resynced and _unchanged(folder, info):
+        Folder.objects.filter(id=folder.id).update(
+            synced_at=timezone.now(), sync_error=""
+        )
+        result.more = not folder.complete
+        return result
     if folder.uidvalidity is not None and info.uidvalidity != folder.uidvalidity:
         logger.info("UIDVALIDITY of %s changed: reloading", folder.name)
         with transaction.atomic():
@@ -211,31 +251,31 @@ def sync_folder_on(session: ImapSession, folder_id: int) -> SyncResult | None:
     vanished: set[int] = set()
     known = folder.backfill_below_uid is not None
     if known:
-        cached = set(
-            Message.objects.filter(folder=folder).values_list("uid", flat=True)
-        )
         if info.resynced:
             updates = {c.uid: (c.flags, c.modseq) for c in info.changed if c.uid}
             vanished = set(info.vanished)
         elif session.condstore and folder.highestmodseq:
-            if info.highestmodseq != folder.highestmodseq or info.exists != len(cached):
+            if (
+                info.highestmodseq != folder.highestmodseq
+                or info.exists != folder.total
+            ):
                 changes = session.fetch_changes(folder.highestmodseq)
                 updates = {c.uid: (c.flags, c.modseq) for c in changes.changed if c.uid}
                 if changes.vanished_known:
                     vanished = set(changes.vanished)
                 else:
-                    vanished = cached - set(session.esearch("ALL").uids)
+                    vanished = _cached_uids(folder) - set(session.esearch("ALL").uids)
         else:
+            cached = _cached_uids(folder)
             flags = session.fetch_all_flags()
             updates = {uid: (f, None) for uid, f in flags.items() if uid in cached}
             vanished = cached - set(flags)
-        vanished &= cached
 
     summaries: list[MessageSummary] = []
     below = folder.backfill_below_uid
     if not known:
         all_uids = list(session.esearch("ALL").uids)
-        newest = all_uids[-batch_size() :]
+        newest = all_uids[-first_batch_size() :]
         summaries = session.fetch_summaries(newest)
         below = newest[0] if len(all_uids) > len(newest) else 1
     elif (
@@ -254,8 +294,9 @@ def sync_folder_on(session: ImapSession, folder_id: int) -> SyncResult | None:
         overlay = _pending_flag_changes(folder)
         moved_away = _pending_moves(folder)
         if vanished:
-            Message.objects.filter(folder=folder, uid__in=vanished).delete()
-            result.vanished = sorted(vanished)
+            gone = Message.objects.filter(folder=folder, uid__in=vanished)
+            result.vanished = sorted(gone.values_list("uid", flat=True))
+            gone.delete()
         result.changed = _apply_flag_updates(folder, updates, overlay)
         result.new = _insert(folder, summaries, overlay, moved_away)
         folder.uidvalidity = info.uidvalidity
@@ -275,12 +316,18 @@ def sync_folder_on(session: ImapSession, folder_id: int) -> SyncResult | None:
     return result
 
 
+def _cached_uids(folder: Folder) -> set[int]:
+    return set(Message.objects.filter(folder=folder).values_list("uid", flat=True))
+
+
 def backfill_folder(account_id: int, folder_id: int) -> SyncResult | None:
     """Load the next batch of older messages of a partly loaded folder."""
     folder = Folder.objects.filter(id=folder_id, account_id=account_id).first()
     if folder is None or folder.backfill_below_uid is None or folder.complete:
         return None
-    return with_session(account_id, lambda s: backfill_folder_on(s, folder_id))
+    return with_session(
+        account_id, lambda s: backfill_folder_on(s, folder_id), folder=folder.name
+    )
 
 
 def backfill_folder_on(session: ImapSession, folder_id: int) -> SyncResult | None:
@@ -288,11 +335,12 @@ def backfill_folder_on(session: ImapSession, folder_id: int) -> SyncResult | Non
     folder = Folder.objects.filter(id=folder_id).first()
     if folder is None or folder.backfill_below_uid is None or folder.complete:
         return None
-    info = session.select(folder.name, readonly=True)
+    info = session.open_folder(folder.name)
     if info.uidvalidity != folder.uidvalidity:
         return sync_folder_on(session, folder_id)
     below = folder.backfill_below_uid
-    older = [u for u in session.search_uids("UID", f"1:{below - 1}") if u < below]
+    # ESEARCH answers with ranges ("1:99500"), not 100,000 numbers.
+    older = [u for u in session.esearch("UID", f"1:{below - 1}").uids if u < below]
     chunk = older[-batch_size() :]
     summaries = session.fetch_summaries(chunk)
     result = SyncResult(folder.id)
@@ -313,7 +361,7 @@ def refresh_uids(session: ImapSession, folder: Folder, uids: Iterable[int]) -> N
 
     Used to undo the cache change of an action the server refused.
     """
-    info = session.select(folder.name, readonly=True)
+    info = session.open_folder(folder.name)
     if info.uidvalidity != folder.uidvalidity:
         return  # the next sync rebuilds the folder anyway
     wanted = sorted(set(uids))

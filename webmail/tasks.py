@@ -188,6 +188,22 @@ def fetch_body(
         return {"error": str(exc)}
 
 
+@shared_task(name="webmail.account.search")
+def search(account_id: int, query: dict[str, Any]) -> dict[str, Any]:
+    """Search the account's server (webmail/search.py); errors come back as codes.
+
+    Not retried: the page waiting for the answer would be gone by then.
+    """
+    from webmail import search as searching
+
+    try:
+        return searching.run_search(account_id, query)
+    except ImapError as exc:
+        unreachable = isinstance(exc, searching.UNREACHABLE)
+        code = searching.ERROR_UNREACHABLE if unreachable else searching.ERROR_FAILED
+        return {"error": code, "detail": str(exc)}
+
+
 @shared_task(name="webmail.account.forget")
 def forget(account_id: int) -> None:
     """Close the account's unused connections (its settings changed)."""
@@ -231,3 +247,17 @@ def reap_connections() -> None:
 def reap_shard() -> int:
     """Close this worker's connections unused for IMAP_IDLE_TIMEOUT."""
     return get_pool().reap()
+
+
+@shared_task(name="webmail.account.stream_parts", acks_late=False)
+def stream_parts(
+    account_id: int, folder_id: int, uid: int, sections: list[str], key: str
+) -> None:
+    """Push parts of a message onto a Redis list for a download (parts.py).
+
+    Never retried or redelivered: the reader has taken what was sent, so a
+    second run would repeat it. The reader sees an error element instead.
+    """
+    from webmail import parts
+
+    parts.stream_to_redis(account_id, folder_id, uid, sections, key)

@@ -68,14 +68,15 @@ def connect_settings(account_id: int) -> ConnectSettings:
     """Return what connect() needs for an account, read fresh from the database.
 
     The host passes the same checks as when the user saved it: no private
-    addresses unless allowed, no plain text unless allowed.
+    addresses unless allowed, no plain text unless allowed. The connection
+    goes to the addresses checked here, not to the name resolved again.
     """
     try:
         account = MailAccount.objects.get(id=account_id)
     except MailAccount.DoesNotExist:
         raise AccountUnusable("The mail account no longer exists.") from None
     try:
-        check_host(account.imap_host, account.imap_port)
+        addresses = check_host(account.imap_host, account.imap_port)
     except HostError as exc:
         raise AccountUnusable(exc.message) from None
     security: Security = account.imap_security  # type: ignore[assignment]
@@ -92,19 +93,28 @@ def connect_settings(account_id: int) -> ConnectSettings:
         ca_file=settings.MAIL_CA_FILE,
         fingerprint_sha256=account.tls_fingerprint or None,
         timeout=float(settings.MAIL_CONNECT_TIMEOUT),
+        addresses=tuple(str(address) for address in addresses),
     )
 
 
 @contextlib.contextmanager
-def account_session(account_id: int, *, idle: bool = False) -> Iterator[ImapSession]:
-    """Lend a logged-in session of the account from this process's pool."""
+def account_session(
+    account_id: int, *, idle: bool = False, folder: str | None = None
+) -> Iterator[ImapSession]:
+    """Lend a logged-in session of the account from this process's pool.
+
+    folder: the folder the work is about; a connection that has it
+    selected already is lent if there is one.
+    """
     with get_pool().session(
-        account_id, lambda: connect_settings(account_id), idle=idle
+        account_id, lambda: connect_settings(account_id), idle=idle, folder=folder
     ) as session:
         yield session
 
 
-def with_session(account_id: int, work: Callable[[ImapSession], T]) -> T:
+def with_session(
+    account_id: int, work: Callable[[ImapSession], T], folder: str | None = None
+) -> T:
     """Run work on a session, once more on a fresh one if the link broke.
 
     A pooled connection may have been cut while it sat unused (a server
@@ -112,11 +122,11 @@ def with_session(account_id: int, work: Callable[[ImapSession], T]) -> T:
     cure. A second failure is the caller's to handle.
     """
     try:
-        with account_session(account_id) as session:
+        with account_session(account_id, folder=folder) as session:
             return work(session)
     except ConnectionLost:
         logger.info("Retrying on a new connection for account %s", account_id)
-    with account_session(account_id) as session:
+    with account_session(account_id, folder=folder) as session:
         return work(session)
 
 

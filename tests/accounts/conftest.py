@@ -18,9 +18,8 @@ from aiosmtpd.handlers import Sink
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from django.test import Client
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import MailAccount, User
+from accounts.models import EncryptedTOTPDevice, MailAccount, User
 from devtools.ports import LOOPBACK, free_port
 
 PASSWORD = "correct horse battery staple 1"
@@ -69,7 +68,7 @@ def sign_in(client: Client, username: str, password: str = PASSWORD) -> Any:
     return client.post("/accounts/login/", {"username": username, "password": password})
 
 
-def totp_code(device: TOTPDevice, offset_steps: int = 0) -> str:
+def totp_code(device: EncryptedTOTPDevice, offset_steps: int = 0) -> str:
     """The code an authenticator app would show (a later step if asked)."""
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     totp.time = time.time() + offset_steps * device.step

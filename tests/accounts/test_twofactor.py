@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client, override_settings
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import twofactor
-from accounts.models import AuditEvent, User
+from accounts.models import AuditEvent, EncryptedTOTPDevice, User
 from tests.accounts.conftest import PASSWORD, sign_in, totp_code
 
 pytestmark = pytest.mark.django_db
@@ -18,7 +17,7 @@ def enrol(client: Client, user: User) -> list[str]:
     page = client.get("/accounts/security/2fa/")
     assert page.status_code == 200
     assert 'src="data:image/svg+xml;base64,' in page.content.decode()
-    device = TOTPDevice.objects.get(user=user, confirmed=False)
+    device = EncryptedTOTPDevice.objects.get(user=user, confirmed=False)
     response = client.post("/accounts/security/2fa/", {"code": totp_code(device)})
     assert response.status_code == 200
     codes = response.context["codes"]
@@ -60,7 +59,7 @@ def test_sign_in_asks_for_the_code_after_the_password(alice: User, client: Clien
     assert "That code is not right" in wrong.content.decode()
     assert fresh.get("/").status_code == 302
 
-    device = TOTPDevice.objects.get(user=alice, confirmed=True)
+    device = EncryptedTOTPDevice.objects.get(user=alice, confirmed=True)
     device.throttle_reset()
     # The enrolment used this time step's code; the app's next one is due.
     ok = fresh.post("/accounts/login/code/", {"code": totp_code(device, 1)})

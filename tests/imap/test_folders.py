@@ -78,3 +78,34 @@ def test_rename_and_delete_a_folder(user) -> None:
         assert session.select("INBOX").exists == 0
     finally:
         session.logout()
+
+
+def test_a_kept_open_folder_follows_another_devices_changes(user) -> None:
+    """open_folder() and current_state() reuse the selection, yet stay right."""
+    session = open_session(user)
+    other = open_session(user)
+    try:
+        session.create_folder("Kept")
+        session.append("Kept", message("one"))
+        first = session.open_folder("Kept")
+        assert first.exists == 1 and not first.readonly
+
+        other.append("Kept", message("two"))
+        again = session.open_folder("Kept")
+        assert again.uidvalidity == first.uidvalidity
+        state = session.current_state("Kept")
+        assert state is not None
+        assert state.exists == 2 and state.uidnext == (first.uidnext or 0) + 1
+        assert len(session.search_uids("ALL")) == 2
+
+        # Deleted and made again by the other device: the old view is
+        # dropped and the new folder (a new UIDVALIDITY) is selected.
+        other.delete_folder("Kept")
+        other.create_folder("Kept")
+        other.append("Kept", message("three"))
+        assert session.current_state("Kept") is None
+        fresh = session.open_folder("Kept")
+        assert fresh.uidvalidity != first.uidvalidity and fresh.exists == 1
+    finally:
+        session.logout()
+        other.logout()

@@ -196,3 +196,30 @@ def test_direct_sessions_are_independent_of_the_pool(imap_user) -> None:
     assert not session.usable
     with pytest.raises(ConnectionLost):
         session.noop()
+
+
+def test_a_connection_with_the_folder_open_is_lent_first(imap_user) -> None:
+    pool = ConnectionPool(max_command=2, wait_timeout=10)
+    settings = _settings(imap_user)
+    opened = threading.Barrier(2)
+    selected: dict[str, object] = {}
+
+    def hold(folder: str) -> None:
+        # Two threads at once: two connections, one per folder.
+        with pool.session("acct", settings) as session:
+            session.open_folder(folder)
+            selected[folder] = session
+            opened.wait(10)
+
+    threads = [threading.Thread(target=hold, args=(f,)) for f in ("INBOX", "Trash")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        for folder in ("Trash", "INBOX", "Trash"):
+            with pool.session("acct", settings, folder=folder) as session:
+                assert session is selected[folder]
+                assert session.selected == folder
+    finally:
+        pool.close_all()

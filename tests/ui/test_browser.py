@@ -166,10 +166,10 @@ def test_keyboard_shortcuts_move_open_star_and_go_back(
     page.keyboard.press("Escape")
     expect(page.locator("#help")).to_be_hidden()
     page.keyboard.press("/")
-    expect(page.locator('input[name="q"]')).to_be_focused()
+    expect(page.locator('[data-shortcut="search"]')).to_be_focused()
     # Typing in the search box is typing, not shortcuts.
     page.keyboard.type("jk")
-    expect(page.locator('input[name="q"]')).to_have_value("jk")
+    expect(page.locator('[data-shortcut="search"]')).to_have_value("jk")
     assert re.search(r"/3/$", page.url)
 
 

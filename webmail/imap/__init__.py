@@ -9,6 +9,7 @@ webmail.imap.errors, which says whether a retry can help.
 from webmail.imap.connect import Security, connect, normalise_fingerprint
 from webmail.imap.errors import (
     AuthenticationFailed,
+    CharsetRefused,
     CommandFailed,
     ConnectionLost,
     FolderMissing,
@@ -19,6 +20,7 @@ from webmail.imap.errors import (
     ServerUnreachable,
     Timeout,
     TlsError,
+    UnknownEncoding,
 )
 from webmail.imap.messages import SearchText
 from webmail.imap.parse import encode_folder_name, folder_name_from_parts
@@ -27,6 +29,7 @@ from webmail.imap.session import ImapSession
 
 __all__ = [
     "AuthenticationFailed",
+    "CharsetRefused",
     "CommandFailed",
     "ConnectSettings",
     "ConnectionLost",
@@ -42,6 +45,7 @@ __all__ = [
     "ServerUnreachable",
     "Timeout",
     "TlsError",
+    "UnknownEncoding",
     "connect",
     "encode_folder_name",
     "folder_name_from_parts",

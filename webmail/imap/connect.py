@@ -4,20 +4,30 @@ Certificates are verified against the system trust store (plus ca_file)
 unless the caller pins one exact certificate by its SHA-256 fingerprint,
 which an admin does for a server with a self-signed certificate. Whether a
 plain-text connection is acceptable is a policy decision made by the
-caller; it is allowed here only when asked for by name.
+caller; it is allowed here only when asked for by name. So is which
+addresses may be reached: a caller that has checked the host's addresses
+passes them, and the connection goes to one of those (never to the name
+resolved again) while TLS is still verified against the host name.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import hmac
+import imaplib
+import os
 import socket
 import ssl
+from collections.abc import Sequence
 from typing import Literal
 
 from imapclient import IMAPClient
 from imapclient.exceptions import CapabilityError, IMAPClientError, LoginError
+from imapclient.imap4 import IMAP4WithTimeout
+from imapclient.tls import IMAP4_TLS
+from imapclient.tls import wrap_socket as tls_wrap
 
 from webmail.imap.errors import (
     AuthenticationFailed,
@@ -54,15 +64,95 @@ def tls_context(
 
     With a pinned fingerprint the chain and host name are not checked here:
     the exact certificate is compared after the handshake instead.
+
+    Contexts are shared by every connection with the same settings: each
+    holds the parsed system trust store, about a megabyte, which a worker
+    watching many accounts must not pay per connection. A changed CA file
+    (same path, new modification time) gets a new context.
     """
+    stamp = None
+    if ca_file and fingerprint_sha256 is None:
+        with contextlib.suppress(OSError):
+            stamp = os.stat(ca_file).st_mtime_ns
+    return _shared_context(ca_file, fingerprint_sha256 is not None, stamp)
+
+
+@functools.lru_cache(maxsize=32)
+def _shared_context(
+    ca_file: str | None, pinned: bool, _stamp: int | None
+) -> ssl.SSLContext:
     context = ssl.create_default_context()
-    if fingerprint_sha256 is not None:
+    if pinned:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-    elif ca_file:
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        return context
+    if ca_file:
         context.load_verify_locations(cafile=ca_file)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     return context
+
+
+def _connect_any(
+    addresses: Sequence[str], port: int, timeout: float | None
+) -> socket.socket:
+    """A TCP connection to the first of the given addresses that answers."""
+    failure: OSError = OSError("There is no address to connect to.")
+    for address in addresses:
+        try:
+            return socket.create_connection((address, port), timeout=timeout)
+        except OSError as exc:
+            failure = exc
+    raise failure
+
+
+class _PinnedIMAP4(IMAP4WithTimeout):  # type: ignore[misc]
+    def __init__(
+        self, host: str, port: int, timeout: float | None, addresses: Sequence[str]
+    ) -> None:
+        self._addresses = addresses
+        super().__init__(host, port, timeout)
+
+    def _create_socket(self, timeout: float | None = None) -> socket.socket:
+        return _connect_any(self._addresses, self.port, timeout or self._timeout)
+
+
+class _PinnedIMAP4TLS(IMAP4_TLS):  # type: ignore[misc]
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        context: ssl.SSLContext,
+        timeout: float | None,
+        addresses: Sequence[str],
+    ) -> None:
+        self._addresses = addresses
+        super().__init__(host, port, context, timeout)
+
+    def _create_socket(self, timeout: float | None = None) -> socket.socket:
+        raw = _connect_any(self._addresses, self.port, timeout or self._timeout)
+        # The certificate is checked against the name, not the address.
+        sock: socket.socket = tls_wrap(raw, self.ssl_context, self.host)
+        return sock
+
+
+class _PinnedClient(IMAPClient):  # type: ignore[misc]
+    """An IMAPClient that connects to given addresses instead of the name.
+
+    STARTTLS needs nothing here: imaplib verifies it against self.host.
+    """
+
+    def __init__(self, host: str, addresses: Sequence[str], **options: object):
+        self._addresses = addresses
+        super().__init__(host, **options)
+
+    def _create_IMAP4(self) -> imaplib.IMAP4:
+        timeout = getattr(self._timeout, "connect", None)
+        if self.ssl:
+            return _PinnedIMAP4TLS(
+                self.host, self.port, self.ssl_context, timeout, self._addresses
+            )
+        return _PinnedIMAP4(self.host, self.port, timeout, self._addresses)
 
 
 def _check_fingerprint(client: IMAPClient, host: str, expected: str) -> None:
@@ -111,13 +201,16 @@ def connect(
     fingerprint_sha256: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     compress: bool = False,
+    addresses: Sequence[str] = (),
 ) -> ImapSession:
     """Connect, secure, log in and return a ready ImapSession.
 
     security is "ssl" (implicit TLS, port 993), "starttls" (port 143, then
     STARTTLS before anything else) or "none" (no encryption: only when the
     caller's policy allows it). compress asks for COMPRESS=DEFLATE where
-    offered. Raises ImapError subclasses only.
+    offered. addresses, when given, are where the connection goes (in
+    turn, until one answers) instead of what host resolves to now. Raises
+    ImapError subclasses only.
     """
     if security not in ("ssl", "starttls", "none"):
         raise ValueError(f"Unknown security {security!r}")
@@ -127,13 +220,16 @@ def connect(
     context = tls_context(ca_file, pinned)
     client: IMAPClient | None = None
     try:
-        client = IMAPClient(
-            host,
-            port=port,
-            ssl=security == "ssl",
-            ssl_context=context,
-            timeout=timeout,
-        )
+        options = {
+            "port": port,
+            "ssl": security == "ssl",
+            "ssl_context": context,
+            "timeout": timeout,
+        }
+        if addresses:
+            client = _PinnedClient(host, addresses, **options)
+        else:
+            client = IMAPClient(host, **options)
         # imapclient turns on imaplib's protocol trace (sent to a DEBUG
         # logger), which would record the LOGIN line with the password.
         client._imap.debug = 0

@@ -23,7 +23,7 @@ from webmail.imap.errors import (
     ImapError,
     OverQuota,
 )
-from webmail.imap.types import Capabilities
+from webmail.imap.types import Capabilities, SelectInfo
 from webmail.imap.wire import (
     Channel,
     Raw,
@@ -81,6 +81,8 @@ class SessionCore:
         self.qresync = False
         self.condstore = False
         self.selected: str | None = None
+        # What the last SELECT said, while that folder stays selected.
+        self.selected_info: SelectInfo | None = None
         self._idle_tag: bytes | None = None
         self._broken = False
 

@@ -77,6 +77,18 @@ class CommandFailed(ImapError):
     retryable = False
 
 
+class CharsetRefused(CommandFailed):
+    """The server refused a search in the asked charset (BADCHARSET, NO, BAD)."""
+
+    retryable = False
+
+
+class UnknownEncoding(CommandFailed):
+    """The server cannot decode a part's transfer encoding (UNKNOWN-CTE)."""
+
+    retryable = False
+
+
 class PoolExhausted(ImapError):
     """Every allowed connection of the account stayed busy too long."""
 

@@ -11,7 +11,7 @@ from imapclient.datetime_util import datetime_to_INTERNALDATE
 
 from webmail.imap import parse
 from webmail.imap.core import SessionCore, flag_list, parse_code, uid_arg, vanished_uids
-from webmail.imap.errors import MessageMissing
+from webmail.imap.errors import CharsetRefused, MessageMissing, UnknownEncoding
 from webmail.imap.types import (
     Changes,
     FlagChange,
@@ -23,6 +23,7 @@ from webmail.imap.wire import (
     Literal,
     Raw,
     Response,
+    ResponseItem,
     quoted,
 )
 
@@ -35,6 +36,8 @@ FETCH_BATCH = 1000
 
 
 _SEARCH_WORD = re.compile(r"[A-Za-z0-9:*,\-$\\]+|[()]")
+_CHARSET = re.compile(r"[A-Za-z0-9_\-.]{1,40}")
+_LITERAL8 = re.compile(rb"~\{(\d+)\}$")
 
 
 class SearchText(str):
@@ -48,10 +51,16 @@ class SearchText(str):
 class MessageVerbs(SessionCore):
     """Searching, fetching and changing messages of the selected folder."""
 
-    def _criteria(self, criteria: Sequence[str]) -> list[bytes]:
+    def _criteria(
+        self, criteria: Sequence[str], charset: str | None = None
+    ) -> list[bytes]:
         items = list(criteria) or ["ALL"]
         args: list[bytes] = []
-        if not all(c.isascii() for c in items):
+        if charset is not None:
+            if not _CHARSET.fullmatch(charset):
+                raise ValueError(f"Not a charset name: {charset!r}")
+            args += [Raw(b"CHARSET"), Raw(charset.encode())]
+        elif not all(c.isascii() for c in items):
             args += [Raw(b"CHARSET"), Raw(b"UTF-8")]
         for item in items:
             if isinstance(item, SearchText) or not _SEARCH_WORD.fullmatch(item):
@@ -60,14 +69,21 @@ class MessageVerbs(SessionCore):
                 args.append(Raw(item.encode()))
         return args
 
-    def search_uids(self, *criteria: str) -> list[int]:
+    def search_uids(self, *criteria: str, charset: str | None = None) -> list[int]:
         """Return the UIDs matching criteria, sorted.
 
         Each criterion is one IMAP search word or argument, for example
         ("UNSEEN",) or ("FROM", SearchText(typed)); see SearchText.
+        Non-ASCII criteria are sent with CHARSET UTF-8; charset sends that
+        CHARSET whatever the text, and a refusal of the command then raises
+        CharsetRefused (servers answer BADCHARSET, or a bare NO or BAD).
         """
         self._need_selected()
-        response = self._run(Raw(b"UID SEARCH"), *self._criteria(criteria))
+        response = self._run(Raw(b"UID SEARCH"), *self._criteria(criteria, charset))
+        if charset is not None and response.status in ("NO", "BAD"):
+            raise CharsetRefused(
+                f"{self.host} cannot search in {charset}: {response.text}"
+            )
         self._ok(response, "search")
         uids: list[int] = []
         for item in response.untagged:
@@ -241,16 +257,34 @@ class MessageVerbs(SessionCore):
         Each chunk is its own partial FETCH, so memory stays bounded. The
         session must not be used for anything else until the iterator ends.
         """
+        return self._stream(uid, section, chunk_size, binary=False)
+
+    def stream_binary(
+        self, uid: int, section: str, chunk_size: int = DEFAULT_CHUNK
+    ) -> Iterator[bytes]:
+        """Like stream_part, but the server undoes the transfer encoding.
+
+        Needs BINARY (RFC 3516); a part whose encoding the server does not
+        know raises UnknownEncoding, and the caller decodes it itself.
+        """
+        self._require("BINARY", "decoding parts")
+        return self._stream(uid, section, chunk_size, binary=True)
+
+    def _stream(
+        self, uid: int, section: str, chunk_size: int, *, binary: bool
+    ) -> Iterator[bytes]:
         _check_section(section)
+        if binary and not re.fullmatch(r"[0-9.]+", section):
+            raise ValueError(f"Not a part number: {section!r}")
+        verb = b"BINARY.PEEK" if binary else b"BODY.PEEK"
+        prefix = b"BINARY[" if binary else b"BODY["
         offset = 0
         while True:
-            item = b"UID BODY.PEEK[%s]<%d.%d>" % (section.encode(), offset, chunk_size)
+            item = b"%s[%s]<%d.%d>" % (verb, section.encode(), offset, chunk_size)
             chunk: bytes | None = None
-            for _, data in self._fetch([uid], item):
-                if data.get(b"UID") != uid:
-                    continue
+            for data in self._fetch_one(uid, item):
                 for key, value in data.items():
-                    if key.startswith(b"BODY["):
+                    if key.startswith(prefix):
                         chunk = bytes(value or b"")
             if chunk is None:
                 raise MessageMissing(
@@ -261,6 +295,24 @@ class MessageVerbs(SessionCore):
             if len(chunk) < chunk_size:
                 return
             offset += len(chunk)
+
+    def _fetch_one(self, uid: int, item: bytes) -> Iterator[dict[bytes, Any]]:
+        """Fetch item of one message; yield the parsed data about that UID."""
+        self._need_selected()
+        response = self._run(
+            Raw(b"UID FETCH"), uid_arg([uid]), Raw(b"(UID " + item + b")")
+        )
+        if response.status != "OK" and response.code == "UNKNOWN-CTE":
+            raise UnknownEncoding(
+                f"{self.host} cannot decode part of message {uid}: {response.text}"
+            )
+        self._ok(response, "fetch messages")
+        for untagged in response.untagged:
+            kind, number, rest = parse.classify(untagged)
+            if kind == "FETCH" and number is not None:
+                data = parse.parse_fetch(number, _plain_literals(rest))
+                if data.get(b"UID") == uid:
+                    yield data
 
     # Changing ----------------------------------------------------------
 
@@ -380,6 +432,19 @@ class MessageVerbs(SessionCore):
                 message_limit=message[1] if message else None,
             )
         return None
+
+
+def _plain_literals(items: list[ResponseItem]) -> list[ResponseItem]:
+    """Turn literal8 markers (``~{n}``, RFC 3516) into plain ``{n}``.
+
+    imapclient's parser knows only the plain form; the bytes are the same.
+    """
+    plain: list[ResponseItem] = []
+    for item in items:
+        if isinstance(item, tuple) and _LITERAL8.search(item[0]):
+            item = (_LITERAL8.sub(rb"{\1}", item[0]), item[1])
+        plain.append(item)
+    return plain
 
 
 def _check_section(section: str) -> None:

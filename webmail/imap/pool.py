@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 from webmail.imap.connect import DEFAULT_TIMEOUT, Security, connect
 from webmail.imap.errors import ImapError, PoolExhausted
+from webmail.imap.parse import encode_folder_name
 from webmail.imap.session import ImapSession
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ class ConnectSettings:
     fingerprint_sha256: str | None = None
     timeout: float = DEFAULT_TIMEOUT
     compress: bool = False
+    # The addresses the host was checked to have; empty to resolve the name.
+    addresses: tuple[str, ...] = ()
 
 
 SettingsProvider = Callable[[], ConnectSettings]
@@ -66,6 +69,7 @@ def open_session(settings: ConnectSettings) -> ImapSession:
         fingerprint_sha256=settings.fingerprint_sha256,
         timeout=settings.timeout,
         compress=settings.compress,
+        addresses=settings.addresses,
     )
 
 
@@ -82,6 +86,16 @@ class _Slots:
     cap: int
     open: int = 0  # lent, idle, or being opened
     idle: list[_Idle] = field(default_factory=list)
+
+
+def _pick(entries: list[_Idle], folder: str | None) -> int:
+    """Return the index of the connection to lend: one in folder, else the last."""
+    if folder is not None:
+        wanted = encode_folder_name(folder)
+        for index in range(len(entries) - 1, -1, -1):
+            if entries[index].session.selected == wanted:
+                return index
+    return len(entries) - 1
 
 
 class ConnectionPool:
@@ -124,14 +138,17 @@ class ConnectionPool:
         settings: SettingsProvider,
         *,
         idle: bool = False,
+        folder: str | None = None,
     ) -> Iterator[ImapSession]:
         """Lend a logged-in session of the account to the calling thread.
 
         idle=True lends the account's IDLE connection instead of a command
-        connection.
+        connection. folder names the folder the caller will work in: a
+        connection that has it selected already is preferred, since
+        selecting a large folder again is slow.
         """
         key = (account_key, idle)
-        session = self._acquire(key, settings)
+        session = self._acquire(key, settings, folder)
         try:
             yield session
         except ImapError as exc:
@@ -143,7 +160,10 @@ class ConnectionPool:
             self._release(key, session)
 
     def _acquire(
-        self, key: tuple[Hashable, bool], settings: SettingsProvider
+        self,
+        key: tuple[Hashable, bool],
+        settings: SettingsProvider,
+        folder: str | None = None,
     ) -> ImapSession:
         deadline = time.monotonic() + self.wait_timeout
         entry: _Idle | None = None
@@ -155,7 +175,7 @@ class ConnectionPool:
                 if slots.cap == 0:
                     raise PoolExhausted("No IDLE connection is allowed.")
                 if slots.idle:
-                    entry = slots.idle.pop()
+                    entry = slots.idle.pop(_pick(slots.idle, folder))
                     break
                 if slots.open < slots.cap:
                     slots.open += 1

@@ -42,3 +42,24 @@ def safe_filename(name: str, default: str = "attachment") -> str:
         else:
             name = name[:MAX_LENGTH]
     return name
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """Return names with repeats made unique: "a.pdf", "a (2).pdf", ...
+
+    Names differing only in case count as repeats, as on Windows and macOS.
+    """
+    taken: set[str] = set()
+    result = []
+    for name in names:
+        candidate = name
+        stem, dot, ext = name.rpartition(".")
+        if not dot or not stem:
+            stem, dot, ext = name, "", ""
+        number = 2
+        while candidate.casefold() in taken:
+            candidate = f"{stem} ({number}){dot}{ext}"
+            number += 1
+        taken.add(candidate.casefold())
+        result.append(candidate)
+    return result

@@ -5,24 +5,48 @@ from __future__ import annotations
 from datetime import datetime
 
 from django import template
-from django.utils import timezone
-from django.utils.formats import date_format, time_format
+from django.utils import dateformat, timezone
+from django.utils.formats import date_format, get_format
 
 register = template.Library()
+
+
+class ListDates:
+    """Show message dates the way a list does: time today, else the date.
+
+    The clock, the time zone and the language's formats are looked up once
+    for a whole list rather than for each of its rows.
+    """
+
+    def __init__(self) -> None:
+        self.zone = timezone.get_current_timezone()
+        self.now = timezone.localtime(timezone=self.zone)
+        self.today = self.now.date()
+        self.time_format = get_format("TIME_FORMAT")
+        self.month_day_format = get_format("MONTH_DAY_FORMAT")
+        self.short_format = get_format("SHORT_DATE_FORMAT")
+
+    def __call__(self, value: datetime | None) -> str:
+        if value is None:
+            return ""
+        local = value.astimezone(self.zone) if timezone.is_aware(value) else value
+        if local.date() == self.today:
+            return dateformat.format(local, self.time_format)
+        if local.year == self.now.year:
+            return dateformat.format(local, self.month_day_format)
+        return dateformat.format(local, self.short_format)
 
 
 @register.filter
 def mail_date(value: datetime | None) -> str:
     """Show a message date the way a list does: time today, else the date."""
-    if value is None:
-        return ""
-    local = timezone.localtime(value) if timezone.is_aware(value) else value
-    now = timezone.localtime()
-    if local.date() == now.date():
-        return time_format(local, "TIME_FORMAT")
-    if local.year == now.year:
-        return date_format(local, "MONTH_DAY_FORMAT")
-    return date_format(local, "SHORT_DATE_FORMAT")
+    return ListDates()(value)
+
+
+@register.filter
+def one(value: object) -> list[object]:
+    """Wrap a value in a list, for templates that print lists of rows."""
+    return [value]
 
 
 @register.filter

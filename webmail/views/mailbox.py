@@ -15,10 +15,12 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts import preferences
 from accounts.access import get_account_for_user
-from accounts.models import MailAccount
+from accounts.models import MailAccount, MarkRead
 from webmail import mailbox
 from webmail.models import Folder, Message
 from webmail.views import present, remote
@@ -52,6 +54,42 @@ def _optional_url(name: str, **query: Any) -> str:
     return f"{base}?{urlencode(query)}" if query else base
 
 
+SORT_CHOICES = (
+    ("date", _("Date")),
+    ("from", _("Sender")),
+    ("subject", _("Subject")),
+    ("size", _("Size")),
+)
+FIELD_CHOICES = (
+    ("text", _("Anywhere")),
+    ("from", _("From")),
+    ("to", _("To")),
+    ("subject", _("Subject")),
+    ("body", _("Message text")),
+)
+
+
+def frame(account: MailAccount, folder: Folder | None) -> dict[str, Any]:
+    """Return what every list page shows around its list: folders, state."""
+    nodes = present.folder_nodes(account.id, mailbox.folders(account))
+    current = None
+    if folder is not None:
+        current = next((node for node in nodes if node.id == folder.id), None)
+        if current is None:
+            current = present.folder_nodes(account.id, [folder])[0]
+    return {
+        "account": account,
+        "accounts": list(MailAccount.objects.filter(user_id=account.user_id)),
+        "folders": nodes,
+        "folder": current,
+        "search_url": reverse("mail_search", args=[account.id]),
+        "field_choices": FIELD_CHOICES,
+        "scope_folders": [node for node in nodes if node.folder.selectable],
+        "account_error": mailbox.account_error(account),
+        "failures": mailbox.failed_operations(account),
+    }
+
+
 def _layout(
     request: HttpRequest,
     account: MailAccount,
@@ -60,40 +98,49 @@ def _layout(
 ) -> dict[str, Any]:
     """Return the context of the whole layout: folders, list and pane."""
     query = request.GET.get("q", "").strip()[:200]
+    sort = request.GET.get("sort", "date")
+    if sort not in mailbox.SORTS:
+        sort = "date"
+    descending = mailbox.sort_descending(sort, request.GET.get("dir", ""))
     page = mailbox.list_messages(
         account,
         folder,
         query=query,
         before=request.GET.get("before", ""),
         limit=PAGE_SIZE,
+        sort=sort,
+        descending=descending,
     )
-    nodes = present.folder_nodes(account.id, mailbox.folders(account))
-    current = next((node for node in nodes if node.id == folder.id), None)
-    if current is None:
-        current = present.folder_nodes(account.id, [folder])[0]
+    context = frame(account, folder)
     folder_url = present.folder_url(account.id, folder.id)
+    # The list's own parameters, kept by its links and its refreshes.
+    params: dict[str, str] = {"q": query} if query else {}
+    if sort != "date":
+        params["sort"] = sort
+    if descending != mailbox.sort_descending(sort, ""):
+        params["dir"] = "desc" if descending else "asc"
     older_url = ""
     if page.next_before:
-        params = {"before": page.next_before}
-        if query:
-            params["q"] = query
-        older_url = f"{folder_url}?{urlencode(params)}"
-    return {
-        "account": account,
-        "accounts": list(MailAccount.objects.filter(user_id=account.user_id)),
-        "folders": nodes,
-        "folder": current,
-        "folder_url": folder_url,
-        "messages_rows": present.message_rows(
-            account.id, folder.id, page.messages, current_uid
-        ),
-        "older_url": older_url,
-        "query": query,
-        "syncing": not folder.complete,
-        "account_error": mailbox.account_error(account),
-        "failures": mailbox.failed_operations(account),
-        "events_url": _optional_url("events", account=account.id, folder=folder.id),
-    }
+        older_url = f"{folder_url}?{urlencode({**params, 'before': page.next_before})}"
+    context.update(
+        {
+            "folder_url": folder_url,
+            "refresh_url": f"{folder_url}?{urlencode(params)}"
+            if params
+            else folder_url,
+            "messages_rows": present.message_rows(
+                account.id, folder.id, page.messages, current_uid
+            ),
+            "older_url": older_url,
+            "query": query,
+            "sort": sort,
+            "sort_dir": "desc" if descending else "asc",
+            "sort_choices": SORT_CHOICES,
+            "syncing": not folder.complete,
+            "events_url": _optional_url("events", account=account.id, folder=folder.id),
+        }
+    )
+    return context
 
 
 def inbox_page(request: HttpRequest, account: MailAccount) -> HttpResponse:
@@ -144,10 +191,14 @@ def _open(
     request: HttpRequest, account: MailAccount, folder: Folder, message: Message
 ) -> present.MessageView:
     """Return the reading pane's view of a message, fetching its body."""
-    if not message.seen:
+    setting = preferences.mark_read(request.user)  # type: ignore[arg-type]
+    if not message.seen and setting.mode == MarkRead.AT_ONCE:
         mailbox.mark_seen(account, folder, [message.uid])
         message.seen = True
     view = present.message_view(account.id, folder.id, message)
+    if not message.seen and setting.mode == MarkRead.AFTER_DELAY:
+        view.seen_url = f"{view.url}seen"
+        view.seen_after = setting.delay
     body = mailbox.open_message(account, folder, message.uid)
     view.error = body.error or ""
     view.has_remote = body.has_remote_content
@@ -157,7 +208,7 @@ def _open(
     if view.remote_allowed:
         view.body_url += "?images=show"
     view.attachments = [
-        present.Attachment(part.filename, part.size, part.url)
+        present.Attachment(part.filename, part.size, part.url, part.content_type)
         for part in body.attachments
     ]
     ref = f"{folder.id}:{message.uid}"
@@ -216,6 +267,12 @@ def flag_view(
     message = mailbox.get_message(folder, uid)
     if _is_htmx(request) and request.POST.get("view") == "reader":
         return _reader(request, account, folder, message)
+    if _is_htmx(request) and request.POST.get("in") in ("all", "one"):
+        # A row of search results keeps its folder and its element id.
+        titles = {node.id: node.title for node in frame(account, None)["folders"]}
+        show = request.POST.get("in") == "all"
+        row = present.search_rows(account.id, [message], titles, show)[0]
+        return render(request, "webmail/_row.html", {"m": row})
     if _is_htmx(request):
         row = present.row_for(account.id, folder.id, message)
         return render(request, "webmail/_row.html", {"m": row})

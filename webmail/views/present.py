@@ -6,8 +6,9 @@ list template stays lean and the views decide every URL in one place.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from webmail.templatetags.mail import mail_date
+from webmail.templatetags.mail import ListDates
 from webmail.views.tree import FolderInfo, FolderNode, build_tree
 
 
@@ -71,13 +72,42 @@ class MessageRow:
     forwarded: bool
     attachments: bool
     labels: Labels
+    # Set in lists that mix folders (search results): the folder's title,
+    # and an element id that stays unique when UIDs repeat across folders.
+    folder: str = ""
+    dom_id: str = ""
+
+    @property
+    def element_id(self) -> str:
+        return self.dom_id or f"m{self.uid}"
+
+    @property
+    def star_vals(self) -> str:
+        """The star button's form values: the flag to set, and where the row is."""
+        values = {"flagged": "0" if self.flagged else "1"}
+        if self.dom_id:
+            values["in"] = "all" if self.folder else "one"
+        return json.dumps(values)
 
 
 @dataclass(frozen=True)
 class Attachment:
+    """An attachment line: download link, and a preview link if it can show."""
+
     filename: str
     size: int
     url: str = ""
+    content_type: str = ""
+
+    @property
+    def preview_url(self) -> str:
+        from webmail.parts import previewable
+
+        return (
+            f"{self.url}?inline=1"
+            if self.url and previewable(self.content_type)
+            else ""
+        )
 
 
 @dataclass
@@ -104,6 +134,15 @@ class MessageView:
     reply_url: str = ""
     reply_all_url: str = ""
     forward_url: str = ""
+    # Set when the message is to be marked read after seen_after seconds
+    # open (the user's setting): the reading pane's script posts there.
+    seen_url: str = ""
+    seen_after: int = 0
+    # The "More" menu and "Download all" (views/parts.py).
+    zip_url: str = ""
+    source_url: str = ""
+    eml_url: str = ""
+    print_url: str = ""
 
 
 # Special folders show under these names whatever the server calls them.
@@ -174,6 +213,7 @@ def message_rows(
     # One reverse() for the folder; the row URLs only add the UID.
     base = folder_url(account_id, folder_id)
     words = labels()
+    dates = ListDates()
     rows = []
     for m in messages:
         classes = "row"
@@ -194,13 +234,33 @@ def message_rows(
                 subject=m.subject or words.no_subject,
                 preview=m.preview,
                 date_iso=date.isoformat() if date else "",
-                date_text=mail_date(date),
+                date_text=dates(date),
                 seen=m.seen,
                 flagged=m.flagged,
                 answered=m.answered,
                 forwarded=m.forwarded,
                 attachments=m.has_attachments,
                 labels=words,
+            )
+        )
+    return rows
+
+
+def search_rows(
+    account_id: int,
+    messages: Iterable[Any],
+    folder_titles: dict[int, str],
+    show_folder: bool,
+) -> list[MessageRow]:
+    """Return list lines for Message rows of any folders (search results)."""
+    rows = []
+    for m in messages:
+        row = message_rows(account_id, m.folder_id, [m])[0]
+        rows.append(
+            replace(
+                row,
+                folder=folder_titles.get(m.folder_id, "") if show_folder else "",
+                dom_id=f"m{m.folder_id}-{m.uid}",
             )
         )
     return rows
@@ -223,6 +283,10 @@ def message_view(account_id: int, folder_id: int, message: Any) -> MessageView:
         flag_url=f"{url}flag",
         delete_url=f"{url}delete",
         allow_sender_url=f"{url}allow-sender",
+        zip_url=f"{url}attachments.zip",
+        source_url=f"{url}source",
+        eml_url=f"{url}eml",
+        print_url=f"{url}print",
         subject=message.subject,
         sender=sender_of(message),
         sender_address=message.from_address,

@@ -2,13 +2,19 @@
 
 from django.urls import path
 
-from webmail.views import body, images, mailbox
+from webmail.views import body, images, mailbox, parts, search, seen
 
 message = "<int:account_id>/<int:folder_id>/<int:uid>/"
 
 urlpatterns = [
     path("image/<int:user_id>/<str:token>", images.image_proxy, name="image_proxy"),
+    path(
+        "part/<int:user_id>/<str:token>",
+        parts.inline_part_view,
+        name="mail_inline_part",
+    ),
     path("<int:account_id>/", mailbox.account_view, name="mail_account"),
+    path("<int:account_id>/search", search.search_view, name="mail_search"),
     path(
         "<int:account_id>/failures/<int:operation_id>/dismiss",
         mailbox.dismiss_failure_view,
@@ -18,6 +24,12 @@ urlpatterns = [
     path(message, mailbox.message_view, name="mail_message"),
     path(message + "body", body.body_view, name="mail_body"),
     path(message + "flag", mailbox.flag_view, name="mail_flag"),
+    path(message + "seen", seen.seen_view, name="mail_seen"),
     path(message + "delete", mailbox.delete_view, name="mail_delete"),
+    path(message + "part/<str:part_id>", parts.part_view, name="mail_part"),
+    path(message + "attachments.zip", parts.zip_view, name="mail_parts_zip"),
+    path(message + "source", parts.source_view, name="mail_source"),
+    path(message + "eml", parts.eml_view, name="mail_eml"),
+    path(message + "print", parts.print_view, name="mail_print"),
     path(message + "allow-sender", mailbox.allow_sender_view, name="mail_allow"),
 ]
