@@ -145,7 +145,10 @@ def run_bench(count: int, repeat: int) -> None:
     client.force_login(user)
     base = f"/mail/{account.id}/{inbox.id}/"
     deep = Message.objects.get(folder=inbox, uid=count // 2)
-    deep_cursor = f"{deep.date.isoformat()}_{deep.uid}" if deep.date else ""
+    # The "older messages" link of the page above this message carries this.
+    from webmail.mailbox import _cursor
+
+    deep_cursor = _cursor(deep)
 
     def get(
         path: str, headers: dict[str, str] | None = None, **params: str
