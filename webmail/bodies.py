@@ -69,6 +69,11 @@ def cache_key(account_id: int, folder: Folder, uid: int) -> str:
     )
 
 
+def _cached_size(body: dict[str, Any]) -> int:
+    """Roughly what a body takes in the cache: its texts."""
+    return sum(len(body.get(key) or "") for key in ("text", "raw_html", "html"))
+
+
 def cached_body(account_id: int, folder: Folder, uid: int) -> dict[str, Any] | None:
     """Return the cached body of a message, or None."""
     value = cache.get(cache_key(account_id, folder, uid))
@@ -98,7 +103,8 @@ def load_body(account_id: int, folder_id: int, uid: int) -> dict[str, Any]:
     except MessageMissing as exc:
         return {"error": str(exc)}
     body = _render(account_id, folder, uid, parsed)
-    cache.set(cache_key(account_id, folder, uid), body, CACHE_SECONDS)
+    if _cached_size(body) <= settings.BODY_CACHE_MAX_ITEM:
+        cache.set(cache_key(account_id, folder, uid), body, CACHE_SECONDS)
     preview = preview_text(parsed)[:200]
     if preview:
         Message.objects.filter(folder=folder, uid=uid, preview="").update(

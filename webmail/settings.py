@@ -154,6 +154,10 @@ IMAP_POOL_WAIT = env_int("IMAP_POOL_WAIT", 30)
 # first pages, shown as soon as they are in).
 IMAP_SYNC_BATCH = env_int("IMAP_SYNC_BATCH", 1000)
 IMAP_FIRST_BATCH = env_int("IMAP_FIRST_BATCH", 200)
+# Rendered bodies larger than this (characters) are not kept in the cache:
+# such rare messages are fetched again when opened, so one huge message
+# cannot crowd the cache. Entries also expire after a week.
+BODY_CACHE_MAX_ITEM = env_int("BODY_CACHE_MAX_ITEM", 1_000_000)
 # Seconds between checks of folders that are open but not IDLEd on.
 IMAP_POLL_INTERVAL = env_int("IMAP_POLL_INTERVAL", 30)
 # How long opening a message waits for its worker to fetch the body.

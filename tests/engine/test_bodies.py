@@ -1,0 +1,36 @@
+"""Bodies in the worker: fetched, rendered, and kept in the cache within bounds.
+
+These run the worker's code in the test process against a real Dovecot.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.engine.conftest import account_for, message_bytes
+from webmail import bodies, sync
+from webmail.models import Folder
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("_test_redis")
+def test_a_body_too_large_for_the_cache_is_shown_but_not_kept(
+    server_user, other_device, settings
+):
+    settings.BODY_CACHE_MAX_ITEM = 5_000
+    phone = other_device(server_user)
+    phone.append("INBOX", message_bytes("small", "A short note.\n"))
+    phone.append("INBOX", message_bytes("large", "many words " * 1_000 + "\n"))
+    account = account_for(server_user)
+    sync.sync_folder_list(account.id)
+    inbox = Folder.objects.get(account=account, name="INBOX")
+    sync.sync_folder(account.id, inbox.id)
+    inbox.refresh_from_db()  # the cache key carries its UIDVALIDITY
+
+    large = bodies.load_body(account.id, inbox.id, 2)
+    assert large["text"].startswith("many words")
+    assert bodies.cached_body(account.id, inbox, 2) is None
+
+    small = bodies.load_body(account.id, inbox.id, 1)
+    assert "A short note." in small["text"]
+    assert bodies.cached_body(account.id, inbox, 1) == small
