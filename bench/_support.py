@@ -224,6 +224,8 @@ class Stack:
         # This process reads the cache and queues watch requests as the web does.
         os.environ.update(self.env)
         self.manage("migrate", "--noinput", "-v", "0")
+        # The pages' assets, as a deployment serves them (WhiteNoise, hashed).
+        self.manage("collectstatic", "--noinput", "-v", "0")
         queues = ["default"] + [f"imap.{n}" for n in range(SHARDS)]
         self.worker = CeleryWorker(
             self.env, queues, self.logs / "worker.log", name="bench"

@@ -304,7 +304,11 @@ def set_flags(
     wanted = {int(u) for u in uids}
     with transaction.atomic():
         lock_folder(folder.id)
-        rows = list(Message.objects.filter(folder=folder, uid__in=wanted))
+        rows = list(
+            Message.objects.filter(folder=folder, uid__in=wanted).only(
+                "uid", "modseq", "keywords", *FIELDS.values()
+            )
+        )
         changed: list[Message] = []
         unseen_delta = 0
         for row in rows:
@@ -326,7 +330,7 @@ def set_flags(
                 unseen_delta += int(was_seen) - int(row.seen)
         if not changed:
             return 0
-        Message.objects.bulk_update(changed, [*FIELDS.values(), "keywords"])
+        _save_flags(changed, add, remove)
         modseqs = [row.modseq for row in changed if row.modseq]
         _operation(
             account,
@@ -342,6 +346,22 @@ def set_flags(
         uids_changed = sorted(row.uid for row in changed)
         _queue(account, {"type": "flags", "folder": folder.id, "uids": uids_changed})
     return len(changed)
+
+
+def _save_flags(changed: list[Message], add: list[str], remove: list[str]) -> None:
+    """Write the changed rows' flags: one UPDATE for the named flags.
+
+    After apply_flags every changed row holds the same value in each named
+    field touched, so a plain UPDATE does; bulk_update's per-row CASE costs
+    seconds for a few hundred rows. Keywords differ per row.
+    """
+    flags = [flag.lower() for flag in (*add, *remove)]
+    touched = {FIELDS[flag] for flag in flags if flag in FIELDS}
+    if touched:
+        values = {name: getattr(changed[0], name) for name in touched}
+        Message.objects.filter(id__in=[row.id for row in changed]).update(**values)
+    if any(flag not in FIELDS for flag in flags):
+        Message.objects.bulk_update(changed, ["keywords"])
 
 
 def mark_seen(
@@ -577,3 +597,10 @@ def message_html(
             cid_url=cid_url,
         ).html
     return bodies.body_state(account.id, folder, uid, state_body).html
+
+
+def messages_with_uids(folder: Folder, uids: Iterable[int]) -> list[Message]:
+    """Return the folder's cached messages with these UIDs, newest first."""
+    return list(
+        Message.objects.filter(folder=folder, uid__in=list(uids)).order_by("-uid")
+    )

@@ -141,6 +141,12 @@ class Message(models.Model):
             ),
             models.Index(fields=["folder", "seen"], name="message_unseen"),
             models.Index(fields=["folder", "thread_key"], name="message_thread"),
+            # The conversation list groups a folder by thread (newest date,
+            # unread count) from this index alone.
+            models.Index(
+                fields=["folder", "thread_key", "date", "uid", "seen"],
+                name="message_conversation",
+            ),
             # One per sort order of the list (webmail.mailbox.SORTS).
             models.Index(
                 fields=["folder", "sort_sender", "uid"], name="message_by_sender"

@@ -24,6 +24,8 @@ from datetime import timedelta
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.models import MailAccount
+from webmail import events
 from webmail.flagmap import FLAG_OF
 from webmail.imap import (
     AuthenticationFailed,
@@ -232,12 +234,14 @@ def _store(session: ImapSession, op: PendingOperation, uids: list[int]) -> None:
     add = list(op.payload.get("add", []))
     remove = list(op.payload.get("remove", []))
     since = op.payload.get("modseq") if session.condstore else None
+    conflicts: set[int] = set()
     for flags, removing in ((add, False), (remove, True)):
         if not flags:
             continue
         refused = session.store_flags(
             uids, flags, remove=removing, unchanged_since=since
         )
+        conflicts |= refused
         if refused:
             # Another client changed these messages after the user saw
             # them. Adding or removing a flag commutes with any other flag
@@ -251,6 +255,31 @@ def _store(session: ImapSession, op: PendingOperation, uids: list[int]) -> None:
             ]
             if needed:
                 session.store_flags(needed, flags, remove=removing)
+    if conflicts:
+        _refresh_conflicts(session, op, conflicts)
+
+
+def _refresh_conflicts(
+    session: ImapSession, op: PendingOperation, uids: set[int]
+) -> None:
+    """Load the flags of messages another client changed too, and tell the pages.
+
+    The cache has the user's change but not the other client's (a flag the
+    phone set after the last sync): without this it would show less than
+    the server until the folder is next synced.
+    """
+    folder = Folder.objects.filter(id=op.folder_id).first() if op.folder_id else None
+    if folder is None:
+        return
+    refresh_uids(session, folder, uids)
+    user_id = (
+        MailAccount.objects.filter(id=op.account_id)
+        .values_list("user_id", flat=True)
+        .first()
+    )
+    if user_id is not None:
+        event = {"account": op.account_id, "folder": folder.id, "uids": sorted(uids)}
+        events.publish(user_id, {"type": "flags", **event})
 
 
 def _has(flags: tuple[str, ...], flag: str) -> bool:

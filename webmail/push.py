@@ -1,12 +1,18 @@
-"""Push in the worker: IDLE on the watched folder while someone looks.
+"""Push in the worker: IDLE on the watched folder, and INBOX, while someone looks.
 
 While a page of the account is open (events.watched_folder() is not None),
 one thread of the worker that owns the account keeps the account's IDLE
 connection on the folder being viewed (INBOX by default), syncs the folder
-when the server reports news, and publishes what changed. INBOX, when not
-the viewed folder, and the folder list are checked every
-IMAP_POLL_INTERVAL seconds over a command connection. Servers without IDLE
-get the viewed folder polled at that interval too.
+when the server reports news, and publishes what changed.
+
+INBOX, when it is not the viewed folder, is watched within the same one
+IDLE connection: where the server offers NOTIFY, it reports INBOX changes
+on that connection (as STATUS responses, even during IDLE). Elsewhere INBOX
+gets a STATUS every IMAP_INBOX_CHECK seconds over a command connection,
+and a sync only when its counts moved; without CONDSTORE the counts cannot
+show every flag change, so INBOX is also synced every IMAP_POLL_INTERVAL.
+Servers without IDLE get the viewed folder checked the same way. The
+folder list is read every IMAP_POLL_INTERVAL seconds.
 
 IDLE is restarted well before the 30 minutes after which servers may drop
 it. Watchers end on their own a little after the last page closes.
@@ -24,7 +30,8 @@ from django.db import DatabaseError, close_old_connections, connection
 
 from accounts.models import MailAccount
 from webmail import events
-from webmail.imap import ImapError, ImapSession
+from webmail.imap import ImapError, ImapSession, encode_folder_name
+from webmail.imap.types import FolderStatus, IdleEvent, NotificationsLost
 from webmail.models import Folder
 from webmail.outbox import record_account_error
 from webmail.sync import (
@@ -34,7 +41,7 @@ from webmail.sync import (
     sync_folder_list,
     sync_folder_on,
 )
-from webmail.workers import account_session
+from webmail.workers import account_session, with_session
 
 logger = logging.getLogger(__name__)
 
@@ -145,6 +152,27 @@ def inbox_id(account_id: int) -> int | None:
     return row
 
 
+class FolderCheck:
+    """Tells from STATUS counts whether a folder changed since last seen."""
+
+    def __init__(self) -> None:
+        self.known: dict[str, int] | None = None
+        self.next_check = 0.0
+        self.last_sync = 0.0
+
+    def moved(self, status: FolderStatus) -> bool:
+        """Take in new counts (NOTIFY sends only those that changed)."""
+        merged = {**(self.known or {}), **status.counts()}
+        changed = self.known is None or merged != self.known
+        self.known = merged
+        return changed
+
+    @property
+    def sees_flags(self) -> bool:
+        """Whether the counts show every flag change (HIGHESTMODSEQ)."""
+        return self.known is not None and "HIGHESTMODSEQ" in self.known
+
+
 class Watcher(threading.Thread):
     """Keeps an account's IDLE connection while its pages are open."""
 
@@ -154,6 +182,7 @@ class Watcher(threading.Thread):
         self.stop = threading.Event()
         self.polling = False
         self.last_poll = 0.0
+        self.checks: dict[int, FolderCheck] = {}
 
     def target(self) -> int | None:
         """Return the folder to watch, or None when nobody looks anymore."""
@@ -186,7 +215,7 @@ class Watcher(threading.Thread):
                         return
                     if self.polling:
                         self._poll_once(folder_id)
-                        self.stop.wait(float(settings.IMAP_POLL_INTERVAL))
+                        self.stop.wait(self._poll_pause())
                     else:
                         self._idle(folder_id)
                     failures = 0
@@ -203,12 +232,51 @@ class Watcher(threading.Thread):
         finally:
             connection.close()
 
+    @staticmethod
+    def _poll_pause() -> float:
+        every = min(settings.IMAP_INBOX_CHECK, settings.IMAP_POLL_INTERVAL)
+        return max(0.5, float(every))
+
     def _poll_once(self, folder_id: int) -> None:
-        sync_and_publish(self.account_id, folder_id)
+        self._check_if_due(folder_id)
         inbox = inbox_id(self.account_id)
         if inbox is not None and inbox != folder_id:
-            sync_and_publish(self.account_id, inbox)
+            self._check_if_due(inbox)
         self._folders_if_due()
+
+    def _check(self, folder_id: int) -> FolderCheck:
+        return self.checks.setdefault(folder_id, FolderCheck())
+
+    def _check_if_due(self, folder_id: int) -> None:
+        """Sync a folder if a STATUS shows it changed (or a full sync is due)."""
+        check = self._check(folder_id)
+        now = time.monotonic()
+        if now < check.next_check:
+            return
+        check.next_check = now + float(settings.IMAP_INBOX_CHECK)
+        name = Folder.objects.filter(id=folder_id).values_list("name", flat=True)
+        folder = name.first()
+        if folder is None:
+            return
+        status = with_session(self.account_id, lambda s: s.poll_status(folder))
+        moved = check.moved(status)
+        stale = now - check.last_sync >= float(settings.IMAP_POLL_INTERVAL)
+        if moved or (stale and not check.sees_flags):
+            self._sync(folder_id, check)
+
+    def _folder_news(self, folder_id: int, status: FolderStatus) -> None:
+        """Sync a folder NOTIFY reported on, unless its counts are as known."""
+        check = self._check(folder_id)
+        if check.moved(status):
+            self._sync(folder_id, check)
+
+    def _sync(self, folder_id: int, check: FolderCheck) -> None:
+        check.last_sync = time.monotonic()
+        try:
+            sync_and_publish(self.account_id, folder_id)
+        except ImapError:
+            check.known = None  # so the next counts sync it again
+            raise
 
     def _folders_if_due(self) -> None:
         now = time.monotonic()
@@ -220,10 +288,32 @@ class Watcher(threading.Thread):
 
             tasks.send_sync(self.account_id, stale)
 
+    def _sort(
+        self, news: list[IdleEvent], inbox: tuple[int, str] | None
+    ) -> tuple[bool, bool]:
+        """Act on INBOX counts; return (news of the viewed folder, news lost)."""
+        viewed = lost = False
+        for event in news:
+            if isinstance(event, FolderStatus):
+                if inbox is not None and event.folder == inbox[1]:
+                    self._folder_news(inbox[0], event)
+            elif isinstance(event, NotificationsLost):
+                lost = True
+            else:
+                viewed = True
+        return viewed, lost
+
     def _idle(self, folder_id: int) -> None:
         folder = Folder.objects.filter(id=folder_id).first()
         if folder is None:
             return
+        inbox_row = (
+            Folder.objects.filter(account_id=self.account_id, name__iexact="INBOX")
+            .exclude(id=folder_id)
+            .values_list("id", "name")
+            .first()
+        )
+        inbox = (inbox_row[0], encode_folder_name(inbox_row[1])) if inbox_row else None
         with account_session(self.account_id, idle=True) as session:
             if not session.capabilities.has("IDLE"):
                 self.polling = True
@@ -233,13 +323,23 @@ class Watcher(threading.Thread):
             # connection at all. What changes between the sync and IDLE is
             # reported as soon as IDLE starts, so nothing slips through.
             session.open_folder(folder.name)
+            notify = session.capabilities.has("NOTIFY")
+            if notify:
+                # Set again on every start: it is cheap, and its STATUS
+                # answer covers whatever happened while nobody watched.
+                names = [inbox_row[1]] if inbox_row else []
+                self._sort(list(session.notify_changes(names)), inbox)
             sync_and_publish(self.account_id, folder_id, session)
             session.idle_start()
             started = time.monotonic()
             while not self.stop.is_set():
-                news = session.idle_check(CHECK_EVERY)
-                if news:
-                    session.idle_done()
+                viewed, lost = self._sort(session.idle_check(CHECK_EVERY), inbox)
+                if lost:
+                    # Start over: NOTIFY SET again and a sync of both.
+                    self.checks.clear()
+                    return
+                if viewed:
+                    self._sort(session.idle_done(), inbox)
                     sync_and_publish(self.account_id, folder_id, session)
                     session.idle_start()
                     started = time.monotonic()
@@ -247,14 +347,10 @@ class Watcher(threading.Thread):
                 if self.target() != folder_id:
                     return
                 if time.monotonic() - started > IDLE_RENEW:
-                    session.idle_done()
+                    self._sort(session.idle_done(), inbox)
                     session.idle_start()
                     started = time.monotonic()
-                inbox = inbox_id(self.account_id)
-                if time.monotonic() - self.last_poll >= float(
-                    settings.IMAP_POLL_INTERVAL
-                ):
-                    if inbox is not None and inbox != folder_id:
-                        sync_and_publish(self.account_id, inbox)
-                    self._folders_if_due()
+                if inbox is not None and not notify:
+                    self._check_if_due(inbox[0])
+                self._folders_if_due()
                 close_old_connections()

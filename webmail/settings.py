@@ -160,6 +160,9 @@ IMAP_FIRST_BATCH = env_int("IMAP_FIRST_BATCH", 200)
 BODY_CACHE_MAX_ITEM = env_int("BODY_CACHE_MAX_ITEM", 1_000_000)
 # Seconds between checks of folders that are open but not IDLEd on.
 IMAP_POLL_INTERVAL = env_int("IMAP_POLL_INTERVAL", 30)
+# Seconds between STATUS checks of INBOX (and, on servers without IDLE, the
+# open folder) where the server cannot NOTIFY; a sync follows only a change.
+IMAP_INBOX_CHECK = env_int("IMAP_INBOX_CHECK", 5)
 # How long opening a message waits for its worker to fetch the body.
 BODY_FETCH_TIMEOUT = env_int("BODY_FETCH_TIMEOUT", 20)
 # Seconds between keep-alive comments on an open event stream.

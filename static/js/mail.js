@@ -1,5 +1,7 @@
 // The mailbox page's behaviour that htmx does not cover: keyboard shortcuts,
 // the list cursor, the help overlay, live updates from the event stream.
+import { togglePick } from "./selection.js";
+import { notifyNewMail } from "./notify.js";
 import { installShortcuts } from "./shortcuts.js";
 
 const $ = (selector, root = document) => root.querySelector(selector);
@@ -82,6 +84,7 @@ const actions = {
   j: () => move(1),
   k: () => move(-1),
   o: () => openRow(cursorRow()),
+  x: () => togglePick(cursorRow()),
   Enter: () => openRow(cursorRow()),
   u: () => clickAction("back"),
   s: () => {
@@ -156,4 +159,5 @@ if (events && events.dataset.url && "EventSource" in window) {
   for (const type of ["flags", "new", "expunged", "folder", "folders", "message"]) {
     source.addEventListener(type, later);
   }
+  source.addEventListener("new", notifyNewMail);
 }

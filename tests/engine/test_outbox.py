@@ -95,12 +95,12 @@ def test_deleting_moves_to_trash_then_deletes_for_good(
     assert _server_flags(phone, "INBOX") == {}
 
 
-def test_a_killed_worker_loses_none_of_200_changes(worker, imap_user, other_device):
-    phone = other_device(imap_user)
+def test_a_killed_worker_loses_none_of_200_changes(worker, server_user, other_device):
+    phone = other_device(server_user)
     phone.multiappend(
         "INBOX", [f"Subject: m{n}\r\n\r\nbody\r\n".encode() for n in range(200)]
     )
-    account = account_for(imap_user)
+    account = account_for(server_user)
     inbox = _ready(account)["INBOX"]
     assert inbox.total == 200
 
@@ -153,11 +153,11 @@ def test_a_refused_move_is_undone_and_reported(
     ids=["wrong-password", "unreachable", "bad-certificate"],
 )
 def test_a_broken_account_keeps_its_actions_until_fixed(
-    worker, imap_user, other_device, change, words
+    worker, server_user, other_device, change, words
 ):
-    phone = other_device(imap_user)
+    phone = other_device(server_user)
     fill(phone, "INBOX", 1)
-    account = account_for(imap_user)
+    account = account_for(server_user)
     inbox = _ready(account)["INBOX"]
     good = {
         "imap_password_encrypted": account.imap_password_encrypted,
@@ -192,17 +192,57 @@ def test_a_broken_account_keeps_its_actions_until_fixed(
     wait_for(lambda: mailbox.account_error(account) == "", what="error cleared")
 
 
-def test_a_dropped_connection_is_replaced(worker, imap_user, other_device):
-    phone = other_device(imap_user)
+def test_a_dropped_connection_is_replaced(worker, server_user, other_device):
+    phone = other_device(server_user)
     fill(phone, "INBOX", 2)
-    account = account_for(imap_user)
+    account = account_for(server_user)
     inbox = _ready(account)["INBOX"]
     mailbox.set_flags(account, inbox, [1], add=["\\Seen"])
     wait_for(lambda: _pending(account) == 0)
 
     # Drops every connection of the user, the "phone's" too.
-    imap_user.server.doveadm("kick", imap_user.username)
-    phone = other_device(imap_user)
+    server_user.server.doveadm("kick", server_user.username)
+    phone = other_device(server_user)
     mailbox.set_flags(account, inbox, [2], add=["\\Seen"])
     wait_for(lambda: b"\\Seen" in _server_flags(phone)[2], what="applied")
     wait_for(lambda: _pending(account) == 0)
+
+
+def test_a_flag_change_meeting_a_newer_one_from_the_phone_keeps_both(
+    worker, imap_user, other_device, subscribe
+):
+    """UNCHANGEDSINCE refuses the stale change; the phone's flag stays too.
+
+    The phone flags the message after the webmail's last sync, then the
+    webmail user marks it read: the server answers MODIFIED. The user ends
+    up with the message read and flagged, on the server and in the cache.
+    """
+    phone = other_device(imap_user)
+    fill(phone, "INBOX", 2)
+    account = account_for(imap_user)
+    inbox = _ready(account)["INBOX"]
+    cached = Message.objects.get(folder=inbox, uid=1)
+    phone.select_folder("INBOX")
+    phone.add_flags([1], [b"\\Flagged"])
+    modseq = phone.fetch([1], ["MODSEQ"])[1][b"MODSEQ"][0]
+    assert modseq > cached.modseq
+
+    mailbox.set_flags(account, inbox, [1, 2], add=["\\Seen"])
+    op = PendingOperation.objects.get(account=account)
+    assert op.payload["modseq"] < modseq  # what the webmail saw is older
+    listener = subscribe(account.user_id)
+
+    wait_for(lambda: _pending(account) == 0, what="outbox drained")
+    assert PendingOperation.objects.get(id=op.id).state == "done"
+    server = _server_flags(phone)
+    assert set(server[1]) == {b"\\Seen", b"\\Flagged"}
+    assert set(server[2]) == {b"\\Seen"}
+    # The cache agrees at once, without waiting for the next sync.
+    row = Message.objects.get(folder=inbox, uid=1)
+    assert (row.seen, row.flagged) == (True, True)
+    assert row.modseq >= modseq
+    assert Message.objects.get(folder=inbox, uid=2).seen
+    # Open pages are told about the message the phone changed too.
+    event = listener.wait(lambda e: e["type"] == "flags")
+    assert event == {"type": "flags", "account": account.id, "folder": inbox.id,
+                     "uids": [1]}  # fmt: skip

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import pytest
 from asgiref.sync import sync_to_async
 from django.test import AsyncClient
 
-from tests.engine.conftest import account_for, fill
-from webmail import events, mailbox, sync
+from tests.engine.conftest import account_for, fill, message_bytes, wait_for
+from webmail import events, mailbox, sync, workers
+from webmail.imap.types import FolderStatus
 from webmail.models import Folder, Message
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -84,3 +86,85 @@ def test_the_event_stream_needs_a_signed_in_owner(imap_user, make_imap_user):
 
     assert asyncio.run(status(None)) == 403
     assert asyncio.run(status(other.user)) == 404
+
+
+@pytest.fixture
+def slow_poll_worker(worker, server_user):
+    """The worker with full syncs and folder-list reads ten minutes apart.
+
+    News of INBOX can then reach a page only through NOTIFY (the full
+    Dovecot; its STATUS check is ten minutes apart too) or the STATUS check
+    of INBOX (the reduced one, every 2 seconds).
+    """
+    check = 600 if server_user.server.variant == "full" else 2
+    saved = dict(worker.env)
+    worker.env.update(IMAP_POLL_INTERVAL="600", IMAP_INBOX_CHECK=str(check))
+    worker.restart()
+    yield check
+    worker.env.clear()
+    worker.env.update(saved)
+    worker.stop()  # the next test's worker fixture starts it as usual
+
+
+def test_new_mail_in_inbox_reaches_a_page_open_on_another_folder(
+    slow_poll_worker, server_user, other_device, subscribe
+):
+    phone = other_device(server_user)
+    fill(phone, "INBOX", 1)
+    fill(phone, "Archive", 1)
+    account = account_for(server_user)
+    sync.sync_folder_list(account.id)
+    inbox = Folder.objects.get(account=account, name="INBOX")
+    archive = Folder.objects.get(account=account, name="Archive")
+    sync.sync_folder(account.id, inbox.id)
+    sync.sync_folder(account.id, archive.id)
+    listener = subscribe(account.user_id)
+
+    mailbox.keep_watching(account.id, archive.id)
+    # The viewed folder's news arrives: the watcher is at work.
+    phone.select_folder("Archive")
+    phone.add_flags([1], [b"\\Seen"])
+    listener.wait(lambda e: e["type"] == "flags" and e["folder"] == archive.id, 30)
+
+    for uid in (2, 3):
+        sent = time.monotonic()
+        phone.append("INBOX", message_bytes(f"news {uid}"))
+        event = listener.wait(
+            lambda e, uid=uid: e["type"] == "new" and e["uids"] == [uid], 15
+        )
+        took = time.monotonic() - sent
+        assert event == {"type": "new", "account": account.id, "folder": inbox.id,
+                         "uids": [uid]}  # fmt: skip
+        assert Message.objects.get(folder=inbox, uid=uid).subject == f"news {uid}"
+        if server_user.server.variant == "full":
+            assert took < 5, f"NOTIFY took {took:.1f} s"  # checks are 600 s apart
+        else:
+            assert took < slow_poll_worker + 5, f"the STATUS check took {took:.1f} s"
+    # The viewed folder still gets its news. (Without CONDSTORE, STATUS
+    # shows a change of \Seen through UNSEEN, but not one of \Flagged,
+    # which waits for the full sync every IMAP_POLL_INTERVAL.)
+    phone.select_folder("Archive")
+    phone.remove_flags([1], [b"\\Seen"])
+    listener.wait(lambda e: e["type"] == "flags" and e["folder"] == archive.id, 15)
+
+
+def test_notify_news_does_not_confuse_other_answers(imap_user, other_device):
+    """STATUS news of INBOX is kept for noop(), not taken as another answer."""
+    phone = other_device(imap_user)
+    fill(phone, "Archive", 2)
+    account = account_for(imap_user)
+    with workers.account_session(account.id, idle=True) as session:
+        session.open_folder("Archive")
+        (start,) = session.notify_changes(["INBOX"])
+        assert (start.folder, start.messages, start.uidnext) == ("INBOX", 0, 1)
+
+        phone.append("INBOX", message_bytes("news"))
+        # Dovecot sends the news within a fraction of a second; it then
+        # waits in the socket for the next answer, which must not take it.
+        time.sleep(1)
+        counts = session.status("Archive", ("MESSAGES", "UIDNEXT"))
+        assert counts == {"MESSAGES": 2, "UIDNEXT": 3}
+        news = wait_for(
+            lambda: [e for e in session.noop() if isinstance(e, FolderStatus)]
+        )
+    assert (news[-1].folder, news[-1].messages, news[-1].uidnext) == ("INBOX", 1, 2)

@@ -1,4 +1,9 @@
-"""Restarts and load: nothing the user did is lost, the connection cap holds."""
+"""Restarts and load: nothing the user did is lost, the connection cap holds.
+
+Each runs on the full Dovecot and on the reduced one (no CONDSTORE, MOVE or
+IDLE), whose fallbacks (flag changes without UNCHANGEDSINCE, syncs by a
+flags diff, polling instead of IDLE and NOTIFY) must survive the same.
+"""
 
 from __future__ import annotations
 
@@ -35,10 +40,12 @@ def _drained(account) -> bool:
     ).exists()
 
 
-def test_a_redis_restart_loses_no_action(worker, imap_user, other_device, redis_server):
-    phone = other_device(imap_user)
+def test_a_redis_restart_loses_no_action(
+    worker, server_user, other_device, redis_server
+):
+    phone = other_device(server_user)
     fill(phone, "INBOX", 2)
-    account = account_for(imap_user)
+    account = account_for(server_user)
     inbox = _inbox(account)
     mailbox.set_flags(account, inbox, [1], add=["\\Seen"])
     wait_for(lambda: _seen_on_server(phone, 1), what="first action")
@@ -50,33 +57,56 @@ def test_a_redis_restart_loses_no_action(worker, imap_user, other_device, redis_
     wait_for(lambda: _drained(account))
 
 
-def test_a_dovecot_restart_loses_no_action(worker, imap_user, other_device):
-    phone = other_device(imap_user)
+def test_a_dovecot_restart_loses_no_action(worker, server_user, other_device):
+    phone = other_device(server_user)
     fill(phone, "INBOX", 2)
-    account = account_for(imap_user)
+    account = account_for(server_user)
     inbox = _inbox(account)
     mailbox.set_flags(account, inbox, [1], add=["\\Seen"])
     wait_for(lambda: _seen_on_server(phone, 1), what="first action")
 
-    imap_user.server.restart()  # the worker's pooled connections die
+    server_user.server.restart()  # the worker's pooled connections die
 
     mailbox.set_flags(account, inbox, [2], add=["\\Seen"])
-    phone = other_device(imap_user)
+    phone = other_device(server_user)
     wait_for(lambda: _seen_on_server(phone, 2), timeout=40, what="after restart")
     wait_for(lambda: _drained(account))
 
 
-def test_twenty_requests_at_once_stay_within_the_connection_cap(
-    worker, imap_user, other_device
+def test_pushes_go_on_after_a_dovecot_restart(
+    worker, server_user, other_device, subscribe
 ):
-    phone = other_device(imap_user)
+    phone = other_device(server_user)
+    fill(phone, "INBOX", 1)
+    account = account_for(server_user)
+    inbox = _inbox(account)
+    archive = Folder.objects.get(account=account, name="Archive")
+    listener = subscribe(account.user_id)
+    mailbox.keep_watching(account.id, archive.id)
+    fill(phone, "INBOX", 1, prefix="before")
+    listener.wait(lambda e: e["type"] == "new" and e["folder"] == inbox.id, 30)
+
+    server_user.server.restart()  # the IDLE (or polling) connections die
+
+    phone = other_device(server_user)
+    fill(phone, "INBOX", 1, prefix="after")
+    event = listener.wait(lambda e: e["type"] == "new" and e["folder"] == inbox.id, 30)
+    assert event["uids"] == [3]
+    fill(phone, "Archive", 1)
+    listener.wait(lambda e: e["type"] == "new" and e["folder"] == archive.id, 30)
+
+
+def test_twenty_requests_at_once_stay_within_the_connection_cap(
+    worker, server_user, other_device
+):
+    phone = other_device(server_user)
     fill(phone, "INBOX", 20)
     phone.logout()
-    account = account_for(imap_user)
+    account = account_for(server_user)
     inbox = _inbox(account)
     workers.close_pool()  # this process's own sync connection
-    server = imap_user.server
-    wait_for(lambda: server.who(imap_user.username) == 0, what="no connections")
+    server = server_user.server
+    wait_for(lambda: server.who(server_user.username) == 0, what="no connections")
     results: dict[int, object] = {}
     peak = 0
     done = threading.Event()
@@ -84,7 +114,7 @@ def test_twenty_requests_at_once_stay_within_the_connection_cap(
     def watch_connections() -> None:
         nonlocal peak
         while not done.is_set():
-            peak = max(peak, server.who(imap_user.username))
+            peak = max(peak, server.who(server_user.username))
             time.sleep(0.05)
 
     def open_one(uid: int) -> None:

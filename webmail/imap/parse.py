@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import email.header
-import email.utils
 import logging
 import re
 import urllib.parse
@@ -18,6 +16,8 @@ from imapclient.response_types import BodyData
 from webmail.imap import fetchparse
 from webmail.imap.types import Address, BodyPart, Envelope, FlagChange, Folder
 from webmail.imap.wire import ResponseItem
+from webmail.mime.charsets import decode_text
+from webmail.mime.headers import decode_header
 
 logger = logging.getLogger(__name__)
 
@@ -261,37 +261,15 @@ def parse_status(items: list[ResponseItem]) -> tuple[str, dict[str, int]]:
 
 
 def decode_header_text(value: bytes | None) -> str:
-    """Decode a header value that may hold RFC 2047 encoded words."""
+    """Decode a header value that may hold RFC 2047 encoded words.
+
+    The MIME package's decoder does it as for a whole message: words split
+    inside a character, Japanese charsets with the NEC and IBM extensions,
+    raw 8-bit text.
+    """
     if not value:
         return ""
-    raw = _bytes_to_str(value)
-    if "=?" not in raw:
-        return raw
-    try:
-        pieces = email.header.decode_header(raw)
-    except (ValueError, email.errors.HeaderParseError):
-        return raw
-    out: list[str] = []
-    for data, charset in pieces:
-        if isinstance(data, str):
-            out.append(data)
-            continue
-        out.append(_decode_with(data, charset))
-    return "".join(out)
-
-
-def _decode_with(data: bytes, charset: str | None) -> str:
-    name = (charset or "utf-8").lower()
-    # The JIS extensions (NEC, IBM) are common in Japanese mail labelled
-    # plain ISO-2022-JP; the wider codec decodes both.
-    if name in ("iso-2022-jp", "iso2022_jp"):
-        name = "iso2022_jp_ext"
-    if name in ("shift_jis", "shift-jis", "sjis", "x-sjis"):
-        name = "cp932"
-    try:
-        return data.decode(name)
-    except (LookupError, UnicodeDecodeError):
-        return _bytes_to_str(data)
+    return decode_header(value)
 
 
 def _bytes_to_str(value: bytes) -> str:
@@ -387,7 +365,7 @@ def _join_rfc2231(pieces: list[tuple[int, bool, bytes]]) -> str:
             declared, _language, value = value.split(b"'", 2)
             charset = _bytes_to_str(declared) or "utf-8"
         buffer += urllib.parse.unquote_to_bytes(value)
-    return _decode_with(bytes(buffer), charset)
+    return decode_text(bytes(buffer), charset)
 
 
 def _child_section(parent: str, index: int) -> str:

@@ -234,5 +234,39 @@ class Vanished:
     uids: tuple[int, ...]
 
 
-IdleEvent = Exists | Expunged | Vanished | FlagChange
-"""What an IDLE or NOOP reports about the selected folder."""
+@dataclass(frozen=True)
+class FolderStatus:
+    """Counts of a folder, as a STATUS response gives them.
+
+    NOTIFY reports changes to folders other than the selected one this way,
+    with only the counts that changed: the others are None. ``folder`` is
+    spelled as the server spells it.
+    """
+
+    folder: str
+    messages: int | None = None
+    uidnext: int | None = None
+    uidvalidity: int | None = None
+    unseen: int | None = None
+    highestmodseq: int | None = None
+
+    def counts(self) -> dict[str, int]:
+        """Return the counts the response held, by STATUS item name."""
+        values = {
+            "MESSAGES": self.messages,
+            "UIDNEXT": self.uidnext,
+            "UIDVALIDITY": self.uidvalidity,
+            "UNSEEN": self.unseen,
+            "HIGHESTMODSEQ": self.highestmodseq,
+        }
+        return {name: value for name, value in values.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class NotificationsLost:
+    """The server stopped NOTIFY news (NOTIFICATIONOVERFLOW): check everything."""
+
+
+IdleEvent = Exists | Expunged | Vanished | FlagChange | FolderStatus | NotificationsLost
+"""What an IDLE or NOOP reports: news of the selected folder, and with
+NOTIFY the counts of other folders (FolderStatus)."""

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Hashable
 from datetime import datetime
 
 from django import template
+from django.template.loader import get_template
 from django.utils import dateformat, timezone
 from django.utils.formats import date_format, get_format
+from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
 
@@ -43,10 +47,21 @@ def mail_date(value: datetime | None) -> str:
     return ListDates()(value)
 
 
-@register.filter
-def one(value: object) -> list[object]:
-    """Wrap a value in a list, for templates that print lists of rows."""
-    return [value]
+@register.simple_tag
+def message_row(row: Hashable, oob: bool = False) -> SafeString:
+    """Print one line of the message list (templates/webmail/_row.html).
+
+    The list is the page asked for most, and a row's HTML depends only on
+    the row's values (a frozen MessageRow, its translated words included),
+    so rows already printed are taken from a cache instead of rendered again.
+    """
+    return _row_html(row, bool(oob))
+
+
+@functools.lru_cache(maxsize=5_000)
+def _row_html(row: Hashable, oob: bool) -> SafeString:
+    html = get_template("webmail/_row.html").render({"m": row, "oob": oob})
+    return mark_safe(html.strip())  # noqa: S308 - rendered with autoescaping
 
 
 @register.filter

@@ -21,7 +21,8 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import preferences
 from accounts.access import get_account_for_user
 from accounts.models import MailAccount, MarkRead
-from webmail import mailbox
+from webmail import bulk, mailbox
+from webmail.conversations import list_conversations as conversations_list
 from webmail.models import Folder, Message
 from webmail.views import present, remote
 
@@ -102,6 +103,8 @@ def _layout(
     if sort not in mailbox.SORTS:
         sort = "date"
     descending = mailbox.sort_descending(sort, request.GET.get("dir", ""))
+    if request.GET.get("view") == "threads" and not query:
+        return _threads_layout(request, account, folder)
     page = mailbox.list_messages(
         account,
         folder,
@@ -138,6 +141,49 @@ def _layout(
             "sort_choices": SORT_CHOICES,
             "syncing": not folder.complete,
             "events_url": _optional_url("events", account=account.id, folder=folder.id),
+            "threads_url": f"{folder_url}?view=threads",
+        }
+    )
+    context.update(selection_context(account, folder, bool(older_url)))
+    return context
+
+
+def selection_context(
+    account: MailAccount, folder: Folder, more_pages: bool
+) -> dict[str, Any]:
+    """Return what the selection's toolbar needs: its URL, the move targets."""
+    return {
+        "bulk_url": reverse("mail_bulk", args=[account.id, folder.id]),
+        # "Select all N in this folder" is offered when the page is not all.
+        "folder_count": bulk.folder_count(folder) if more_pages else 0,
+    }
+
+
+def _threads_layout(
+    request: HttpRequest, account: MailAccount, folder: Folder
+) -> dict[str, Any]:
+    """Return the layout's context with the list grouped by conversation."""
+    from webmail.views.conversations import rows
+
+    page = conversations_list(account, folder, before=request.GET.get("before", ""))
+    context = frame(account, folder)
+    folder_url = present.folder_url(account.id, folder.id)
+    own_url = f"{folder_url}?view=threads"
+    older_url = ""
+    if page.next_before:
+        query = urlencode({"view": "threads", "before": page.next_before})
+        older_url = f"{folder_url}?{query}"
+    context.update(
+        {
+            "folder_url": folder_url,
+            "refresh_url": own_url,
+            "threads": rows(account.id, folder.id, page.conversations),
+            "threads_view": True,
+            "messages_rows": [],
+            "older_url": older_url,
+            "syncing": not folder.complete,
+            "events_url": _optional_url("events", account=account.id, folder=folder.id),
+            "threads_url": own_url,
         }
     )
     return context

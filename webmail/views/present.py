@@ -33,6 +33,7 @@ class Labels:
     star: str
     unstar: str
     starred: str
+    select: str
 
 
 def labels() -> Labels:
@@ -46,6 +47,7 @@ def labels() -> Labels:
         star=gettext("Star"),
         unstar=gettext("Unstar"),
         starred=gettext("Starred"),
+        select=gettext("Select:"),
     )
 
 
@@ -76,6 +78,8 @@ class MessageRow:
     # and an element id that stays unique when UIDs repeat across folders.
     folder: str = ""
     dom_id: str = ""
+    # Whether the row has a checkbox for the selection (folder lists).
+    pickable: bool = True
 
     @property
     def element_id(self) -> str:
@@ -261,6 +265,7 @@ def search_rows(
                 row,
                 folder=folder_titles.get(m.folder_id, "") if show_folder else "",
                 dom_id=f"m{m.folder_id}-{m.uid}",
+                pickable=False,
             )
         )
     return rows

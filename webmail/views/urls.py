@@ -2,7 +2,17 @@
 
 from django.urls import path
 
-from webmail.views import body, images, mailbox, parts, search, seen
+from webmail.views import (
+    body,
+    bulk,
+    conversations,
+    images,
+    mailbox,
+    notify,
+    parts,
+    search,
+    seen,
+)
 
 message = "<int:account_id>/<int:folder_id>/<int:uid>/"
 
@@ -13,6 +23,7 @@ urlpatterns = [
         parts.inline_part_view,
         name="mail_inline_part",
     ),
+    path("new-mail", notify.new_mail_view, name="mail_new"),
     path("<int:account_id>/", mailbox.account_view, name="mail_account"),
     path("<int:account_id>/search", search.search_view, name="mail_search"),
     path(
@@ -21,7 +32,9 @@ urlpatterns = [
         name="mail_dismiss_failure",
     ),
     path("<int:account_id>/<int:folder_id>/", mailbox.folder_view, name="mail_folder"),
+    path("<int:account_id>/<int:folder_id>/bulk", bulk.bulk_view, name="mail_bulk"),
     path(message, mailbox.message_view, name="mail_message"),
+    path(message + "thread", conversations.conversation_view, name="mail_conversation"),
     path(message + "body", body.body_view, name="mail_body"),
     path(message + "flag", mailbox.flag_view, name="mail_flag"),
     path(message + "seen", seen.seen_view, name="mail_seen"),

@@ -1,0 +1,78 @@
+"""Actions on many messages at once: the selection's toolbar.
+
+Each action is applied with the verbs of webmail.mailbox, a chunk of UIDs at
+a time: each chunk is one short transaction and one PendingOperation, so
+that "all 100,000 messages of this folder" neither holds a lock for long nor
+sends the worker one giant command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+
+from accounts.models import MailAccount
+from webmail import mailbox
+from webmail.models import Folder, Message
+
+CHUNK = 500
+ACTIONS = ("read", "unread", "star", "unstar", "move", "delete")
+
+
+def chunks(uids: Sequence[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(uids), size):
+        yield list(uids[start : start + size])
+
+
+def folder_uids(folder: Folder) -> list[int]:
+    """Return the UIDs of every message of the folder in the cache."""
+    return list(
+        Message.objects.filter(folder=folder)
+        .order_by("uid")
+        .values_list("uid", flat=True)
+    )
+
+
+def apply(
+    account: MailAccount,
+    folder: Folder,
+    action: str,
+    uids: Iterable[int] | None,
+    target: Folder | None = None,
+) -> int:
+    """Apply an action to messages of a folder; uids None means all of them.
+
+    Returns how many messages changed. Raises ValueError for an unknown
+    action, a move without a target, or a target that cannot hold mail.
+    """
+    if action not in ACTIONS:
+        raise ValueError(f"Unknown action: {action!r}")
+    if action == "move" and target is None:
+        raise ValueError("Pick a folder to move the messages to.")
+    wanted = folder_uids(folder) if uids is None else sorted(set(uids))
+    changed = 0
+    for chunk in chunks(wanted, CHUNK):
+        changed += _one(account, folder, action, chunk, target)
+    return changed
+
+
+def _one(
+    account: MailAccount,
+    folder: Folder,
+    action: str,
+    uids: list[int],
+    target: Folder | None,
+) -> int:
+    if action in ("read", "unread"):
+        return mailbox.mark_seen(account, folder, uids, seen=action == "read")
+    if action == "star":
+        return mailbox.set_flags(account, folder, uids, add=["\\Flagged"])
+    if action == "unstar":
+        return mailbox.set_flags(account, folder, uids, remove=["\\Flagged"])
+    if action == "move" and target is not None:
+        return mailbox.move_messages(account, folder, uids, target)
+    return mailbox.delete_messages(account, folder, uids)
+
+
+def folder_count(folder: Folder) -> int:
+    """Return how many messages of the folder are in the cache."""
+    return Message.objects.filter(folder=folder).count()

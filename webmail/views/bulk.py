@@ -1,0 +1,120 @@
+"""Acting on the selected messages of a list: read, unread, star, move, delete."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from accounts.models import MailAccount
+from webmail import bulk, mailbox
+from webmail.models import Folder
+from webmail.views import present
+from webmail.views.mailbox import _account, _is_htmx, _layout
+
+
+def _done(action: str, count: int, target: Folder | None) -> str:
+    """Return the status line after an action on count messages."""
+    if count == 0:
+        return _("No messages needed changing.")
+    if action == "read":
+        text = ngettext(
+            "%(count)d message marked read.", "%(count)d messages marked read.", count
+        )
+    elif action == "unread":
+        text = ngettext(
+            "%(count)d message marked unread.",
+            "%(count)d messages marked unread.",
+            count,
+        )
+    elif action == "star":
+        text = ngettext(
+            "%(count)d message starred.", "%(count)d messages starred.", count
+        )
+    elif action == "unstar":
+        text = ngettext(
+            "%(count)d message unstarred.", "%(count)d messages unstarred.", count
+        )
+    elif action == "move":
+        text = ngettext(
+            "%(count)d message moved to %(folder)s.",
+            "%(count)d messages moved to %(folder)s.",
+            count,
+        )
+    else:
+        text = ngettext(
+            "%(count)d message deleted.", "%(count)d messages deleted.", count
+        )
+    folder = folder_title(target) if target is not None else ""
+    return text % {"count": count, "folder": folder}
+
+
+def folder_title(folder: Folder) -> str:
+    """Return a folder's name as the folder list shows it ("Archive", "Beta")."""
+    nodes = present.folder_nodes(folder.account_id, [folder])
+    return next((n.title for n in nodes if n.id == folder.id), folder.display_name)
+
+
+def _uids(request: HttpRequest) -> list[int] | None:
+    try:
+        return [int(value) for value in request.POST.getlist("uid")]
+    except ValueError:
+        return None
+
+
+def _target(request: HttpRequest, account: MailAccount) -> Folder | None:
+    value = request.POST.get("target", "")
+    if not value:
+        return None
+    # Another account's folder (another user's too) is a 404, like any id.
+    return mailbox.get_folder(account, int(value) if value.isdigit() else -1)
+
+
+def _problem(request: HttpRequest) -> str:
+    """Return why the request cannot be carried out, or ""."""
+    if request.POST.get("action") not in bulk.ACTIONS:
+        return _("Pick an action for the selected messages.")
+    if _uids(request) is None:
+        return _("The selection could not be read. Reload the page and try again.")
+    if request.POST.get("all") != "1" and not _uids(request):
+        return _("Select some messages first.")
+    if request.POST.get("action") == "move" and not request.POST.get("target"):
+        return _("Pick a folder to move the messages to.")
+    return ""
+
+
+@require_POST
+@login_required
+def bulk_view(request: HttpRequest, account_id: int, folder_id: int) -> HttpResponse:
+    """Apply an action to the selected messages (or all of the folder's)."""
+    account = _account(request, account_id)
+    folder = mailbox.get_folder(account, folder_id)
+    target = _target(request, account)
+    action = request.POST.get("action", "")
+    status = _problem(request)
+    if target is not None and not target.selectable:
+        status = _("“%(folder)s” cannot hold messages.") % {
+            "folder": folder_title(target)
+        }
+    if not status:
+        uids = None if request.POST.get("all") == "1" else _uids(request)
+        count = bulk.apply(account, folder, action, uids, target)
+        status = _done(action, count, target)
+    folder_url = present.folder_url(account.id, folder.id)
+    back = request.POST.get("back", "")
+    if not back.startswith(folder_url):
+        back = folder_url
+    if not _is_htmx(request):
+        return redirect(back)
+    # The refreshed list keeps the order and page it was showing.
+    request.GET = QueryDict(urlsplit(back).query)
+    context = _layout(request, account, folder)
+    context["folders_oob"] = True
+    context["bulk_status"] = status
+    response = render(request, "webmail/_bulk_done.html", context)
+    return response

@@ -1,0 +1,164 @@
+"""The conversation view: a folder's list by thread, and one thread whole."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext
+from django.views.decorators.http import require_GET
+
+from accounts import preferences
+from accounts.models import MailAccount, MarkRead
+from webmail import conversations, mailbox
+from webmail.conversations import Conversation
+from webmail.models import Folder, Message
+from webmail.templatetags.mail import ListDates
+from webmail.views import present
+from webmail.views.mailbox import _account, _is_htmx, _threads_layout
+
+
+@dataclass(frozen=True)
+class ConversationRow:
+    """One line of the conversation list, ready to print."""
+
+    uid: int
+    url: str
+    classes: str
+    sender: str
+    subject: str
+    preview: str
+    count: int
+    unread: int
+    date_iso: str
+    date_text: str
+    unread_label: str
+
+    @property
+    def element_id(self) -> str:
+        return f"t{self.uid}"
+
+
+def rows(
+    account_id: int, folder_id: int, items: Iterable[Conversation]
+) -> list[ConversationRow]:
+    """Return list lines for a page of conversations of one folder."""
+    base = present.folder_url(account_id, folder_id)
+    dates = ListDates()
+    unknown, no_subject = gettext("(unknown sender)"), gettext("(no subject)")
+    unread_label = gettext("Unread:")
+    lines = []
+    for item in items:
+        m = item.newest
+        date = m.date or m.internaldate
+        lines.append(
+            ConversationRow(
+                uid=m.uid,
+                url=f"{base}{m.uid}/thread",
+                classes="row thread unread" if item.unread else "row thread",
+                sender=present.sender_of(m) or unknown,
+                subject=m.subject or no_subject,
+                preview=m.preview,
+                count=item.count,
+                unread=item.unread,
+                date_iso=date.isoformat() if date else "",
+                date_text=dates(date),
+                unread_label=unread_label,
+            )
+        )
+    return lines
+
+
+@dataclass
+class Item:
+    """A message of an open conversation, with its folder's name."""
+
+    uid: int
+    url: str
+    body_url: str
+    folder: str
+    sender: str
+    sender_address: str
+    to: str
+    date: datetime | None
+    seen: bool
+
+
+@dataclass
+class ConversationView:
+    subject: str
+    items: list[Item]
+
+
+def _view(account: MailAccount, messages: list[Message]) -> ConversationView:
+    titles = {
+        node.id: node.title
+        for node in present.folder_nodes(account.id, mailbox.folders(account))
+    }
+    items = []
+    for m in messages:
+        view = present.message_view(account.id, m.folder_id, m)
+        items.append(
+            Item(
+                uid=m.uid,
+                url=view.url,
+                body_url=view.body_url,
+                folder=titles.get(m.folder_id, ""),
+                sender=view.sender or gettext("(unknown sender)"),
+                sender_address=view.sender_address,
+                to=view.to,
+                date=view.date,
+                seen=m.seen,
+            )
+        )
+    subject = messages[-1].subject if messages else ""
+    return ConversationView(subject or gettext("(no subject)"), items)
+
+
+def _mark_read(
+    request: HttpRequest, account: MailAccount, messages: list[Message]
+) -> None:
+    """Mark the conversation read when the user reads mail at once."""
+    setting = preferences.mark_read(request.user)  # type: ignore[arg-type]
+    if setting.mode != MarkRead.AT_ONCE:
+        return
+    unread: dict[int, list[int]] = defaultdict(list)
+    folders: dict[int, Folder] = {}
+    for m in messages:
+        if not m.seen:
+            unread[m.folder_id].append(m.uid)
+            folders[m.folder_id] = m.folder
+    for folder_id, uids in unread.items():
+        mailbox.mark_seen(account, folders[folder_id], uids)
+
+
+@require_GET
+@login_required
+def conversation_view(
+    request: HttpRequest, account_id: int, folder_id: int, uid: int
+) -> HttpResponse:
+    """Show every message of a message's thread, across the account's folders."""
+    account = _account(request, account_id)
+    folder = mailbox.get_folder(account, folder_id)
+    message = mailbox.get_message(folder, uid)
+    messages = conversations.conversation(account, message.thread_key) or [message]
+    _mark_read(request, account, messages)
+    folder_url = present.folder_url(account.id, folder.id)
+    context = {
+        "account": account,
+        "conversation": _view(account, messages),
+        "threads_url": f"{folder_url}?view=threads",
+        "folder_url": folder_url,
+    }
+    if _is_htmx(request) and request.headers.get("HX-Target") == "reader":
+        return render(request, "webmail/_conversation.html", context)
+    layout = _threads_layout(request, account, folder)
+    layout.update(context)
+    if _is_htmx(request):
+        return render(request, "webmail/_content.html", layout)
+    return render(request, "webmail/mailbox.html", layout)
