@@ -159,9 +159,7 @@ CASES: dict[str, Case] = {
     "mail_folder": Case(
         lambda w: {"account_id": w.account.id, "folder_id": w.inbox.id}
     ),
-    "mail_bulk": Case(
-        lambda w: {"account_id": w.account.id, "folder_id": w.inbox.id}
-    ),
+    "mail_bulk": Case(lambda w: {"account_id": w.account.id, "folder_id": w.inbox.id}),
     "mail_message": Case(message),
     "mail_conversation": Case(message),
     "mail_body": Case(message),
