@@ -39,6 +39,10 @@ function looking() {
   return document.visibilityState === "visible" && document.hasFocus();
 }
 
+// Messages this tab has told about already: the same arrival can be reported
+// twice (the IDLE watcher and a sync both see it), but is shown once.
+const announced = new Set();
+
 // Handles a "new" event of the stream: {account, folder, uids}.
 export async function notifyNewMail(event) {
   if (!enabled() || looking()) return;
@@ -49,11 +53,15 @@ export async function notifyNewMail(event) {
   } catch {
     return;
   }
-  if (!source || !data.uids || data.uids.length === 0) return;
+  if (!source || !data.uids) return;
+  const tag = (uid) => `mail-${data.account}-${data.folder}-${uid}`;
+  const fresh = data.uids.filter((uid) => !announced.has(tag(uid)));
+  if (fresh.length === 0) return;
+  for (const uid of fresh) announced.add(tag(uid));
   const query = new URLSearchParams({
     account: data.account,
     folder: data.folder,
-    uids: data.uids.join(","),
+    uids: fresh.join(","),
   });
   const response = await fetch(`${source.dataset.newMailUrl}?${query}`, {
     credentials: "same-origin",
@@ -64,7 +72,7 @@ export async function notifyNewMail(event) {
     // The tag makes the notifications of several open tabs replace each other.
     const note = new window.Notification(message.sender, {
       body: message.subject,
-      tag: `mail-${data.account}-${data.folder}-${message.uid}`,
+      tag: tag(message.uid),
     });
     note.onclick = () => {
       window.focus();
