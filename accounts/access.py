@@ -17,5 +17,26 @@ def get_account_for_user(user: User, account_id: int) -> MailAccount:
         raise Http404("No such mail account.") from None
 
 
+def accounts_for_user(user: User) -> list[MailAccount]:
+    """Return all of the user's mail accounts (none for a disabled user).
+
+    With their sync state, so that a page showing the account list and the
+    current account's state needs one query for both.
+    """
+    return list(
+        MailAccount.objects.filter(user=user, user__is_active=True)
+        .select_related("sync_state")
+        .order_by("id")
+    )
+
+
+def pick_account(accounts: list[MailAccount], account_id: int) -> MailAccount:
+    """Return the account with this id from accounts_for_user(), or 404."""
+    for account in accounts:
+        if account.id == account_id:
+            return account
+    raise Http404("No such mail account.")
+
+
 def default_account_for_user(user: User) -> MailAccount | None:
     return MailAccount.objects.filter(user=user).order_by("id").first()

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_static import admin as _static_admin  # noqa: F401
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp import admin as _totp_admin  # noqa: F401
@@ -35,7 +36,7 @@ class WebmailUserAdmin(UserAdmin[User]):
     list_filter = ["is_active", "is_staff", "require_2fa"]
     fieldsets = (
         *(UserAdmin.fieldsets or ()),
-        ("Sign-in security", {"fields": ["require_2fa"]}),
+        (_("Sign-in security"), {"fields": ["require_2fa"]}),
     )
 
 

@@ -18,6 +18,40 @@ from accounts import audit, hosts, mailservers
 from accounts.models import AuditKind, MailAccount, MailDomain, User
 
 
+def _preset(username: str | None, password: str | None) -> MailDomain | None:
+    """The preset that lets this address sign in with its mail password."""
+    if not username or not password or "@" not in username:
+        return None
+    domain = username.strip().lower().rpartition("@")[2]
+    return MailDomain.objects.filter(domain=domain, sign_in_with_mail=True).first()
+
+
+def _mail_server_accepts(preset: MailDomain, address: str, password: str) -> bool:
+    try:
+        hosts.check_host(preset.imap_host)
+    except hosts.HostError:
+        return False
+    attempt = mailservers.try_imap_once(
+        preset.imap_host, preset.imap_port, preset.imap_security, address, password
+    )
+    return attempt.ok
+
+
+def is_disabled_mail_user(username: str, password: str) -> bool:
+    """Whether the mail server accepts these, but the webmail user is disabled.
+
+    Lets the sign-in page say "disabled" only to someone who knows the
+    password, as it does for local passwords.
+    """
+    preset = _preset(username, password)
+    if preset is None:
+        return False
+    address = username.strip().lower()
+    if not User.objects.filter(username__iexact=address, is_active=False).exists():
+        return False
+    return _mail_server_accepts(preset, address, password)
+
+
 class MailServerBackend(BaseBackend):
     """Authenticate "name@domain" against the domain's preset IMAP server."""
 
@@ -28,30 +62,14 @@ class MailServerBackend(BaseBackend):
         password: str | None = None,
         **kwargs: Any,
     ) -> User | None:
-        if not username or not password or "@" not in username:
+        preset = _preset(username, password)
+        if preset is None or not username or not password:
             return None
         address = username.strip().lower()
-        domain = address.rpartition("@")[2]
-        preset = MailDomain.objects.filter(
-            domain=domain, sign_in_with_mail=True
-        ).first()
-        if preset is None:
-            return None
         existing = User.objects.filter(username__iexact=address).first()
         if existing is not None and not existing.is_active:
             return None
-        try:
-            hosts.check_host(preset.imap_host)
-        except hosts.HostError:
-            return None
-        attempt = mailservers.try_imap_once(
-            preset.imap_host,
-            preset.imap_port,
-            preset.imap_security,
-            address,
-            password,
-        )
-        if not attempt.ok:
+        if not _mail_server_accepts(preset, address, password):
             return None
         return self._provision(request, address, password, preset, existing)
 

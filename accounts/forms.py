@@ -6,6 +6,8 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import password_validation
+from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from accounts.mailaccounts import ServerSettings
 from accounts.models import MailAccount, User
@@ -13,12 +15,12 @@ from accounts.models import MailAccount, User
 
 class SignInForm(forms.Form):
     username = forms.CharField(
-        label="User name or address",
+        label=_("User name or address"),
         max_length=254,
         widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
     )
     password = forms.CharField(
-        label="Password",
+        label=_("Password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
@@ -26,7 +28,7 @@ class SignInForm(forms.Form):
 
 class CodeForm(forms.Form):
     code = forms.CharField(
-        label="Code from your app, or a recovery code",
+        label=_("Code from your app, or a recovery code"),
         max_length=32,
         widget=forms.TextInput(
             attrs={
@@ -42,7 +44,7 @@ class ConfirmPasswordForm(forms.Form):
     """Asks for the current password before a sensitive change."""
 
     password = forms.CharField(
-        label="Your password",
+        label=_("Your password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
@@ -54,21 +56,21 @@ class ConfirmPasswordForm(forms.Form):
     def clean_password(self) -> str:
         password: str = self.cleaned_data["password"]
         if not self.user.check_password(password):
-            raise forms.ValidationError("That is not your password.")
+            raise forms.ValidationError(_("That is not your password."))
         return password
 
 
-def _port(label: str) -> forms.IntegerField:
+def _port(label: StrOrPromise) -> forms.IntegerField:
     return forms.IntegerField(
         label=label,
         required=False,
         min_value=1,
         max_value=65535,
-        help_text="Leave empty to try the usual ports.",
+        help_text=_("Leave empty to try the usual ports."),
     )
 
 
-def _secret(label: str, required: bool) -> forms.CharField:
+def _secret(label: StrOrPromise, required: bool) -> forms.CharField:
     return forms.CharField(
         label=label,
         required=required,
@@ -80,27 +82,27 @@ def _secret(label: str, required: bool) -> forms.CharField:
 class MailAccountForm(forms.Form):
     """The four things a provider tells a user, for IMAP and for SMTP."""
 
-    email = forms.EmailField(label="Email address")
+    email = forms.EmailField(label=_("Email address"))
     imap_host = forms.CharField(
-        label="Incoming (IMAP) server",
+        label=_("Incoming (IMAP) server"),
         required=False,
-        help_text="Leave empty if your administrator has set up your mail domain.",
+        help_text=_("Leave empty if your administrator has set up your mail domain."),
     )
-    imap_port = _port("IMAP port")
+    imap_port = _port(_("IMAP port"))
     imap_username = forms.CharField(
-        label="IMAP user name",
+        label=_("IMAP user name"),
         required=False,
-        help_text="Leave empty to use the email address.",
+        help_text=_("Leave empty to use the email address."),
     )
-    imap_password = _secret("IMAP password", required=True)
-    smtp_host = forms.CharField(label="Outgoing (SMTP) server", required=False)
-    smtp_port = _port("SMTP port")
+    imap_password = _secret(_("IMAP password"), required=True)
+    smtp_host = forms.CharField(label=_("Outgoing (SMTP) server"), required=False)
+    smtp_port = _port(_("SMTP port"))
     smtp_username = forms.CharField(
-        label="SMTP user name",
+        label=_("SMTP user name"),
         required=False,
-        help_text="Leave empty to use the IMAP user name.",
+        help_text=_("Leave empty to use the IMAP user name."),
     )
-    smtp_password = _secret("SMTP password", required=False)
+    smtp_password = _secret(_("SMTP password"), required=False)
 
     def __init__(
         self,
@@ -115,13 +117,13 @@ class MailAccountForm(forms.Form):
         if account is not None:
             # The stored password is kept unless a new one is typed.
             self.fields["imap_password"].required = False
-            self.fields["imap_password"].help_text = "Leave empty to keep it."
-            self.fields["smtp_password"].help_text = "Leave empty to keep it."
+            self.fields["imap_password"].help_text = _("Leave empty to keep it.")
+            self.fields["smtp_password"].help_text = _("Leave empty to keep it.")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if not self.has_preset and not data.get("imap_host"):
-            self.add_error("imap_host", "Enter the incoming mail server.")
+            self.add_error("imap_host", _("Enter the incoming mail server."))
         return data
 
     def server_settings(self) -> tuple[ServerSettings, ServerSettings | None]:
@@ -179,11 +181,11 @@ class UserForm(forms.ModelForm[User]):
 
 class NewUserForm(UserForm):
     password = forms.CharField(
-        label="Password",
+        label=_("Password"),
         required=False,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text="Leave empty for a user who signs in with the mail server.",
+        help_text=_("Leave empty for a user who signs in with the mail server."),
     )
 
     def clean_password(self) -> str:
@@ -199,7 +201,7 @@ class NewUserForm(UserForm):
 
 class SetPasswordForm(forms.Form):
     password = forms.CharField(
-        label="New password",
+        label=_("New password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
@@ -216,20 +218,26 @@ class SetPasswordForm(forms.Form):
 
 class ImportForm(forms.Form):
     file = forms.FileField(
-        label="CSV file",
-        help_text="Columns: username, email, first_name, last_name, password, "
-        "is_staff, require_2fa. Only username is required.",
+        label=_("CSV file"),
+        help_text=_(
+            "Columns: username, email, first_name, last_name, password, "
+            "is_staff, require_2fa. Only username is required."
+        ),
     )
     dry_run = forms.BooleanField(
-        label="Dry run (check only, change nothing)", required=False, initial=True
+        label=_("Dry run (check only, change nothing)"), required=False, initial=True
     )
 
 
 class AuditFilterForm(forms.Form):
-    kind = forms.ChoiceField(required=False)
-    username = forms.CharField(required=False, label="User")
-    since = forms.DateField(required=False, widget=forms.DateInput({"type": "date"}))
-    until = forms.DateField(required=False, widget=forms.DateInput({"type": "date"}))
+    kind = forms.ChoiceField(required=False, label=_("Kind"))
+    username = forms.CharField(required=False, label=_("User"))
+    since = forms.DateField(
+        required=False, label=_("Since"), widget=forms.DateInput({"type": "date"})
+    )
+    until = forms.DateField(
+        required=False, label=_("Until"), widget=forms.DateInput({"type": "date"})
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         from accounts.models import AuditKind
@@ -237,4 +245,4 @@ class AuditFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         kind = self.fields["kind"]
         assert isinstance(kind, forms.ChoiceField)
-        kind.choices = [("", "Any"), *AuditKind.choices]
+        kind.choices = [("", _("Any")), *AuditKind.choices]

@@ -22,6 +22,7 @@ import socket
 from collections.abc import Iterable, Sequence
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -70,7 +71,8 @@ def resolve(host: str, port: int | None = None) -> list[IPAddress]:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
         raise HostNotFound(
-            f"Could not resolve {host}: there is no server by that name."
+            _("Could not resolve %(host)s: there is no server by that name.")
+            % {"host": host}
         ) from exc
     addresses: list[IPAddress] = []
     for info in infos:
@@ -117,16 +119,21 @@ def check_host(
     """
     name = normalise_host(host)
     if not name:
-        raise HostNotFound("Enter the server's name.")
+        raise HostNotFound(_("Enter the server's name."))
     addresses = resolve(name, port)
     if not addresses:
-        raise HostNotFound(f"Could not resolve {name}: it has no addresses.")
+        raise HostNotFound(
+            _("Could not resolve %(host)s: it has no addresses.") % {"host": name}
+        )
     entries = list(settings.MAIL_ALLOWED_PRIVATE_HOSTS if allowed is None else allowed)
     for address in addresses:
         if not address_allowed(name, address, entries):
             raise HostNotAllowed(
-                f"{name} resolves to {address}, a private or local address. "
-                "Mail servers on internal networks must be allowed by an admin."
+                _(
+                    "%(host)s resolves to %(address)s, a private or local address. "
+                    "Mail servers on internal networks must be allowed by an admin."
+                )
+                % {"host": name, "address": address}
             )
     return addresses
 
@@ -136,7 +143,7 @@ def connect_to(
 ) -> socket.socket:
     """Open a TCP connection to the first of these addresses that answers."""
     if not addresses:
-        raise HostNotFound("There is no address to connect to.")
+        raise HostNotFound(_("There is no address to connect to."))
     failure: OSError | None = None
     for address in addresses:
         try:

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from accounts import hosts
 from webmail import imap
@@ -63,7 +64,7 @@ class ProbeResult:
         if self.working is not None:
             return self.working.message
         if not self.attempts:
-            return "Nothing was tried."
+            return _("Nothing was tried.")
         # A login failure means the server was fine: that is what to fix.
         for attempt in self.attempts:
             if attempt.problem == "login":
@@ -126,9 +127,21 @@ def _plaintext_refused(host: str, port: int, security: str) -> Attempt | None:
         security,
         False,
         "tls",
-        f"Connecting to {host} without TLS would expose the password; "
-        "an admin must allow it for this server.",
+        _(
+            "Connecting to %(host)s without TLS would expose the password; "
+            "an admin must allow it for this server."
+        )
+        % {"host": host},
     )
+
+
+def _signed_in(host: str, port: int, security: str) -> str:
+    labels = {"ssl": "TLS", "starttls": "STARTTLS", "none": _("no encryption")}
+    return _("Signed in to %(host)s on port %(port)d (%(security)s).") % {
+        "host": host,
+        "port": port,
+        "security": labels[security],
+    }
 
 
 def _imap_problem(exc: imap.ImapError) -> str:
@@ -176,10 +189,7 @@ def try_imap_once(
     except imap.ImapError as exc:
         return Attempt(port, security, False, _imap_problem(exc), exc.message)
     session.logout()
-    label = {"ssl": "TLS", "starttls": "STARTTLS", "none": "no encryption"}[security]
-    return Attempt(
-        port, security, True, "", f"Signed in to {host} on port {port} ({label})."
-    )
+    return Attempt(port, security, True, "", _signed_in(host, port, security))
 
 
 def probe_imap(
@@ -211,24 +221,36 @@ def _smtp_context() -> ssl.SSLContext:
 
 
 def _smtp_failure(exc: BaseException, host: str, port: int) -> tuple[str, str]:
+    problem, message = _smtp_problem(exc)
+    reason: object = exc
     if isinstance(exc, ssl.SSLCertVerificationError):
         reason = exc.verify_message or exc.reason or str(exc)
-        return "certificate", f"The certificate of {host} is not trusted: {reason}."
+    elif isinstance(exc, ssl.SSLError):
+        reason = exc.reason or exc
+    return problem, message % {"host": host, "port": port, "reason": reason}
+
+
+def _smtp_problem(exc: BaseException) -> tuple[str, str]:
+    """The kind of failure, and what to say, with %(host)s, %(port)d, %(reason)s."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return "certificate", _(
+            "The certificate of %(host)s is not trusted: %(reason)s."
+        )
     if isinstance(exc, ssl.SSLError):
-        return "tls", f"Could not set up TLS with {host}: {exc.reason or exc}."
+        return "tls", _("Could not set up TLS with %(host)s: %(reason)s.")
     if isinstance(exc, socket.gaierror):
-        return "lookup", f"Could not resolve {host}."
+        return "lookup", _("Could not resolve %(host)s.")
     if isinstance(exc, TimeoutError | socket.timeout):
-        return "timeout", f"{host} (port {port}) did not answer in time."
+        return "timeout", _("%(host)s (port %(port)d) did not answer in time.")
     if isinstance(exc, ConnectionRefusedError):
-        return "refused", f"{host} refused the connection on port {port}."
+        return "refused", _("%(host)s refused the connection on port %(port)d.")
     if isinstance(exc, smtplib.SMTPAuthenticationError):
-        return "login", f"{host} refused the username or password."
+        return "login", _("%(host)s refused the username or password.")
     if isinstance(exc, smtplib.SMTPNotSupportedError):
-        return "login", f"{host} does not accept a sign-in on port {port}."
+        return "login", _("%(host)s does not accept a sign-in on port %(port)d.")
     if isinstance(exc, smtplib.SMTPException | OSError):
-        return "other", f"Could not talk to {host} on port {port}: {exc}."
-    return "other", f"Could not talk to {host} on port {port}."
+        return "other", _("Could not talk to %(host)s on port %(port)d: %(reason)s.")
+    return "other", _("Could not talk to %(host)s on port %(port)d.")
 
 
 class PinnedSMTP(smtplib.SMTP):
@@ -300,7 +322,8 @@ def try_smtp_once(
                         security,
                         False,
                         "tls",
-                        f"{host} does not offer STARTTLS on port {port}.",
+                        _("%(host)s does not offer STARTTLS on port %(port)d.")
+                        % {"host": host, "port": port},
                     )
         client.ehlo_or_helo_if_needed()
         if username:
@@ -314,10 +337,7 @@ def try_smtp_once(
                 client.quit()
             except (OSError, smtplib.SMTPException):
                 client.close()
-    label = {"ssl": "TLS", "starttls": "STARTTLS", "none": "no encryption"}[security]
-    return Attempt(
-        port, security, True, "", f"Signed in to {host} on port {port} ({label})."
-    )
+    return Attempt(port, security, True, "", _signed_in(host, port, security))
 
 
 def probe_smtp(

@@ -18,16 +18,16 @@ class User(AbstractUser):
     """A person who signs in to the webmail."""
 
     require_2fa = models.BooleanField(
-        "require two-factor sign-in",
+        _("require two-factor sign-in"),
         default=False,
-        help_text="The user must set up a one-time-code app before going on.",
+        help_text=_("The user must set up a one-time-code app before going on."),
     )
 
 
 class Security(models.TextChoices):
     SSL = "ssl", "SSL/TLS"
     STARTTLS = "starttls", "STARTTLS"
-    NONE = "none", "None (plaintext)"
+    NONE = "none", _("None (plaintext)")
 
 
 class MailAccount(models.Model):
@@ -102,8 +102,10 @@ class MailDomain(models.Model):
     )
     sign_in_with_mail = models.BooleanField(
         default=False,
-        help_text="Let people sign in with this mail server's user name and "
-        "password; their webmail user is created on first success.",
+        help_text=_(
+            "Let people sign in with this mail server's user name and "
+            "password; their webmail user is created on first success."
+        ),
     )
 
     class Meta:
@@ -137,19 +139,19 @@ class UserSession(models.Model):
 
 
 class AuditKind(models.TextChoices):
-    SIGNIN = "signin", "Signed in"
-    SIGNIN_FAILED = "signin_failed", "Sign-in failed"
-    LOCKED_OUT = "locked_out", "Locked out"
-    SIGNOUT = "signout", "Signed out"
-    SESSIONS_ENDED = "sessions_ended", "Sessions ended"
-    PASSWORD_CHANGED = "password_changed", "Password changed"
-    TOTP_ENABLED = "totp_enabled", "Two-factor enabled"
-    TOTP_DISABLED = "totp_disabled", "Two-factor disabled"
-    TOTP_FAILED = "totp_failed", "Two-factor code rejected"
-    RECOVERY_CODE_USED = "recovery_used", "Recovery code used"
-    USER_PROVISIONED = "user_provisioned", "User created by mail sign-in"
-    MAIL_ACCOUNT_CHANGED = "mail_account", "Mail account changed"
-    ADMIN_ACTION = "admin", "Admin action"
+    SIGNIN = "signin", _("Signed in")
+    SIGNIN_FAILED = "signin_failed", _("Sign-in failed")
+    LOCKED_OUT = "locked_out", _("Locked out")
+    SIGNOUT = "signout", _("Signed out")
+    SESSIONS_ENDED = "sessions_ended", _("Sessions ended")
+    PASSWORD_CHANGED = "password_changed", _("Password changed")
+    TOTP_ENABLED = "totp_enabled", _("Two-factor enabled")
+    TOTP_DISABLED = "totp_disabled", _("Two-factor disabled")
+    TOTP_FAILED = "totp_failed", _("Two-factor code rejected")
+    RECOVERY_CODE_USED = "recovery_used", _("Recovery code used")
+    USER_PROVISIONED = "user_provisioned", _("User created by mail sign-in")
+    MAIL_ACCOUNT_CHANGED = "mail_account", _("Mail account changed")
+    ADMIN_ACTION = "admin", _("Admin action")
 
 
 class AuditEvent(models.Model):
@@ -195,7 +197,7 @@ class EncryptedTOTPDevice(TimestampMixin, ThrottlingMixin, Device):  # type: ign
     # manager would leave type checkers unable to resolve one.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        help_text="The user that this device belongs to.",
+        help_text=_("The user that this device belongs to."),
         on_delete=models.CASCADE,
         related_name="+",
     )
@@ -208,7 +210,7 @@ class EncryptedTOTPDevice(TimestampMixin, ThrottlingMixin, Device):  # type: ign
     last_t = models.BigIntegerField(default=-1)
 
     class Meta(Device.Meta):  # type: ignore[misc]
-        verbose_name = "TOTP device"
+        verbose_name = _("TOTP device")
 
     # django-otp's verification (throttling, drift, no code used twice) and
     # enrolment URL read only the fields above and bin_key, so they are
@@ -237,14 +239,14 @@ class RecoveryCodeDevice(ThrottlingMixin, Device):  # type: ignore[misc]
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        help_text="The user that this device belongs to.",
+        help_text=_("The user that this device belongs to."),
         on_delete=models.CASCADE,
         related_name="+",
     )
 
     class Meta(Device.Meta):  # type: ignore[misc]
-        verbose_name = "recovery codes"
-        verbose_name_plural = "recovery codes"
+        verbose_name = _("recovery codes")
+        verbose_name_plural = _("recovery codes")
 
     def get_throttle_factor(self) -> int:
         return int(getattr(settings, "OTP_STATIC_THROTTLE_FACTOR", 1))

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from accounts import audit, twofactor, usersessions
 from accounts.models import User
@@ -145,7 +146,10 @@ def _flag(value: str, line: int, column: str) -> bool:
         return True
     if word in FALSE_WORDS:
         return False
-    raise ValidationError(f"line {line}: {column} must be yes or no, not {value!r}")
+    raise ValidationError(
+        _("line %(line)d: %(column)s must be yes or no, not %(value)s")
+        % {"line": line, "column": column, "value": repr(value)}
+    )
 
 
 def _import_row(
@@ -153,17 +157,23 @@ def _import_row(
 ) -> None:
     username = (row.get("username") or "").strip()
     if not username:
-        raise ValidationError(f"line {line}: username is empty")
+        raise ValidationError(_("line %(line)d: username is empty") % {"line": line})
     email = (row.get("email") or "").strip()
     if email:
         try:
             validate_email(email)
         except ValidationError:
-            raise ValidationError(f"line {line}: {email!r} is not an address") from None
+            raise ValidationError(
+                _("line %(line)d: %(email)s is not an address")
+                % {"line": line, "email": repr(email)}
+            ) from None
     user = User.objects.filter(username=username).first()
     created = user is None
     if user is not None and user.is_superuser and not may_touch_superusers:
-        raise ValidationError(f"line {line}: only a superuser may change {username}")
+        raise ValidationError(
+            _("line %(line)d: only a superuser may change %(username)s")
+            % {"line": line, "username": username}
+        )
     if user is None:
         user = User(username=username)
         user.set_unusable_password()
@@ -180,13 +190,18 @@ def _import_row(
             password_validation.validate_password(password, user)
         except ValidationError as exc:
             reasons = " ".join(exc.messages)
-            raise ValidationError(f"line {line}: password: {reasons}") from None
+            raise ValidationError(
+                _("line %(line)d: password: %(reasons)s")
+                % {"line": line, "reasons": reasons}
+            ) from None
         user.set_password(password)
     try:
         user.full_clean(exclude=["password"])
     except ValidationError as exc:
         reasons = " ".join(exc.messages)
-        raise ValidationError(f"line {line}: {reasons}") from None
+        raise ValidationError(
+            _("line %(line)d: %(reasons)s") % {"line": line, "reasons": reasons}
+        ) from None
     user.save()
     (report.created if created else report.updated).append(username)
 
@@ -200,16 +215,18 @@ def import_users(request: HttpRequest, data: bytes, *, dry_run: bool) -> ImportR
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        report.errors.append("The file is not UTF-8 text.")
+        report.errors.append(_("The file is not UTF-8 text."))
         return report
     reader = csv.DictReader(io.StringIO(text))
     may_touch_superusers = bool(getattr(request.user, "is_superuser", False))
     unknown = set(reader.fieldnames or []) - set(COLUMNS)
     if not reader.fieldnames or "username" not in reader.fieldnames:
-        report.errors.append("The first line must name the columns, with username.")
+        report.errors.append(_("The first line must name the columns, with username."))
         return report
     if unknown:
-        report.errors.append(f"Unknown columns: {', '.join(sorted(unknown))}.")
+        report.errors.append(
+            _("Unknown columns: %(columns)s.") % {"columns": ", ".join(sorted(unknown))}
+        )
         return report
     try:
         with transaction.atomic():

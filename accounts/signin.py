@@ -14,22 +14,23 @@ from typing import Any
 
 from django.contrib.auth import authenticate, login
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from django_otp import login as otp_login
 
-from accounts import twofactor
+from accounts import backends, twofactor
 from accounts.models import User
 
 PENDING_KEY = "accounts_pending_2fa"
 PENDING_SECONDS = 300
 
-BAD_CREDENTIALS = "The user name or password is wrong."
-DISABLED = "This account has been disabled. Ask your administrator."
-LOCKED_OUT = (
+BAD_CREDENTIALS = _("The user name or password is wrong.")
+DISABLED = _("This account has been disabled. Ask your administrator.")
+LOCKED_OUT = _(
     "Too many failed sign-ins. Sign-in is blocked for a while; try again later "
     "or ask your administrator."
 )
-WRONG_CODE = "That code is not right. Try the current code from your app."
-PENDING_EXPIRED = "That took too long. Sign in again."
+WRONG_CODE = _("That code is not right. Try the current code from your app.")
+PENDING_EXPIRED = _("That took too long. Sign in again.")
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,11 @@ def is_locked_out(request: HttpRequest) -> bool:
 
 
 def _disabled(username: str, password: str) -> bool:
+    """Whether these are the right credentials of a disabled user."""
     user = User.objects.filter(username=username, is_active=False).first()
-    return user is not None and user.check_password(password)
+    if user is not None and user.check_password(password):
+        return True
+    return backends.is_disabled_mail_user(username, password)
 
 
 def with_password(request: HttpRequest, username: str, password: str) -> Outcome:
@@ -56,11 +60,11 @@ def with_password(request: HttpRequest, username: str, password: str) -> Outcome
     username = username.strip()
     user: Any = authenticate(request, username=username, password=password)
     if is_locked_out(request):
-        return Outcome(locked_out=True, error=LOCKED_OUT)
+        return Outcome(locked_out=True, error=str(LOCKED_OUT))
     if user is None:
         if _disabled(username, password):
-            return Outcome(error=DISABLED)
-        return Outcome(error=BAD_CREDENTIALS)
+            return Outcome(error=str(DISABLED))
+        return Outcome(error=str(BAD_CREDENTIALS))
     if twofactor.has_any_device(user):
         request.session[PENDING_KEY] = {
             "user": user.pk,
@@ -90,10 +94,10 @@ def with_code(request: HttpRequest, token: str) -> Outcome:
     """Check the one-time (or recovery) code and finish signing in."""
     user = pending_user(request)
     if user is None:
-        return Outcome(error=PENDING_EXPIRED)
+        return Outcome(error=str(PENDING_EXPIRED))
     device = twofactor.verify(request, user, token)
     if device is None:
-        return Outcome(needs_code=True, error=WRONG_CODE)
+        return Outcome(needs_code=True, error=str(WRONG_CODE))
     backend = str(request.session[PENDING_KEY]["backend"])
     del request.session[PENDING_KEY]
     login(request, user, backend=backend)

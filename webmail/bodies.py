@@ -30,8 +30,9 @@ from webmail.workers import with_session
 
 logger = logging.getLogger(__name__)
 
-# Bump when the sanitizer's output changes, so cached bodies are redone.
-POLICY_VERSION = 1
+# Bump when the sanitizer's output or the cached fields change, so cached
+# bodies are redone. 2: each file inside a winmail.dat has its own part id.
+POLICY_VERSION = 2
 CACHE_SECONDS = 7 * 24 * 3600
 # Messages up to this size are fetched whole; larger ones part by part.
 FULL_FETCH_MAX = 2 * 1024 * 1024
@@ -226,7 +227,7 @@ def _render(
     account_id: int, folder: Folder, uid: int, parsed: ParsedMessage
 ) -> dict[str, Any]:
     from webmail.mime.sanitize import sanitize_html
-    from webmail.parts import inline_part_url
+    from webmail.parts import inline_part_url, tnef_part_id
 
     user_id = folder.account.user_id
 
@@ -251,7 +252,9 @@ def _render(
         "cid_parts": [list(pair) for pair in parsed.cid_parts],
         "attachments": [
             {
-                "part_id": a.part_id,
+                "part_id": a.part_id
+                if a.tnef_index is None
+                else tnef_part_id(a.part_id, a.tnef_index),
                 "filename": a.filename,
                 "content_type": a.content_type,
                 "size": a.size,

@@ -55,6 +55,32 @@ def apply(
     return changed
 
 
+def apply_to_ids(
+    account: MailAccount,
+    ids: Iterable[int],
+    action: str,
+    target: Folder | None = None,
+) -> int:
+    """Apply an action to cached messages of any folders, named by Message id.
+
+    Search results mix folders and their UIDs repeat, so they are named by
+    id. Ids of messages that are not the account's (or are gone from the
+    cache) are left out. Returns how many messages changed.
+    """
+    if action not in ACTIONS:
+        raise ValueError(f"Unknown action: {action!r}")
+    wanted = sorted({int(i) for i in ids})
+    by_folder: dict[int, list[int]] = {}
+    for chunk in chunks(wanted, CHUNK):
+        rows = Message.objects.filter(id__in=chunk, folder__account=account)
+        for folder_id, uid in rows.values_list("folder_id", "uid"):
+            by_folder.setdefault(folder_id, []).append(uid)
+    changed = 0
+    for folder in Folder.objects.filter(id__in=by_folder, account=account):
+        changed += apply(account, folder, action, by_folder[folder.id], target)
+    return changed
+
+
 def _one(
     account: MailAccount,
     folder: Folder,

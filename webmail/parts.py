@@ -49,7 +49,10 @@ from webmail.imap import (
     UnknownEncoding,
 )
 from webmail.imap.types import BodyPart
+from webmail.mime.filenames import safe_filename
+from webmail.mime.parse import guess_type
 from webmail.mime.stream import decoder_for
+from webmail.mime.tnef import TnefContent, read_tnef
 
 logger = logging.getLogger(__name__)
 
@@ -68,10 +71,13 @@ STOP = b"stop"
 SIGNED_MAX_AGE = 8 * 24 * 3600
 
 # Types a browser shows without running anything. SVG and HTML can carry
-# scripts, so they always download. PDF too: Chromium's viewer does not run
-# under the sandbox policy that every part is served with.
+# scripts, so they always download. PDFs show in the browser's own viewer,
+# which runs under the sandbox policy (views/parts.py, PDF_POLICY).
 INLINE_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
-PREVIEW_TYPES = INLINE_IMAGES | {"text/plain"}
+PDF = "application/pdf"
+PREVIEW_TYPES = INLINE_IMAGES | {"text/plain", PDF}
+# Senders often label a PDF as bytes of no particular type.
+_UNTYPED = "application/octet-stream"
 _EXTENSIONS = {
     "image/png": "png",
     "image/jpeg": "jpg",
@@ -92,9 +98,41 @@ _clients: dict[str, redis.Redis] = {}
 _clients_lock = threading.Lock()
 
 
-def previewable(content_type: str) -> bool:
-    """Return whether parts of this type may be shown in the browser."""
-    return content_type.lower() in PREVIEW_TYPES
+def preview_type(content_type: str, filename: str = "") -> str | None:
+    """Return the type to show a part as in the browser, or None to download.
+
+    An untyped part named ``*.pdf`` shows as a PDF.
+    """
+    content_type = content_type.lower()
+    if content_type in PREVIEW_TYPES:
+        return content_type
+    if content_type == _UNTYPED and filename.lower().endswith(".pdf"):
+        return PDF
+    return None
+
+
+def previewable(content_type: str, filename: str = "") -> bool:
+    """Return whether a part may be shown in the browser."""
+    return preview_type(content_type, filename) is not None
+
+
+def tnef_part_id(section: str, index: int) -> str:
+    """Return the id of file ``index`` (from 0) inside a winmail.dat part.
+
+    The files of one winmail.dat share its IMAP section, so each gets the
+    section and its place after a "~" (from 1): "2~1", "2~2".
+    """
+    return f"{section}~{index + 1}"
+
+
+def split_part_id(part_id: str) -> tuple[str, int | None]:
+    """Return (IMAP section, index inside its winmail.dat or None)."""
+    section, tilde, place = part_id.partition("~")
+    if not tilde:
+        return part_id, None
+    if not place.isdigit() or int(place) < 1:
+        raise ValueError(f"Not a part id: {part_id!r}")
+    return section, int(place) - 1
 
 
 def extension_for(content_type: str) -> str:
@@ -216,11 +254,17 @@ def _stream(
     if not summaries:
         raise MessageMissing("The message is no longer on the server.")
     summary = summaries[0]
+    unpacked: dict[str, TnefContent] = {}
     for section in sections:
         if section == "":
             sink.meta({"part": "", "content_type": "message/rfc822"})
             for chunk in session.stream_part(uid, "", FETCH_CHUNK):
                 sink.data(chunk)
+            continue
+        if "~" in section:
+            _stream_tnef_file(
+                session, uid, summary.bodystructure, section, unpacked, sink
+            )
             continue
         part = find_part(summary.bodystructure, section)
         if part is None or part.is_multipart:
@@ -236,6 +280,50 @@ def _stream(
         )
         for chunk in _decoded(session, uid, part):
             sink.data(chunk)
+
+
+def _stream_tnef_file(
+    session: ImapSession,
+    uid: int,
+    root: BodyPart,
+    part_id: str,
+    unpacked: dict[str, TnefContent],
+    sink: _Sink,
+) -> None:
+    """Send one file from inside a winmail.dat part.
+
+    The reading pane lists these files only for messages it parsed whole
+    (bodies.FULL_FETCH_MAX), so the winmail.dat is read whole here too,
+    within the same bound, and read once for all the files of a zip.
+    """
+    from webmail.bodies import FULL_FETCH_MAX
+
+    try:
+        section, index = split_part_id(part_id)
+    except ValueError:
+        raise MessageMissing("The message has no such part.") from None
+    content = unpacked.get(section)
+    if content is None:
+        part = find_part(root, section)
+        if part is None or part.is_multipart or part.size > FULL_FETCH_MAX:
+            raise MessageMissing("The message has no such part.")
+        content = read_tnef(b"".join(_decoded(session, uid, part)))
+        unpacked.clear()
+        unpacked[section] = content
+    if index is None or index >= len(content.files):
+        raise MessageMissing("The message has no such part.")
+    item = content.files[index]
+    name = safe_filename(item.name)
+    sink.meta(
+        {
+            "part": part_id,
+            "content_type": guess_type(name),
+            "charset": None,
+            "filename": name,
+            "size": len(item.data),
+        }
+    )
+    sink.data(item.data)
 
 
 def stream_to_redis(

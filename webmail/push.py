@@ -116,9 +116,11 @@ def sync_and_publish(
     return result
 
 
-def sync_folder_list_and_publish(account_id: int) -> list[int]:
+def sync_folder_list_and_publish(
+    account_id: int, *, with_quota: bool = True
+) -> list[int]:
     """Sync the folder list; publish if it changed; return stale folder ids."""
-    listed = sync_folder_list(account_id)
+    listed = sync_folder_list(account_id, with_quota=with_quota)
     if listed.changed:
         user_id = user_id_of(account_id)
         if user_id is not None:
@@ -195,14 +197,19 @@ class Watcher(threading.Thread):
             return self._last_target
         if watched is None:
             return None
-        folder_id = watched or inbox_id(self.account_id)
-        if folder_id is None:
-            sync_folder_list_and_publish(self.account_id)
-            folder_id = inbox_id(self.account_id)
+        # Asked every second of IDLE: INBOX's id is looked up once, since an
+        # INBOX can be neither deleted nor renamed away.
+        if not watched and self._inbox is None:
+            self._inbox = inbox_id(self.account_id)
+            if self._inbox is None:
+                sync_folder_list_and_publish(self.account_id)
+                self._inbox = inbox_id(self.account_id)
+        folder_id = watched or self._inbox
         self._last_target = folder_id
         return folder_id
 
     _last_target: int | None = None
+    _inbox: int | None = None
 
     def run(self) -> None:
         failures = 0
@@ -306,6 +313,8 @@ class Watcher(threading.Thread):
     def _idle(self, folder_id: int) -> None:
         folder = Folder.objects.filter(id=folder_id).first()
         if folder is None:
+            self._inbox = None  # dropped from the cache: look it up again
+            self.stop.wait(1.0)
             return
         inbox_row = (
             Folder.objects.filter(account_id=self.account_id, name__iexact="INBOX")

@@ -391,6 +391,8 @@ class SearchPage:
     note: str = ""
     error: str = ""
     errors: list[str] = field(default_factory=list)
+    # How many messages the search found in all (every page).
+    total: int = 0
 
 
 def search_timeout() -> float:
@@ -456,6 +458,25 @@ def _parse_cursor(value: str) -> tuple[int, int] | None:
         return None
 
 
+def _answer(
+    account: MailAccount, query: SearchQuery, reuse: bool, timeout: float | None
+) -> dict[str, Any]:
+    """Return the worker's answer to a search: cached when reuse and still kept."""
+    if (
+        query.folder_id is not None
+        and not Folder.objects.filter(id=query.folder_id, account=account).exists()
+    ):
+        raise Http404("No such folder.")
+    key = _results_key(account.id, query)
+    answer = cache.get(key) if reuse else None
+    if answer is None:
+        limit_seconds = timeout if timeout is not None else search_timeout()
+        answer = _through_worker(account.id, query, limit_seconds)
+        if "error" not in answer:
+            cache.set(key, answer, RESULTS_SECONDS)
+    return answer
+
+
 def find(
     account: MailAccount,
     query: SearchQuery,
@@ -463,26 +484,18 @@ def find(
     before: str = "",
     limit: int = PAGE_SIZE,
     timeout: float | None = None,
+    reuse: bool = False,
 ) -> SearchPage:
     """Return a page of a server search's results, newest first.
 
     Waits for the account's worker up to timeout seconds (SEARCH_TIMEOUT).
     before is the next_before of the previous page: later pages reuse the
-    hits of the first for a few minutes instead of searching again.
+    hits of the first for a few minutes instead of searching again, and so
+    does page 1 when reuse is set (the list shown again after an action).
     """
-    if (
-        query.folder_id is not None
-        and not Folder.objects.filter(id=query.folder_id, account=account).exists()
-    ):
-        raise Http404("No such folder.")
-    key = _results_key(account.id, query)
-    answer = cache.get(key) if before else None
-    if answer is None:
-        limit_seconds = timeout if timeout is not None else search_timeout()
-        answer = _through_worker(account.id, query, limit_seconds)
-        if "error" in answer:
-            return SearchPage([], "", error=_error_text(answer))
-        cache.set(key, answer, RESULTS_SECONDS)
+    answer = _answer(account, query, reuse or bool(before), timeout)
+    if "error" in answer:
+        return SearchPage([], "", error=_error_text(answer))
     note = ""
     if answer.get("note") == NOTE_CACHE_ONLY:
         note = gettext(
@@ -503,4 +516,25 @@ def find(
     messages = [by_id[row_id] for _, row_id in chosen if row_id in by_id]
     more = start + limit < len(keys)
     next_before = f"{chosen[-1][0]}-{chosen[-1][1]}" if more and chosen else ""
-    return SearchPage(messages, next_before, note=note)
+    return SearchPage(messages, next_before, note=note, total=len(keys))
+
+
+def result_ids(
+    account: MailAccount, query: SearchQuery, *, timeout: float | None = None
+) -> tuple[list[int], str]:
+    """Return the cached Message ids of every result of a search, and an error.
+
+    The hits of the search the user is looking at are reused while they are
+    kept; after that the search runs again. Only the account's own messages
+    are returned.
+    """
+    answer = _answer(account, query, True, timeout)
+    if "error" in answer:
+        return [], _error_text(answer)
+    ids = [int(row_id) for _, row_id in answer["hits"]]
+    own: list[int] = []
+    for start in range(0, len(ids), _CHUNK):
+        own += Message.objects.filter(
+            id__in=ids[start : start + _CHUNK], folder__account=account
+        ).values_list("id", flat=True)
+    return own, ""

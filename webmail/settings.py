@@ -124,6 +124,8 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": REDIS_KEY_PREFIX,
+        # Without it each request context opens its own Redis connection.
+        "OPTIONS": {"pool_class": "webmail.cachepool.SharedConnectionPool"},
     }
 }
 
@@ -151,9 +153,10 @@ IMAP_IDLE_TIMEOUT = env_int("IMAP_IDLE_TIMEOUT", 300)
 # How long a task waits for a free connection of a busy account (seconds).
 IMAP_POOL_WAIT = env_int("IMAP_POOL_WAIT", 30)
 # Messages fetched per backfill step, and by the first sync of a folder (the
-# first pages, shown as soon as they are in).
+# first two pages, shown as soon as they are in: a server reads each
+# never-fetched message's file for its structure, a few ms apiece).
 IMAP_SYNC_BATCH = env_int("IMAP_SYNC_BATCH", 1000)
-IMAP_FIRST_BATCH = env_int("IMAP_FIRST_BATCH", 200)
+IMAP_FIRST_BATCH = env_int("IMAP_FIRST_BATCH", 100)
 # Rendered bodies larger than this (characters) are not kept in the cache:
 # such rare messages are fetched again when opened, so one huge message
 # cannot crowd the cache. Entries also expire after a week.
@@ -217,6 +220,13 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # Mail content must never reach a log, at any level: redis-py logs every
+    # reply at DEBUG (task results carry message text), Celery every task's
+    # result at INFO.
+    "loggers": {
+        "push_response": {"level": "INFO"},
+        "celery.app.trace": {"level": "WARNING"},
+    },
 }
 
 # --- Accounts and sign-in security (owned by accounts/; keep edits here) ---

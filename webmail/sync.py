@@ -80,14 +80,19 @@ def batch_size() -> int:
 
 def first_batch_size() -> int:
     """Messages of a never-synced folder loaded before the first page shows."""
-    return min(batch_size(), int(getattr(settings, "IMAP_FIRST_BATCH", 200)))
+    return min(batch_size(), int(getattr(settings, "IMAP_FIRST_BATCH", 100)))
 
 
 # Folder list ------------------------------------------------------------
 
 
-def sync_folder_list(account_id: int) -> FolderListResult:
-    """Mirror the server's folders (names, special use, counts)."""
+def sync_folder_list(account_id: int, *, with_quota: bool = True) -> FolderListResult:
+    """Mirror the server's folders (names, special use, counts).
+
+    with_quota=False leaves the quota for refresh_usage(): on a large
+    mailbox the server may take a few hundred milliseconds to count it, and
+    the first sync of an account should show the inbox before that.
+    """
 
     def work(
         session: ImapSession,
@@ -95,13 +100,19 @@ def sync_folder_list(account_id: int) -> FolderListResult:
         return (
             session.list_folders(with_status=True),
             sorted(session.capabilities.names),
-            session.get_quota(),
+            session.get_quota() if with_quota else None,
         )
 
     listed, capabilities, quota = with_session(account_id, work)
     result = apply_folder_list(account_id, listed, capabilities)
-    record_usage(account_id, quota)
+    if with_quota:
+        record_usage(account_id, quota)
     return result
+
+
+def refresh_usage(account_id: int) -> None:
+    """Read the account's quota from its server and note it."""
+    record_usage(account_id, with_session(account_id, lambda s: s.get_quota()))
 
 
 def record_usage(account_id: int, quota: Quota | None) -> None:

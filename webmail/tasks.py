@@ -27,8 +27,9 @@ from webmail.imap import (
     ServerUnreachable,
     Timeout,
 )
-from webmail.models import OperationState, PendingOperation
+from webmail.models import Folder, OperationState, PendingOperation
 from webmail.routing import queue_for
+from webmail.sync import refresh_usage
 from webmail.workers import get_pool
 
 logger = logging.getLogger(__name__)
@@ -106,8 +107,12 @@ def sync(self: Task[Any, Any], account_id: int, folder_id: int | None = None) ->
     if not MailAccount.objects.filter(id=account_id).exists():
         return
     try:
+        first = False
         if folder_id is None:
-            stale = push.sync_folder_list_and_publish(account_id)
+            # An account's first sync shows its inbox before asking for the
+            # quota, which a large mailbox takes a while to count.
+            first = not Folder.objects.filter(account_id=account_id).exists()
+            stale = push.sync_folder_list_and_publish(account_id, with_quota=not first)
             folder_id = push.inbox_id(account_id)
             for other in stale:
                 if other != folder_id:
@@ -115,6 +120,8 @@ def sync(self: Task[Any, Any], account_id: int, folder_id: int | None = None) ->
             if folder_id is None:
                 return
         push.sync_and_publish(account_id, folder_id)
+        if first:
+            refresh_usage(account_id)
     except ImapError as exc:
         _report(account_id, exc)
         if isinstance(exc, RETRYABLE):
@@ -122,7 +129,11 @@ def sync(self: Task[Any, Any], account_id: int, folder_id: int | None = None) ->
         logger.info("Sync of account %s failed: %s", account_id, exc)
 
 
-@shared_task(name="webmail.account.backfill", bind=True, **ACCOUNT_TASK)
+# Nobody waits for what these return: without a stored result, sending one
+# also skips the result backend's subscription (a Redis round trip).
+@shared_task(
+    name="webmail.account.backfill", bind=True, ignore_result=True, **ACCOUNT_TASK
+)
 def backfill(self: Task[Any, Any], account_id: int, folder_id: int) -> None:
     """Load the next batch of older messages; queue the next one if more."""
     try:
@@ -136,7 +147,7 @@ def backfill(self: Task[Any, Any], account_id: int, folder_id: int) -> None:
         send_backfill(account_id, folder_id)
 
 
-@shared_task(name="webmail.account.push_outbox", acks_late=True)
+@shared_task(name="webmail.account.push_outbox", acks_late=True, ignore_result=True)
 def push_outbox(account_id: int) -> None:
     """Apply the account's pending operations on the server, in order."""
     if not MailAccount.objects.filter(id=account_id).exists():
@@ -166,7 +177,7 @@ def push_outbox(account_id: int) -> None:
             logger.warning("Could not requeue the outbox of %s", account_id)
 
 
-@shared_task(name="webmail.account.watch", acks_late=True)
+@shared_task(name="webmail.account.watch", acks_late=True, ignore_result=True)
 def watch(account_id: int) -> None:
     """Make sure this worker keeps an IDLE watcher on the account."""
     if MailAccount.objects.filter(id=account_id).exists():

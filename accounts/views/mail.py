@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
@@ -58,7 +59,10 @@ def _edit(request: HttpRequest, account: MailAccount | None) -> HttpResponse:
                 outcome,
                 account,
             )
-            messages.success(request, f"{saved.email} is set up and working.")
+            messages.success(
+                request,
+                _("%(email)s is set up and working.") % {"email": saved.email},
+            )
             return redirect("mail_accounts")
     context = {"form": form, "account": account, "outcome": outcome}
     return render(request, "accounts/mail_edit.html", context)
@@ -96,5 +100,5 @@ def account_test(request: HttpRequest, account_id: int) -> HttpResponse:
 def account_delete(request: HttpRequest, account_id: int) -> HttpResponse:
     account = get_account_for_user(_user(request), account_id)
     mailaccounts.delete_account(account)
-    messages.success(request, f"{account.email} is removed.")
+    messages.success(request, _("%(email)s is removed.") % {"email": account.email})
     return redirect("mail_accounts")

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
@@ -72,7 +73,9 @@ def user_new(request: HttpRequest) -> HttpResponse:
             user.set_unusable_password()
         user.save()
         audit.record_admin_action(request, user, "user created")
-        messages.success(request, f"{user.username} is created.")
+        messages.success(
+            request, _("%(username)s is created.") % {"username": user.username}
+        )
         return redirect("manage:user", user_id=user.pk)
     return render(request, "accounts/manage/user_new.html", {"form": form})
 
@@ -85,7 +88,7 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
         before = {name: getattr(target, name) for name in UserForm.Meta.fields}
         if form.is_valid():
             if target == request.user and not form.cleaned_data["is_staff"]:
-                form.add_error("is_staff", "You cannot take away your own access.")
+                form.add_error("is_staff", _("You cannot take away your own access."))
             else:
                 form.save()
                 audit.record_admin_action(
@@ -93,7 +96,7 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
                 )
                 if not target.is_active:
                     usersessions.end_all(target, request, by_admin=True)
-                messages.success(request, "Saved.")
+                messages.success(request, _("Saved."))
                 return redirect("manage:user", user_id=target.pk)
     context = {
         "target": target,
@@ -115,7 +118,7 @@ def user_password(request: HttpRequest, user_id: int) -> HttpResponse:
     form = SetPasswordForm(target, request.POST)
     if form.is_valid():
         operator.set_password(request, target, form.cleaned_data["password"])
-        messages.success(request, "Password set; the user's sessions ended.")
+        messages.success(request, _("Password set; the user's sessions ended."))
     else:
         for error in form.errors.get("password", []):
             messages.error(request, str(error))
@@ -127,7 +130,7 @@ def user_password(request: HttpRequest, user_id: int) -> HttpResponse:
 def user_reset_2fa(request: HttpRequest, user_id: int) -> HttpResponse:
     target = _target(request, user_id)
     twofactor.disable(target, request, by_admin=True)
-    messages.success(request, "Two-factor sign-in removed.")
+    messages.success(request, _("Two-factor sign-in removed."))
     return redirect("manage:user", user_id=target.pk)
 
 
@@ -136,7 +139,7 @@ def user_reset_2fa(request: HttpRequest, user_id: int) -> HttpResponse:
 def user_sessions_end(request: HttpRequest, user_id: int) -> HttpResponse:
     target = _target(request, user_id)
     count = usersessions.end_all(target, request, by_admin=True)
-    messages.success(request, f"{count} sessions ended.")
+    messages.success(request, _("%(count)d sessions ended.") % {"count": count})
     return redirect("manage:user", user_id=target.pk)
 
 
@@ -145,7 +148,7 @@ def user_sessions_end(request: HttpRequest, user_id: int) -> HttpResponse:
 def user_unlock(request: HttpRequest, user_id: int) -> HttpResponse:
     target = _target(request, user_id)
     operator.clear_lockout(request, target)
-    messages.success(request, "Failed sign-ins forgotten; the user can sign in.")
+    messages.success(request, _("Failed sign-ins forgotten; the user can sign in."))
     return redirect("manage:user", user_id=target.pk)
 
 
@@ -154,10 +157,12 @@ def user_unlock(request: HttpRequest, user_id: int) -> HttpResponse:
 def user_delete(request: HttpRequest, user_id: int) -> HttpResponse:
     target = _target(request, user_id)
     if target == request.user:
-        messages.error(request, "You cannot delete yourself.")
+        messages.error(request, _("You cannot delete yourself."))
         return redirect("manage:user", user_id=target.pk)
     operator.delete_user(request, target)
-    messages.success(request, f"{target.username} is deleted.")
+    messages.success(
+        request, _("%(username)s is deleted.") % {"username": target.username}
+    )
     return redirect("manage:users")
 
 

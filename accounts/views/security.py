@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
@@ -50,7 +51,7 @@ def twofactor_setup(request: HttpRequest) -> HttpResponse:
         codes = twofactor.confirm(request, user, device, form.cleaned_data["code"])
         if codes is not None:
             return render(request, "accounts/recovery_codes.html", {"codes": codes})
-        form.add_error("code", "That code is not right. Check your app's clock.")
+        form.add_error("code", _("That code is not right. Check your app's clock."))
     context = {
         "form": form,
         "qr_code": twofactor.qr_code_data_uri(device),
@@ -66,14 +67,14 @@ def twofactor_setup(request: HttpRequest) -> HttpResponse:
 def twofactor_disable(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if twofactor.is_required(user):
-        messages.error(request, "Your administrator requires two-factor sign-in.")
+        messages.error(request, _("Your administrator requires two-factor sign-in."))
         return redirect("security")
     form = ConfirmPasswordForm(user, request.POST)
     if not form.is_valid():
-        messages.error(request, "That is not your password; nothing changed.")
+        messages.error(request, _("That is not your password; nothing changed."))
         return redirect("security")
     twofactor.disable(user, request)
-    messages.success(request, "Two-factor sign-in is off.")
+    messages.success(request, _("Two-factor sign-in is off."))
     return redirect("security")
 
 
@@ -84,7 +85,7 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     form = ConfirmPasswordForm(user, request.POST)
     if not twofactor.is_enabled(user) or not form.is_valid():
-        messages.error(request, "That is not your password; nothing changed.")
+        messages.error(request, _("That is not your password; nothing changed."))
         return redirect("security")
     codes = twofactor.new_recovery_codes(user)
     return render(request, "accounts/recovery_codes.html", {"codes": codes})
@@ -97,7 +98,7 @@ def session_end(request: HttpRequest, session_id: int) -> HttpResponse:
     if record is None:
         raise Http404("No such session.")
     usersessions.end_session(record)
-    messages.success(request, "That session is signed out.")
+    messages.success(request, _("That session is signed out."))
     return redirect("security")
 
 
@@ -121,6 +122,6 @@ def password_change(request: HttpRequest) -> HttpResponse:
         for record in user.sessions.exclude(session_key=current):
             usersessions.end_session(record)
         audit.record(AuditKind.PASSWORD_CHANGED, request=request, user=user)
-        messages.success(request, "Your password is changed. Other sessions ended.")
+        messages.success(request, _("Your password is changed. Other sessions ended."))
         return redirect("security")
     return render(request, "accounts/password_change.html", {"form": form})

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -20,7 +21,9 @@ from accounts import signin
 from accounts.forms import CodeForm, SignInForm
 from accounts.middleware import SESSION_ENDED_PARAM, allowed_before_2fa
 
-SESSION_ENDED = "Your session has ended: it expired or was signed out. Sign in again."
+SESSION_ENDED = _(
+    "Your session has ended: it expired or was signed out. Sign in again."
+)
 
 
 def _next_url(request: HttpRequest) -> str:

@@ -13,9 +13,16 @@ function rows() {
   return $$("#list .row");
 }
 
+// A row and the open message are matched by the message's URL: UIDs repeat
+// across folders, and search results mix folders.
+function rowKey(row) {
+  const link = $("a.open", row);
+  return link ? link.getAttribute("href") : row.dataset.uid;
+}
+
 function openUid() {
   const article = $("#reader .message");
-  return article ? article.dataset.uid : null;
+  return article ? article.dataset.url || article.dataset.uid : null;
 }
 
 // The row the keyboard acts on. It follows the open message, and j/k move it.
@@ -23,12 +30,12 @@ let cursorUid = null;
 
 function cursorRow() {
   const all = rows();
-  return all.find((row) => row.dataset.uid === cursorUid) || null;
+  return all.find((row) => rowKey(row) === cursorUid) || null;
 }
 
 function setCursor(row) {
   for (const other of $$("#list .row.cursor")) other.classList.remove("cursor");
-  cursorUid = row ? row.dataset.uid : null;
+  cursorUid = row ? rowKey(row) : null;
   if (!row) return;
   row.classList.add("cursor");
   row.scrollIntoView({ block: "nearest" });
@@ -36,10 +43,10 @@ function setCursor(row) {
 
 function markCurrent() {
   const uid = openUid();
-  for (const row of rows()) row.classList.toggle("current", row.dataset.uid === uid);
+  for (const row of rows()) row.classList.toggle("current", rowKey(row) === uid);
   const app = $("#app");
   if (app) app.classList.toggle("reading", uid !== null);
-  const current = rows().find((row) => row.dataset.uid === (uid || cursorUid));
+  const current = rows().find((row) => rowKey(row) === (uid || cursorUid));
   setCursor(current || rows()[0] || null);
 }
 
@@ -59,7 +66,7 @@ function move(step) {
     setCursor(next);
   }
   // With a message open, moving the cursor opens the next message.
-  if (openUid() !== null && cursorRow() && cursorRow().dataset.uid !== openUid()) {
+  if (openUid() !== null && cursorRow() && rowKey(cursorRow()) !== openUid()) {
     openRow(cursorRow());
   }
 }

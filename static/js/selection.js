@@ -1,8 +1,9 @@
 // Selecting messages in the list for the bulk actions' toolbar (#bulk).
 // Each row has a checkbox (input[data-pick]); a click selects one, a
 // shift+click selects the range from the last one clicked, "Select all"
-// takes the page and then offers the whole folder (all=1, applied by the
-// server). The selection survives the list's live refreshes.
+// takes the page and then offers the whole folder, or every result of a
+// search (all=1, applied by the server). The selection survives the list's
+// live refreshes and, in search results, the list shown again.
 
 const $ = (selector, root = document) => root.querySelector(selector);
 const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
@@ -15,9 +16,11 @@ function boxes() {
   return $$("#list input[data-pick]");
 }
 
+// Which list is shown: a folder's list by its URL, search results (which are
+// not refreshed live) by the URL of their page.
 function listUrl() {
   const list = $("#list");
-  return list ? list.dataset.refreshUrl : null;
+  return list ? list.dataset.selectionKey || list.dataset.refreshUrl : null;
 }
 
 function update() {

@@ -8,23 +8,41 @@ import io
 
 import pytest
 from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import connection
 
 from accounts import crypto, mailaccounts
 from accounts.models import MailAccount, User
+from tests.accounts.test_otp_secrets import whole_database
 
 pytestmark = pytest.mark.django_db
 
 
-def test_a_database_dump_does_not_reveal_the_password(alice: User):
+def test_a_database_dump_does_not_reveal_the_password(alice: User, bob: User):
+    account = MailAccount.objects.get(user=alice)
+    account.smtp_password = "smtp-secret-of-alice"
+    account.save()
     dump = io.StringIO()
-    call_command("dumpdata", "accounts.mailaccount", stdout=dump)
-    assert "mail-secret-of-alice" not in dump.getvalue()
+    call_command("dumpdata", stdout=dump)
+    for text in (dump.getvalue(), whole_database()):
+        for secret in ("mail-secret-of-", "smtp-secret-of-alice"):
+            assert secret not in text
     with connection.cursor() as cursor:
         cursor.execute("SELECT imap_password_encrypted FROM accounts_mailaccount")
         stored = [row[0] for row in cursor.fetchall()]
-    assert stored and all("mail-secret" not in value for value in stored)
+    # Sealed, not blank: the key opens them again.
+    assert len(stored) == 2 and all(value.startswith("gAAAAA") for value in stored)
+    assert account.imap_password == "mail-secret-of-alice"
+
+
+def test_without_a_key_no_password_is_stored(alice: User, settings):
+    settings.CREDENTIALS_KEYS = []
+    account = MailAccount.objects.get(user=alice)
+    with pytest.raises(ImproperlyConfigured, match="CREDENTIALS_KEYS"):
+        account.imap_password = "would be kept in clear"
+    with pytest.raises(ImproperlyConfigured, match="CREDENTIALS_KEYS"):
+        account.imap_password  # noqa: B018
 
 
 def test_the_password_cannot_be_read_with_another_key(alice: User, settings):

@@ -6,7 +6,8 @@ test_every_id_url_is_in_the_table until a case for it is added to CASES
 below. Each case gives the arguments that name one of Alice's objects; Bob
 asks for it with GET and with POST, once with Alice's account id and once
 with his own account id and Alice's other ids, and must get 404 (or 405
-for a method the view does not take). Alice asking for the same thing must
+for a method the view does not take). Charlie, who has a mail account but
+no mail, then does the same. Alice asking for the same thing must
 not get 404, so that a case cannot pass by pointing at nothing.
 
 Operator URLs (/manage/) are checked apart: a signed-in non-staff user gets
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -153,6 +154,7 @@ CASES: dict[str, Case] = {
     ),
     "mail_account": Case(account),
     "mail_search": Case(account),
+    "mail_search_bulk": Case(account),
     "mail_dismiss_failure": Case(
         lambda w: {"account_id": w.account.id, "operation_id": w.operation.id}
     ),
@@ -245,6 +247,20 @@ def intrusions(case: Case, world: World) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_bob_gets_404_for_alices_object(name: str, world: World):
+    check_intruder_gets_404(name, world)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_charlie_gets_404_for_alices_object(name: str, world: World, charlie: User):
+    # Charlie has a mail account but no mail: he plays Bob's part.
+    check_intruder_gets_404(
+        name,
+        replace(world, bob=charlie, bob_account=MailAccount.objects.get(user=charlie)),
+    )
+
+
+def check_intruder_gets_404(name: str, world: World) -> None:
+    """world.bob asks for Alice's object and gets 404; Alice does not."""
     case = CASES[name]
     bob = client_for(world.bob)
     for arguments in intrusions(case, world):

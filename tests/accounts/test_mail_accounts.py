@@ -9,9 +9,11 @@ from collections.abc import Iterator
 import pytest
 from django.test import Client
 
+from accounts import mailservers
 from accounts.models import MailAccount, MailDomain, User
 from devtools.ports import free_port
 from tests.accounts.conftest import SMTP_PASSWORD, SMTP_USER, sign_in
+from webmail import imap, workers
 
 pytestmark = pytest.mark.django_db
 
@@ -358,3 +360,129 @@ def test_no_password_reaches_the_logs_while_testing(
     )
     assert "wrong-imap-secret" not in caplog.text
     assert imap_user.password not in caplog.text
+
+
+def test_a_disabled_user_of_mail_sign_in_is_told_so(imap_user, mail_settings):
+    server = imap_user.server
+    MailDomain.objects.create(
+        domain="example.org",
+        imap_host=server.host,
+        imap_port=server.imaps_port,
+        sign_in_with_mail=True,
+    )
+    assert sign_in(Client(), imap_user.address, imap_user.password).status_code == 302
+    User.objects.filter(username=imap_user.address).update(is_active=False)
+
+    client = Client()
+    page = sign_in(client, imap_user.address, imap_user.password).content.decode()
+    assert "This account has been disabled" in page
+    assert client.get("/").status_code == 302
+    # A wrong password learns nothing about the account.
+    page = sign_in(Client(), imap_user.address, "wrong").content.decode()
+    assert "The user name or password is wrong." in page
+
+
+@pytest.fixture
+def dead_port() -> Iterator[int]:
+    """A loopback port where nothing listens (held bound, never listening)."""
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    yield holder.getsockname()[1]
+    holder.close()
+
+
+def test_the_usual_ports_are_tried_in_order():
+    assert (mailservers.IMAPS_PORT, mailservers.IMAP_PORT) == (993, 143)
+    assert (mailservers.SMTPS_PORT, mailservers.SUBMISSION_PORT) == (465, 587)
+
+
+def test_an_empty_imap_port_tries_implicit_tls_then_starttls(
+    alice_client, imap_user, mail_settings, monkeypatch, dead_port
+):
+    # The test Dovecot cannot sit on 993 and 143: the usual ports are moved
+    # to a port where nothing answers (for 993) and Dovecot's (for 143).
+    monkeypatch.setattr(mailservers, "IMAPS_PORT", dead_port)
+    monkeypatch.setattr(mailservers, "IMAP_PORT", imap_user.server.imap_port)
+    response = alice_client.post(
+        "/accounts/mail/add/",
+        {
+            "action": "test",
+            "email": imap_user.address,
+            "imap_host": imap_user.server.host,
+            "imap_password": imap_user.password,
+        },
+    )
+    attempts = response.context["outcome"].imap.attempts
+    assert [(a.port, a.security, a.problem) for a in attempts] == [
+        (dead_port, "ssl", "refused"),
+        (imap_user.server.imap_port, "starttls", ""),
+    ]
+    assert "Signed in to 127.0.0.1" in response.content.decode()
+
+
+def test_an_empty_smtp_port_tries_implicit_tls_then_submission(
+    alice_client, imap_user, mail_settings, submission_server, monkeypatch, dead_port
+):
+    monkeypatch.setattr(mailservers, "SMTPS_PORT", dead_port)
+    monkeypatch.setattr(mailservers, "SUBMISSION_PORT", submission_server.port)
+    response = add(
+        alice_client,
+        email=imap_user.address,
+        imap_host=imap_user.server.host,
+        imap_port=imap_user.server.imaps_port,
+        imap_password=imap_user.password,
+        smtp_host=submission_server.host,
+        smtp_username=SMTP_USER,
+        smtp_password=SMTP_PASSWORD,
+    )
+    assert response.status_code == 302
+    account = MailAccount.objects.get(email=imap_user.address)
+    assert (account.smtp_port, account.smtp_security) == (
+        submission_server.port,
+        "starttls",
+    )
+
+
+def test_plaintext_connects_only_where_the_admin_allows_it(
+    imap_user, mail_settings, monkeypatch
+):
+    server = imap_user.server
+    connects: list[str] = []
+    real_connect = imap.connect
+
+    def counted(*args, **kwargs):
+        connects.append(kwargs["security"])
+        return real_connect(*args, **kwargs)
+
+    monkeypatch.setattr(imap, "connect", counted)
+    refused = mailservers.try_imap_once(
+        server.host, server.imap_port, "none", imap_user.username, imap_user.password
+    )
+    assert not refused.ok
+    assert "without TLS would expose the password" in refused.message
+    assert connects == []  # refused before any connection
+
+    mail_settings.MAIL_ALLOWED_PLAINTEXT_HOSTS = [server.host]
+    allowed = mailservers.try_imap_once(
+        server.host, server.imap_port, "none", imap_user.username, imap_user.password
+    )
+    assert allowed.ok, allowed.message
+    assert connects == ["none"]
+
+
+def test_the_imap_engine_refuses_what_the_admin_has_not_allowed(
+    alice, imap_user, mail_settings
+):
+    account = MailAccount.objects.get(user=alice)
+    account.imap_host = imap_user.server.host
+    account.imap_port = imap_user.server.imap_port
+    account.imap_security = "none"
+    account.save()
+    with pytest.raises(workers.AccountUnusable, match="without TLS"):
+        workers.connect_settings(account.id)
+    account.imap_security = "starttls"
+    account.save()
+    assert workers.connect_settings(account.id).addresses == ("127.0.0.1",)
+    mail_settings.MAIL_ALLOWED_PRIVATE_HOSTS = []
+    with pytest.raises(workers.AccountUnusable, match="private or local address"):
+        workers.connect_settings(account.id)

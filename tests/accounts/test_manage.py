@@ -12,7 +12,8 @@ from django.test import Client
 
 from accounts import twofactor
 from accounts.models import AuditEvent, User
-from tests.accounts.conftest import sign_in
+from tests.accounts.conftest import PASSWORD, sign_in
+from tests.accounts.test_twofactor import enrol
 
 pytestmark = pytest.mark.django_db
 
@@ -211,3 +212,61 @@ def test_an_import_cannot_change_a_superuser(operator_client: Client, alice: Use
     assert "only a superuser may change alice" in response.content.decode()
     alice.refresh_from_db()
     assert not alice.check_password("a fine long passphrase 7")
+
+
+def test_an_operator_edits_a_user(operator_client: Client, alice: User):
+    operator_client.post(
+        f"/manage/users/{alice.id}/",
+        {
+            "username": "alice",
+            "email": "alice@example.net",
+            "first_name": "Alice",
+            "is_active": "on",
+        },
+    )
+    alice.refresh_from_db()
+    assert (alice.email, alice.first_name) == ("alice@example.net", "Alice")
+    event = AuditEvent.objects.get(kind="admin", username="alice")
+    assert "email=alice@example.net" in event.detail
+    assert event.actor == "operator"
+
+
+def test_a_password_an_operator_sets_must_pass_the_validators(
+    operator_client: Client, alice: User
+):
+    response = operator_client.post(
+        f"/manage/users/{alice.id}/password/", {"password": "alice"}, follow=True
+    )
+    assert "too short" in response.content.decode()
+    alice.refresh_from_db()
+    assert alice.check_password(PASSWORD)
+
+
+def test_an_operator_can_remove_a_users_two_factor_sign_in(
+    operator_client: Client, alice: User
+):
+    alice_client = Client()
+    sign_in(alice_client, "alice")
+    enrol(alice_client, alice)
+    page = operator_client.get(f"/manage/users/{alice.id}/").content.decode()
+    assert "Two-factor sign-in: on" in page
+    operator_client.post(f"/manage/users/{alice.id}/2fa/reset/")
+    assert not twofactor.is_enabled(alice)
+    # The password alone signs Alice in again.
+    assert sign_in(Client(), "alice").status_code == 302
+    event = AuditEvent.objects.get(kind="totp_disabled", username="alice")
+    assert (event.actor, event.detail) == ("operator", "reset by an admin")
+
+
+def test_the_user_page_shows_last_sign_in_and_sessions(
+    operator_client: Client, alice: User
+):
+    page = operator_client.get(f"/manage/users/{alice.id}/").content.decode()
+    assert "Last sign-in: never" in page
+    sign_in(Client(HTTP_USER_AGENT="Alice Phone Browser"), "alice")
+    alice.refresh_from_db()
+    page = operator_client.get(f"/manage/users/{alice.id}/").content.decode()
+    assert f"Last sign-in: {alice.last_login:%Y-%m-%d %H:%M}" in page
+    assert "Alice Phone Browser" in page
+    listing = operator_client.get("/manage/").content.decode()
+    assert f"{alice.last_login:%Y-%m-%d %H:%M}" in listing

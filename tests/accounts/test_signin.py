@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.test import Client
+from django.utils import timezone
 
+import webmail.settings as production
 from accounts.models import AuditEvent, User
 from tests.accounts.conftest import PASSWORD, sign_in
 
@@ -89,6 +92,14 @@ def test_an_expired_session_gets_a_clear_message(alice: User, client: Client):
     assert "Your session has ended" in response.content.decode()
 
 
+def test_a_session_past_its_expiry_gets_a_clear_message(alice: User, client: Client):
+    sign_in(client, "alice")
+    Session.objects.update(expire_date=timezone.now() - timedelta(seconds=1))
+    response = client.get("/accounts/mail/", follow=True)
+    assert response.redirect_chain[-1][0].startswith("/accounts/login/")
+    assert "Your session has ended" in response.content.decode()
+
+
 def test_a_fresh_visit_gets_no_session_message(client: Client):
     response = client.get("/accounts/login/")
     assert "Your session has ended" not in response.content.decode()
@@ -127,3 +138,53 @@ def test_no_password_reaches_the_logs(
     assert "wrong-secret-123" not in caplog.text
     assert PASSWORD not in caplog.text
     assert "mail-secret-of-alice" not in caplog.text
+
+
+def test_passwords_are_hashed_with_argon2(alice: User, settings):
+    # The suite hashes with MD5 for speed; production's list is used here.
+    settings.PASSWORD_HASHERS = production.PASSWORD_HASHERS
+    assert production.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
+    alice.set_password(PASSWORD)
+    alice.save()
+    assert alice.password.startswith("argon2$argon2id$")
+    assert sign_in(Client(), "alice").status_code == 302
+
+
+def test_an_older_hash_becomes_argon2_at_sign_in(alice: User, settings):
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+        *production.PASSWORD_HASHERS,
+    ]
+    alice.set_password(PASSWORD)
+    alice.save()
+    assert alice.password.startswith("pbkdf2_sha256$")
+    settings.PASSWORD_HASHERS = production.PASSWORD_HASHERS
+    assert sign_in(Client(), "alice").status_code == 302
+    alice.refresh_from_db()
+    assert alice.password.startswith("argon2$")
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        ("x7#k", "too short"),
+        ("qwertyuiop", "too common"),
+        ("4815162342", "entirely numeric"),
+        ("alice.example.org", "too similar"),
+    ],
+)
+def test_djangos_password_validators_apply(
+    alice: User, client: Client, password: str, reason: str
+):
+    sign_in(client, "alice")
+    response = client.post(
+        "/accounts/security/password/",
+        {
+            "old_password": PASSWORD,
+            "new_password1": password,
+            "new_password2": password,
+        },
+    )
+    assert reason in response.content.decode()
+    alice.refresh_from_db()
+    assert alice.check_password(PASSWORD)

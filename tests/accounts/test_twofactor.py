@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import io
+import re
+
 import pytest
+import qrcode
+import qrcode.image.svg
+from django.conf import settings
 from django.test import Client, override_settings
 
 from accounts import twofactor
@@ -121,3 +128,64 @@ def test_turning_off_needs_the_password(alice: User, client: Client):
     assert twofactor.is_enabled(alice)
     client.post("/accounts/security/2fa/disable/", {"password": PASSWORD})
     assert not twofactor.is_enabled(alice)
+
+
+def test_the_qr_code_carries_the_apps_key(alice: User, client: Client, settings):
+    sign_in(client, "alice")
+    page = client.get("/accounts/security/2fa/")
+    device = EncryptedTOTPDevice.objects.get(user=alice, confirmed=False)
+    key = base64.b32encode(device.bin_key).decode().rstrip("=")
+    # The enrolment address an app reads: the key, the issuer and the user.
+    url = device.config_url
+    assert url.startswith("otpauth://totp/")
+    assert f"secret={key}" in url
+    assert f"issuer={settings.OTP_TOTP_ISSUER}" in url
+    assert "alice" in url
+    # The image on the page is that address drawn as a QR code.
+    html = page.content.decode()
+    shown = re.search(r'src="data:image/svg\+xml;base64,([^"]+)"', html)
+    assert shown is not None
+    drawn = io.BytesIO()
+    qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage).save(drawn)
+    assert base64.b64decode(shown.group(1)) == drawn.getvalue()
+    # And for apps without a camera, the same key to type.
+    assert page.context["secret"].replace(" ", "") == key
+
+
+def test_a_wrong_code_holds_back_the_next_try(alice: User, client: Client, settings):
+    settings.OTP_TOTP_THROTTLE_FACTOR = 60
+    settings.OTP_STATIC_THROTTLE_FACTOR = 60
+    sign_in(client, "alice")
+    codes = enrol(client, alice)
+    client.post("/accounts/logout/")
+    device = EncryptedTOTPDevice.objects.get(user=alice, confirmed=True)
+
+    guesser = Client()
+    sign_in(guesser, "alice")
+    guesser.post("/accounts/login/code/", {"code": "135791"})
+    # Even the right code, or a recovery code, is refused for a while.
+    for code in (totp_code(device, 1), codes[0]):
+        page = guesser.post("/accounts/login/code/", {"code": code})
+        assert "That code is not right" in page.content.decode()
+    assert guesser.get("/").status_code == 302
+    assert AuditEvent.objects.filter(kind="totp_failed", username="alice").count() == 3
+
+
+def test_the_code_step_rotates_the_session_key(alice: User, client: Client):
+    sign_in(client, "alice")
+    enrol(client, alice)
+    client.post("/accounts/logout/")
+    device = EncryptedTOTPDevice.objects.get(user=alice, confirmed=True)
+
+    fresh = Client()
+    sign_in(fresh, "alice")
+    pending = fresh.cookies[settings.SESSION_COOKIE_NAME].value
+    assert pending
+    fresh.post("/accounts/login/code/", {"code": totp_code(device, 1)})
+    signed_in = fresh.cookies[settings.SESSION_COOKIE_NAME].value
+    assert signed_in and signed_in != pending
+    assert fresh.get("/").status_code == 200
+    # The key that stood for the half-finished sign-in leads nowhere.
+    old = Client()
+    old.cookies[settings.SESSION_COOKIE_NAME] = pending
+    assert old.get("/").status_code == 302

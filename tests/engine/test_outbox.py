@@ -18,6 +18,9 @@ def _ready(account, *folders: str) -> dict[str, Folder]:
         row = Folder.objects.get(account=account, name=name)
         sync.sync_folder(account.id, row.id)
         row.refresh_from_db()
+        while not row.complete:  # past the first batch: load the rest
+            sync.backfill_folder(account.id, row.id)
+            row.refresh_from_db()
         rows[name] = row
     return rows
 

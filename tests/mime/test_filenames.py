@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from webmail.mime.filenames import safe_filename, unique_names
+from webmail.mime.filenames import MAX_LENGTH, safe_filename, unique_names
 
 # Every character the reading pane and the download name must not keep.
 BIDI_AND_MARKS = [
@@ -65,3 +65,30 @@ def test_unique_names_numbers_repeats_before_the_extension():
         "notes (2)",
         ".pdf",
     ]
+
+
+PADDING = [
+    " ",  # space
+    "\u00a0",  # no-break space
+    "\u2003",  # em space
+    "\u3000",  # ideographic space
+    "\u3164",  # Hangul filler: a letter drawn blank
+    "\u2800",  # blank Braille pattern
+]
+
+
+@pytest.mark.parametrize("pad", PADDING)
+def test_padding_before_the_extension_shrinks_to_one_space(pad):
+    assert safe_filename("invoice.pdf" + pad * 60 + ".exe") == "invoice.pdf .exe"
+
+
+def test_mixed_padding_shrinks_to_one_space():
+    padding = "\u00a0 \u3000\u3164\u2800" * 30
+    assert safe_filename("請求書.pdf" + padding + ".exe") == "請求書.pdf .exe"
+
+
+def test_a_name_longer_than_the_limit_keeps_its_extension():
+    name = safe_filename("invoice.pdf" + "_" * 300 + ".exe")
+    assert len(name) == MAX_LENGTH
+    assert name.startswith("invoice.pdf_")
+    assert name.endswith("_.exe")

@@ -12,6 +12,10 @@ _INVISIBLE = re.compile(
     "\u061c\u180e]"
 )
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+# Runs of spaces of any width, and of letters drawn blank (Hangul fillers,
+# the blank Braille pattern): "invoice.pdf<60 spaces>.exe" must not push
+# the real extension out of sight, so each run becomes one space.
+_BLANKS = re.compile("[\\s\u115f\u1160\u2800\u3164\uffa0]+")
 _RESERVED = re.compile(r'[<>:"|?*]')
 _WINDOWS_DEVICES = re.compile(
     r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE
@@ -28,6 +32,7 @@ def safe_filename(name: str, default: str = "attachment") -> str:
     name = unicodedata.normalize("NFC", name)
     name = _INVISIBLE.sub("", name)
     name = _CONTROLS.sub("", name)
+    name = _BLANKS.sub(" ", name)
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = _RESERVED.sub("_", name)
     name = name.strip().strip(".").strip()

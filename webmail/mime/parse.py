@@ -406,11 +406,12 @@ def _tnef(headers: RawHeaders, body: bytes, part_id: str, state: _State) -> _Bod
     if content is None:
         return _Body()
     for index, item in enumerate(content.files):
+        name = safe_filename(item.name)
         state.attachments.append(
             Attachment(
                 part_id=part_id,
-                filename=safe_filename(item.name),
-                content_type=_guess_type(item.name),
+                filename=name,
+                content_type=guess_type(name),
                 size=len(item.data),
                 content_id=None,
                 disposition="attachment",
@@ -465,7 +466,8 @@ def _default_name(main: str, part_id: str) -> str:
     return f"part-{part_id}.{ext}"
 
 
-def _guess_type(name: str) -> str:
+def guess_type(name: str) -> str:
+    """Return the content type of a file named ``name`` (files in a winmail.dat)."""
     ext = name.rpartition(".")[2].lower()
     for ctype, known in _EXTENSIONS.items():
         if known == ext:

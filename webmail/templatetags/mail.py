@@ -58,6 +58,13 @@ def message_row(row: Hashable, oob: bool = False) -> SafeString:
     return _row_html(row, bool(oob))
 
 
+@register.simple_tag
+def message_rows(rows: list[Hashable], oob: bool = False) -> SafeString:
+    """Print every line of a message list (see message_row), in one tag."""
+    flag = bool(oob)
+    return mark_safe("".join(_row_html(row, flag) for row in rows))  # noqa: S308
+
+
 @functools.lru_cache(maxsize=5_000)
 def _row_html(row: Hashable, oob: bool) -> SafeString:
     html = get_template("webmail/_row.html").render({"m": row, "oob": oob})

@@ -1,4 +1,8 @@
-"""Acting on the selected messages of a list: read, unread, star, move, delete."""
+"""Acting on the selected messages of a list: read, unread, star, move, delete.
+
+A folder's list names its rows by UID (bulk_view); search results, which
+mix folders, by message id (search_bulk_view).
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,17 @@ from urllib.parse import urlsplit
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.models import MailAccount
-from webmail import bulk, mailbox
+from webmail import bulk, mailbox, search
 from webmail.models import Folder
 from webmail.views import present
 from webmail.views.mailbox import _account, _is_htmx, _layout
+from webmail.views.search import results_context
 
 
 def _done(action: str, count: int, target: Folder | None) -> str:
@@ -60,9 +66,9 @@ def folder_title(folder: Folder) -> str:
     return next((n.title for n in nodes if n.id == folder.id), folder.display_name)
 
 
-def _uids(request: HttpRequest) -> list[int] | None:
+def _uids(request: HttpRequest, name: str = "uid") -> list[int] | None:
     try:
-        return [int(value) for value in request.POST.getlist("uid")]
+        return [int(value) for value in request.POST.getlist(name)]
     except ValueError:
         return None
 
@@ -75,16 +81,24 @@ def _target(request: HttpRequest, account: MailAccount) -> Folder | None:
     return mailbox.get_folder(account, int(value) if value.isdigit() else -1)
 
 
-def _problem(request: HttpRequest) -> str:
+def _problem(request: HttpRequest, name: str = "uid") -> str:
     """Return why the request cannot be carried out, or ""."""
     if request.POST.get("action") not in bulk.ACTIONS:
         return _("Pick an action for the selected messages.")
-    if _uids(request) is None:
+    if _uids(request, name) is None:
         return _("The selection could not be read. Reload the page and try again.")
-    if request.POST.get("all") != "1" and not _uids(request):
+    if request.POST.get("all") != "1" and not _uids(request, name):
         return _("Select some messages first.")
     if request.POST.get("action") == "move" and not request.POST.get("target"):
         return _("Pick a folder to move the messages to.")
+    return ""
+
+
+def _unusable(target: Folder | None) -> str:
+    if target is not None and not target.selectable:
+        return _("“%(folder)s” cannot hold messages.") % {
+            "folder": folder_title(target)
+        }
     return ""
 
 
@@ -96,11 +110,7 @@ def bulk_view(request: HttpRequest, account_id: int, folder_id: int) -> HttpResp
     folder = mailbox.get_folder(account, folder_id)
     target = _target(request, account)
     action = request.POST.get("action", "")
-    status = _problem(request)
-    if target is not None and not target.selectable:
-        status = _("“%(folder)s” cannot hold messages.") % {
-            "folder": folder_title(target)
-        }
+    status = _unusable(target) or _problem(request)
     if not status:
         uids = None if request.POST.get("all") == "1" else _uids(request)
         count = bulk.apply(account, folder, action, uids, target)
@@ -118,3 +128,42 @@ def bulk_view(request: HttpRequest, account_id: int, folder_id: int) -> HttpResp
     context["bulk_status"] = status
     response = render(request, "webmail/_bulk_done.html", context)
     return response
+
+
+@require_POST
+@login_required
+def search_bulk_view(request: HttpRequest, account_id: int) -> HttpResponse:
+    """Apply an action to selected search results, in any of the folders.
+
+    The rows are named by message id ("message"); all=1 means every result of
+    the search that the page "back" shows. Ids of other accounts' messages
+    are left out.
+    """
+    account = _account(request, account_id)
+    target = _target(request, account)
+    action = request.POST.get("action", "")
+    search_url = reverse("mail_search", args=[account.id])
+    back = request.POST.get("back", "")
+    if not back.startswith(f"{search_url}?"):
+        back = ""
+    params = QueryDict(urlsplit(back).query)
+    status = _unusable(target) or _problem(request, "message")
+    ids = _uids(request, "message") or []
+    if not status and request.POST.get("all") == "1":
+        query, errors = search.parse_query(params)
+        if not back or errors or query.empty:
+            status = _(
+                "The selection could not be read. Reload the page and try again."
+            )
+        else:
+            ids, status = search.result_ids(account, query)
+    if not status:
+        count = bulk.apply_to_ids(account, ids, action, target)
+        status = _done(action, count, target)
+    if not _is_htmx(request):
+        return redirect(back or search_url)
+    # The same page of results again, from the hits already found.
+    context = results_context(account, params, reuse=True)
+    context["folders_oob"] = True
+    context["bulk_status"] = status
+    return render(request, "webmail/_bulk_done.html", context)

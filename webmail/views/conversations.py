@@ -51,17 +51,22 @@ def rows(
     base = present.folder_url(account_id, folder_id)
     dates = ListDates()
     unknown, no_subject = gettext("(unknown sender)"), gettext("(no subject)")
+    # What Gmail shows for one's own messages: one's own name would read
+    # like someone else's.
+    me = gettext("me")
     unread_label = gettext("Unread:")
     lines = []
     for item in items:
+        # The thread's newest message, in whatever folder; the line opens the
+        # thread from this folder (item.uid is in it).
         m = item.newest
         date = m.date or m.internaldate
         lines.append(
             ConversationRow(
-                uid=m.uid,
-                url=f"{base}{m.uid}/thread",
+                uid=item.uid,
+                url=f"{base}{item.uid}/thread",
                 classes="row thread unread" if item.unread else "row thread",
-                sender=present.sender_of(m) or unknown,
+                sender=me if item.mine else present.sender_of(m) or unknown,
                 subject=m.subject or no_subject,
                 preview=m.preview,
                 count=item.count,
@@ -123,7 +128,11 @@ def _view(account: MailAccount, messages: list[Message]) -> ConversationView:
 def _mark_read(
     request: HttpRequest, account: MailAccount, messages: list[Message]
 ) -> None:
-    """Mark the conversation read when the user reads mail at once."""
+    """Mark the conversation read, in every folder, if the user reads at once.
+
+    These are the messages the list counts (conversation()), so the line is
+    read afterwards.
+    """
     setting = preferences.mark_read(request.user)  # type: ignore[arg-type]
     if setting.mode != MarkRead.AT_ONCE:
         return
@@ -135,6 +144,8 @@ def _mark_read(
             folders[m.folder_id] = m.folder
     for folder_id, uids in unread.items():
         mailbox.mark_seen(account, folders[folder_id], uids)
+    for m in messages:
+        m.seen = True
 
 
 @require_GET
@@ -146,7 +157,8 @@ def conversation_view(
     account = _account(request, account_id)
     folder = mailbox.get_folder(account, folder_id)
     message = mailbox.get_message(folder, uid)
-    messages = conversations.conversation(account, message.thread_key) or [message]
+    messages = conversations.conversation(account, message.thread_key, folder)
+    messages = messages or [message]
     _mark_read(request, account, messages)
     folder_url = present.folder_url(account.id, folder.id)
     context = {
@@ -156,6 +168,9 @@ def conversation_view(
         "folder_url": folder_url,
     }
     if _is_htmx(request) and request.headers.get("HX-Target") == "reader":
+        # The thread's line in the list, now read, swapped in out of band.
+        line = conversations.line_of(account, folder, messages)
+        context["thread_oob"] = rows(account.id, folder.id, [line] if line else [])
         return render(request, "webmail/_conversation.html", context)
     layout = _threads_layout(request, account, folder)
     layout.update(context)

@@ -8,6 +8,7 @@ quick and the back button, new tabs and bookmarks still work.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import preferences
-from accounts.access import get_account_for_user
+from accounts.access import accounts_for_user, get_account_for_user, pick_account
 from accounts.models import MailAccount, MarkRead
 from webmail import bulk, mailbox
 from webmail.conversations import list_conversations as conversations_list
@@ -70,23 +71,36 @@ FIELD_CHOICES = (
 )
 
 
-def frame(account: MailAccount, folder: Folder | None) -> dict[str, Any]:
+@dataclass
+class Loaded:
+    """What a page view has already read: the user's accounts, the folders."""
+
+    accounts: list[MailAccount]
+    folders: list[Folder]
+
+
+def frame(
+    account: MailAccount, folder: Folder | None, loaded: Loaded | None = None
+) -> dict[str, Any]:
     """Return what every list page shows around its list: folders, state."""
-    nodes = present.folder_nodes(account.id, mailbox.folders(account))
+    folders = loaded.folders if loaded else mailbox.folders(account)
+    nodes = present.folder_nodes(account.id, folders)
     current = None
     if folder is not None:
         current = next((node for node in nodes if node.id == folder.id), None)
         if current is None:
             current = present.folder_nodes(account.id, [folder])[0]
+    accounts = loaded.accounts if loaded else mailbox.user_accounts(account.user_id)
+    this = next((other for other in accounts if other.id == account.id), account)
     return {
         "account": account,
-        "accounts": list(MailAccount.objects.filter(user_id=account.user_id)),
+        "accounts": accounts,
         "folders": nodes,
         "folder": current,
         "search_url": reverse("mail_search", args=[account.id]),
         "field_choices": FIELD_CHOICES,
         "scope_folders": [node for node in nodes if node.folder.selectable],
-        "account_error": mailbox.account_error(account),
+        "account_error": mailbox.state_error(this),
         "failures": mailbox.failed_operations(account),
     }
 
@@ -96,6 +110,7 @@ def _layout(
     account: MailAccount,
     folder: Folder,
     current_uid: int | None = None,
+    loaded: Loaded | None = None,
 ) -> dict[str, Any]:
     """Return the context of the whole layout: folders, list and pane."""
     query = request.GET.get("q", "").strip()[:200]
@@ -104,7 +119,7 @@ def _layout(
         sort = "date"
     descending = mailbox.sort_descending(sort, request.GET.get("dir", ""))
     if request.GET.get("view") == "threads" and not query:
-        return _threads_layout(request, account, folder)
+        return _threads_layout(request, account, folder, loaded)
     page = mailbox.list_messages(
         account,
         folder,
@@ -114,7 +129,7 @@ def _layout(
         sort=sort,
         descending=descending,
     )
-    context = frame(account, folder)
+    context = frame(account, folder, loaded)
     folder_url = present.folder_url(account.id, folder.id)
     # The list's own parameters, kept by its links and its refreshes.
     params: dict[str, str] = {"q": query} if query else {}
@@ -152,21 +167,30 @@ def selection_context(
     account: MailAccount, folder: Folder, more_pages: bool
 ) -> dict[str, Any]:
     """Return what the selection's toolbar needs: its URL, the move targets."""
+    count = 0
+    if more_pages:
+        # Once the cache holds the whole folder, the server's count says how
+        # many there are without counting 100,000 rows on every page view.
+        count = folder.total if folder.complete and folder.total else 0
+        count = count or bulk.folder_count(folder)
     return {
         "bulk_url": reverse("mail_bulk", args=[account.id, folder.id]),
         # "Select all N in this folder" is offered when the page is not all.
-        "folder_count": bulk.folder_count(folder) if more_pages else 0,
+        "folder_count": count,
     }
 
 
 def _threads_layout(
-    request: HttpRequest, account: MailAccount, folder: Folder
+    request: HttpRequest,
+    account: MailAccount,
+    folder: Folder,
+    loaded: Loaded | None = None,
 ) -> dict[str, Any]:
     """Return the layout's context with the list grouped by conversation."""
     from webmail.views.conversations import rows
 
     page = conversations_list(account, folder, before=request.GET.get("before", ""))
-    context = frame(account, folder)
+    context = frame(account, folder, loaded)
     folder_url = present.folder_url(account.id, folder.id)
     own_url = f"{folder_url}?view=threads"
     older_url = ""
@@ -213,21 +237,32 @@ def account_view(request: HttpRequest, account_id: int) -> HttpResponse:
 @login_required
 def folder_view(request: HttpRequest, account_id: int, folder_id: int) -> HttpResponse:
     """Show a folder's messages, and ask the worker to check it for news."""
-    return _folder_page(request, _account(request, account_id), folder_id)
+    # The page shows all the user's accounts and the account's folders:
+    # read each list once, and find this account and folder in them.
+    accounts = accounts_for_user(request.user)  # type: ignore[arg-type]
+    account = pick_account(accounts, account_id)
+    return _folder_page(request, account, folder_id, accounts)
 
 
 def _folder_page(
-    request: HttpRequest, account: MailAccount, folder_id: int
+    request: HttpRequest,
+    account: MailAccount,
+    folder_id: int,
+    accounts: list[MailAccount] | None = None,
 ) -> HttpResponse:
+    if accounts is None:
+        accounts = mailbox.user_accounts(account.user_id)
+    folders = mailbox.folders(account)
+    folder = mailbox.pick_folder(folders, folder_id)
+    loaded = Loaded(accounts, folders)
     if _is_htmx(request) and request.headers.get("HX-Target") == "list":
         # A refresh after an event: the worker has just synced, so the
         # folder is not checked again (that would echo another event).
-        folder = mailbox.get_folder(account, folder_id)
-        context = _layout(request, account, folder)
+        context = _layout(request, account, folder, loaded=loaded)
         context["folders_oob"] = True
         return render(request, "webmail/_refresh.html", context)
-    folder = mailbox.open_folder(account, folder_id)
-    context = _layout(request, account, folder)
+    mailbox.check_folder(account, folder)
+    context = _layout(request, account, folder, loaded=loaded)
     if _is_htmx(request):
         return render(request, "webmail/_content.html", context)
     return render(request, "webmail/mailbox.html", context)
@@ -238,14 +273,17 @@ def _open(
 ) -> present.MessageView:
     """Return the reading pane's view of a message, fetching its body."""
     setting = preferences.mark_read(request.user)  # type: ignore[arg-type]
-    if not message.seen and setting.mode == MarkRead.AT_ONCE:
+    # The body first: a message whose text could not be shown stays unread,
+    # and the server is not asked to store \Seen while the same worker
+    # fetches the body (on a large Maildir the two wait on each other).
+    body = mailbox.open_message(account, folder, message.uid)
+    if not message.seen and setting.mode == MarkRead.AT_ONCE and not body.error:
         mailbox.mark_seen(account, folder, [message.uid])
         message.seen = True
     view = present.message_view(account.id, folder.id, message)
     if not message.seen and setting.mode == MarkRead.AFTER_DELAY:
         view.seen_url = f"{view.url}seen"
         view.seen_after = setting.delay
-    body = mailbox.open_message(account, folder, message.uid)
     view.error = body.error or ""
     view.has_remote = body.has_remote_content
     view.remote_allowed = request.GET.get("images") == "show" or (

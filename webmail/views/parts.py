@@ -37,9 +37,22 @@ from webmail import mailbox, parts
 from webmail.mime.filenames import safe_filename, unique_names
 from webmail.models import Folder, Message
 
-_PART_ID = re.compile(r"[1-9][0-9]{0,5}(\.[1-9][0-9]{0,5}){0,20}")
+# An IMAP section, and for a file inside a winmail.dat its place: "2~1".
+_PART_ID = re.compile(r"[1-9][0-9]{0,5}(\.[1-9][0-9]{0,5}){0,20}(~[1-9][0-9]{0,3})?")
 _CHARSET = re.compile(r"[A-Za-z0-9_.:-]{1,40}")
 PART_POLICY = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
+# A PDF preview opens in a tab of its own. Its type (application/pdf) with
+# nosniff hands the bytes to the browser's PDF viewer only, never to an HTML
+# parser: that is what keeps a hostile PDF from running script as this site.
+# The policy holds if a browser renders it as a document anyway: the sandbox
+# gives it an opaque origin (no cookies, storage or requests as the user),
+# nothing may load, submit or frame it. Chromium 156 still shows PDFs under
+# it and X-Frame-Options: DENY; its viewer is browser UI that the policy
+# does not govern (its pages keep this site's origin, hence nosniff).
+PDF_POLICY = (
+    "sandbox; default-src 'none'; frame-ancestors 'none'; "
+    "form-action 'none'; base-uri 'none'"
+)
 STATUS = {
     parts.ERROR_MISSING: 404,
     parts.ERROR_TIMEOUT: 504,
@@ -105,7 +118,10 @@ def _part_name(info: dict[str, object]) -> str:
 def part_view(
     request: HttpRequest, account_id: int, folder_id: int, uid: int, part_id: str
 ) -> HttpResponseBase:
-    """Download one part; ?inline=1 shows images, text and PDFs in the browser."""
+    """Download one part; ?inline=1 shows images, text and PDFs in the browser.
+
+    ``part_id`` is an IMAP section, or a file inside a winmail.dat ("2~1").
+    """
     account, folder, message = _message(request, account_id, folder_id, uid)
     if not _PART_ID.fullmatch(part_id):
         raise Http404("No such part.")
@@ -114,16 +130,22 @@ def part_view(
     except parts.PartError as exc:
         return _failed(request, exc)
     info = stream.first
-    content_type = str(info["content_type"]).lower()
-    inline = request.GET.get("inline") == "1" and parts.previewable(content_type)
-    if inline and content_type == "text/plain":
+    name = _part_name(info)
+    # Judged by the name as listed, as the reading pane's Preview link was.
+    shown_as = parts.preview_type(str(info["content_type"]), name)
+    inline = request.GET.get("inline") == "1" and shown_as is not None
+    if inline and shown_as == "text/plain":
         charset = str(info.get("charset") or "")
         charset = charset if _CHARSET.fullmatch(charset) else "utf-8"
         content_type = f"text/plain; charset={charset}"
-    elif not inline:
+    elif inline and shown_as:
+        content_type = shown_as
+    else:
         content_type = "application/octet-stream"
     response = StreamingHttpResponse(stream.data(), content_type=content_type)
-    _guard(response, content_disposition_header(not inline, _part_name(info)))
+    _guard(response, content_disposition_header(not inline, name))
+    if content_type == parts.PDF:
+        response["Content-Security-Policy"] = PDF_POLICY
     return response
 
 
@@ -139,7 +161,6 @@ def zip_view(
         return _failed(request, parts.PartError(parts.ERROR_UNAVAILABLE, body.error))
     files: dict[str, str] = {}
     for attachment in body.attachments:
-        # Files unpacked from one winmail.dat share its part: sent once.
         files.setdefault(attachment.part_id, attachment.filename)
     if not files:
         raise Http404("The message has no attachments.")

@@ -78,12 +78,24 @@ class MessageRow:
     # and an element id that stays unique when UIDs repeat across folders.
     folder: str = ""
     dom_id: str = ""
-    # Whether the row has a checkbox for the selection (folder lists).
+    # Whether the row has a checkbox for the selection.
     pickable: bool = True
+    # What the checkbox sends: the UID in a folder's list, the cached
+    # message's id in lists that mix folders (UIDs repeat across folders).
+    pick: str = ""
 
     @property
     def element_id(self) -> str:
         return self.dom_id or f"m{self.uid}"
+
+    @property
+    def pick_name(self) -> str:
+        # Not "id": form controls named so would hide the form's own id.
+        return "message" if self.pick else "uid"
+
+    @property
+    def pick_value(self) -> str:
+        return self.pick or str(self.uid)
 
     @property
     def star_vals(self) -> str:
@@ -109,7 +121,7 @@ class Attachment:
 
         return (
             f"{self.url}?inline=1"
-            if self.url and previewable(self.content_type)
+            if self.url and previewable(self.content_type, self.filename)
             else ""
         )
 
@@ -265,7 +277,7 @@ def search_rows(
                 row,
                 folder=folder_titles.get(m.folder_id, "") if show_folder else "",
                 dom_id=f"m{m.folder_id}-{m.uid}",
-                pickable=False,
+                pick=str(m.id),
             )
         )
     return rows

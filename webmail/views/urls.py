@@ -27,6 +27,11 @@ urlpatterns = [
     path("<int:account_id>/", mailbox.account_view, name="mail_account"),
     path("<int:account_id>/search", search.search_view, name="mail_search"),
     path(
+        "<int:account_id>/search/bulk",
+        bulk.search_bulk_view,
+        name="mail_search_bulk",
+    ),
+    path(
         "<int:account_id>/failures/<int:operation_id>/dismiss",
         mailbox.dismiss_failure_view,
         name="mail_dismiss_failure",
