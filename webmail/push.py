@@ -116,11 +116,9 @@ def sync_and_publish(
     return result
 
 
-def sync_folder_list_and_publish(
-    account_id: int, *, with_quota: bool = True
-) -> list[int]:
+def sync_folder_list_and_publish(account_id: int, *, counts: bool = True) -> list[int]:
     """Sync the folder list; publish if it changed; return stale folder ids."""
-    listed = sync_folder_list(account_id, with_quota=with_quota)
+    listed = sync_folder_list(account_id, counts=counts)
     if listed.changed:
         user_id = user_id_of(account_id)
         if user_id is not None:

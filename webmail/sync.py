@@ -86,33 +86,29 @@ def first_batch_size() -> int:
 # Folder list ------------------------------------------------------------
 
 
-def sync_folder_list(account_id: int, *, with_quota: bool = True) -> FolderListResult:
-    """Mirror the server's folders (names, special use, counts).
+def sync_folder_list(account_id: int, *, counts: bool = True) -> FolderListResult:
+    """Mirror the server's folders (names, special use, counts) and the quota.
 
-    with_quota=False leaves the quota for refresh_usage(): on a large
-    mailbox the server may take a few hundred milliseconds to count it, and
-    the first sync of an account should show the inbox before that.
+    counts=False lists the names only: an account's first sync shows its
+    inbox before asking for the rest. On a large mailbox the server takes a
+    few hundred milliseconds to open INBOX for STATUS and as long again to
+    count the quota.
     """
 
     def work(
         session: ImapSession,
     ) -> tuple[list[ServerFolder], list[str], Quota | None]:
         return (
-            session.list_folders(with_status=True),
+            session.list_folders(with_status=counts),
             sorted(session.capabilities.names),
-            session.get_quota() if with_quota else None,
+            session.get_quota() if counts else None,
         )
 
     listed, capabilities, quota = with_session(account_id, work)
     result = apply_folder_list(account_id, listed, capabilities)
-    if with_quota:
+    if counts:
         record_usage(account_id, quota)
     return result
-
-
-def refresh_usage(account_id: int) -> None:
-    """Read the account's quota from its server and note it."""
-    record_usage(account_id, with_session(account_id, lambda s: s.get_quota()))
 
 
 def record_usage(account_id: int, quota: Quota | None) -> None:

@@ -29,7 +29,6 @@ from webmail.imap import (
 )
 from webmail.models import Folder, OperationState, PendingOperation
 from webmail.routing import queue_for
-from webmail.sync import refresh_usage
 from webmail.workers import get_pool
 
 logger = logging.getLogger(__name__)
@@ -107,21 +106,21 @@ def sync(self: Task[Any, Any], account_id: int, folder_id: int | None = None) ->
     if not MailAccount.objects.filter(id=account_id).exists():
         return
     try:
-        first = False
         if folder_id is None:
-            # An account's first sync shows its inbox before asking for the
-            # quota, which a large mailbox takes a while to count.
+            # An account's first sync shows its inbox first, then counts the
+            # other folders and the quota (slow on a large mailbox).
             first = not Folder.objects.filter(account_id=account_id).exists()
-            stale = push.sync_folder_list_and_publish(account_id, with_quota=not first)
+            stale = push.sync_folder_list_and_publish(account_id, counts=not first)
             folder_id = push.inbox_id(account_id)
+            if first and folder_id is not None:
+                push.sync_and_publish(account_id, folder_id)
+                stale = push.sync_folder_list_and_publish(account_id)
             for other in stale:
                 if other != folder_id:
                     send_sync(account_id, other)
-            if folder_id is None:
+            if folder_id is None or first:
                 return
         push.sync_and_publish(account_id, folder_id)
-        if first:
-            refresh_usage(account_id)
     except ImapError as exc:
         _report(account_id, exc)
         if isinstance(exc, RETRYABLE):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from imapclient import IMAPClient
 from playwright.sync_api import Dialog, Frame, Page, Request, expect
 
+from accounts.models import MailAccount
 from tests.engine.conftest import account_for
 from tests.fixtures.servers import ImapUser
 from tests.ui.conftest import PASSWORD
@@ -50,6 +51,24 @@ def _same_origin(url: str, base: str) -> bool:
     return url == base or url.startswith((base + "/", "data:", "about:"))
 
 
+def sign_in_as(
+    page: Page, base: str, imap_user: ImapUser, rows: int, timeout: int = 30_000
+) -> MailAccount:
+    """Sign the server user in and wait until the list shows rows messages.
+
+    The first visit waits (reloading itself) until the worker has synced.
+    """
+    account = account_for(imap_user)
+    account.user.set_password(PASSWORD)
+    account.user.save()
+    page.goto(f"{base}/accounts/login/")
+    page.fill('input[name="username"]', account.user.username)
+    page.fill('input[name="password"]', PASSWORD)
+    page.click('button[type="submit"]')
+    expect(page.locator("#list .row")).to_have_count(rows, timeout=timeout)
+    return account
+
+
 def sign_in_to_real_mailbox(
     page: Page,
     base: str,
@@ -60,9 +79,6 @@ def sign_in_to_real_mailbox(
     """APPEND messages, sign in, and wait until the worker has synced them."""
     for raw in messages:
         phone.append("INBOX", raw)
-    account = account_for(imap_user)
-    account.user.set_password(PASSWORD)
-    account.user.save()
     requests: list[str] = []
     dialogs: list[str] = []
 
@@ -78,11 +94,7 @@ def sign_in_to_real_mailbox(
     page.on("dialog", on_dialog)
     # Popups (links open in a new tab) are watched as well.
     page.context.on("page", lambda popup: popup.on("dialog", on_dialog))
-    page.goto(f"{base}/accounts/login/")
-    page.fill('input[name="username"]', account.user.username)
-    page.fill('input[name="password"]', PASSWORD)
-    page.click('button[type="submit"]')
-    expect(page.locator("#list .row")).to_have_count(len(messages), timeout=60_000)
+    sign_in_as(page, base, imap_user, len(messages), timeout=60_000)
     folder_path = page.locator("#list").get_attribute("data-refresh-url")
     assert folder_path
     return Mailbox(page, base, f"{base}{folder_path}", requests, dialogs)

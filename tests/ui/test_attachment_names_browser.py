@@ -12,7 +12,7 @@ from tests.engine.conftest import (  # noqa: F401 (fixtures)
     worker,
 )
 from tests.fixtures.servers import ImapUser
-from tests.ui.conftest import PASSWORD
+from tests.ui.real_mail import sign_in_as
 from tests.ui.test_pdf_preview import mail
 
 pytestmark = [
@@ -33,15 +33,7 @@ def test_the_extension_of_a_padded_or_long_name_stays_in_view(
 ):
     files = [(name, "application/octet-stream", b"MZ") for name, _ in NAMES]
     other_device(imap_user).append("INBOX", mail("Invoices", files))
-    account = account_for(imap_user)
-    account.user.set_password(PASSWORD)
-    account.user.save()
-
-    page.goto(f"{live_app}/accounts/login/")
-    page.fill('input[name="username"]', account.user.username)
-    page.fill('input[name="password"]', PASSWORD)
-    page.click('button[type="submit"]')
-    expect(page.locator("#list .row")).to_have_count(1, timeout=30_000)
+    sign_in_as(page, live_app, imap_user, rows=1)
     page.click("#m1 a.open")
     links = page.locator("#reader ul.attachments a[download]")
     expect(links).to_have_count(len(NAMES), timeout=20_000)

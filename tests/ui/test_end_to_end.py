@@ -12,7 +12,7 @@ from tests.engine.conftest import (  # noqa: F401 (fixtures)
     worker,
 )
 from tests.fixtures.servers import ImapUser
-from tests.ui.conftest import PASSWORD
+from tests.ui.real_mail import sign_in_as
 
 pytestmark = [
     pytest.mark.browser,
@@ -46,16 +46,7 @@ def test_reading_real_mail_from_a_real_server(
     phone = other_device(imap_user)
     phone.append("INBOX", NOTE)
     phone.append("INBOX", NEWSLETTER)
-    account = account_for(imap_user)
-    account.user.set_password(PASSWORD)
-    account.user.save()
-
-    page.goto(f"{live_app}/accounts/login/")
-    page.fill('input[name="username"]', account.user.username)
-    page.fill('input[name="password"]', PASSWORD)
-    page.click('button[type="submit"]')
-    # The first visit waits (reloading itself) until the worker has synced.
-    expect(page.locator("#list .row")).to_have_count(2, timeout=30_000)
+    sign_in_as(page, live_app, imap_user, rows=2)
     expect(page.locator("#m2 .subject")).to_contain_text("今日のニュース")
 
     page.click("#m2 a.open")

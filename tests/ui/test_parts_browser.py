@@ -16,7 +16,8 @@ from tests.engine.conftest import (  # noqa: F401 (fixtures)
     worker,
 )
 from tests.fixtures.servers import ImapUser
-from tests.ui.conftest import PASSWORD, PIXEL_PNG
+from tests.ui.conftest import PIXEL_PNG
+from tests.ui.real_mail import sign_in_as
 
 pytestmark = [
     pytest.mark.browser,
@@ -49,15 +50,7 @@ def test_attachments_are_listed_and_an_inline_image_shows_in_the_frame(
     live_app: str, page: Page, imap_user: ImapUser, other_device
 ):
     other_device(imap_user).append("INBOX", _mail_with_logo_and_file())
-    account = account_for(imap_user)
-    account.user.set_password(PASSWORD)
-    account.user.save()
-
-    page.goto(f"{live_app}/accounts/login/")
-    page.fill('input[name="username"]', account.user.username)
-    page.fill('input[name="password"]', PASSWORD)
-    page.click('button[type="submit"]')
-    expect(page.locator("#list .row")).to_have_count(1, timeout=30_000)
+    account = sign_in_as(page, live_app, imap_user, rows=1)
     page.click("#m1 a.open")
 
     attachment = page.locator("#reader .attachments li")

@@ -14,7 +14,7 @@ from tests.engine.conftest import (  # noqa: F401 (fixtures)
     worker,
 )
 from tests.fixtures.servers import ImapUser
-from tests.ui.conftest import PASSWORD
+from tests.ui.real_mail import sign_in_as
 from tests.ui.test_pdf_preview import tiny_pdf
 
 pytestmark = [
@@ -49,19 +49,12 @@ def test_preview_opens_a_pdf_and_runs_no_script(
     live_app: str, page: Page, imap_user: ImapUser, other_device
 ):
     other_device(imap_user).append("INBOX", _mail())
-    account = account_for(imap_user)
-    account.user.set_password(PASSWORD)
-    account.user.save()
     responses: list[Response] = []
     requested: list[str] = []
     page.context.on("response", lambda response: responses.append(response))
     page.context.on("request", lambda request: requested.append(request.url))
 
-    page.goto(f"{live_app}/accounts/login/")
-    page.fill('input[name="username"]', account.user.username)
-    page.fill('input[name="password"]', PASSWORD)
-    page.click('button[type="submit"]')
-    expect(page.locator("#list .row")).to_have_count(1, timeout=30_000)
+    sign_in_as(page, live_app, imap_user, rows=1)
     page.click("#m1 a.open")
     attachment = page.locator("#reader .attachments li")
     expect(attachment).to_contain_text("plan.pdf", timeout=20_000)

@@ -16,8 +16,8 @@ from tests.engine.conftest import (  # noqa: F401 (fixtures)
 )
 from tests.engine.test_search import mail, put
 from tests.fixtures.servers import ImapUser
-from tests.ui.conftest import PASSWORD
 from tests.ui.mail import account_of, add_folder, standard_mailbox
+from tests.ui.real_mail import sign_in_as
 
 
 @pytest.fixture
@@ -84,15 +84,7 @@ def test_typing_a_search_lists_results_that_open(
     phone.create_folder("Projects")
     put(phone, "Projects", mail("Budget 2027", "The persimmon budget is ready."))
     put(phone, "INBOX", mail("Lunch", "Soup today."))
-    account = account_for(imap_user)
-    account.user.set_password(PASSWORD)
-    account.user.save()
-
-    page.goto(f"{live_app}/accounts/login/")
-    page.fill('input[name="username"]', account.user.username)
-    page.fill('input[name="password"]', PASSWORD)
-    page.click('button[type="submit"]')
-    expect(page.locator("#list .row")).to_have_count(1, timeout=30_000)
+    sign_in_as(page, live_app, imap_user, rows=1)
     page.wait_for_load_state("load")
 
     page.locator(".server-search summary").click()
