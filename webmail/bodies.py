@@ -19,6 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext, gettext_noop
 
 from webmail.imap import ImapError, ImapSession, MessageMissing
 from webmail.imap.types import BodyPart
@@ -96,7 +97,7 @@ def load_body(account_id: int, folder_id: int, uid: int) -> dict[str, Any]:
     """Fetch, parse, sanitize and cache a body (in the worker); return it."""
     folder = Folder.objects.filter(id=folder_id, account_id=account_id).first()
     if folder is None:
-        return {"error": "The folder no longer exists."}
+        return {"error": gettext_noop("The folder no longer exists.")}
     try:
         parsed = with_session(
             account_id, lambda s: _fetch(s, folder, uid), folder=folder.name
@@ -114,10 +115,20 @@ def load_body(account_id: int, folder_id: int, uid: int) -> dict[str, Any]:
     return body
 
 
+def prefetch(account_id: int, folder_id: int, uid: int) -> None:
+    """Have a message's body in the cache unless it is there (in the worker)."""
+    folder = Folder.objects.filter(id=folder_id, account_id=account_id).first()
+    if folder is None or cached_body(account_id, folder, uid) is not None:
+        return
+    load_body(account_id, folder_id, uid)
+
+
 def _fetch(session: ImapSession, folder: Folder, uid: int) -> ParsedMessage:
     info = session.open_folder(folder.name)
     if info.uidvalidity != folder.uidvalidity:
-        raise MessageMissing("The folder changed on the server; reload it.")
+        raise MessageMissing(
+            gettext_noop("The folder changed on the server; reload it.")
+        )
     # The cache knows the size: a small message is fetched whole at once,
     # without asking for its structure first.
     rows = Message.objects.filter(folder=folder, uid=uid)
@@ -126,10 +137,12 @@ def _fetch(session: ImapSession, folder: Folder, uid: int) -> ParsedMessage:
         try:
             return parse_message(session.fetch_raw(uid))
         except MessageMissing:
-            raise MessageMissing("The message is no longer on the server.") from None
+            raise MessageMissing(
+                gettext_noop("The message is no longer on the server.")
+            ) from None
     summaries = session.fetch_summaries([uid])
     if not summaries:
-        raise MessageMissing("The message is no longer on the server.")
+        raise MessageMissing(gettext_noop("The message is no longer on the server."))
     summary = summaries[0]
     if summary.size <= FULL_FETCH_MAX:
         return parse_message(session.fetch_raw(uid))
@@ -283,15 +296,21 @@ def fetch_through_worker(
         )
         body = result.get(timeout=timeout, propagate=False)
     except CeleryTimeout:
-        return {"error": "The mail server is slow to answer; try again in a moment."}
+        return {
+            "error": gettext_noop(
+                "The mail server is slow to answer; try again in a moment."
+            )
+        }
     except Exception as exc:  # broker or result backend unreachable
         logger.warning("Could not fetch a body through the worker: %s", exc)
-        return {"error": "The mail service is busy; try again in a moment."}
+        return {
+            "error": gettext_noop("The mail service is busy; try again in a moment.")
+        }
     if isinstance(body, dict):
         return body
     if isinstance(body, ImapError | Exception):
         return {"error": str(body)}
-    return {"error": "The message could not be loaded."}
+    return {"error": gettext_noop("The message could not be loaded.")}
 
 
 def body_state(
@@ -299,7 +318,10 @@ def body_state(
 ) -> BodyState:
     """Return the reading pane's view of a body dict."""
     if "error" in body:
-        return BodyState(error=str(body["error"]))
+        # The worker writes English (marked with gettext_noop) or an IMAP
+        # error's own text; shown in the reader's language where the
+        # catalogue has it.
+        return BodyState(error=gettext(str(body["error"])))
     html = body.get("html") or ""
     if not html and body.get("text"):
         html = text_to_html(body["text"])

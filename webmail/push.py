@@ -109,10 +109,18 @@ def sync_and_publish(
     else:
         result = sync_folder_on(session, folder_id)
     publish_sync(account_id, result)
-    if result is not None and result.more:
-        from webmail import tasks
+    from webmail import tasks
 
+    if result is not None and result.more:
         tasks.send_backfill(account_id, folder_id)
+    if result is not None and result.new:
+        # New mail is what gets opened next: its bodies are made ready
+        # (fetched, parsed, sanitized, cached) now, newest first, so that
+        # opening one is a cache hit. One task a message, so that a user's
+        # own request never waits behind the whole batch.
+        count = int(settings.BODY_PREFETCH)
+        for uid in reversed(result.new[-count:] if count > 0 else []):
+            tasks.send_prefetch(account_id, folder_id, uid)
     return result
 
 

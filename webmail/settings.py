@@ -161,6 +161,9 @@ IMAP_FIRST_BATCH = env_int("IMAP_FIRST_BATCH", 100)
 # such rare messages are fetched again when opened, so one huge message
 # cannot crowd the cache. Entries also expire after a week.
 BODY_CACHE_MAX_ITEM = env_int("BODY_CACHE_MAX_ITEM", 1_000_000)
+# Bodies of the newest new messages of a sync that the worker renders into
+# the cache before anyone opens them (0: none).
+BODY_PREFETCH = env_int("BODY_PREFETCH", 10)
 # Seconds between checks of folders that are open but not IDLEd on.
 IMAP_POLL_INTERVAL = env_int("IMAP_POLL_INTERVAL", 30)
 # Seconds between STATUS checks of INBOX (and, on servers without IDLE, the

@@ -85,6 +85,11 @@ def send_push(account_id: int) -> bool:
     return _send(push_outbox, account_id)
 
 
+def send_prefetch(account_id: int, folder_id: int, uid: int) -> bool:
+    """Ask the account's worker to have a new message's body ready."""
+    return _send(prefetch_body, account_id, folder_id, uid)
+
+
 def send_watch(account_id: int) -> bool:
     """Ask the account's worker to keep (or start) its IDLE watcher."""
     return _send(watch, account_id)
@@ -196,6 +201,18 @@ def fetch_body(
         if isinstance(exc, RETRYABLE) and self.request.retries < 1:
             raise
         return {"error": str(exc)}
+
+
+@shared_task(name="webmail.account.prefetch_body", ignore_result=True)
+def prefetch_body(account_id: int, folder_id: int, uid: int) -> None:
+    """Fetch, decode and cache a new message's body before anyone opens it."""
+    from webmail import bodies
+
+    try:
+        bodies.prefetch(account_id, folder_id, uid)
+    except ImapError as exc:
+        # Opening the message fetches it then, and says what went wrong.
+        logger.info("No body prefetched for account %s: %s", account_id, exc)
 
 
 @shared_task(name="webmail.account.search")

@@ -1,7 +1,7 @@
 // "Mark read after N seconds": the reading pane carries data-seen-url and
 // data-seen-after (seconds) when the user chose that setting. If the same
-// message is still open when the time is up, it is marked read; the answer
-// is its list row, swapped in out of band.
+// message (or conversation) is still open when the time is up, it is marked
+// read; the answer is its list row (or line), swapped in out of band.
 
 let timer = null;
 
@@ -16,7 +16,8 @@ function csrfHeaders() {
 function arm() {
   clearTimeout(timer);
   timer = null;
-  const article = document.querySelector("#reader .message[data-seen-url]");
+  // An open message, or an open conversation (the whole thread).
+  const article = document.querySelector("#reader [data-seen-url]");
   if (!article) return;
   const seconds = Number(article.dataset.seenAfter);
   if (!Number.isFinite(seconds) || seconds < 0) return;

@@ -164,6 +164,7 @@ CASES: dict[str, Case] = {
     "mail_bulk": Case(lambda w: {"account_id": w.account.id, "folder_id": w.inbox.id}),
     "mail_message": Case(message),
     "mail_conversation": Case(message),
+    "mail_conversation_seen": Case(message),
     "mail_body": Case(message),
     "mail_flag": Case(message),
     "mail_seen": Case(message),

@@ -216,6 +216,24 @@ def test_a_message_gone_from_the_server_gives_a_clear_error(
     assert client.get(_url(account, inbox, 2, "part/1.x")).status_code == 404
 
 
+def test_the_reader_says_a_gone_message_is_gone_in_the_readers_language(
+    worker, imap_user, other_device
+):
+    phone = other_device(imap_user)
+    phone.append("INBOX", _mail("Soon gone").as_bytes())
+    account, inbox, client = _synced(imap_user)
+    phone.select_folder("INBOX")
+    phone.delete_messages([1])
+    phone.expunge()
+
+    english = client.get(_url(account, inbox, 1), HTTP_ACCEPT_LANGUAGE="en")
+    assert "The message is no longer on the server." in english.content.decode()
+    japanese = client.get(_url(account, inbox, 1), HTTP_ACCEPT_LANGUAGE="ja")
+    page = japanese.content.decode()
+    assert "メッセージはもうサーバーにありません。" in page
+    assert "The message is no longer on the server." not in page
+
+
 def test_an_unreachable_server_gives_a_clear_error(worker, imap_user, other_device):
     other_device(imap_user).append("INBOX", _mail("Hi").as_bytes())
     account, inbox, client = _synced(imap_user)

@@ -323,6 +323,40 @@ def test_opening_a_conversation_marks_it_read_in_every_folder_it_counts(
     assert not Message.objects.get(folder=spread["Junk"], uid=1).seen
 
 
+def test_with_a_delay_a_conversation_is_marked_read_when_its_time_is_up(
+    client: Client, alice: User, bob: User, spread: dict[str, Folder]
+):
+    Preference.objects.update_or_create(
+        user=alice, defaults={"mark_read": MarkRead.AFTER_DELAY, "mark_read_delay": 4}
+    )
+    inbox, archive = spread["INBOX"], spread["Archive"]
+    html = client.get(
+        f"/mail/{inbox.account_id}/{inbox.id}/5/thread",
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="reader",
+    ).content.decode()
+    url = f"/mail/{inbox.account_id}/{inbox.id}/5/thread/seen"
+    # Open, not read yet: the pane asks to be marked read in 4 seconds.
+    assert f'data-seen-url="{url}" data-seen-after="4"' in html
+    assert not Message.objects.get(folder=inbox, uid=5).seen
+    assert not Message.objects.get(folder=archive, uid=1).seen
+
+    intruder = Client()
+    intruder.force_login(bob)
+    assert intruder.post(url).status_code == 404
+    assert not Message.objects.get(folder=inbox, uid=5).seen
+
+    assert client.get(url).status_code == 405
+    line = client.post(url).content.decode()
+    assert Message.objects.get(folder=inbox, uid=5).seen
+    assert Message.objects.get(folder=archive, uid=1).seen
+    assert '<li id="t5" class="row thread" data-uid="5" hx-swap-oob="true">' in line
+    assert lines(inbox)[1] == (5, 3, 0, "Re: Budget")
+    # A thread already read asks for nothing.
+    again = client.get(f"/mail/{inbox.account_id}/{inbox.id}/5/thread")
+    assert "data-seen-url" not in again.content.decode()
+
+
 def _cross_folder_mailbox(account) -> dict[str, Folder]:
     """30 INBOX threads reordered by replies in Sent, older mail in Archive,
     newer mail in Trash, equal dates, and messages without a thread."""

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from accounts.models import User
+from accounts.models import MarkRead, Preference, User
 from tests.ui.mail import NOW, account_of, add_folder, add_message
 from tests.ui.test_browser import errors, sign_in  # noqa: F401 (fixture)
 from webmail.models import Message
@@ -68,4 +68,36 @@ def test_a_thread_across_folders_reads_me_and_three_and_opening_unbolds_it(
     expect(trip.locator(".from")).to_have_text("me 3")
     assert Message.objects.get(folder=archive, uid=1).seen
     assert not Message.objects.get(folder=trash, uid=1).seen
+    assert errors == []
+
+
+def test_with_a_one_second_delay_an_open_conversation_turns_read(
+    live_app: str,
+    page: Page,
+    alice: User,
+    errors: list[str],  # noqa: F811
+):
+    Preference.objects.create(
+        user=alice, mark_read=MarkRead.AFTER_DELAY, mark_read_delay=1
+    )
+    account = account_of(alice)
+    inbox = add_folder(account, "INBOX")
+    archive = add_folder(account, "Archive", "\\Archive")
+    root = "<tea@example.net>"
+    add_message(archive, 1, "Tea", message_id=root, thread_key=root, seen=False,
+                date=NOW - timedelta(hours=3))  # fmt: skip
+    add_message(inbox, 1, "Re: Tea", thread_key=root, seen=False,
+                date=NOW - timedelta(hours=1))  # fmt: skip
+    sign_in(page, live_app)
+    errors.clear()
+    page.click(".view-toggle [data-view='threads']")
+    page.wait_for_url(re.compile(r"\?view=threads$"))
+    line = page.locator("#t1")
+    line.locator("a.open").click()
+    expect(page.locator("#reader .conversation-message")).to_have_count(2)
+    # Open but not read yet; a second later the whole thread is.
+    expect(line).to_have_class(re.compile(r"\bunread\b"))
+    expect(line).not_to_have_class(re.compile(r"\bunread\b"), timeout=10_000)
+    assert Message.objects.get(folder=archive, uid=1).seen
+    assert Message.objects.get(folder=inbox, uid=1).seen
     assert errors == []

@@ -10,8 +10,9 @@ from datetime import datetime
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts import preferences
 from accounts.models import MailAccount, MarkRead
@@ -125,17 +126,12 @@ def _view(account: MailAccount, messages: list[Message]) -> ConversationView:
     return ConversationView(subject or gettext("(no subject)"), items)
 
 
-def _mark_read(
-    request: HttpRequest, account: MailAccount, messages: list[Message]
-) -> None:
-    """Mark the conversation read, in every folder, if the user reads at once.
+def _mark_all_read(account: MailAccount, messages: list[Message]) -> None:
+    """Mark the conversation read in every folder it has messages in.
 
     These are the messages the list counts (conversation()), so the line is
     read afterwards.
     """
-    setting = preferences.mark_read(request.user)  # type: ignore[arg-type]
-    if setting.mode != MarkRead.AT_ONCE:
-        return
     unread: dict[int, list[int]] = defaultdict(list)
     folders: dict[int, Folder] = {}
     for m in messages:
@@ -148,6 +144,16 @@ def _mark_read(
         m.seen = True
 
 
+def _thread(
+    account: MailAccount, folder_id: int, uid: int
+) -> tuple[Folder, list[Message]]:
+    """Return the folder and the messages of the thread of a message, or 404."""
+    folder = mailbox.get_folder(account, folder_id)
+    message = mailbox.get_message(folder, uid)
+    messages = conversations.conversation(account, message.thread_key, folder)
+    return folder, messages or [message]
+
+
 @require_GET
 @login_required
 def conversation_view(
@@ -155,11 +161,10 @@ def conversation_view(
 ) -> HttpResponse:
     """Show every message of a message's thread, across the account's folders."""
     account = _account(request, account_id)
-    folder = mailbox.get_folder(account, folder_id)
-    message = mailbox.get_message(folder, uid)
-    messages = conversations.conversation(account, message.thread_key, folder)
-    messages = messages or [message]
-    _mark_read(request, account, messages)
+    folder, messages = _thread(account, folder_id, uid)
+    setting = preferences.mark_read(request.user)  # type: ignore[arg-type]
+    if setting.mode == MarkRead.AT_ONCE:
+        _mark_all_read(account, messages)
     folder_url = present.folder_url(account.id, folder.id)
     context = {
         "account": account,
@@ -167,6 +172,12 @@ def conversation_view(
         "threads_url": f"{folder_url}?view=threads",
         "folder_url": folder_url,
     }
+    if setting.mode == MarkRead.AFTER_DELAY and not all(m.seen for m in messages):
+        # static/js/seen.js posts here once the thread has stayed open.
+        context["seen_url"] = reverse(
+            "mail_conversation_seen", args=[account.id, folder.id, uid]
+        )
+        context["seen_after"] = setting.delay
     if _is_htmx(request) and request.headers.get("HX-Target") == "reader":
         # The thread's line in the list, now read, swapped in out of band.
         line = conversations.line_of(account, folder, messages)
@@ -177,3 +188,17 @@ def conversation_view(
     if _is_htmx(request):
         return render(request, "webmail/_content.html", layout)
     return render(request, "webmail/mailbox.html", layout)
+
+
+@require_POST
+@login_required
+def conversation_seen_view(
+    request: HttpRequest, account_id: int, folder_id: int, uid: int
+) -> HttpResponse:
+    """Mark a conversation read (after the user's delay); answer with its line."""
+    account = _account(request, account_id)
+    folder, messages = _thread(account, folder_id, uid)
+    _mark_all_read(account, messages)
+    line = conversations.line_of(account, folder, messages)
+    lines = rows(account.id, folder.id, [line] if line else [])
+    return render(request, "webmail/_threads.html", {"threads": lines, "oob": True})

@@ -40,6 +40,11 @@ urlpatterns = [
     path("<int:account_id>/<int:folder_id>/bulk", bulk.bulk_view, name="mail_bulk"),
     path(message, mailbox.message_view, name="mail_message"),
     path(message + "thread", conversations.conversation_view, name="mail_conversation"),
+    path(
+        message + "thread/seen",
+        conversations.conversation_seen_view,
+        name="mail_conversation_seen",
+    ),
     path(message + "body", body.body_view, name="mail_body"),
     path(message + "flag", mailbox.flag_view, name="mail_flag"),
     path(message + "seen", seen.seen_view, name="mail_seen"),
