@@ -17,7 +17,7 @@ def get_account_for_user(user: User, account_id: int) -> MailAccount:
         raise Http404("No such mail account.") from None
 
 
-def accounts_for_user(user: User) -> list[MailAccount]:
+def accounts_for_user(user: User | int) -> list[MailAccount]:
     """Return all of the user's mail accounts (none for a disabled user).
 
     With their sync state, so that a page showing the account list and the

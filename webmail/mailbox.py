@@ -79,18 +79,13 @@ def request_sync(account: MailAccount, folder: Folder | None = None) -> None:
     transaction.on_commit(lambda: tasks.send_sync(account_id, folder_id))
 
 
-def open_folder(account: MailAccount, folder_id: int) -> Folder:
-    """Return a folder for display, asking its worker to check it for news.
+def check_folder(account: MailAccount, folder: Folder) -> Folder:
+    """Ask the folder's worker to check it for news, at most every few seconds.
 
     Paging through a folder or clicking between folders sends many views a
     second; one check per folder every SYNC_EVERY seconds is enough, since
     the worker watching the open folder (IDLE) reports news as they come.
     """
-    return check_folder(account, get_folder(account, folder_id))
-
-
-def check_folder(account: MailAccount, folder: Folder) -> Folder:
-    """Ask the folder's worker to check it for news, at most every few seconds."""
     if _sync_due(folder.id):
         request_sync(account, folder)
     return folder
@@ -520,15 +515,6 @@ def account_error(account: MailAccount) -> str:
     return state.error if state else ""
 
 
-def user_accounts(user_id: int) -> list[MailAccount]:
-    """Return a user's mail accounts with their sync state, in one query."""
-    return list(
-        MailAccount.objects.filter(user_id=user_id)
-        .select_related("sync_state")
-        .order_by("id")
-    )
-
-
 def pick_folder(folders: list[Folder], folder_id: int) -> Folder:
     """Return the folder with this id from folders(), or 404."""
     for folder in folders:
@@ -538,7 +524,7 @@ def pick_folder(folders: list[Folder], folder_id: int) -> Folder:
 
 
 def state_error(account: MailAccount) -> str:
-    """account_error() of an account from user_accounts(), without a query."""
+    """account_error() of an account from accounts_for_user(), without a query."""
     try:
         return account.sync_state.error
     except AccountState.DoesNotExist:

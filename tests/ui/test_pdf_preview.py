@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-import tracemalloc
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from email.message import EmailMessage
@@ -24,6 +23,7 @@ from tests.engine.conftest import (  # noqa: F401 (fixtures)
     engine_settings,
     worker,
 )
+from tests.engine.test_parts import _stream_measured
 from webmail import sync
 from webmail.models import Folder
 
@@ -191,21 +191,7 @@ def test_a_large_pdf_preview_streams_in_bounded_memory(imap_user, other_device):
     client.force_login(account.user)
     url = f"/mail/{account.id}/{inbox.id}/1/part/2?inline=1"
 
-    async def measured() -> tuple[object, str, int, int]:
-        digest = hashlib.sha256()
-        size = 0
-        tracemalloc.start()
-        try:
-            response = await client.get(url)
-            async for chunk in response.streaming_content:
-                digest.update(chunk)
-                size += len(chunk)
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
-        return response, digest.hexdigest(), size, peak
-
-    response, digest, size, peak = in_own_loop(measured)
+    _, response, digest, size, peak = in_own_loop(lambda: _stream_measured(client, url))
     assert response["Content-Type"] == "application/pdf"
     assert size == len(big)
     assert digest == hashlib.sha256(big).hexdigest()

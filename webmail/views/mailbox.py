@@ -90,7 +90,7 @@ def frame(
         current = next((node for node in nodes if node.id == folder.id), None)
         if current is None:
             current = present.folder_nodes(account.id, [folder])[0]
-    accounts = loaded.accounts if loaded else mailbox.user_accounts(account.user_id)
+    accounts = loaded.accounts if loaded else accounts_for_user(account.user_id)
     this = next((other for other in accounts if other.id == account.id), account)
     return {
         "account": account,
@@ -251,7 +251,7 @@ def _folder_page(
     accounts: list[MailAccount] | None = None,
 ) -> HttpResponse:
     if accounts is None:
-        accounts = mailbox.user_accounts(account.user_id)
+        accounts = accounts_for_user(account.user_id)
     folders = mailbox.folders(account)
     folder = mailbox.pick_folder(folders, folder_id)
     loaded = Loaded(accounts, folders)
