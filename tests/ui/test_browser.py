@@ -326,3 +326,38 @@ def test_changes_from_another_device_show_up_without_a_reload(
     inbox.messages.filter(uid=2).update(seen=True)
     events.publish(alice.pk, {"type": "flags", "folder": inbox.id, "uids": [2]})
     expect(page.locator("#m2")).not_to_have_class(re.compile(r"\bunread\b"))
+
+
+def test_a_row_clicked_the_moment_a_live_update_redraws_the_list_opens_in_place(
+    live_app: str, page: Page, alice: User, inbox: Folder
+):
+    """A click on a row that has just arrived is handled like any other.
+
+    A live update replaces the list; a click that lands before the new rows
+    are wired up would load a whole page instead of opening the reading
+    pane. The click here comes in the same moment the new list appears.
+    """
+    sign_in(page, live_app)
+    expect(page.locator('#events[data-state="open"]')).to_have_count(1)
+    page.wait_for_timeout(300)
+    page.evaluate(
+        """() => {
+          window.sameDocument = true;
+          const list = document.querySelector("#list");
+          const observer = new MutationObserver((records) => {
+            for (const record of records) {
+              for (const node of record.addedNodes) {
+                if (node.id === "list") {
+                  observer.disconnect();
+                  node.querySelector("#m2 a.open").click();
+                }
+              }
+            }
+          });
+          observer.observe(list.parentNode, { childList: true });
+        }"""
+    )
+    events.publish(alice.pk, {"type": "flags", "folder": inbox.id, "uids": [2]})
+    expect(page.locator("#reader h2.subject")).to_have_text("Lunch on Friday?")
+    page.wait_for_url(re.compile(r"/2/$"))
+    assert page.evaluate("window.sameDocument") is True
