@@ -6,22 +6,30 @@ BODYSTRUCTURE (attachments stay on the server until downloaded). It parses
 it with webmail.mime, sanitizes the HTML once for the default policy (no
 remote content) and keeps the result in the Django cache, keyed by account,
 folder, UIDVALIDITY, UID and the sanitizer policy version. The web process
-reads that cache; only a miss makes it wait for the worker.
+reads that cache; only a miss makes it wait for the worker, which hands
+the body back on a Redis list of that request's own (as part downloads do,
+webmail/parts.py).
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import F, OuterRef, Subquery
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext, gettext_noop
 
-from webmail.imap import ImapError, ImapSession, MessageMissing
+from webmail import events
+from webmail.imap import ImapSession, MessageMissing
 from webmail.imap.types import BodyPart
 from webmail.mime import ParsedMessage, parse_message, preview_text, text_to_html
 from webmail.mime.filenames import safe_filename
@@ -39,6 +47,13 @@ CACHE_SECONDS = 7 * 24 * 3600
 FULL_FETCH_MAX = 2 * 1024 * 1024
 # Text parts larger than this are not shown (nobody reads them).
 MAX_TEXT_PART = 4 * 1024 * 1024
+# What the reader sees when the worker failed in an unforeseen way.
+LOAD_FAILED = {"error": gettext_noop("The message could not be loaded.")}
+# A reply nobody took (the reader gave up) is dropped after this (seconds).
+REPLY_TTL = 60
+# The web waits for a reply in blocking pops of at most this long (seconds),
+# so that a dead Redis link shows within the client's socket timeout.
+WAIT_SLICE = 5.0
 
 
 @dataclass
@@ -82,6 +97,11 @@ def cached_body(account_id: int, folder: Folder, uid: int) -> dict[str, Any] | N
     return value if isinstance(value, dict) else None
 
 
+def _redis_client() -> redis.Redis:
+    """Return this process's Redis client for replies (blocking pops)."""
+    return events.redis_client(timeout=WAIT_SLICE + 5)
+
+
 def part_url(account_id: int, folder_id: int, uid: int, part_id: str) -> str:
     """Return the URL that serves one part (inline image or attachment)."""
     try:
@@ -93,26 +113,73 @@ def part_url(account_id: int, folder_id: int, uid: int, part_id: str) -> str:
 # Worker side ------------------------------------------------------------------
 
 
+@dataclass
+class Rendered:
+    """A body as the worker rendered it, and the message list's preview of it."""
+
+    body: dict[str, Any]
+    folder_id: int = 0
+    uid: int = 0
+    preview: str = ""
+
+
 def load_body(account_id: int, folder_id: int, uid: int) -> dict[str, Any]:
     """Fetch, parse, sanitize and cache a body (in the worker); return it."""
-    folder = Folder.objects.filter(id=folder_id, account_id=account_id).first()
+    rendered = render_body(account_id, folder_id, uid)
+    save_preview(rendered)
+    return rendered.body
+
+
+def render_body(account_id: int, folder_id: int, uid: int) -> Rendered:
+    """Fetch, parse, sanitize and cache a body (in the worker).
+
+    The preview is left to save_preview, so that a reader waiting for the
+    body need not wait for that database write too.
+    """
+    messages = Message.objects.filter(folder=OuterRef("pk"), uid=uid)
+    # One query for all the database knows that the fetch needs.
+    folder = (
+        Folder.objects.filter(id=folder_id, account_id=account_id)
+        .annotate(
+            owner_id=F("account__user_id"),
+            message_size=Subquery(messages.values("size")[:1]),
+        )
+        .first()
+    )
     if folder is None:
-        return {"error": gettext_noop("The folder no longer exists.")}
+        return Rendered({"error": gettext_noop("The folder no longer exists.")})
+    size: int | None = folder.message_size
     try:
         parsed = with_session(
-            account_id, lambda s: _fetch(s, folder, uid), folder=folder.name
+            account_id, lambda s: _fetch(s, folder, uid, size), folder=folder.name
         )
     except MessageMissing as exc:
-        return {"error": str(exc)}
-    body = _render(account_id, folder, uid, parsed)
+        return Rendered({"error": str(exc)})
+    body = _render(account_id, folder, uid, parsed, folder.owner_id)
     if _cached_size(body) <= settings.BODY_CACHE_MAX_ITEM:
         cache.set(cache_key(account_id, folder, uid), body, CACHE_SECONDS)
-    preview = preview_text(parsed)[:200]
-    if preview:
-        Message.objects.filter(folder=folder, uid=uid, preview="").update(
-            preview=preview
-        )
-    return body
+    return Rendered(body, folder.id, uid, preview_text(parsed)[:200])
+
+
+def reply(key: str, body: dict[str, Any]) -> None:
+    """Hand a body to the web request waiting on key (fetch_through_worker)."""
+    try:
+        with _redis_client().pipeline(transaction=False) as pipe:
+            pipe.rpush(key, json.dumps(body))
+            pipe.expire(key, REPLY_TTL)
+            pipe.execute()
+    except redis.RedisError as exc:
+        # The reader then hears that the server is slow; the body may
+        # still be in the cache for its next try.
+        logger.warning("Could not hand a body to the web: %s", exc)
+
+
+def save_preview(rendered: Rendered) -> None:
+    """Give the message list the start of a message's text, if it lacks it."""
+    if rendered.preview:
+        Message.objects.filter(
+            folder_id=rendered.folder_id, uid=rendered.uid, preview=""
+        ).update(preview=rendered.preview)
 
 
 def prefetch(account_id: int, folder_id: int, uid: int) -> None:
@@ -123,7 +190,9 @@ def prefetch(account_id: int, folder_id: int, uid: int) -> None:
     load_body(account_id, folder_id, uid)
 
 
-def _fetch(session: ImapSession, folder: Folder, uid: int) -> ParsedMessage:
+def _fetch(
+    session: ImapSession, folder: Folder, uid: int, size: int | None
+) -> ParsedMessage:
     info = session.open_folder(folder.name)
     if info.uidvalidity != folder.uidvalidity:
         raise MessageMissing(
@@ -131,8 +200,6 @@ def _fetch(session: ImapSession, folder: Folder, uid: int) -> ParsedMessage:
         )
     # The cache knows the size: a small message is fetched whole at once,
     # without asking for its structure first.
-    rows = Message.objects.filter(folder=folder, uid=uid)
-    size = rows.values_list("size", flat=True).first()
     if size is not None and size <= FULL_FETCH_MAX:
         try:
             return parse_message(session.fetch_raw(uid))
@@ -237,12 +304,10 @@ def _strip_content_headers(header: bytes) -> bytes:
 
 
 def _render(
-    account_id: int, folder: Folder, uid: int, parsed: ParsedMessage
+    account_id: int, folder: Folder, uid: int, parsed: ParsedMessage, user_id: int
 ) -> dict[str, Any]:
     from webmail.mime.sanitize import sanitize_html
     from webmail.parts import inline_part_url, tnef_part_id
-
-    user_id = folder.account.user_id
 
     def cid_url(content_id: str) -> str:
         # Signed: the sandboxed body frame loads images without cookies.
@@ -284,33 +349,47 @@ def _render(
 def fetch_through_worker(
     account_id: int, folder_id: int, uid: int, timeout: float
 ) -> dict[str, Any]:
-    """Ask the account's worker for a body and wait up to timeout seconds."""
-    from celery.exceptions import TimeoutError as CeleryTimeout
+    """Ask the account's worker for a body and wait up to timeout seconds.
 
+    The worker pushes the body onto a list named for this request alone;
+    a blocking pop takes it the moment it is there. Cheaper than Celery's
+    result backend (no subscription, no result kept in Redis for an hour),
+    and the worker answers before it writes the list's preview.
+    """
     from webmail import tasks
     from webmail.routing import queue_for
 
+    key = f"{settings.REDIS_KEY_PREFIX}:body-reply:{uuid.uuid4().hex}"
     try:
-        result = tasks.fetch_body.apply_async(
-            (account_id, folder_id, uid), queue=queue_for(account_id)
+        tasks.fetch_body.apply_async(
+            (account_id, folder_id, uid, key), queue=queue_for(account_id)
         )
-        body = result.get(timeout=timeout, propagate=False)
-    except CeleryTimeout:
+        answer = _wait_for_reply(key, timeout)
+    except Exception as exc:  # broker or Redis unreachable
+        logger.warning("Could not fetch a body through the worker: %s", exc)
+        return {
+            "error": gettext_noop("The mail service is busy; try again in a moment.")
+        }
+    if answer is None:
         return {
             "error": gettext_noop(
                 "The mail server is slow to answer; try again in a moment."
             )
         }
-    except Exception as exc:  # broker or result backend unreachable
-        logger.warning("Could not fetch a body through the worker: %s", exc)
-        return {
-            "error": gettext_noop("The mail service is busy; try again in a moment.")
-        }
-    if isinstance(body, dict):
-        return body
-    if isinstance(body, ImapError | Exception):
-        return {"error": str(body)}
-    return {"error": gettext_noop("The message could not be loaded.")}
+    body = json.loads(answer)
+    return body if isinstance(body, dict) else dict(LOAD_FAILED)
+
+
+def _wait_for_reply(key: str, timeout: float) -> bytes | str | None:
+    """Pop the worker's reply from key; None if none came within timeout."""
+    deadline = time.monotonic() + timeout
+    client = _redis_client()
+    # Not down to 0: to BLPOP, a timeout of 0 means waiting for ever.
+    while (left := deadline - time.monotonic()) > 0.01:
+        got = client.blpop([key], timeout=min(left, WAIT_SLICE))
+        if got is not None:
+            return got[1]
+    return None
 
 
 def body_state(

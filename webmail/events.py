@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 WATCH_TTL = 60
 MAX_UIDS = 500
 
-_clients: dict[str, redis.Redis] = {}
+_clients: dict[tuple[str, float], redis.Redis] = {}
 _clients_lock = threading.Lock()
 
 
@@ -56,16 +56,19 @@ def watching_key(account_id: int) -> str:
     return f"{settings.REDIS_KEY_PREFIX}:watching:{account_id}"
 
 
-def redis_client() -> redis.Redis:
-    """Return this process's Redis client for settings.REDIS_URL."""
-    url = settings.REDIS_URL
+def redis_client(timeout: float = 5) -> redis.Redis:
+    """Return this process's Redis client for settings.REDIS_URL.
+
+    A blocking command (BLPOP) needs a socket timeout longer than its own.
+    """
+    key = (settings.REDIS_URL, timeout)
     with _clients_lock:
-        client = _clients.get(url)
+        client = _clients.get(key)
         if client is None:
             client = redis.Redis.from_url(
-                url, socket_timeout=5, socket_connect_timeout=2
+                key[0], socket_timeout=timeout, socket_connect_timeout=2
             )
-            _clients[url] = client
+            _clients[key] = client
         return client
 
 
@@ -90,7 +93,11 @@ def mark_watching(account_id: int, folder_id: int | None) -> None:
 
 def watched_folder(account_id: int) -> int | None:
     """Return the watched folder id (0: INBOX), or None if nobody watches."""
-    value = redis_client().get(watching_key(account_id))
+    return watched_value(redis_client().get(watching_key(account_id)))
+
+
+def watched_value(value: bytes | str | None) -> int | None:
+    """Read a watching key's value: a folder id, 0 for INBOX, None for nobody."""
     if value is None:
         return None
     try:

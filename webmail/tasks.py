@@ -188,19 +188,27 @@ def watch(account_id: int) -> None:
         push.ensure_watching(account_id)
 
 
-@shared_task(name="webmail.account.fetch_body", bind=True, **ACCOUNT_TASK)
+@shared_task(
+    name="webmail.account.fetch_body", bind=True, ignore_result=True, **ACCOUNT_TASK
+)
 def fetch_body(
-    self: Task[Any, Any], account_id: int, folder_id: int, uid: int
-) -> dict[str, Any] | None:
-    """Fetch, decode and cache a message's body; return it (JSON)."""
+    self: Task[Any, Any], account_id: int, folder_id: int, uid: int, reply_to: str
+) -> None:
+    """Fetch, decode and cache a message's body; hand it to reply_to (bodies.py)."""
     from webmail import bodies
 
     try:
-        return bodies.load_body(account_id, folder_id, uid)
+        rendered = bodies.render_body(account_id, folder_id, uid)
     except ImapError as exc:
         if isinstance(exc, RETRYABLE) and self.request.retries < 1:
             raise
-        return {"error": str(exc)}
+        rendered = bodies.Rendered({"error": str(exc)})
+    except Exception:
+        # The reader hears at once rather than when its wait runs out.
+        bodies.reply(reply_to, bodies.LOAD_FAILED)
+        raise
+    bodies.reply(reply_to, rendered.body)
+    bodies.save_preview(rendered)
 
 
 @shared_task(name="webmail.account.prefetch_body", ignore_result=True)

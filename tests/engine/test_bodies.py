@@ -5,11 +5,25 @@ These run the worker's code in the test process against a real Dovecot.
 
 from __future__ import annotations
 
-import pytest
+import time
 
-from tests.engine.conftest import account_for, message_bytes, wait_for
-from webmail import bodies, push, sync
+import pytest
+from django.db import connection
+
+from tests.engine.conftest import account_for, fill, message_bytes, wait_for
+from webmail import bodies, mailbox, push, sync
 from webmail.models import Folder, Message
+
+SLOW = "The mail server is slow to answer; try again in a moment."
+BUSY = "The mail service is busy; try again in a moment."
+
+
+def _synced_inbox(account) -> Folder:
+    sync.sync_folder_list(account.id)
+    inbox = Folder.objects.get(account=account, name="INBOX")
+    sync.sync_folder(account.id, inbox.id)
+    inbox.refresh_from_db()  # the cache key carries its UIDVALIDITY
+    return inbox
 
 
 @pytest.mark.django_db
@@ -62,3 +76,89 @@ def test_new_mail_is_ready_to_open_before_anyone_opens_it(
     phone.select_folder("INBOX", readonly=True)
     flags = phone.fetch([1, 2, 3], ["FLAGS"])
     assert all(b"\\Seen" not in data[b"FLAGS"] for data in flags.values())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_hands_over_the_body_and_fills_the_list_preview(
+    worker, imap_user, other_device
+):
+    phone = other_device(imap_user)
+    phone.append("INBOX", message_bytes("note", "Bring the ladder.\n"))
+    account = account_for(imap_user)
+    inbox = _synced_inbox(account)
+
+    body = mailbox.open_message(account, inbox, 1, timeout=20)
+
+    assert body.error is None
+    assert "Bring the ladder." in (body.text or "")
+    assert bodies.cached_body(account.id, inbox, 1) is not None
+    # Written once the reader has its body.
+    wait_for(
+        lambda: Message.objects.get(folder=inbox, uid=1).preview == "Bring the ladder.",
+        what="preview",
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_a_running_worker_the_reader_hears_so_when_the_wait_ends(
+    worker, imap_user, other_device
+):
+    fill(other_device(imap_user), "INBOX", 1)
+    account = account_for(imap_user)
+    inbox = _synced_inbox(account)
+    worker.kill()
+    try:
+        started = time.monotonic()
+        body = mailbox.open_message(account, inbox, 1, timeout=1)
+        waited = time.monotonic() - started
+    finally:
+        worker.start()
+
+    assert body.error == SLOW
+    assert 1 <= waited < 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_opens_bodies_after_the_database_dropped_its_connections(
+    worker, imap_user, other_device
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("Only a database server can drop a connection.")
+    fill(other_device(imap_user), "INBOX", 6)
+    account = account_for(imap_user)
+    inbox = _synced_inbox(account)
+    assert mailbox.open_message(account, inbox, 1, timeout=20).error is None
+
+    # As a restart of PostgreSQL would: every other session ends.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+    for uid in range(2, 7):
+        body = mailbox.open_message(account, inbox, uid, timeout=20)
+        assert body.error is None, (uid, body.error)
+        assert "Hello there." in (body.text or "")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_redis_down_the_reader_hears_the_service_is_busy(
+    worker, imap_user, other_device, redis_server
+):
+    fill(other_device(imap_user), "INBOX", 1)
+    account = account_for(imap_user)
+    inbox = _synced_inbox(account)
+    redis_server.kill()
+    try:
+        started = time.monotonic()
+        body = bodies.fetch_through_worker(account.id, inbox.id, 1, timeout=20)
+        waited = time.monotonic() - started
+    finally:
+        redis_server.start()
+
+    assert body == {"error": BUSY}
+    assert waited < 10
+    # Once Redis is back (and the worker has found it again), bodies come.
+    body = mailbox.open_message(account, inbox, 1, timeout=90)
+    assert "Hello there." in (body.text or "")

@@ -128,20 +128,22 @@ def image_server() -> Iterator[ImageServer]:
 
 @pytest.fixture
 def live_app(transactional_db: None, settings) -> Iterator[str]:
-    """The ASGI app served by uvicorn on a free port, for the browser tests.
+    """The app served by uvicorn on a free port, for the browser tests.
 
     The server runs in a thread of the test process, so it sees the test
     database (a file: tests/settings.py) and the suite's Redis.
     """
     import uvicorn
-    from django.core.handlers.asgi import ASGIHandler
+
+    from webmail.asgi import make_application
 
     # Static files straight from static/ (no collectstatic in tests).
     settings.WHITENOISE_USE_FINDERS = True
     settings.WHITENOISE_AUTOREFRESH = True
     port = free_port()
+    app = make_application()
     config = uvicorn.Config(
-        ASGIHandler(), host=LOOPBACK, port=port, log_level="warning", lifespan="off"
+        app, host=LOOPBACK, port=port, log_level="warning", lifespan="off"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -153,3 +155,4 @@ def live_app(transactional_db: None, settings) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        app.close()

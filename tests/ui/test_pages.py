@@ -286,3 +286,31 @@ def test_bob_cannot_dismiss_alices_failures(alice: User, bob: User):
     assert response.status_code == 404
     failed.refresh_from_db()
     assert not failed.dismissed
+
+
+def test_list_dates_show_the_time_today_and_the_day_before(alice: User, alice_client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    account = account_of(alice)
+    inbox = add_folder(account, "INBOX")
+    now = timezone.now().replace(hour=12, minute=34, second=0)
+    last_year = now.replace(year=now.year - 1, month=3, day=9)
+    add_message(inbox, 1, "Today", date=now)
+    add_message(inbox, 2, "Last year, morning", date=last_year)
+    add_message(inbox, 3, "Last year, evening", date=last_year + timedelta(hours=8))
+
+    def shown(language: str) -> dict[str, str]:
+        html = alice_client.get(
+            f"/mail/{account.id}/{inbox.id}/", HTTP_ACCEPT_LANGUAGE=language
+        ).content.decode()
+        rows = re.findall(r'<li id="m(\d+)".*?<time [^>]*>([^<]*)</time>', html, re.S)
+        return dict(rows)
+
+    english = shown("en")
+    assert english["1"] == "12:34 p.m."
+    assert english["2"] == english["3"] == f"03/09/{last_year.year}"
+    japanese = shown("ja")
+    assert japanese["1"] == "12:34"
+    assert japanese["2"] == japanese["3"] == f"{last_year.year}/03/09"

@@ -256,7 +256,9 @@ def connect(
                 f"{host} refused the username or password."
             ) from exc
         names = frozenset(c.decode().upper() for c in client.capabilities())
-        session = ImapSession(client, host=host, capabilities=names, timeout=timeout)
+        session = ImapSession(
+            _take_socket(client), host=host, capabilities=names, timeout=timeout
+        )
     except ImapError:
         _discard(client)
         raise
@@ -265,6 +267,20 @@ def connect(
         raise _map_os_error(exc, host, port, timeout) from exc
     session.setup(compress=compress)
     return session
+
+
+def _take_socket(client: IMAPClient) -> socket.socket:
+    """Return the logged-in socket; imapclient's objects are not used again.
+
+    The session reads and writes the socket itself from here on, so
+    imaplib's read buffer (8 KiB, allocated when it connected) is closed:
+    a worker watching many accounts would keep one per connection. The
+    server has answered every command sent so far and sends nothing
+    unasked before a folder is selected, so the buffer holds nothing.
+    """
+    sock: socket.socket = client.socket()
+    client._imap.file.close()
+    return sock
 
 
 def _discard(client: IMAPClient | None) -> None:

@@ -9,11 +9,11 @@ together. Not thread safe: one thread at a time.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
+import socket
 from collections.abc import Iterable
 from typing import Any
-
-from imapclient import IMAPClient
 
 from webmail.imap import parse
 from webmail.imap.errors import (
@@ -58,23 +58,31 @@ def uid_arg(uids: Iterable[int] | str) -> Raw:
     return Raw(parse.format_uid_set(uids))
 
 
+@functools.lru_cache(maxsize=64)
+def shared_capabilities(names: frozenset[str]) -> Capabilities:
+    """Return one Capabilities object for every connection with these names.
+
+    A server says the same forty-odd names on every connection; a worker
+    watching many accounts of one server keeps them once, not per connection.
+    """
+    return Capabilities(names)
+
+
 class SessionCore:
     """A logged-in connection: state, command execution, error mapping."""
 
     def __init__(
         self,
-        client: IMAPClient,
+        sock: socket.socket,
         *,
         host: str,
         capabilities: frozenset[str],
         timeout: float,
     ) -> None:
         self.host = host
-        self._client = client
-        sock = client.socket()
         sock.settimeout(timeout)
         self._transport = Transport(sock)
-        self.capabilities = Capabilities(capabilities)
+        self.capabilities = shared_capabilities(capabilities)
         self._channel = Channel(
             self._transport, literal_plus=self.capabilities.has("LITERAL+")
         )
@@ -121,6 +129,10 @@ class SessionCore:
     def idling(self) -> bool:
         """Return whether an IDLE is in progress."""
         return self._idle_tag is not None
+
+    def fileno(self) -> int:
+        """Return the socket's file descriptor, to wait for news with select."""
+        return self._transport.sock.fileno()
 
     @property
     def compressed(self) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Hashable
-from datetime import datetime
+from datetime import date, datetime
 
 from django import template
 from django.template.loader import get_template
@@ -29,16 +29,22 @@ class ListDates:
         self.time_format = get_format("TIME_FORMAT")
         self.month_day_format = get_format("MONTH_DAY_FORMAT")
         self.short_format = get_format("SHORT_DATE_FORMAT")
+        # A list's older rows share few days: format each day once.
+        self.days: dict[date, str] = {}
 
     def __call__(self, value: datetime | None) -> str:
         if value is None:
             return ""
         local = value.astimezone(self.zone) if timezone.is_aware(value) else value
-        if local.date() == self.today:
+        day = local.date()
+        if day == self.today:
             return dateformat.format(local, self.time_format)
-        if local.year == self.now.year:
-            return dateformat.format(local, self.month_day_format)
-        return dateformat.format(local, self.short_format)
+        shown = self.days.get(day)
+        if shown is None:
+            same_year = local.year == self.now.year
+            fmt = self.month_day_format if same_year else self.short_format
+            shown = self.days[day] = dateformat.format(local, fmt)
+        return shown
 
 
 @register.filter

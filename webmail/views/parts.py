@@ -36,6 +36,7 @@ from accounts.models import MailAccount, User
 from webmail import mailbox, parts
 from webmail.mime.filenames import safe_filename, unique_names
 from webmail.models import Folder, Message
+from webmail.serving import streams
 
 # An IMAP section, and for a file inside a winmail.dat its place: "2~1".
 _PART_ID = re.compile(r"[1-9][0-9]{0,5}(\.[1-9][0-9]{0,5}){0,20}(~[1-9][0-9]{0,3})?")
@@ -113,6 +114,7 @@ def _part_name(info: dict[str, object]) -> str:
     )
 
 
+@streams
 @require_GET
 @login_required
 def part_view(
@@ -149,6 +151,7 @@ def part_view(
     return response
 
 
+@streams
 @require_GET
 @login_required
 def zip_view(
@@ -239,6 +242,7 @@ def _raw_message(
     return message, stream.data()
 
 
+@streams
 @require_GET
 @login_required
 def source_view(
@@ -263,6 +267,7 @@ async def _as_text(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
     yield decoder.decode(b"", final=True).encode()
 
 
+@streams
 @require_GET
 @login_required
 def eml_view(
@@ -302,6 +307,7 @@ def print_view(
     return response
 
 
+@streams
 @require_GET
 def inline_part_view(
     request: HttpRequest, user_id: int, token: str

@@ -1,0 +1,211 @@
+"""Time opening a message whose body is not cached yet, and its worker round trip.
+
+Usage: python bench/open_uncached.py [--size 1000] [--runs 40] [--rounds 2]
+       [--database-url postgres://...] [--web-workers 2]
+
+Starts the same stack as bench/engine.py (Dovecot, Redis, a Celery worker
+with the thread pool, uvicorn), makes a mailbox of --size messages, lets the
+webmail sync it, then for each round measures:
+
+- open unread: the reading pane of an unread message not in the cache, as
+  bench/engine.py's "open uncached" (it also marks the message read);
+- open read: the same for a read message, its cached body dropped first
+  (no mark-read: the worker round trip and the view only);
+- open cached: the same messages again, their bodies in the cache;
+- mark read: what an unread open adds, mailbox.mark_seen called here;
+- round trip: bodies.fetch_through_worker called from this process, the
+  body dropped from the cache first: from one long-lived thread, as the
+  page threads call it (webmail/serving.py), and from a new thread per
+  call, as Django's ASGI handler runs a view.
+
+Everything it starts it stops, also on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._support import PASSWORD, Client, Mailbox, Stack, Stat, millis, poll
+from bench.engine import HTMX_READER, cold_first_page, report
+from devtools.dovecot import make_traversable
+
+
+def message_uids(box: Mailbox, count: int, seen: bool) -> list[int]:
+    """Messages below the first page, read or unread as asked."""
+    from webmail.models import Message
+
+    uids = list(
+        Message.objects.filter(folder_id=box.folder_id, seen=seen)
+        .order_by("-date", "-uid")
+        .values_list("uid", flat=True)[60:]
+    )
+    return random.Random(count).sample(uids, min(count, len(uids)))
+
+
+def pushed(box: Mailbox) -> bool:
+    from webmail.models import OperationState, PendingOperation
+
+    return not PendingOperation.objects.filter(
+        account_id=box.account_id, state=OperationState.PENDING
+    ).exists()
+
+
+def forget_body(box: Mailbox, uid: int) -> None:
+    from django.core.cache import cache
+
+    from webmail import bodies
+    from webmail.models import Folder
+
+    folder = Folder.objects.get(id=box.folder_id)
+    cache.delete(bodies.cache_key(box.account_id, folder, uid))
+
+
+def open_pane(client: Client, box: Mailbox, uid: int, stat: Stat) -> None:
+    started = time.perf_counter()
+    answer = client.get(box.message_path(uid), headers=HTMX_READER)
+    stat.add((time.perf_counter() - started) * 1000)
+    if answer.status != 200 or 'class="notice error"' in answer.body:
+        stat.failures += 1
+
+
+def round_trip(box: Mailbox, uid: int, stat: Stat) -> None:
+    """One fetch_through_worker call, the body dropped from the cache first."""
+    from webmail import bodies
+
+    forget_body(box, uid)
+    started = time.perf_counter()
+    body = bodies.fetch_through_worker(box.account_id, box.folder_id, uid, 20)
+    stat.add((time.perf_counter() - started) * 1000)
+    if "error" in body:
+        stat.failures += 1
+
+
+def in_new_thread(run: Callable[[], None]) -> None:
+    def target() -> None:
+        from django.db import connection
+
+        run()
+        connection.close()
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+
+
+def bench_round(client: Client, box: Mailbox, runs: int) -> dict[str, Stat]:
+    unread_uids = message_uids(box, runs, seen=False)
+    read_uids = message_uids(box, runs, seen=True)
+    unread, read, cached = Stat(), Stat(), Stat()
+    trip, trip_new_thread = Stat(), Stat()
+    for uid in unread_uids:
+        open_pane(client, box, uid, unread)
+        # As a reader would, open the next one once this one is marked read
+        # on the server (bench/engine.py waits for the flag there too).
+        poll(partial(pushed, box), 10)
+    for uid in read_uids:
+        forget_body(box, uid)
+        open_pane(client, box, uid, read)
+    for uid in read_uids:
+        open_pane(client, box, uid, cached)
+    for uid in read_uids:
+        round_trip(box, uid, trip)
+    for uid in read_uids:
+        in_new_thread(partial(round_trip, box, uid, trip_new_thread))
+    # Last: each one has the worker store \Seen and sync what it hears back.
+    mark = mark_read(box, runs)
+    return {"open unread": unread, "open read": read, "open cached": cached,
+            "mark read": mark, "round trip": trip,
+            "round trip, new thread": trip_new_thread}  # fmt: skip
+
+
+def mark_read(box: Mailbox, runs: int) -> Stat:
+    """Time mailbox.mark_seen of unread messages, as the view calls it."""
+    from accounts.models import MailAccount
+    from webmail import mailbox
+    from webmail.models import Folder
+
+    stat = Stat()
+    account = MailAccount.objects.get(id=box.account_id)
+    folder = Folder.objects.get(id=box.folder_id)
+    for uid in message_uids(box, runs, seen=False):
+        stat.add(millis(partial(mailbox.mark_seen, account, folder, [uid])))
+        poll(partial(pushed, box), 10)
+    return stat
+
+
+def mark_half_unread(box: Mailbox, stack: Stack) -> None:
+    """Make every other message unread, the rest read, whatever mailgen made."""
+    from webmail.models import Message
+
+    uids = list(
+        Message.objects.filter(folder_id=box.folder_id)
+        .order_by("uid")
+        .values_list("uid", flat=True)
+    )
+    phone = stack.imap(box.address)
+    try:
+        phone.select_folder("INBOX")
+        phone.add_flags(uids[1::2], [b"\\Seen"])
+        phone.remove_flags(uids[::2], [b"\\Seen"])
+    finally:
+        phone.logout()
+    rows = Message.objects.filter(folder_id=box.folder_id)
+    rows.filter(uid__in=uids[1::2]).update(seen=True)
+    rows.filter(uid__in=uids[::2]).update(seen=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    options = parser.parse_args()
+
+    root = Path(tempfile.mkdtemp(prefix="ou-", dir="/tmp"))
+    make_traversable(root)
+    stack = Stack(root, options.database_url, options.web_workers)
+    try:
+        stack.start()
+        box = Mailbox(stack, options.size)
+        box.create()
+        client = stack.client()
+        client.sign_in(box.login, PASSWORD)
+        if cold_first_page(client, box, timeout=120) is None:
+            raise RuntimeError("The first page never listed the messages.")
+        box.folder_id = box.inbox_id()
+        if not poll(lambda: box.cached() >= box.expected, 300, interval=0.1):
+            raise RuntimeError("The backfill did not finish.")
+        time.sleep(1.0)
+        mark_half_unread(box, stack)
+        # Warm up: the worker's IMAP connection, both web processes.
+        for uid in message_uids(box, 6, seen=True)[:6]:
+            forget_body(box, uid)
+            client.copy().get(box.message_path(uid), headers=HTMX_READER)
+        for n in range(options.rounds):
+            print(f"\n== round {n + 1} ({options.runs} messages) ==", flush=True)
+            for name, stat in bench_round(client, box, options.runs).items():
+                report(name, stat)
+        client.close()
+    except KeyboardInterrupt:
+        print("\nInterrupted: stopping.", flush=True)
+    finally:
+        stack.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""uvicorn runs pages in a pool of threads and streams on ASGI (webmail/serving.py)."""
+
+from __future__ import annotations
+
+import http.client
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
+
+from django.test import Client
+
+from accounts.models import User
+from tests.ui.mail import add_message, standard_mailbox
+from webmail import routing
+from webmail.views.present import folder_url, message_url
+
+WAITING_TABS = 8
+
+
+def _session_cookie(user: User) -> str:
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}"
+
+
+def _get(base: str, path: str, cookie: str) -> tuple[int, str]:
+    where = urlsplit(base)
+    conn = http.client.HTTPConnection(where.hostname or "", where.port, timeout=30)
+    try:
+        conn.request("GET", path, headers={"Cookie": cookie})
+        answer = conn.getresponse()
+        return answer.status, answer.read().decode()
+    finally:
+        conn.close()
+
+
+def test_the_list_answers_while_other_tabs_wait_for_the_mail_server(
+    live_app: str, alice: User, monkeypatch
+):
+    # Body fetches go to a queue no worker reads: each tab waits the whole
+    # BODY_FETCH_TIMEOUT (2 s here), as behind a mail server that hangs.
+    monkeypatch.setattr(routing, "queue_for", lambda account_id: "nobody-reads-this")
+    inbox = standard_mailbox(alice)["INBOX"]
+    for uid in range(10, 10 + WAITING_TABS):
+        add_message(inbox, uid, f"Not fetched yet {uid}")
+    cookie = _session_cookie(alice)
+    with ThreadPoolExecutor(WAITING_TABS) as tabs:
+        waiting = [
+            tabs.submit(
+                _get, live_app, message_url(inbox.account_id, inbox.id, uid), cookie
+            )
+            for uid in range(10, 10 + WAITING_TABS)
+        ]
+        status, page = _get(live_app, folder_url(inbox.account_id, inbox.id), cookie)
+        assert status == 200
+        assert "Lunch on Friday?" in page
+        # The list came back while every other tab was still waiting.
+        assert not any(tab.done() for tab in waiting)
+        answers = [tab.result() for tab in waiting]
+    for status, page in answers:
+        assert status == 200
+        assert "The mail server is slow to answer" in page
