@@ -207,19 +207,8 @@ class Stack:
     def start(self) -> None:
         self.dovecot = start_dovecot(self.root / "dc", quota_mb=100_000)
         self.redis = start_redis(self.root / "redis")
-        self.env = base_env(
-            DJANGO_SETTINGS_MODULE="webmail.settings",
-            SECRET_KEY="bench-only-" + "k" * 50,
-            CREDENTIALS_KEYS=Fernet.generate_key().decode(),
-            WEBMAIL_HTTPS="false",
-            WEBMAIL_DATA_DIR=str(self.root),
-            REDIS_URL=self.redis.url,
-            DATABASE_URL=self.database_url,
-            MAIL_ALLOWED_PRIVATE_HOSTS="127.0.0.1",
-            MAIL_CA_FILE=str(self.dovecot.ca_cert_path),
-            IMAP_SHARDS=str(SHARDS),
-            LOG_LEVEL="WARNING",
-            PYTHONUNBUFFERED="1",
+        self.env = self.environment(
+            REDIS_URL=self.redis.url, IMAP_SHARDS=str(SHARDS), PYTHONUNBUFFERED="1"
         )
         # This process reads the cache and queues watch requests as the web does.
         os.environ.update(self.env)
@@ -243,6 +232,22 @@ class Stack:
         import django
 
         django.setup()
+
+    def environment(self, **extra: str) -> dict[str, str]:
+        """The settings every process of the stack runs with, and extra."""
+        assert self.dovecot is not None
+        return base_env(
+            DJANGO_SETTINGS_MODULE="webmail.settings",
+            SECRET_KEY="bench-only-" + "k" * 50,
+            CREDENTIALS_KEYS=Fernet.generate_key().decode(),
+            WEBMAIL_HTTPS="false",
+            WEBMAIL_DATA_DIR=str(self.root),
+            DATABASE_URL=self.database_url,
+            MAIL_ALLOWED_PRIVATE_HOSTS="127.0.0.1",
+            MAIL_CA_FILE=str(self.dovecot.ca_cert_path),
+            LOG_LEVEL="WARNING",
+            **extra,
+        )
 
     def manage(self, *args: str) -> None:
         subprocess.run(

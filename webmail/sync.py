@@ -18,13 +18,16 @@ what changed, for the caller to publish.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from webmail.flagmap import apply_flags, fields_from_flags
@@ -72,6 +75,11 @@ class SyncResult:
     def anything(self) -> bool:
         """Return whether the cache changed at all."""
         return bool(self.new or self.changed or self.vanished or self.rebuilt)
+
+
+# A backfill batch is fetched in this many pieces: the server reads the next
+# piece while the last one is parsed and stored.
+BACKFILL_PIECES = 4
 
 
 def batch_size() -> int:
@@ -338,7 +346,11 @@ def backfill_folder(account_id: int, folder_id: int) -> SyncResult | None:
 
 
 def backfill_folder_on(session: ImapSession, folder_id: int) -> SyncResult | None:
-    """Backfill over an open session (see backfill_folder)."""
+    """Backfill over an open session (see backfill_folder).
+
+    The batch is fetched in pieces, newest first, each piece stored in its
+    own transaction as soon as it is in while the server reads the next.
+    """
     folder = Folder.objects.filter(id=folder_id).first()
     if folder is None or folder.backfill_below_uid is None or folder.complete:
         return None
@@ -349,18 +361,43 @@ def backfill_folder_on(session: ImapSession, folder_id: int) -> SyncResult | Non
     # ESEARCH answers with ranges ("1:99500"), not 100,000 numbers.
     older = [u for u in session.esearch("UID", f"1:{below - 1}").uids if u < below]
     chunk = older[-batch_size() :]
-    summaries = session.fetch_summaries(chunk)
+    size = max(1, -(-len(chunk) // BACKFILL_PIECES))
+    pieces = [chunk[max(0, end - size) : end] for end in range(len(chunk), 0, -size)]
+    # Below the last piece: the oldest message, or more left for the next task.
+    floor = chunk[0] if len(older) > len(chunk) else 1
     result = SyncResult(folder.id)
-    with transaction.atomic():
-        lock_folder(folder.id)
-        folder = Folder.objects.get(id=folder.id)
-        if folder.backfill_below_uid != below:
-            return result  # another task got here first
-        result.new = _insert(folder, summaries, {}, set())
-        folder.backfill_below_uid = chunk[0] if len(older) > len(chunk) else 1
-        folder.save(update_fields=["backfill_below_uid"])
-    result.more = not folder.complete
+    with contextlib.closing(session.summary_batches(pieces)) as fetched:
+        for piece, summaries in zip(pieces, fetched, strict=True):
+            mark = piece[0] if piece[0] != chunk[0] else floor
+            new = _store_older(folder.id, below, mark, summaries)
+            if new is None:
+                return result  # another task got here first
+            result.new += new
+            below = mark
+    if not pieces and _store_older(folder.id, below, floor, []) is None:
+        return result
+    result.new.sort()
+    result.more = floor > 1
     return result
+
+
+def _store_older(
+    folder_id: int, below: int, mark: int, summaries: Sequence[MessageSummary]
+) -> list[int] | None:
+    """Cache older messages and move the folder's backfill mark down to mark.
+
+    None (nothing stored) if the mark is no longer below: another task
+    loaded these messages already.
+    """
+    with transaction.atomic():
+        lock_folder(folder_id)
+        folder = Folder.objects.get(id=folder_id)
+        if folder.backfill_below_uid != below:
+            return None
+        new = _insert(folder, summaries, {}, set())
+        folder.backfill_below_uid = mark
+        folder.save(update_fields=["backfill_below_uid"])
+    return new
 
 
 def refresh_uids(session: ImapSession, folder: Folder, uids: Iterable[int]) -> None:
@@ -458,40 +495,106 @@ def _insert(
     for summary in summaries:
         if summary.uid in moved_away:
             continue
-        row = message_from_summary(folder, summary)
-        for add, remove in overlay.get(summary.uid, []):
-            apply_flags(row, add, remove)
-        rows.append(row)
-    # ignore_conflicts: a task run twice inserts each message once.
-    Message.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
-    return [row.uid for row in rows]
+        values = fields_from_summary(summary)
+        if summary.uid in overlay:
+            row = SimpleNamespace(**values)
+            for add, remove in overlay[summary.uid]:
+                apply_flags(row, add, remove)
+            values = vars(row)
+        rows.append(values)
+    insert_rows(folder.id, rows)
+    return [row["uid"] for row in rows]
 
 
-def message_from_summary(folder: Folder, summary: MessageSummary) -> Message:
-    """Return an unsaved Message for a fetched summary."""
+def fields_from_summary(summary: MessageSummary) -> dict[str, Any]:
+    """Return the Message field values (but folder) of a fetched summary."""
     env = summary.envelope
     sender = env.from_[0] if env.from_ else ("", "")
-    references = " ".join(summary.references)
     message_id = env.message_id or ""
-    return Message(
-        folder=folder,
-        uid=summary.uid,
-        modseq=summary.modseq,
-        date=env.date or summary.internaldate,
-        internaldate=summary.internaldate,
-        from_name=sender[0][:255],
-        from_address=sender[1][:255],
-        to=_addresses(env.to),
-        cc=_addresses(env.cc),
-        subject=env.subject,
-        message_id=message_id[:998],
-        in_reply_to=(env.in_reply_to or "")[:998],
-        references=references,
-        size=min(summary.size, 2**31 - 1),
-        has_attachments=summary.has_attachments,
-        thread_key=thread_key(summary.references, env.in_reply_to, message_id)[:998],
+    return {
+        "uid": summary.uid,
+        "modseq": summary.modseq,
+        "date": env.date or summary.internaldate,
+        "internaldate": summary.internaldate,
+        "from_name": sender[0][:255],
+        "from_address": sender[1][:255],
+        "to": _addresses(env.to),
+        "cc": _addresses(env.cc),
+        "subject": env.subject,
+        "message_id": message_id[:998],
+        "in_reply_to": (env.in_reply_to or "")[:998],
+        "references": " ".join(summary.references),
+        "size": min(summary.size, 2**31 - 1),
+        "has_attachments": summary.has_attachments,
+        "thread_key": thread_key(summary.references, env.in_reply_to, message_id)[:998],
         **fields_from_flags(summary.flags),
+    }
+
+
+# Values the database drivers take as they are.
+_AS_IS = {
+    "BigIntegerField",
+    "BooleanField",
+    "CharField",
+    "PositiveIntegerField",
+    "TextField",
+}
+
+
+def _converter(field: Any) -> Callable[[Any], Any] | None:
+    """Return what turns a field's value into the database's, None if nothing.
+
+    For dates and JSON it is the backend's own step of Django's conversion:
+    the field's full get_db_prep_save costs more than the rest of a row.
+    Dates here always carry their offset (parse.aware), the case that step
+    is for.
+    """
+    kind = field.get_internal_type()
+    if kind in _AS_IS:
+        return None
+    if kind == "DateTimeField":
+        return connection.ops.adapt_datetimefield_value
+    if kind == "JSONField":
+        return functools.partial(connection.ops.adapt_json_value, encoder=field.encoder)
+    return functools.partial(field.get_db_prep_save, connection=connection)
+
+
+def insert_rows(folder_id: int, rows: Sequence[dict[str, Any]]) -> None:
+    """Add Message rows to a folder; a UID already cached is left as it is.
+
+    rows hold field values by attribute name; fields left out get their
+    default. One INSERT statement is run for all the rows (executemany):
+    bulk_create builds a model instance a row and converts each value on
+    its own, which took longer than parsing the server's answer. ON
+    CONFLICT DO NOTHING reads the same on SQLite and PostgreSQL, and lets a
+    task run twice insert each message once.
+    """
+    if not rows:
+        return
+    folder_field = Message._meta.get_field("folder")
+    fields = [
+        f
+        for f in Message._meta.concrete_fields
+        if not f.primary_key and not f.generated and f is not folder_field
+    ]
+    plan = [(f.attname, f.get_default(), _converter(f)) for f in fields]
+    values = []
+    for row in rows:
+        line: list[Any] = [folder_id]
+        for name, default, convert in plan:
+            value = row.get(name, default)
+            line.append(value if convert is None else convert(value))
+        values.append(line)
+    quote = connection.ops.quote_name
+    columns = [str(f.column) for f in [folder_field, *fields]]
+    # Names from the model, values as parameters: nothing here comes from mail.
+    sql = "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT DO NOTHING".format(  # noqa: S608
+        quote(Message._meta.db_table),
+        ", ".join(quote(column) for column in columns),
+        ", ".join(["%s"] * len(columns)),
     )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, values)
 
 
 def thread_key(

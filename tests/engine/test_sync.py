@@ -130,3 +130,27 @@ def test_the_folder_list_follows_the_server(server_user, other_device):
     assert sync.sync_folder_list(account.id).changed
     assert not Folder.objects.filter(id=alpha.id).exists()
     assert not sync.sync_folder_list(account.id).changed
+
+
+@pytest.mark.django_db
+def test_a_date_no_zone_has_does_not_stop_the_sync(server_user, other_device):
+    phone = other_device(server_user)
+    fill(phone, "INBOX", 2)
+    phone.append(
+        "INBOX",
+        b"From: Odd Clock <odd@example.net>\r\n"
+        b"To: someone@example.org\r\n"
+        b"Subject: From a broken clock\r\n"
+        b"Date: Mon, 1 Jan 2024 10:00:00 +2400\r\n"
+        b"\r\n"
+        b"Hello.\r\n",
+    )
+    account = account_for(server_user)
+    inbox = _inbox(account)
+    sync.sync_folder(account.id, inbox.id)
+    cached = _cached(inbox)
+    assert sorted(cached) == [1, 2, 3]
+    odd = cached[3]
+    assert odd.subject == "From a broken clock"
+    # Dated by its arrival on the server instead.
+    assert odd.date == odd.internaldate is not None

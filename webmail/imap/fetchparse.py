@@ -23,6 +23,7 @@ or error, never a different one.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Any
 
 from imapclient.response_parser import (
@@ -131,11 +132,14 @@ def parse_items(items: list[ResponseItem]) -> list[Any]:
     return top
 
 
-def parse_fetch(number: int, items: list[ResponseItem]) -> dict[bytes, Any]:
+def parse_fetch(
+    number: int, items: list[ResponseItem], as_read: Collection[bytes] = ()
+) -> dict[bytes, Any]:
     """Parse the data of one "* number FETCH (...)" response.
 
     Returns what imapclient's parse_fetch_response(..., normalise_times=False,
-    uid_is_key=False) gives for that message, with a b"SEQ" key.
+    uid_is_key=False) gives for that message, with a b"SEQ" key. Items
+    named in as_read (upper case) keep their value as read instead.
     """
     top = parse_items(items)
     if len(top) != 1 or not isinstance(top[0], tuple) or len(top[0]) % 2:
@@ -148,7 +152,9 @@ def parse_fetch(number: int, items: list[ResponseItem]) -> dict[bytes, Any]:
             raise Unsupported("A FETCH item name is not an atom.")
         word = name.upper()
         value = pairs[index + 1]
-        if word == b"UID":
+        if word in as_read:
+            data[word] = value
+        elif word == b"UID":
             data[word] = _int_or_error(value, "invalid UID")
         elif word == b"INTERNALDATE":
             data[word] = _convert_INTERNALDATE(value, False)

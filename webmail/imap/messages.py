@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +12,12 @@ from imapclient.datetime_util import datetime_to_INTERNALDATE
 
 from webmail.imap import parse
 from webmail.imap.core import SessionCore, flag_list, parse_code, uid_arg, vanished_uids
-from webmail.imap.errors import CharsetRefused, MessageMissing, UnknownEncoding
+from webmail.imap.errors import (
+    CharsetRefused,
+    ImapError,
+    MessageMissing,
+    UnknownEncoding,
+)
 from webmail.imap.types import (
     Changes,
     FlagChange,
@@ -129,18 +135,21 @@ class MessageVerbs(SessionCore):
 
     # Fetching ----------------------------------------------------------
 
+    def _fetch_args(
+        self, uids: Iterable[int] | str, items: bytes, modifiers: bytes = b""
+    ) -> list[bytes]:
+        self._need_selected()
+        args: list[bytes] = [Raw(b"UID FETCH"), uid_arg(uids), Raw(b"(" + items + b")")]
+        if modifiers:
+            args.append(Raw(modifiers))
+        return args
+
     def _fetch(
         self, uids: Iterable[int] | str, items: bytes, modifiers: bytes = b""
     ) -> list[tuple[int, dict[bytes, Any]]]:
-        self._need_selected()
-        args: list[bytes] = [
-            Raw(b"UID FETCH"),
-            uid_arg(uids),
-            Raw(b"(" + items + b")"),
-        ]
-        if modifiers:
-            args.append(Raw(modifiers))
-        response = self._ok(self._run(*args), "fetch messages")
+        response = self._ok(
+            self._run(*self._fetch_args(uids, items, modifiers)), "fetch messages"
+        )
         results = []
         for item in response.untagged:
             kind, number, rest = parse.classify(item)
@@ -153,44 +162,92 @@ class MessageVerbs(SessionCore):
 
         Sorted by UID. Messages already gone are left out.
         """
-        if not isinstance(uids, str):
-            uids = list(uids)
-            if not uids:
-                return []
-        wanted = set(uids) if not isinstance(uids, str) else None
-        low = int(uids.split(":")[0]) if isinstance(uids, str) and ":" in uids else 0
-        items = SUMMARY_ITEMS + (b" MODSEQ" if self.condstore else b"")
-        # Scattered UIDs make long command lines; servers cap their length.
-        batches: list[Iterable[int] | str] = (
-            [uids]
-            if isinstance(uids, str)
-            else [uids[i : i + FETCH_BATCH] for i in range(0, len(uids), FETCH_BATCH)]
-        )
-        fetched = [row for batch in batches for row in self._fetch(batch, items)]
-        summaries = []
-        for _, data in fetched:
-            uid = data.get(b"UID")
-            if uid is None or b"ENVELOPE" not in data:
-                continue  # an unsolicited flag update
-            if (wanted is not None and uid not in wanted) or uid < low:
-                continue
-            references = next(
-                (v for k, v in data.items() if k.startswith(b"BODY[HEADER")), None
-            )
-            modseq = data.get(b"MODSEQ")
-            summaries.append(
-                MessageSummary(
-                    uid=uid,
-                    flags=parse.flags(data.get(b"FLAGS", ())),
-                    modseq=int(modseq[0]) if modseq else None,
-                    envelope=parse.envelope(data[b"ENVELOPE"]),
-                    size=int(data.get(b"RFC822.SIZE", 0)),
-                    internaldate=parse.aware(data.get(b"INTERNALDATE")),
-                    references=parse.references(references),
-                    bodystructure=parse.safe_bodystructure(data[b"BODYSTRUCTURE"]),
-                )
-            )
-        return sorted(summaries, key=lambda s: s.uid)
+        if isinstance(uids, str):
+            low = int(uids.split(":")[0]) if ":" in uids else 0
+            response = self._run(*self._fetch_args(uids, self._summary_items()))
+            self._ok(response, "fetch messages")
+            summaries = self.summaries_from(response, None, low)
+        else:
+            wanted = list(uids)
+            # Scattered UIDs make long command lines; servers cap their length.
+            batches = [
+                wanted[i : i + FETCH_BATCH] for i in range(0, len(wanted), FETCH_BATCH)
+            ]
+            with contextlib.closing(self.summary_batches(batches)) as fetched:
+                summaries = [s for batch in fetched for s in batch]
+        return _by_uid(summaries)
+
+    def summary_batches(
+        self, batches: Sequence[Sequence[int]]
+    ) -> Generator[list[MessageSummary]]:
+        """Yield the summaries of each batch of UIDs in turn, sorted by UID.
+
+        Batches must not be empty; messages already gone are left out. Each
+        message is parsed as soon as it is read, while the server goes on
+        sending the rest, and the next batch's FETCH goes out before a batch
+        is handed over, so the server reads those messages while the caller
+        stores these. Use it in ``with contextlib.closing(...)``: a caller
+        that stops early must let it read the answer still due.
+        """
+        items = self._summary_items()
+        commands = [self._fetch_args(batch, items) for batch in batches]
+        if self._idle_tag is not None or not self.usable or self._holds_news():
+            # _run raises what fits, or keeps the news that NOTIFY sends.
+            for batch, args in zip(batches, commands, strict=True):
+                response = self._ok(self._run(*args), "fetch messages")
+                yield _by_uid(self.summaries_from(response, set(batch)))
+            return
+        due = [self._send(commands[0])] if commands else []
+        try:
+            for index, batch in enumerate(batches):
+                arriving = _ParsedAsRead(set(batch))
+                response = self._answer(due.pop(), arriving)
+                arriving.raise_failure()
+                self._ok(response, "fetch messages")
+                if index + 1 < len(commands):
+                    due.append(self._send(commands[index + 1]))
+                yield _by_uid(arriving.summaries)
+        finally:
+            # Left early: read the answer still due, so the connection stays in step.
+            if due and not (self._broken or self._transport.closed):
+                with contextlib.suppress(ImapError):
+                    self._answer(due.pop(), [])
+
+    @staticmethod
+    def summaries_from(
+        response: Response, wanted: set[int] | None = None, low: int = 0
+    ) -> list[MessageSummary]:
+        """Return the summaries in a summary FETCH's answer (see fetch_summaries)."""
+        found = (_summary(item, wanted, low) for item in response.untagged)
+        return [summary for summary in found if summary is not None]
+
+    def _summary_items(self) -> bytes:
+        return SUMMARY_ITEMS + (b" MODSEQ" if self.condstore else b"")
+
+    def _holds_news(self) -> bool:
+        # After NOTIFY (news.py) answers may carry news that _run keeps for
+        # later, which reading them here would drop.
+        return bool(getattr(self, "_notifying", False))
+
+    def _send(self, args: list[bytes]) -> bytes:
+        """Send a command without waiting for its answer; return its tag."""
+        tag = self._channel.next_tag()
+        try:
+            self._channel.send_command(tag, args)
+        except ImapError as exc:
+            self._fail(exc)
+            raise
+        return tag
+
+    def _answer(self, tag: bytes, untagged: list[list[ResponseItem]]) -> Response:
+        """Read the answer to a command sent with _send, into untagged."""
+        try:
+            response = self._channel.read_until_tagged(tag, untagged)
+        except ImapError as exc:
+            self._fail(exc)
+            raise
+        self._check_bye(response)
+        return response
 
     def fetch_all_flags(self) -> dict[int, tuple[str, ...]]:
         """Return {uid: flags} of every message (the sync without CONDSTORE)."""
@@ -432,6 +489,71 @@ class MessageVerbs(SessionCore):
                 message_limit=message[1] if message else None,
             )
         return None
+
+
+def _summary(
+    item: list[ResponseItem], wanted: set[int] | None, low: int
+) -> MessageSummary | None:
+    """Return the summary an untagged response carries, if it is one asked for."""
+    kind, number, rest = parse.classify(item)
+    if kind != "FETCH" or number is None:
+        return None
+    data = parse.summary_fetch(number, rest)
+    uid = data.get(b"UID")
+    if uid is None or b"ENVELOPE" not in data:
+        return None  # an unsolicited flag update
+    if (wanted is not None and uid not in wanted) or uid < low:
+        return None
+    references = next(
+        (v for k, v in data.items() if k.startswith(b"BODY[HEADER")), None
+    )
+    modseq = data.get(b"MODSEQ")
+    return MessageSummary(
+        uid=uid,
+        flags=parse.flags(data.get(b"FLAGS", ())),
+        modseq=int(modseq[0]) if modseq else None,
+        envelope=parse.envelope_of(data[b"ENVELOPE"]),
+        size=int(data.get(b"RFC822.SIZE", 0)),
+        internaldate=parse.internaldate_of(data.get(b"INTERNALDATE")),
+        references=parse.references(references),
+        bodystructure=parse.safe_bodystructure(data[b"BODYSTRUCTURE"]),
+    )
+
+
+def _by_uid(summaries: list[MessageSummary]) -> list[MessageSummary]:
+    return sorted(summaries, key=lambda s: s.uid)
+
+
+class _ParsedAsRead(list[list[ResponseItem]]):
+    """Untagged responses of a summary FETCH, each parsed the moment it is read.
+
+    Channel.read_until_tagged appends every untagged response here; parsing
+    then goes on while the server is still sending the rest of the answer.
+    A failure to parse is kept for raise_failure(), so that the answer is
+    still read to its end and the connection stays usable.
+    """
+
+    def __init__(self, wanted: set[int]) -> None:
+        super().__init__()
+        self.wanted = wanted
+        self.summaries: list[MessageSummary] = []
+        self.failure: Exception | None = None
+
+    def append(self, item: list[ResponseItem]) -> None:
+        super().append(item)
+        if self.failure is not None:
+            return
+        try:
+            summary = _summary(item, self.wanted, 0)
+        except Exception as exc:
+            self.failure = exc
+            return
+        if summary is not None:
+            self.summaries.append(summary)
+
+    def raise_failure(self) -> None:
+        if self.failure is not None:
+            raise self.failure
 
 
 def _plain_literals(items: list[ResponseItem]) -> list[ResponseItem]:
