@@ -31,6 +31,7 @@ from accounts.access import default_account_for_user, get_account_for_user
 from accounts.models import MailAccount, User
 from webmail import bodies, events, parts, tasks
 from webmail.bodies import BodyState
+from webmail.errors_shown import shown_error
 from webmail.flagmap import FIELDS, apply_flags
 from webmail.models import (
     AccountState,
@@ -524,11 +525,18 @@ def pick_folder(folders: list[Folder], folder_id: int) -> Folder:
 
 
 def state_error(account: MailAccount) -> str:
-    """account_error() of an account from accounts_for_user(), without a query."""
+    """account_error() of an account from accounts_for_user(), without a query.
+
+    Worded for the reader: in the language of the request where its kind
+    is known (see errors_shown).
+    """
     try:
-        return account.sync_state.error
+        state = account.sync_state
     except AccountState.DoesNotExist:
         return ""
+    if not state.error:
+        return ""
+    return shown_error(account, state.error_kind, state.error)
 
 
 # Push ---------------------------------------------------------------------------

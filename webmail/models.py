@@ -227,6 +227,9 @@ class AccountState(models.Model):
     # The last error that stopped all work on the account (wrong password,
     # unreachable server, untrusted certificate); blank when it works.
     error = models.TextField(blank=True)
+    # The ImapError class behind it ("AuthenticationFailed"), so the page can
+    # say it in the reader's language; blank for other errors.
+    error_kind = models.CharField(max_length=40, blank=True, default="")
     error_at = models.DateTimeField(null=True, blank=True)
     folders_synced_at = models.DateTimeField(null=True, blank=True)
     capabilities = models.JSONField(default=list)

@@ -343,7 +343,8 @@ def _postpone(account_id: int, op_ids: list[int], exc: ImapError) -> float:
 
 def record_account_error(account_id: int, exc: Exception) -> None:
     """Remember why the account's server cannot be used right now."""
-    values = {"error": str(exc), "error_at": timezone.now()}
+    kind = type(exc).__name__ if isinstance(exc, ImapError) else ""
+    values = {"error": str(exc), "error_kind": kind, "error_at": timezone.now()}
     # Not update_or_create: it reads before it writes (see lock_folder).
     if not AccountState.objects.filter(account_id=account_id).update(**values):
         AccountState.objects.get_or_create(account_id=account_id, defaults=values)
@@ -351,5 +352,5 @@ def record_account_error(account_id: int, exc: Exception) -> None:
 
 def _record_account_ok(account_id: int) -> None:
     AccountState.objects.filter(account_id=account_id).exclude(error="").update(
-        error="", error_at=None
+        error="", error_kind="", error_at=None
     )

@@ -180,6 +180,7 @@ def apply_folder_list(
                 "folders_synced_at": timezone.now(),
                 "capabilities": capabilities,
                 "error": "",
+                "error_kind": "",
                 "error_at": None,
             },
         )
