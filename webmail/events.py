@@ -27,6 +27,7 @@ import redis
 import redis.asyncio as aioredis
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import connections
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -131,6 +132,9 @@ async def stream(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     except LookupError:
         # The same answer for another user's id as for one that does not exist.
         return HttpResponseNotFound("No such mail account.")
+    # A stream lasts as long as its page is open: it must not hold a
+    # database connection (a slot of the pool) all that time.
+    await sync_to_async(connections.close_all)()
     response = StreamingHttpResponse(
         _events(int(user.pk), account_id, folder_id),
         content_type="text/event-stream",

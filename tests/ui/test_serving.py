@@ -59,3 +59,30 @@ def test_the_list_answers_while_other_tabs_wait_for_the_mail_server(
     for status, page in answers:
         assert status == 200
         assert "The mail server is slow to answer" in page
+
+
+def test_pages_still_answer_after_many_event_streams_came_and_went(
+    live_app: str, alice: User, settings
+):
+    # Every page holds an event stream open; a stream must not keep a
+    # database connection (with a pool of WEB_THREADS, 41 streams would
+    # leave the pages none).
+    # A stream learns that its page left when it next writes: soon, here.
+    settings.EVENTS_KEEPALIVE = 1
+    inbox = standard_mailbox(alice)["INBOX"]
+    cookie = _session_cookie(alice)
+    where = urlsplit(live_app)
+    for _ in range(41):
+        conn = http.client.HTTPConnection(where.hostname or "", where.port, timeout=30)
+        conn.request(
+            "GET",
+            f"/events/?account={inbox.account_id}",
+            headers={"Cookie": cookie, "Accept": "text/event-stream"},
+        )
+        answer = conn.getresponse()
+        assert answer.status == 200
+        assert answer.read1(100).startswith(b"retry:")
+        conn.close()
+    status, page = _get(live_app, folder_url(inbox.account_id, inbox.id), cookie)
+    assert status == 200
+    assert "Lunch on Friday?" in page
