@@ -22,7 +22,8 @@ from django.test import override_settings
 from accounts.models import MailAccount, User
 from devtools.celery_worker import CeleryWorker
 from tests.fixtures.servers import ImapUser
-from webmail import events, workers
+from webmail import events, sync, workers
+from webmail.models import Folder
 
 WORKER_ENV = {
     "MAIL_ALLOWED_PRIVATE_HOSTS": "127.0.0.1",
@@ -64,6 +65,15 @@ def worker(engine_env: dict[str, str], celery_worker: CeleryWorker) -> CeleryWor
     elif not celery_worker.alive():
         celery_worker.start()
     return celery_worker
+
+
+def synced_inbox(account: MailAccount) -> Folder:
+    """Sync the account's folder list and INBOX in this process; return INBOX."""
+    sync.sync_folder_list(account.id)
+    inbox = Folder.objects.get(account=account, name="INBOX")
+    sync.sync_folder(account.id, inbox.id)
+    inbox.refresh_from_db()  # a body's cache key carries its UIDVALIDITY
+    return inbox
 
 
 def account_for(imap_user: ImapUser, **overrides: Any) -> MailAccount:

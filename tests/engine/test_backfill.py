@@ -11,7 +11,7 @@ from email.message import EmailMessage
 import pytest
 from django.test import override_settings
 
-from tests.engine.conftest import account_for, fill
+from tests.engine.conftest import account_for, fill, synced_inbox
 from webmail import sync, workers
 from webmail.models import Folder, Message, OperationKind, PendingOperation
 
@@ -132,10 +132,7 @@ def test_new_messages_are_stored_with_the_users_pending_actions(
     phone = other_device(server_user)
     fill(phone, "INBOX", 2)
     account = account_for(server_user)
-    sync.sync_folder_list(account.id)
-    inbox = Folder.objects.get(account=account, name="INBOX")
-    sync.sync_folder(account.id, inbox.id)
-    inbox.refresh_from_db()
+    inbox = synced_inbox(account)
     fill(phone, "INBOX", 2, prefix="late")  # UIDs 3 and 4
     # Actions the outbox has not pushed yet, taken on messages the cache
     # lacks (as from search results): starring 3, moving 4 away.

@@ -11,20 +11,18 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 
-from tests.engine.conftest import account_for, fill, message_bytes, wait_for
+from tests.engine.conftest import (
+    account_for,
+    fill,
+    message_bytes,
+    synced_inbox,
+    wait_for,
+)
 from webmail import bodies, mailbox, push, sync
 from webmail.models import Folder, Message
 
 SLOW = "The mail server is slow to answer; try again in a moment."
 BUSY = "The mail service is busy; try again in a moment."
-
-
-def _synced_inbox(account) -> Folder:
-    sync.sync_folder_list(account.id)
-    inbox = Folder.objects.get(account=account, name="INBOX")
-    sync.sync_folder(account.id, inbox.id)
-    inbox.refresh_from_db()  # the cache key carries its UIDVALIDITY
-    return inbox
 
 
 @pytest.mark.django_db
@@ -86,7 +84,7 @@ def test_the_worker_hands_over_the_body_and_fills_the_list_preview(
     phone = other_device(imap_user)
     phone.append("INBOX", message_bytes("note", "Bring the ladder.\n"))
     account = account_for(imap_user)
-    inbox = _synced_inbox(account)
+    inbox = synced_inbox(account)
 
     body = mailbox.open_message(account, inbox, 1, timeout=20)
 
@@ -106,7 +104,7 @@ def test_without_a_running_worker_the_reader_hears_so_when_the_wait_ends(
 ):
     fill(other_device(imap_user), "INBOX", 1)
     account = account_for(imap_user)
-    inbox = _synced_inbox(account)
+    inbox = synced_inbox(account)
     worker.kill()
     # The worker's own first sync of the account may have rendered it ahead.
     cache.delete(bodies.cache_key(account.id, inbox, 1))
@@ -129,7 +127,7 @@ def test_the_worker_opens_bodies_after_the_database_dropped_its_connections(
         pytest.skip("Only a database server can drop a connection.")
     fill(other_device(imap_user), "INBOX", 6)
     account = account_for(imap_user)
-    inbox = _synced_inbox(account)
+    inbox = synced_inbox(account)
     assert mailbox.open_message(account, inbox, 1, timeout=20).error is None
 
     # As a restart of PostgreSQL would: every other session ends.
@@ -151,7 +149,7 @@ def test_with_redis_down_the_reader_hears_the_service_is_busy(
 ):
     fill(other_device(imap_user), "INBOX", 1)
     account = account_for(imap_user)
-    inbox = _synced_inbox(account)
+    inbox = synced_inbox(account)
     redis_server.kill()
     try:
         started = time.monotonic()
