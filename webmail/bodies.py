@@ -347,22 +347,32 @@ def _render(
 
 
 def fetch_through_worker(
-    account_id: int, folder_id: int, uid: int, timeout: float
+    account_id: int,
+    folder_id: int,
+    uid: int,
+    timeout: float,
+    *,
+    mark_seen: bool = False,
 ) -> dict[str, Any]:
     """Ask the account's worker for a body and wait up to timeout seconds.
 
     The worker pushes the body onto a list named for this request alone;
     a blocking pop takes it the moment it is there. Cheaper than Celery's
     result backend (no subscription, no result kept in Redis for an hour),
-    and the worker answers before it writes the list's preview.
+    and the worker answers before it writes the list's preview. With
+    mark_seen the worker then marks the message read, if it could read it
+    and answered while this request still waited.
     """
     from webmail import tasks
     from webmail.routing import queue_for
 
     key = f"{settings.REDIS_KEY_PREFIX}:body-reply:{uuid.uuid4().hex}"
     try:
+        # An absolute time, so that a retried or long-queued task does not
+        # mark read a message whose reader was told it could not be loaded.
+        until = {"mark_seen_until": time.time() + timeout} if mark_seen else None
         tasks.fetch_body.apply_async(
-            (account_id, folder_id, uid, key), queue=queue_for(account_id)
+            (account_id, folder_id, uid, key), until, queue=queue_for(account_id)
         )
         answer = _wait_for_reply(key, timeout)
     except Exception as exc:  # broker or Redis unreachable

@@ -580,22 +580,47 @@ def keep_watching(account_id: int, folder_id: int | None) -> None:
 
 
 def open_message(
-    account: MailAccount, folder: Folder, uid: int, *, timeout: float | None = None
+    account: MailAccount,
+    folder: Folder,
+    message: Message,
+    *,
+    timeout: float | None = None,
+    mark_seen: bool = False,
 ) -> BodyState:
     """Return a message's body for the reading pane; errors are in .error.
 
     The one read that waits on a worker: a body not in the cache yet is
     fetched by the account's worker, waiting up to timeout seconds
     (settings.BODY_FETCH_TIMEOUT) before giving up with a clear error.
+
+    With mark_seen the message is also marked read, unless its text could
+    not be shown. When the worker fetches the body, it marks the message
+    after it has handed the body over, so the reader does not wait for that
+    write; the caller shows the message as read either way.
     """
-    if folder.account_id != account.id:
-        raise Http404("No such folder.")
-    get_message(folder, uid)
+    if folder.account_id != account.id or message.folder_id != folder.id:
+        raise Http404("No such message.")
+    uid = message.uid
     body = bodies.cached_body(account.id, folder, uid)
     if body is None:
         limit = timeout if timeout is not None else bodies.body_timeout()
-        body = bodies.fetch_through_worker(account.id, folder.id, uid, limit)
+        body = bodies.fetch_through_worker(
+            account.id, folder.id, uid, limit, mark_seen=mark_seen
+        )
+    elif mark_seen and "error" not in body:
+        set_flags(account, folder, [uid], add=["\\Seen"])
     return bodies.body_state(account.id, folder, uid, body)
+
+
+def mark_seen_after_fetch(account_id: int, folder_id: int, uid: int) -> None:
+    """Mark a message read for a reader the worker just gave its body to."""
+    folder = (
+        Folder.objects.select_related("account")
+        .filter(id=folder_id, account_id=account_id)
+        .first()
+    )
+    if folder is not None:
+        mark_seen(folder.account, folder, [uid])
 
 
 def message_html(

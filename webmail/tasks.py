@@ -11,6 +11,7 @@ not fail the user's request, and the outbox sweep finds what was not sent.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from celery import Task, shared_task
@@ -192,10 +193,20 @@ def watch(account_id: int) -> None:
     name="webmail.account.fetch_body", bind=True, ignore_result=True, **ACCOUNT_TASK
 )
 def fetch_body(
-    self: Task[Any, Any], account_id: int, folder_id: int, uid: int, reply_to: str
+    self: Task[Any, Any],
+    account_id: int,
+    folder_id: int,
+    uid: int,
+    reply_to: str,
+    mark_seen_until: float | None = None,
 ) -> None:
-    """Fetch, decode and cache a message's body; hand it to reply_to (bodies.py)."""
-    from webmail import bodies
+    """Fetch, decode and cache a message's body; hand it to reply_to (bodies.py).
+
+    With mark_seen_until (a time.time()), a body that could be read and was
+    handed over before then is marked read: the reader showed it read, and
+    does not wait for that write.
+    """
+    from webmail import bodies, mailbox
 
     try:
         rendered = bodies.render_body(account_id, folder_id, uid)
@@ -208,6 +219,9 @@ def fetch_body(
         bodies.reply(reply_to, bodies.LOAD_FAILED)
         raise
     bodies.reply(reply_to, rendered.body)
+    in_time = mark_seen_until is not None and time.time() < mark_seen_until
+    if in_time and "error" not in rendered.body:
+        mailbox.mark_seen_after_fetch(account_id, folder_id, uid)
     bodies.save_preview(rendered)
 
 

@@ -10,6 +10,7 @@ import time
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.test import Client
 
 from tests.engine.conftest import (
     account_for,
@@ -19,7 +20,7 @@ from tests.engine.conftest import (
     wait_for,
 )
 from webmail import bodies, mailbox, push, sync
-from webmail.models import Folder, Message
+from webmail.models import Folder, Message, PendingOperation
 
 SLOW = "The mail server is slow to answer; try again in a moment."
 BUSY = "The mail service is busy; try again in a moment."
@@ -86,7 +87,9 @@ def test_the_worker_hands_over_the_body_and_fills_the_list_preview(
     account = account_for(imap_user)
     inbox = synced_inbox(account)
 
-    body = mailbox.open_message(account, inbox, 1, timeout=20)
+    body = mailbox.open_message(
+        account, inbox, mailbox.get_message(inbox, 1), timeout=20
+    )
 
     assert body.error is None
     assert "Bring the ladder." in (body.text or "")
@@ -110,7 +113,9 @@ def test_without_a_running_worker_the_reader_hears_so_when_the_wait_ends(
     cache.delete(bodies.cache_key(account.id, inbox, 1))
     try:
         started = time.monotonic()
-        body = mailbox.open_message(account, inbox, 1, timeout=1)
+        body = mailbox.open_message(
+            account, inbox, mailbox.get_message(inbox, 1), timeout=1
+        )
         waited = time.monotonic() - started
     finally:
         worker.start()
@@ -128,7 +133,12 @@ def test_the_worker_opens_bodies_after_the_database_dropped_its_connections(
     fill(other_device(imap_user), "INBOX", 6)
     account = account_for(imap_user)
     inbox = synced_inbox(account)
-    assert mailbox.open_message(account, inbox, 1, timeout=20).error is None
+    assert (
+        mailbox.open_message(
+            account, inbox, mailbox.get_message(inbox, 1), timeout=20
+        ).error
+        is None
+    )
 
     # As a restart of PostgreSQL would: every other session ends.
     with connection.cursor() as cursor:
@@ -138,7 +148,9 @@ def test_the_worker_opens_bodies_after_the_database_dropped_its_connections(
         )
 
     for uid in range(2, 7):
-        body = mailbox.open_message(account, inbox, uid, timeout=20)
+        body = mailbox.open_message(
+            account, inbox, mailbox.get_message(inbox, uid), timeout=20
+        )
         assert body.error is None, (uid, body.error)
         assert "Hello there." in (body.text or "")
 
@@ -161,5 +173,97 @@ def test_with_redis_down_the_reader_hears_the_service_is_busy(
     assert body == {"error": BUSY}
     assert waited < 10
     # Once Redis is back (and the worker has found it again), bodies come.
-    body = mailbox.open_message(account, inbox, 1, timeout=90)
+    body = mailbox.open_message(
+        account, inbox, mailbox.get_message(inbox, 1), timeout=90
+    )
     assert "Hello there." in (body.text or "")
+
+
+def _open_in_reader(account, folder: Folder, uid: int) -> str:
+    """Open a message in the reading pane as the page does; return the pane."""
+    client = Client()
+    client.force_login(account.user)
+    answer = client.get(
+        f"/mail/{account.id}/{folder.id}/{uid}/",
+        headers={"HX-Request": "true", "HX-Target": "reader"},
+    )
+    assert answer.status_code == 200
+    return answer.content.decode()
+
+
+def _seen_on_server(phone, uid: int) -> bool:
+    phone.select_folder("INBOX", readonly=True)
+    return b"\\Seen" in phone.fetch([uid], ["FLAGS"])[uid][b"FLAGS"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_unread_mail_the_worker_fetches_is_read_in_the_pane_cache_and_on_the_server(
+    worker, imap_user, other_device
+):
+    phone = other_device(imap_user)
+    phone.append("INBOX", message_bytes("note", "Bring the ladder.\n"))
+    account = account_for(imap_user)
+    inbox = synced_inbox(account)
+    cache.delete(bodies.cache_key(account.id, inbox, 1))
+    assert inbox.unseen == 1
+
+    pane = _open_in_reader(account, inbox, 1)
+
+    # The pane and the list's row show it read at once; the worker marks it
+    # once it has handed the body over, and pushes that to the server.
+    assert ">note</h2>" in pane and 'class="notice error' not in pane
+    assert "Bring the ladder." in bodies.cached_body(account.id, inbox, 1)["text"]
+    row = pane[pane.index('<li id="m1"') :]
+    assert "unread" not in row[: row.index(">")]
+    wait_for(lambda: Message.objects.get(folder=inbox, uid=1).seen, what="read")
+    assert Folder.objects.get(id=inbox.id).unseen == 0
+    wait_for(lambda: _seen_on_server(phone, 1), what="\\Seen on the server")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_gone_from_the_server_when_opened_is_not_marked_read(
+    worker, imap_user, other_device
+):
+    phone = other_device(imap_user)
+    fill(phone, "INBOX", 2)
+    account = account_for(imap_user)
+    inbox = synced_inbox(account)
+    cache.delete_many([bodies.cache_key(account.id, inbox, uid) for uid in (1, 2)])
+    phone.select_folder("INBOX")
+    phone.delete_messages([1])
+    phone.expunge()
+
+    pane = _open_in_reader(account, inbox, 1)
+    # Another message opened after it: once that one is marked read, the
+    # worker is past the point where it would have marked the first.
+    _open_in_reader(account, inbox, 2)
+    wait_for(lambda: Message.objects.get(folder=inbox, uid=2).seen, what="read")
+
+    assert 'class="notice error' in pane
+    assert not Message.objects.get(folder=inbox, uid=1).seen
+    assert not PendingOperation.objects.filter(account=account, uids=[1]).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_whose_reader_gave_up_waiting_is_not_marked_read_later(
+    worker, imap_user, other_device, settings
+):
+    settings.BODY_FETCH_TIMEOUT = 1
+    fill(other_device(imap_user), "INBOX", 2)
+    account = account_for(imap_user)
+    inbox = synced_inbox(account)
+    cache.delete_many([bodies.cache_key(account.id, inbox, uid) for uid in (1, 2)])
+    worker.kill()
+    try:
+        pane = _open_in_reader(account, inbox, 1)
+    finally:
+        worker.start()
+    assert SLOW in pane
+
+    # The restarted worker finds the request queued and fetches the body,
+    # long after the reader was told it could not be loaded.
+    wait_for(lambda: bodies.cached_body(account.id, inbox, 1), what="late body")
+    settings.BODY_FETCH_TIMEOUT = 20
+    _open_in_reader(account, inbox, 2)
+    wait_for(lambda: Message.objects.get(folder=inbox, uid=2).seen, what="read")
+    assert not Message.objects.get(folder=inbox, uid=1).seen

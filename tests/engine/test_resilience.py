@@ -121,7 +121,9 @@ def test_twenty_requests_at_once_stay_within_the_connection_cap(
 
     def open_one(uid: int) -> None:
         try:
-            results[uid] = mailbox.open_message(account, inbox, uid, timeout=60)
+            results[uid] = mailbox.open_message(
+                account, inbox, mailbox.get_message(inbox, uid), timeout=60
+            )
         finally:
             connection.close()
 

@@ -273,12 +273,10 @@ def _open(
 ) -> present.MessageView:
     """Return the reading pane's view of a message, fetching its body."""
     setting = preferences.mark_read(request.user)  # type: ignore[arg-type]
-    # The body first: a message whose text could not be shown stays unread,
-    # and the server is not asked to store \Seen while the same worker
-    # fetches the body (on a large Maildir the two wait on each other).
-    body = mailbox.open_message(account, folder, message.uid)
-    if not message.seen and setting.mode == MarkRead.AT_ONCE and not body.error:
-        mailbox.mark_seen(account, folder, [message.uid])
+    # A message whose text could not be shown stays unread.
+    mark = not message.seen and setting.mode == MarkRead.AT_ONCE
+    body = mailbox.open_message(account, folder, message, mark_seen=mark)
+    if mark and not body.error:
         message.seen = True
     view = present.message_view(account.id, folder.id, message)
     if not message.seen and setting.mode == MarkRead.AFTER_DELAY:

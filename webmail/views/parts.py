@@ -159,7 +159,7 @@ def zip_view(
 ) -> HttpResponseBase:
     """Download every attachment of a message as one zip file."""
     account, folder, message = _message(request, account_id, folder_id, uid)
-    body = mailbox.open_message(account, folder, message.uid)
+    body = mailbox.open_message(account, folder, message)
     if body.error:
         return _failed(request, parts.PartError(parts.ERROR_UNAVAILABLE, body.error))
     files: dict[str, str] = {}
@@ -294,7 +294,7 @@ def print_view(
     from webmail.views import present
 
     account, folder, message = _message(request, account_id, folder_id, uid)
-    body = mailbox.open_message(account, folder, message.uid)
+    body = mailbox.open_message(account, folder, message)
     context = {
         "message": present.message_view(account.id, folder.id, message),
         "html": "" if body.error else mailbox.message_html(account, folder, uid),
