@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.core.cache import cache
@@ -30,6 +31,7 @@ from django.http import Http404
 from accounts.access import default_account_for_user, get_account_for_user
 from accounts.models import MailAccount, User
 from webmail import bodies, events, parts, tasks
+from webmail.after_response import run_after_response
 from webmail.bodies import BodyState
 from webmail.errors_shown import shown_error
 from webmail.flagmap import FIELDS, apply_flags
@@ -76,8 +78,8 @@ def request_sync(account: MailAccount, folder: Folder | None = None) -> None:
 
     Without a folder: the folder list and INBOX. Returns at once.
     """
-    account_id, folder_id = account.id, folder.id if folder else None
-    transaction.on_commit(lambda: tasks.send_sync(account_id, folder_id))
+    send = partial(tasks.send_sync, account.id, folder.id if folder else None)
+    transaction.on_commit(lambda: run_after_response(send))
 
 
 def check_folder(account: MailAccount, folder: Folder) -> Folder:
@@ -277,9 +279,9 @@ def _queue(account: MailAccount, event: dict[str, Any] | None) -> None:
     account_id, user_id = account.id, account.user_id
 
     def after_commit() -> None:
-        tasks.send_push(account_id)
         if event is not None:
             events.publish(user_id, {**event, "account": account_id})
+        run_after_response(partial(tasks.send_push, account_id))
 
     transaction.on_commit(after_commit)
 

@@ -21,6 +21,8 @@ from django.core.signals import request_finished
 from django.db import connections
 from django.urls import Resolver404, resolve
 
+from webmail.after_response import wsgi_with_work_after
+
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -49,7 +51,10 @@ class Application:
 
     def __init__(self, asgi_app: ASGIApp, wsgi_app: WSGIHandler, threads: int) -> None:
         self.asgi_app = asgi_app
-        self.pages = WSGIMiddleware(wsgi_app, workers=threads)  # type: ignore[arg-type]
+        self.pages = WSGIMiddleware(
+            wsgi_with_work_after(wsgi_app),
+            workers=threads,
+        )
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http" and not needs_asgi(scope["path"]):

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import http.client
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
+from http.cookies import SimpleCookie
 from urllib.parse import urlsplit
 
 from django.test import Client
 
 from accounts.models import User
 from tests.ui.mail import add_message, standard_mailbox
-from webmail import routing
+from webmail import routing, tasks
+from webmail.models import Message
 from webmail.views.present import folder_url, message_url
 
 WAITING_TABS = 8
@@ -86,3 +90,57 @@ def test_pages_still_answer_after_many_event_streams_came_and_went(
     status, page = _get(live_app, folder_url(inbox.account_id, inbox.id), cookie)
     assert status == 200
     assert "Lunch on Friday?" in page
+
+
+def test_a_star_is_answered_before_the_worker_is_asked_to_push_it(
+    live_app: str, alice: User, monkeypatch
+):
+    # A broker that takes its time (here: until the test lets it go) must
+    # not hold up the page; the push is still asked for once it has answered.
+    inbox = standard_mailbox(alice)["INBOX"]
+    asked: list[int] = []
+    broker_free = threading.Event()
+
+    def slow_send_push(account_id: int) -> bool:
+        # Far longer than the client below waits for its answer.
+        broker_free.wait(30)
+        asked.append(account_id)
+        return True
+
+    monkeypatch.setattr(tasks, "send_push", slow_send_push)
+    cookie = _session_cookie(alice)
+    where = urlsplit(live_app)
+    conn = http.client.HTTPConnection(where.hostname or "", where.port, timeout=5)
+    try:
+        conn.request(
+            "GET", folder_url(inbox.account_id, inbox.id), headers={"Cookie": cookie}
+        )
+        answer = conn.getresponse()
+        answer.read()
+        token = SimpleCookie(answer.getheader("Set-Cookie"))["csrftoken"].value
+        conn.request(
+            "POST",
+            message_url(inbox.account_id, inbox.id, 1) + "flag",
+            body="flagged=1",
+            headers={
+                "Cookie": f"{cookie}; csrftoken={token}",
+                "X-CSRFToken": token,
+                "HX-Request": "true",
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+        )
+        answer = conn.getresponse()
+        row = answer.read().decode()
+        asked_by_then = list(asked)
+    finally:
+        conn.close()
+        broker_free.set()
+
+    assert answer.status == 200
+    assert 'aria-pressed="true"' in row
+    assert Message.objects.get(folder=inbox, uid=1).flagged
+    assert asked_by_then == []
+    deadline = time.monotonic() + 5
+    while not asked and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert asked == [inbox.account_id]
