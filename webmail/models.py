@@ -252,8 +252,12 @@ def lock_folder(folder_id: int) -> None:
     a transaction that reads first and writes later fails at once ("database
     is locked") when another process wrote in between, while one whose
     first statement writes waits for its turn.
+
+    It writes a plain column, not the id: on SQLite, writing a key that
+    other tables refer to (even to its own value) makes it look up every
+    message of the folder, about 10 ms at 100,000 messages.
     """
-    Folder.objects.filter(id=folder_id).update(id=F("id"))
+    Folder.objects.filter(id=folder_id).update(total=F("total"))
 
 
 def lock_account(account_id: int) -> None:

@@ -313,18 +313,22 @@ def sync_folder_on(session: ImapSession, folder_id: int) -> SyncResult | None:
             gone = Message.objects.filter(folder=folder, uid__in=vanished)
             result.vanished = sorted(gone.values_list("uid", flat=True))
             gone.delete()
-        result.changed = _apply_flag_updates(folder, updates, overlay)
+        result.changed, read_more = _apply_flag_updates(folder, updates, overlay)
         result.new = _insert(folder, summaries, overlay, moved_away)
         folder.uidvalidity = info.uidvalidity
         folder.uidnext = info.uidnext
         folder.highestmodseq = info.highestmodseq
         folder.total = info.exists
         folder.backfill_below_uid = below
-        folder.unseen = (
-            unseen
-            if unseen is not None
-            else Message.objects.filter(folder=folder, seen=False).count()
-        )
+        if unseen is not None:
+            folder.unseen = unseen
+        elif result.new or result.vanished:
+            folder.unseen = Message.objects.filter(folder=folder, seen=False).count()
+        else:
+            # Only flags changed (the usual news): the count moves by what
+            # they changed. Counting costs ~9 ms at 100,000 messages, with
+            # the folder locked.
+            folder.unseen = max(0, folder.unseen - read_more)
         folder.synced_at = timezone.now()
         folder.sync_error = ""
         folder.save()
@@ -458,16 +462,20 @@ def _apply_flag_updates(
     folder: Folder,
     updates: dict[int, tuple[tuple[str, ...], int | None]],
     overlay: Overlay,
-) -> list[int]:
+) -> tuple[list[int], int]:
+    """Store flags the server reported; return the changed UIDs, and how
+    many more of them are read than before (fewer: negative)."""
     if not updates:
-        return []
+        return [], 0
     changed: list[int] = []
+    read_more = 0
     rows = Message.objects.filter(folder=folder, uid__in=list(updates)).only(
         "id", "uid", "modseq", "keywords", *FLAG_FIELDS
     )
     to_save: list[Message] = []
     for row in rows.iterator(chunk_size=2000):
         flags, modseq = updates[row.uid]
+        was_seen = row.seen
         before = [getattr(row, name) for name in FLAG_FIELDS] + [row.keywords]
         for name, value in fields_from_flags(flags).items():
             setattr(row, name, value)
@@ -478,12 +486,13 @@ def _apply_flag_updates(
             row.modseq = modseq
         if before != after:
             changed.append(row.uid)
+            read_more += int(row.seen) - int(was_seen)
         if before != after or modseq is not None:
             to_save.append(row)
     Message.objects.bulk_update(
         to_save, [*FLAG_FIELDS, "keywords", "modseq"], batch_size=500
     )
-    return sorted(changed)
+    return sorted(changed), read_more
 
 
 def _insert(

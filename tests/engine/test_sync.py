@@ -74,6 +74,31 @@ def test_changes_by_another_device_reach_the_cache(server_user, other_device):
 
 
 @pytest.mark.django_db
+def test_read_and_unread_on_another_device_move_the_unread_count(
+    server_user, other_device
+):
+    phone = other_device(server_user)
+    fill(phone, "INBOX", 4)
+    account = account_for(server_user)
+    inbox = _inbox(account)
+    sync.sync_folder(account.id, inbox.id)
+    phone.select_folder("INBOX")
+
+    def unread_after_sync() -> int:
+        sync.sync_folder(account.id, inbox.id)
+        return Folder.objects.get(id=inbox.id).unseen
+
+    assert unread_after_sync() == 4
+    phone.add_flags([1, 2], [b"\\Seen"])
+    assert unread_after_sync() == 2
+    phone.remove_flags([1], [b"\\Seen"])
+    phone.add_flags([3], [b"\\Flagged", b"$Label1"])
+    assert unread_after_sync() == 3
+    phone.add_flags([1, 3, 4], [b"\\Seen"])
+    assert unread_after_sync() == 0
+
+
+@pytest.mark.django_db
 def test_a_recreated_folder_is_loaded_again(server_user, other_device):
     phone = other_device(server_user)
     phone.create_folder("Work")
