@@ -55,6 +55,7 @@ from webmail.sync import (
     SyncResult,
     apply_folder_list,
     backfill_folder,
+    flag_news_known,
     record_usage,
     sync_folder,
     sync_folder_list,
@@ -377,10 +378,10 @@ class Watch:
         """Act on the news the connection holds and on what is due; IDLE again."""
         session = self._borrow()
         while True:
-            viewed, lost = self._sort(session.idle_check(0))
+            news, lost = self._sort(session.idle_check(0))
             now = time.monotonic()
             listing = self._list_due(now)
-            if not (viewed or lost or listing or now - self.started > IDLE_RENEW):
+            if not (news or lost or listing or now - self.started > IDLE_RENEW):
                 break
             more, also_lost = self._sort(session.idle_done())
             if lost or also_lost:
@@ -393,9 +394,12 @@ class Watch:
                 self._list_folders(session)
             # The folder list's answer may have carried news of the viewed
             # folder, which that command does not report: sync after it too.
-            if viewed or more or listing:
+            # The webmail's own changes come back as news the cache has.
+            news += more
+            if listing or news:
                 assert self.folder_id is not None
-                sync_and_publish(self.account_id, self.folder_id, session)
+                if listing or not flag_news_known(self.folder_id, news):
+                    sync_and_publish(self.account_id, self.folder_id, session)
             self._idle_start(session)
         due = [self.started + IDLE_RENEW, self._list_at()]
         if self.inbox is not None and not self.notify:
@@ -403,9 +407,10 @@ class Watch:
             due.append(check.next_check)
         self.wake_at = min(due)
 
-    def _sort(self, news: list[IdleEvent]) -> tuple[bool, bool]:
+    def _sort(self, news: list[IdleEvent]) -> tuple[list[IdleEvent], bool]:
         """Act on INBOX counts; return (news of the viewed folder, news lost)."""
-        viewed = lost = False
+        viewed: list[IdleEvent] = []
+        lost = False
         inbox = self.inbox
         for event in news:
             if isinstance(event, FolderStatus):
@@ -414,7 +419,7 @@ class Watch:
             elif isinstance(event, NotificationsLost):
                 lost = True
             else:
-                viewed = True
+                viewed.append(event)
         return viewed, lost
 
     # Folder checks ----------------------------------------------------------

@@ -28,12 +28,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from webmail.flagmap import apply_flags, fields_from_flags
 from webmail.imap import ImapSession, encode_folder_name
+from webmail.imap.types import FlagChange, MessageSummary, Quota, SelectInfo
 from webmail.imap.types import Folder as ServerFolder
-from webmail.imap.types import MessageSummary, Quota, SelectInfo
 from webmail.models import (
     AccountState,
     Folder,
@@ -493,6 +494,41 @@ def _apply_flag_updates(
         to_save, [*FLAG_FIELDS, "keywords", "modseq"], batch_size=500
     )
     return sorted(changed), read_more
+
+
+def flag_news_known(folder_id: int, news: Sequence[object]) -> bool:
+    """Whether all this IDLE news is flag changes the cache already shows.
+
+    A change the webmail pushed comes back from the server as news. A sync
+    for it would only learn the messages' new MODSEQ (a round trip or two,
+    and a write with the folder locked); that is stored here instead, so
+    the next change to such a message is not refused as a conflict.
+    """
+    latest: dict[int, FlagChange] = {}
+    for event in news:
+        if not isinstance(event, FlagChange) or event.uid is None:
+            return False
+        latest[event.uid] = event
+    if not latest:
+        return False
+    rows = list(
+        Message.objects.filter(folder_id=folder_id, uid__in=list(latest)).only(
+            "uid", "keywords", *FLAG_FIELDS
+        )
+    )
+    if len(rows) != len(latest):
+        return False
+    for row in rows:
+        shown = fields_from_flags(latest[row.uid].flags).items()
+        if any(getattr(row, name) != value for name, value in shown):
+            return False
+    for uid, change in latest.items():
+        if change.modseq is not None:
+            older = Q(modseq__isnull=True) | Q(modseq__lt=change.modseq)
+            Message.objects.filter(older, folder_id=folder_id, uid=uid).update(
+                modseq=change.modseq
+            )
+    return True
 
 
 def _insert(

@@ -10,7 +10,13 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.test import AsyncClient
 
-from tests.engine.conftest import account_for, fill, message_bytes, wait_for
+from tests.engine.conftest import (
+    account_for,
+    fill,
+    message_bytes,
+    synced_inbox,
+    wait_for,
+)
 from webmail import events, mailbox, sync, workers
 from webmail.imap.types import FolderStatus
 from webmail.models import Folder, Message
@@ -168,3 +174,63 @@ def test_notify_news_does_not_confuse_other_answers(imap_user, other_device):
             lambda: [e for e in session.noop() if isinstance(e, FolderStatus)]
         )
     assert (news[-1].folder, news[-1].messages, news[-1].uidnext) == ("INBOX", 1, 2)
+
+
+@pytest.fixture
+def quiet_worker(worker):
+    """The worker with its full syncs and folder lists ten minutes apart."""
+    saved = dict(worker.env)
+    worker.env.update(IMAP_POLL_INTERVAL="600")
+    worker.restart()
+    yield worker
+    worker.env.clear()
+    worker.env.update(saved)
+    worker.stop()  # the next test's worker fixture starts it as usual
+
+
+def _settled_sync_time(folder: Folder) -> object:
+    """The folder's last sync time, once no sync has come for two seconds.
+
+    A watcher that starts syncs the folder, and again after its first
+    folder list (about a second later).
+    """
+    last = None
+    while (now := Folder.objects.get(id=folder.id).synced_at) != last:
+        last = now
+        time.sleep(2)
+    return last
+
+
+def test_the_webmails_own_change_coming_back_is_not_synced_again(
+    quiet_worker, imap_user, other_device
+):
+    phone = other_device(imap_user)
+    fill(phone, "INBOX", 3)
+    account = account_for(imap_user)
+    inbox = synced_inbox(account)
+    mailbox.keep_watching(account.id, inbox.id)
+    phone.select_folder("INBOX")
+    phone.add_flags([1], [b"\\Seen"])
+    wait_for(lambda: Message.objects.get(folder=inbox, uid=1).seen, what="watching")
+    synced_at = _settled_sync_time(inbox)
+    modseq = Message.objects.get(folder=inbox, uid=2).modseq
+
+    mailbox.set_flags(account, inbox, [2], add=["\\Flagged"])
+
+    # The server reports the star back; the watcher only notes the
+    # message's new MODSEQ, without a sync of the folder.
+    wait_for(
+        lambda: Message.objects.get(folder=inbox, uid=2).modseq > modseq,
+        what="the new MODSEQ",
+    )
+    assert Folder.objects.get(id=inbox.id).synced_at == synced_at
+    # So the next change to it is no conflict; another device's is synced.
+    mailbox.set_flags(account, inbox, [2], remove=["\\Flagged"])
+    phone.add_flags([3], [b"\\Seen"])
+    wait_for(lambda: Message.objects.get(folder=inbox, uid=3).seen, what="phone")
+    wait_for(
+        lambda: b"\\Flagged" not in phone.fetch([2], ["FLAGS"])[2][b"FLAGS"],
+        what="the unstar on the server",
+    )
+    assert Folder.objects.get(id=inbox.id).synced_at > synced_at
+    assert not Message.objects.get(folder=inbox, uid=2).flagged
