@@ -68,6 +68,23 @@ def get_folder(account: MailAccount, folder_id: int) -> Folder:
         raise Http404("No such folder.") from None
 
 
+def user_folder(user: User, account_id: int, folder_id: int) -> Folder:
+    """Return a folder of the user's account, with the account, or 404.
+
+    The rule of accounts.access (only the owner, a 404 for other users'
+    ids) in the one query that views acting on one folder need.
+    """
+    try:
+        return Folder.objects.select_related("account").get(
+            id=folder_id,
+            account_id=account_id,
+            account__user=user,
+            account__user__is_active=True,
+        )
+    except (Folder.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such folder.") from None
+
+
 def special_folder(account: MailAccount, use: str) -> Folder | None:
     """Return the folder with a special use ("\\Trash", "\\Sent", ...)."""
     return Folder.objects.filter(account=account, special_use__iexact=use).first()

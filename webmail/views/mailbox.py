@@ -24,6 +24,7 @@ from accounts.access import accounts_for_user, get_account_for_user, pick_accoun
 from accounts.models import MailAccount, MarkRead
 from webmail import bulk, mailbox
 from webmail.conversations import list_conversations as conversations_list
+from webmail.flagmap import apply_flags
 from webmail.models import Folder, Message
 from webmail.views import present, remote
 
@@ -320,8 +321,8 @@ def message_view(
     request: HttpRequest, account_id: int, folder_id: int, uid: int
 ) -> HttpResponse:
     """Show a message in the reading pane (marking it read)."""
-    account = _account(request, account_id)
-    folder = mailbox.get_folder(account, folder_id)
+    folder = mailbox.user_folder(request.user, account_id, folder_id)  # type: ignore[arg-type]
+    account = folder.account
     message = mailbox.get_message(folder, uid)
     if _is_htmx(request) and request.headers.get("HX-Target") == "reader":
         return _reader(request, account, folder, message)
@@ -339,14 +340,12 @@ def flag_view(
     request: HttpRequest, account_id: int, folder_id: int, uid: int
 ) -> HttpResponse:
     """Star or unstar a message."""
-    account = _account(request, account_id)
-    folder = mailbox.get_folder(account, folder_id)
-    flagged = request.POST.get("flagged") == "1"
-    if flagged:
-        mailbox.set_flags(account, folder, [uid], add=["\\Flagged"])
-    else:
-        mailbox.set_flags(account, folder, [uid], remove=["\\Flagged"])
+    folder = mailbox.user_folder(request.user, account_id, folder_id)  # type: ignore[arg-type]
+    account = folder.account
     message = mailbox.get_message(folder, uid)
+    change = {"add" if request.POST.get("flagged") == "1" else "remove": ["\\Flagged"]}
+    mailbox.set_flags(account, folder, [uid], **change)
+    apply_flags(message, **change)  # as set_flags left the cache
     if _is_htmx(request) and request.POST.get("view") == "reader":
         return _reader(request, account, folder, message)
     if _is_htmx(request) and request.POST.get("in") in ("all", "one"):
