@@ -21,13 +21,27 @@ def accounts_for_user(user: User | int) -> list[MailAccount]:
     """Return all of the user's mail accounts (none for a disabled user).
 
     With their sync state, so that a page showing the account list and the
-    current account's state needs one query for both.
+    current account's state needs one query for both. Only what the mail
+    pages show of them is read (the address, the server's name, the state's
+    error): the list page asks for this on every view, and the other
+    columns cost it more than the query. Others load when first used.
     """
     return list(
         MailAccount.objects.filter(user=user, user__is_active=True)
         .select_related("sync_state")
+        .only(*PAGE_FIELDS)
         .order_by("id")
     )
+
+
+# What accounts_for_user() reads (the id always comes along).
+PAGE_FIELDS = (
+    "user_id",
+    "email",
+    "imap_host",
+    "sync_state__error",
+    "sync_state__error_kind",
+)
 
 
 def pick_account(accounts: list[MailAccount], account_id: int) -> MailAccount:

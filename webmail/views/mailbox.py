@@ -98,7 +98,7 @@ def frame(
         "accounts": accounts,
         "folders": nodes,
         "folder": current,
-        "search_url": reverse("mail_search", args=[account.id]),
+        "search_url": present.cached_reverse("mail_search", account.id),
         "field_choices": FIELD_CHOICES,
         "scope_folders": [node for node in nodes if node.folder.selectable],
         "account_error": mailbox.state_error(this),
@@ -131,7 +131,7 @@ def _layout(
         descending=descending,
     )
     context = frame(account, folder, loaded)
-    folder_url = present.folder_url(account.id, folder.id)
+    folder_url = context["folder"].url
     # The list's own parameters, kept by its links and its refreshes.
     params: dict[str, str] = {"q": query} if query else {}
     if sort != "date":
@@ -158,10 +158,27 @@ def _layout(
             "syncing": not folder.complete,
             "events_url": _optional_url("events", account=account.id, folder=folder.id),
             "threads_url": f"{folder_url}?view=threads",
+            # What the shared templates ask of other pages: a name missing
+            # from the context costs the template an exception each time.
+            **LIST_PAGE_DEFAULTS,
         }
     )
     context.update(selection_context(account, folder, bool(older_url)))
     return context
+
+
+LIST_PAGE_DEFAULTS = {
+    "folders_oob": False,
+    "message": None,
+    "conversation": None,
+    "threads": None,
+    "threads_view": False,
+    "oob": False,
+    "search": None,
+    "search_errors": (),
+    "search_error": "",
+    "search_note": "",
+}
 
 
 def selection_context(
@@ -175,7 +192,7 @@ def selection_context(
         count = folder.total if folder.complete and folder.total else 0
         count = count or bulk.folder_count(folder)
     return {
-        "bulk_url": reverse("mail_bulk", args=[account.id, folder.id]),
+        "bulk_url": present.cached_reverse("mail_bulk", account.id, folder.id),
         # "Select all N in this folder" is offered when the page is not all.
         "folder_count": count,
     }

@@ -6,14 +6,15 @@ list template stays lean and the views decide every URL in one place.
 
 from __future__ import annotations
 
-import json
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from django.urls import reverse
-from django.utils.translation import gettext
+from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils.html import escape
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from webmail.templatetags.mail import ListDates
@@ -22,7 +23,11 @@ from webmail.views.tree import FolderInfo, FolderNode, build_tree
 
 @dataclass(frozen=True)
 class Labels:
-    """The words of a list row, translated once per list rather than per row."""
+    """The words of a list row, translated once per list rather than per row.
+
+    The stand-ins for a missing sender or subject become row values (and are
+    escaped with them); the others are HTML already, escaped here once.
+    """
 
     unknown_sender: str
     no_subject: str
@@ -37,26 +42,35 @@ class Labels:
 
 
 def labels() -> Labels:
+    """Return the row words in the active language."""
+    return _labels(get_language())
+
+
+@functools.lru_cache(maxsize=32)
+def _labels(language: str | None) -> Labels:
+    # Worked out once per language (the language is the cache's key).
     return Labels(
         unknown_sender=gettext("(unknown sender)"),
         no_subject=gettext("(no subject)"),
-        unread=gettext("Unread:"),
-        attachments=gettext("Has attachments"),
-        answered=gettext("Answered"),
-        forwarded=gettext("Forwarded"),
-        star=gettext("Star"),
-        unstar=gettext("Unstar"),
-        starred=gettext("Starred"),
-        select=gettext("Select:"),
+        unread=escape(gettext("Unread:")),
+        attachments=escape(gettext("Has attachments")),
+        answered=escape(gettext("Answered")),
+        forwarded=escape(gettext("Forwarded")),
+        star=escape(gettext("Star")),
+        unstar=escape(gettext("Unstar")),
+        starred=escape(gettext("Starred")),
+        select=escape(gettext("Select:")),
     )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class MessageRow:
     """One line of the message list, with its text ready to print.
 
-    The list is the hottest template: everything a row shows is worked out
-    here, so that the template only prints values.
+    The list is the hottest part of the page: everything a row shows is
+    worked out here, so that printing it (mail.row_html) only joins values.
+    Not frozen: a frozen dataclass takes four times as long to make, and a
+    list makes fifty.
     """
 
     uid: int
@@ -100,10 +114,12 @@ class MessageRow:
     @property
     def star_vals(self) -> str:
         """The star button's form values: the flag to set, and where the row is."""
-        values = {"flagged": "0" if self.flagged else "1"}
-        if self.dom_id:
-            values["in"] = "all" if self.folder else "one"
-        return json.dumps(values)
+        # JSON of fixed words, written out: json.dumps cost a tenth of a row.
+        flag = "0" if self.flagged else "1"
+        if not self.dom_id:
+            return f'{{"flagged": "{flag}"}}'
+        where = "all" if self.folder else "one"
+        return f'{{"flagged": "{flag}", "in": "{where}"}}'
 
 
 @dataclass(frozen=True)
@@ -174,8 +190,26 @@ SPECIAL_TITLES = {
 }
 
 
+def cached_reverse(name: str, *args: object) -> str:
+    """Return reverse(name, args=args), remembered.
+
+    A URL depends only on its name, its arguments and where the site is
+    mounted, and reverse() costs about a tenth of a millisecond: the list
+    page asks for ten of them.
+    """
+    return _reverse(get_script_prefix(), get_urlconf(), name, args)
+
+
+@functools.lru_cache(maxsize=4096)
+def _reverse(
+    prefix: str, urlconf: str | None, name: str, args: tuple[object, ...]
+) -> str:
+    # prefix is the one reverse() reads itself: it is only part of the key.
+    return reverse(name, urlconf=urlconf, args=args)
+
+
 def folder_url(account_id: int, folder_id: int) -> str:
-    return reverse("mail_folder", args=[account_id, folder_id])
+    return cached_reverse("mail_folder", account_id, folder_id)
 
 
 def message_url(account_id: int, folder_id: int, uid: int) -> str:
@@ -197,13 +231,27 @@ def folder_nodes(account_id: int, folders: Iterable[Any]) -> list[FolderNode]:
         for folder in folders
     ]
     nodes = build_tree(infos)
+    # The account's URL; a folder's URL only adds its id.
+    base = cached_reverse("mail_account", account_id)
+    titles = special_titles()
     for node in nodes:
-        node.url = folder_url(account_id, node.id)
+        node.url = f"{base}{node.id}/"
         if node.depth == 0 and node.kind is not None:
-            node.title = str(SPECIAL_TITLES[node.kind])
+            node.title = titles[node.kind]
         else:
             node.title = node.label
     return nodes
+
+
+def special_titles() -> dict[str, str]:
+    """Return SPECIAL_TITLES in the active language."""
+    return _special_titles(get_language())
+
+
+@functools.lru_cache(maxsize=32)
+def _special_titles(language: str | None) -> dict[str, str]:
+    # Worked out once per language (the language is the cache's key).
+    return {kind: str(title) for kind, title in SPECIAL_TITLES.items()}
 
 
 def sender_of(message: Any) -> str:
@@ -239,7 +287,8 @@ def message_rows(
             classes += " flagged"
         if m.uid == current_uid:
             classes += " current"
-        date = m.date or m.internaldate
+        # Sync keeps INTERNALDATE in date when there is no Date header.
+        date = m.date
         rows.append(
             MessageRow(
                 uid=m.uid,
