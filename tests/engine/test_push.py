@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
+from collections.abc import Iterator
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -94,6 +96,20 @@ def test_the_event_stream_needs_a_signed_in_owner(imap_user, make_imap_user):
     assert asyncio.run(status(other.user)) == 404
 
 
+@contextlib.contextmanager
+def _restarted_with(worker, **env: str) -> Iterator[None]:
+    """Run the worker with these settings, then leave it stopped."""
+    saved = dict(worker.env)
+    worker.env.update(env)
+    worker.restart()
+    try:
+        yield
+    finally:
+        worker.env.clear()
+        worker.env.update(saved)
+        worker.stop()  # the next test's worker fixture starts it as usual
+
+
 @pytest.fixture
 def slow_poll_worker(worker, server_user):
     """The worker with full syncs and folder-list reads ten minutes apart.
@@ -103,13 +119,8 @@ def slow_poll_worker(worker, server_user):
     of INBOX (the reduced one, every 2 seconds).
     """
     check = 600 if server_user.server.variant == "full" else 2
-    saved = dict(worker.env)
-    worker.env.update(IMAP_POLL_INTERVAL="600", IMAP_INBOX_CHECK=str(check))
-    worker.restart()
-    yield check
-    worker.env.clear()
-    worker.env.update(saved)
-    worker.stop()  # the next test's worker fixture starts it as usual
+    with _restarted_with(worker, IMAP_POLL_INTERVAL="600", IMAP_INBOX_CHECK=str(check)):
+        yield check
 
 
 def test_new_mail_in_inbox_reaches_a_page_open_on_another_folder(
@@ -179,13 +190,8 @@ def test_notify_news_does_not_confuse_other_answers(imap_user, other_device):
 @pytest.fixture
 def quiet_worker(worker):
     """The worker with its full syncs and folder lists ten minutes apart."""
-    saved = dict(worker.env)
-    worker.env.update(IMAP_POLL_INTERVAL="600")
-    worker.restart()
-    yield worker
-    worker.env.clear()
-    worker.env.update(saved)
-    worker.stop()  # the next test's worker fixture starts it as usual
+    with _restarted_with(worker, IMAP_POLL_INTERVAL="600"):
+        yield worker
 
 
 def _settled_sync_time(folder: Folder) -> object:
