@@ -7,7 +7,8 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         # Signal receivers: the audit log and the session list.
-        from accounts import audit, twofactor, usersessions  # noqa: F401
+        from accounts import audit, preferences, twofactor, usersessions  # noqa: F401
 
         audit.connect_signals()
+        preferences.connect_signals()
         twofactor.connect_signals()

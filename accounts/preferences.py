@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django import forms
+from django.contrib.auth.signals import user_logged_in
+from django.core.cache import cache
+from django.db.models.signals import post_delete, post_save
 
 from accounts.models import Preference, User
+
+CACHE_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -24,8 +30,38 @@ def for_user(user: User) -> Preference:
 
 
 def mark_read(user: User) -> MarkReadSetting:
-    preference = for_user(user)
-    return MarkReadSetting(preference.mark_read, preference.mark_read_delay)
+    """The user's mark-read setting, asked on every open of a message.
+
+    Kept in the cache, and dropped when the user's preferences are saved or
+    deleted, and at every sign-in (see connect_signals).
+    """
+    key = _mark_read_key(user.pk)
+    known = cache.get(key)
+    if known is None:
+        preference = for_user(user)
+        known = (preference.mark_read, preference.mark_read_delay)
+        cache.set(key, known, CACHE_SECONDS)
+    return MarkReadSetting(*known)
+
+
+def _mark_read_key(user_id: int) -> str:
+    return f"mark-read:{user_id}"
+
+
+def _forget(sender: type, instance: Preference, **_: Any) -> None:
+    cache.delete(_mark_read_key(instance.user_id))
+
+
+def _forget_at_sign_in(sender: type, user: User, **_: Any) -> None:
+    # A new session asks afresh (user ids of a test database come back).
+    cache.delete(_mark_read_key(user.pk))
+
+
+def connect_signals() -> None:
+    """Drop the cached mark-read setting when the preferences change."""
+    user_logged_in.connect(_forget_at_sign_in)
+    post_save.connect(_forget, sender=Preference)
+    post_delete.connect(_forget, sender=Preference)
 
 
 class PreferenceForm(forms.ModelForm[Preference]):

@@ -1,10 +1,11 @@
-"""One Redis connection pool per process for Django's cache.
+"""Django's Redis cache with one connection pool per process, one client per pool.
 
 Django keeps a cache object per request context, and its Redis client makes
 a new connection pool for each, so under ASGI every request opened (and
 later dropped) a fresh TCP connection to Redis. Sharing one pool per URL
 lets requests reuse warm connections. redis-py's pool is thread-safe and
-starts afresh in a forked child.
+starts afresh in a forked child. Django's client also builds a new
+redis.Redis on every call; RedisCache keeps one per pool instead.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import threading
 from typing import Any
 
 import redis
+from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
+from django.core.cache.backends.redis import RedisCacheClient
 
 _pools: dict[tuple[str, str], redis.ConnectionPool] = {}
 _lock = threading.Lock()
@@ -30,3 +33,31 @@ class SharedConnectionPool(redis.ConnectionPool):
                 pool = super().from_url(url, **kwargs)
                 _pools[key] = pool
             return pool  # type: ignore[return-value]
+
+
+class _ClientKeepingRedisCacheClient(RedisCacheClient):
+    """Django's Redis cache client, keeping one redis.Redis per pool.
+
+    Django builds a new redis.Redis (and its table of response callbacks) on
+    every cache call; the 2FA check alone makes one per request. A client is
+    only a view of its pool, and as thread-safe as the pool is.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[redis.ConnectionPool, redis.Redis] = {}
+
+    def get_client(self, key: Any = None, *, write: bool = False) -> redis.Redis:
+        pool = self._get_connection_pool(write)  # type: ignore[attr-defined]
+        client = self._clients.get(pool)
+        if client is None:
+            client = self._clients.setdefault(pool, redis.Redis(connection_pool=pool))
+        return client
+
+
+class RedisCache(DjangoRedisCache):
+    """Django's Redis cache backend with a client kept per pool."""
+
+    def __init__(self, server: str, params: dict[str, Any]) -> None:
+        super().__init__(server, params)
+        self._class = _ClientKeepingRedisCacheClient

@@ -89,12 +89,11 @@ def user_folder(user: User, account_id: int, folder_id: int) -> Folder:
     The rule of accounts.access (only the owner, a 404 for other users'
     ids) in the one query that views acting on one folder need.
     """
+    if not user.is_active:
+        raise Http404("No such folder.")
     try:
         return Folder.objects.select_related("account").get(
-            id=folder_id,
-            account_id=account_id,
-            account__user=user,
-            account__user__is_active=True,
+            id=folder_id, account_id=account_id, account__user_id=user.id
         )
     except (Folder.DoesNotExist, ValueError, TypeError):
         raise Http404("No such folder.") from None
@@ -320,9 +319,12 @@ def _queue(account: MailAccount, event: dict[str, Any] | None) -> None:
     account_id, user_id = account.id, account.user_id
 
     def after_commit() -> None:
-        if event is not None:
-            events.publish(user_id, {**event, "account": account_id})
+        # The worker, then the user's other tabs, hear of it once this tab
+        # has its answer.
         run_after_response(partial(tasks.send_push, account_id))
+        if event is not None:
+            message = {**event, "account": account_id}
+            run_after_response(partial(events.publish, user_id, message))
 
     transaction.on_commit(after_commit)
 
@@ -333,9 +335,11 @@ def _operation(
     folder: Folder,
     uids: Sequence[int],
     payload: dict[str, Any],
+    current: tuple[str, int | None] | None,
 ) -> PendingOperation:
-    # The caller's copy of the folder may predate its last sync.
-    current = Folder.objects.values_list("name", "uidvalidity").get(id=folder.id)
+    """Record a server operation; current is what lock_folder returned."""
+    if current is None:
+        raise Http404("No such folder.")
     return PendingOperation.objects.create(
         account=account,
         kind=kind,
@@ -364,7 +368,7 @@ def set_flags(
     add, remove = _check_flags(add), _check_flags(remove)
     wanted = {int(u) for u in uids}
     with transaction.atomic():
-        lock_folder(folder.id)
+        current = lock_folder(folder.id)
         rows = list(
             Message.objects.filter(folder=folder, uid__in=wanted).only(
                 "uid", "modseq", "keywords", *FIELDS.values()
@@ -399,6 +403,7 @@ def set_flags(
             folder,
             [row.uid for row in changed],
             {"add": add, "remove": remove, "modseq": max(modseqs) if modseqs else None},
+            current,
         )
         if unseen_delta:
             Folder.objects.filter(id=folder.id).update(
@@ -446,14 +451,14 @@ def _take_out(
     """Remove messages from a folder's cache and queue the server operation."""
     wanted = {int(u) for u in uids}
     with transaction.atomic():
-        lock_folder(folder.id)
+        current = lock_folder(folder.id)
         rows = Message.objects.filter(folder=folder, uid__in=wanted)
         found = rows.aggregate(n=Count("id"), unseen=Count("id", filter=Q(seen=False)))
         moved = sorted(rows.values_list("uid", flat=True))
         if not moved:
             return 0
         rows.delete()
-        _operation(account, kind, folder, moved, payload)
+        _operation(account, kind, folder, moved, payload, current)
         Folder.objects.filter(id=folder.id).update(
             total=Greatest(F("total") - found["n"], 0),
             unseen=Greatest(F("unseen") - found["unseen"], 0),
@@ -491,7 +496,7 @@ def copy_messages(
     _target(account, folder, target)
     wanted = sorted({int(u) for u in uids})
     with transaction.atomic():
-        lock_folder(folder.id)
+        current = lock_folder(folder.id)
         present = sorted(
             Message.objects.filter(folder=folder, uid__in=wanted).values_list(
                 "uid", flat=True
@@ -500,7 +505,7 @@ def copy_messages(
         if not present:
             return 0
         payload = {"target": target.name, "target_id": target.id}
-        _operation(account, OperationKind.COPY, folder, present, payload)
+        _operation(account, OperationKind.COPY, folder, present, payload, current)
         _queue(account, None)
     return len(present)
 

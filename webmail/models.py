@@ -8,7 +8,7 @@ the account's worker applies it on the server (webmail/outbox.py).
 
 from __future__ import annotations
 
-from django.db import models
+from django.db import connection, models
 from django.db.models import Case, F, Value, When
 from django.db.models.functions import Coalesce, Lower, Now, NullIf, Substr, Trim
 from django.db.models.lookups import Exact
@@ -244,7 +244,7 @@ class AccountState(models.Model):
         return f"{self.account}: {self.error or 'ok'}"
 
 
-def lock_folder(folder_id: int) -> None:
+def lock_folder(folder_id: int) -> tuple[str, int | None] | None:
     """Lock a folder's row until the end of the current transaction.
 
     Every transaction that changes a folder's messages starts here. It is
@@ -256,8 +256,20 @@ def lock_folder(folder_id: int) -> None:
     It writes a plain column, not the id: on SQLite, writing a key that
     other tables refer to (even to its own value) makes it look up every
     message of the folder, about 10 ms at 100,000 messages.
+
+    Returns the folder's name and UIDVALIDITY as they are now (a caller's
+    copy may predate the last sync), or None if there is no such folder.
+    RETURNING (SQLite 3.35, PostgreSQL) saves a second query, which is why
+    this one statement is written out.
     """
-    Folder.objects.filter(id=folder_id).update(total=F("total"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE webmail_folder SET total = total WHERE id = %s"
+            " RETURNING name, uidvalidity",
+            [folder_id],
+        )
+        row = cursor.fetchone()
+    return (row[0], row[1]) if row else None
 
 
 def lock_account(account_id: int) -> None:

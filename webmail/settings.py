@@ -153,7 +153,7 @@ REDIS_KEY_PREFIX = env_str("REDIS_KEY_PREFIX", "webmail")
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "webmail.cachepool.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": REDIS_KEY_PREFIX,
         # Without it each request context opens its own Redis connection.
@@ -242,6 +242,10 @@ SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
 )
 SESSION_COOKIE_HTTPONLY = True
+# Sessions are kept in the database and read from Redis: every request reads
+# its session, and the cache answers that for less than a query costs. If
+# Redis is down or was restarted, the database still has every session.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_REFERRER_POLICY = "same-origin"

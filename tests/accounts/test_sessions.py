@@ -70,3 +70,14 @@ def test_password_change_applies_the_validators(alice: User, client: Client):
     )
     assert response.status_code == 200
     assert "too short" in response.content.decode()
+
+
+def test_a_redis_restart_keeps_everyone_signed_in(alice: User, redis_server):
+    # Sessions are read from Redis, but the database has them too.
+    laptop = Client()
+    sign_in(laptop, "alice")
+    assert laptop.get("/accounts/security/").status_code == 200
+    redis_server.restart()  # every cached session is gone
+    page = laptop.get("/accounts/security/")
+    assert page.status_code == 200
+    assert "Change your password" in page.content.decode()

@@ -54,6 +54,18 @@ def test_never_leaves_an_opened_message_unread(alice: User, inbox: Folder):
 
 
 @pytest.mark.django_db
+def test_a_changed_setting_holds_from_the_next_open(alice: User, inbox: Folder):
+    # The setting is kept in the cache between opens; saving drops it.
+    client = Client()
+    client.force_login(alice)
+    base = f"/mail/{inbox.account_id}/{inbox.id}"
+    assert client.get(f"{base}/1/").status_code == 200
+    choose(alice, MarkRead.NEVER)
+    assert client.get(f"{base}/2/").status_code == 200
+    assert not seen(inbox, 2)
+
+
+@pytest.mark.django_db
 def test_after_a_delay_the_pane_asks_to_be_marked_read_later(
     alice: User, inbox: Folder
 ):

@@ -9,11 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 from http.cookies import SimpleCookie
 from urllib.parse import urlsplit
 
+import pytest
 from django.test import Client
 
 from accounts.models import User
 from tests.ui.mail import add_message, standard_mailbox
-from webmail import routing, tasks
+from webmail import events, routing, tasks
 from webmail.models import Message
 from webmail.views.present import folder_url, message_url
 
@@ -92,22 +93,28 @@ def test_pages_still_answer_after_many_event_streams_came_and_went(
     assert "Lunch on Friday?" in page
 
 
-def test_a_star_is_answered_before_the_worker_is_asked_to_push_it(
-    live_app: str, alice: User, monkeypatch
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [(tasks, "send_push"), (events, "publish")],
+    ids=["push", "event"],
+)
+def test_a_star_is_answered_before_the_worker_and_other_tabs_hear_of_it(
+    live_app: str, alice: User, monkeypatch, module: object, name: str
 ):
-    # A broker that takes its time (here: until the test lets it go) must
-    # not hold up the page; the push is still asked for once it has answered.
+    # A broker (or Redis) that takes its time, here until the test lets it
+    # go, must not hold up the page: the worker is asked to push the change,
+    # and the user's other tabs are told of it, once the page has answered.
     inbox = standard_mailbox(alice)["INBOX"]
     asked: list[int] = []
     broker_free = threading.Event()
 
-    def slow_send_push(account_id: int) -> bool:
+    def slow(first: int, *args: object) -> bool:
         # Far longer than the client below waits for its answer.
         broker_free.wait(30)
-        asked.append(account_id)
+        asked.append(first)
         return True
 
-    monkeypatch.setattr(tasks, "send_push", slow_send_push)
+    monkeypatch.setattr(module, name, slow)
     cookie = _session_cookie(alice)
     where = urlsplit(live_app)
     conn = http.client.HTTPConnection(where.hostname or "", where.port, timeout=5)
@@ -143,4 +150,5 @@ def test_a_star_is_answered_before_the_worker_is_asked_to_push_it(
     deadline = time.monotonic() + 5
     while not asked and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert asked == [inbox.account_id]
+    # send_push is given the account; publish, the user.
+    assert asked == [inbox.account_id if name == "send_push" else alice.id]
