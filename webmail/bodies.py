@@ -115,50 +115,113 @@ def part_url(account_id: int, folder_id: int, uid: int, part_id: str) -> str:
 
 @dataclass
 class Rendered:
-    """A body as the worker rendered it, and the message list's preview of it."""
+    """A body as the worker rendered it, and what is kept of it afterwards.
+
+    key is its cache key ("" when it is not to be cached); preview is the
+    message list's start of its text.
+    """
 
     body: dict[str, Any]
     folder_id: int = 0
     uid: int = 0
     preview: str = ""
+    key: str = ""
 
 
 def load_body(account_id: int, folder_id: int, uid: int) -> dict[str, Any]:
     """Fetch, parse, sanitize and cache a body (in the worker); return it."""
     rendered = render_body(account_id, folder_id, uid)
+    store(rendered)
     save_preview(rendered)
     return rendered.body
 
 
-def render_body(account_id: int, folder_id: int, uid: int) -> Rendered:
-    """Fetch, parse, sanitize and cache a body (in the worker).
+def message_facts(user_id: int, folder: Folder, message: Message) -> dict[str, Any]:
+    """Return what the worker needs to know of a message to fetch its body.
 
-    The preview is left to save_preview, so that a reader waiting for the
-    body need not wait for that database write too.
+    The web has read these rows already; sent along with the task, they
+    spare the worker a database query while the reader waits (render_body).
+    user_id is the account's owner, whom the signed inline part URLs name.
     """
-    messages = Message.objects.filter(folder=OuterRef("pk"), uid=uid)
-    # One query for all the database knows that the fetch needs.
-    folder = (
-        Folder.objects.filter(id=folder_id, account_id=account_id)
-        .annotate(
-            owner_id=F("account__user_id"),
-            message_size=Subquery(messages.values("size")[:1]),
-        )
-        .first()
+    return {
+        "folder": folder.name,
+        "uidvalidity": folder.uidvalidity or 0,
+        "size": message.size,
+        "owner": user_id,
+        "has_preview": bool(message.preview),
+    }
+
+
+def render_body(
+    account_id: int, folder_id: int, uid: int, facts: dict[str, Any] | None = None
+) -> Rendered:
+    """Fetch, parse and sanitize a body (in the worker).
+
+    facts are message_facts(); without them they are read from the
+    database. Caching (store) and the preview (save_preview) are left to
+    the caller, so that a reader waiting for the body need not wait for
+    the preview's database write too.
+    """
+    if facts is None:
+        facts = _facts_from_database(account_id, folder_id, uid)
+        if facts is None:
+            return Rendered({"error": gettext_noop("The folder no longer exists.")})
+    folder = Folder(
+        id=folder_id,
+        account_id=account_id,
+        name=facts["folder"],
+        uidvalidity=facts["uidvalidity"],
     )
-    if folder is None:
-        return Rendered({"error": gettext_noop("The folder no longer exists.")})
-    size: int | None = folder.message_size
+    size: int | None = facts.get("size")
     try:
         parsed = with_session(
             account_id, lambda s: _fetch(s, folder, uid, size), folder=folder.name
         )
     except MessageMissing as exc:
         return Rendered({"error": str(exc)})
-    body = _render(account_id, folder, uid, parsed, folder.owner_id)
-    if _cached_size(body) <= settings.BODY_CACHE_MAX_ITEM:
-        cache.set(cache_key(account_id, folder, uid), body, CACHE_SECONDS)
-    return Rendered(body, folder.id, uid, preview_text(parsed)[:200])
+    body = _render(account_id, folder, uid, parsed, facts["owner"])
+    key = cache_key(account_id, folder, uid)
+    if _cached_size(body) > settings.BODY_CACHE_MAX_ITEM:
+        key = ""
+    # The list's preview is written once, where the sync left none.
+    preview = "" if facts.get("has_preview") else preview_text(parsed)[:200]
+    return Rendered(body, folder_id, uid, preview, key)
+
+
+def _facts_from_database(
+    account_id: int, folder_id: int, uid: int
+) -> dict[str, Any] | None:
+    """Return message_facts() read in one query (None: no such folder)."""
+    messages = Message.objects.filter(folder=OuterRef("pk"), uid=uid)
+    row = (
+        Folder.objects.filter(id=folder_id, account_id=account_id)
+        .annotate(
+            owner_id=F("account__user_id"),
+            message_size=Subquery(messages.values("size")[:1]),
+        )
+        .values_list("name", "uidvalidity", "message_size", "owner_id")
+        .first()
+    )
+    if row is None:
+        return None
+    name, uidvalidity, size, owner_id = row
+    return {
+        "folder": name,
+        "uidvalidity": uidvalidity or 0,
+        "size": size,
+        "owner": owner_id,
+    }
+
+
+def store(rendered: Rendered) -> None:
+    """Keep a rendered body in the cache, unless it is too large for it."""
+    if not rendered.key:
+        return
+    try:
+        cache.set(rendered.key, rendered.body, CACHE_SECONDS)
+    except redis.RedisError as exc:
+        # The reader can still be handed the body; the next open fetches it.
+        logger.warning("Could not cache a body: %s", exc)
 
 
 def reply(key: str, body: dict[str, Any]) -> None:
@@ -353,6 +416,7 @@ def fetch_through_worker(
     timeout: float,
     *,
     mark_seen: bool = False,
+    facts: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Ask the account's worker for a body and wait up to timeout seconds.
 
@@ -361,18 +425,21 @@ def fetch_through_worker(
     result backend (no subscription, no result kept in Redis for an hour),
     and the worker answers before it writes the list's preview. With
     mark_seen the worker then marks the message read, if it could read it
-    and answered while this request still waited.
+    and answered while this request still waited. facts (message_facts())
+    spare the worker reading them from the database.
     """
     from webmail import tasks
     from webmail.routing import queue_for
 
     key = f"{settings.REDIS_KEY_PREFIX}:body-reply:{uuid.uuid4().hex}"
-    try:
+    options: dict[str, Any] = {"facts": facts} if facts else {}
+    if mark_seen:
         # An absolute time, so that a retried or long-queued task does not
         # mark read a message whose reader was told it could not be loaded.
-        until = {"mark_seen_until": time.time() + timeout} if mark_seen else None
+        options["mark_seen_until"] = time.time() + timeout
+    try:
         tasks.fetch_body.apply_async(
-            (account_id, folder_id, uid, key), until, queue=queue_for(account_id)
+            (account_id, folder_id, uid, key), options, queue=queue_for(account_id)
         )
         answer = _wait_for_reply(key, timeout)
     except Exception as exc:  # broker or Redis unreachable

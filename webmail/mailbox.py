@@ -658,8 +658,9 @@ def open_message(
     body = bodies.cached_body(account.id, folder, uid)
     if body is None:
         limit = timeout if timeout is not None else bodies.body_timeout()
+        facts = bodies.message_facts(account.user_id, folder, message)
         body = bodies.fetch_through_worker(
-            account.id, folder.id, uid, limit, mark_seen=mark_seen
+            account.id, folder.id, uid, limit, mark_seen=mark_seen, facts=facts
         )
     elif mark_seen and "error" not in body:
         set_flags(account, folder, [uid], add=["\\Seen"])

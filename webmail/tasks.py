@@ -199,17 +199,18 @@ def fetch_body(
     uid: int,
     reply_to: str,
     mark_seen_until: float | None = None,
+    facts: dict[str, Any] | None = None,
 ) -> None:
     """Fetch, decode and cache a message's body; hand it to reply_to (bodies.py).
 
     With mark_seen_until (a time.time()), a body that could be read and was
     handed over before then is marked read: the reader showed it read, and
-    does not wait for that write.
+    does not wait for that write. facts: bodies.message_facts(), from the web.
     """
     from webmail import bodies, mailbox
 
     try:
-        rendered = bodies.render_body(account_id, folder_id, uid)
+        rendered = bodies.render_body(account_id, folder_id, uid, facts)
     except ImapError as exc:
         if isinstance(exc, RETRYABLE) and self.request.retries < 1:
             raise
@@ -218,11 +219,14 @@ def fetch_body(
         # The reader hears at once rather than when its wait runs out.
         bodies.reply(reply_to, bodies.LOAD_FAILED)
         raise
+    # Cached first: the page the reader gets loads the body frame from it.
+    bodies.store(rendered)
     bodies.reply(reply_to, rendered.body)
     in_time = mark_seen_until is not None and time.time() < mark_seen_until
+    bodies.save_preview(rendered)
+    # Last, so that the flag reaching the server ends the task's work.
     if in_time and "error" not in rendered.body:
         mailbox.mark_seen_after_fetch(account_id, folder_id, uid)
-    bodies.save_preview(rendered)
 
 
 @shared_task(name="webmail.account.prefetch_body", ignore_result=True)
