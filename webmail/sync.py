@@ -21,7 +21,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-from collections.abc import Callable, Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -320,7 +321,11 @@ def sync_folder_on(session: ImapSession, folder_id: int) -> SyncResult | None:
         folder.uidnext = info.uidnext
         folder.highestmodseq = info.highestmodseq
         folder.total = info.exists
-        folder.backfill_below_uid = below
+        # A known folder keeps its mark as read under the lock: a backfill
+        # may have moved it down since this sync began, and moving it back
+        # up would make that backfill give way and fetch its messages again.
+        if not known:
+            folder.backfill_below_uid = below
         if unseen is not None:
             folder.unseen = unseen
         elif result.new or result.vanished:
@@ -333,6 +338,7 @@ def sync_folder_on(session: ImapSession, folder_id: int) -> SyncResult | None:
         folder.synced_at = timezone.now()
         folder.sync_error = ""
         folder.save()
+    below = folder.backfill_below_uid
     result.more = below is not None and below > 1
     return result
 
@@ -341,14 +347,43 @@ def _cached_uids(folder: Folder) -> set[int]:
     return set(Message.objects.filter(folder=folder).values_list("uid", flat=True))
 
 
+# Folders a backfill is loading in this process. Every sync of a partly
+# loaded folder queues a backfill (push.sync_and_publish), so each page view
+# during a long load would start a second chain that fetches the same
+# messages, only to learn at its first write that the first chain has them.
+_backfilling: set[int] = set()
+_backfilling_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _only_backfill(folder_id: int) -> Iterator[bool]:
+    """Yield whether this is the folder's only backfill running in this process."""
+    with _backfilling_lock:
+        claimed = folder_id not in _backfilling
+        _backfilling.add(folder_id)
+    try:
+        yield claimed
+    finally:
+        if claimed:
+            with _backfilling_lock:
+                _backfilling.discard(folder_id)
+
+
 def backfill_folder(account_id: int, folder_id: int) -> SyncResult | None:
-    """Load the next batch of older messages of a partly loaded folder."""
+    """Load the next batch of older messages of a partly loaded folder.
+
+    None if there is nothing to load, or if another backfill of the folder
+    is running in this process: that one queues the next batch itself.
+    """
     folder = Folder.objects.filter(id=folder_id, account_id=account_id).first()
     if folder is None or folder.backfill_below_uid is None or folder.complete:
         return None
-    return with_session(
-        account_id, lambda s: backfill_folder_on(s, folder_id), folder=folder.name
-    )
+    with _only_backfill(folder_id) as claimed:
+        if not claimed:
+            return None
+        return with_session(
+            account_id, lambda s: backfill_folder_on(s, folder_id), folder=folder.name
+        )
 
 
 def backfill_folder_on(session: ImapSession, folder_id: int) -> SyncResult | None:
@@ -377,13 +412,25 @@ def backfill_folder_on(session: ImapSession, folder_id: int) -> SyncResult | Non
             mark = piece[0] if piece[0] != chunk[0] else floor
             new = _store_older(folder.id, below, mark, summaries)
             if new is None:
-                return result  # another task got here first
+                return _gave_way(result)
             result.new += new
             below = mark
     if not pieces and _store_older(folder.id, below, floor, []) is None:
-        return result
+        return _gave_way(result)
     result.new.sort()
     result.more = floor > 1
+    return result
+
+
+def _gave_way(result: SyncResult) -> SyncResult:
+    """Stop a backfill whose mark moved under it (the folder was reloaded).
+
+    The next task goes on from the new mark, if anything is left: a backfill
+    queued meanwhile gave way to this one (_only_backfill).
+    """
+    folder = Folder.objects.filter(id=result.folder_id).first()
+    result.new.sort()
+    result.more = folder is not None and not folder.complete
     return result
 
 

@@ -158,3 +158,98 @@ def test_new_messages_are_stored_with_the_users_pending_actions(
     late = Message.objects.get(folder=inbox, uid=3)
     assert late.subject == "late 0" and late.flagged and late.keywords == ["$Todo"]
     assert not Message.objects.filter(folder=inbox, uid=4).exists()
+
+
+@pytest.mark.django_db
+def test_a_second_backfill_of_a_folder_leaves_it_to_the_running_one(
+    server_user, other_device, monkeypatch
+):
+    # Every sync of a partly loaded folder (each page view) queues a backfill;
+    # while one runs, those must not fetch the same messages again.
+    phone = other_device(server_user)
+    fill(phone, "INBOX", 16)
+    account = account_for(server_user)
+    sync.sync_folder_list(account.id)
+    inbox = Folder.objects.get(account=account, name="INBOX")
+    store = sync._store_older
+    meanwhile: list[sync.SyncResult | None] = []
+
+    def with_a_page_view(folder_id, below, mark, summaries):
+        if not meanwhile:
+            meanwhile.append(sync.backfill_folder(account.id, folder_id))
+        return store(folder_id, below, mark, summaries)
+
+    with override_settings(IMAP_SYNC_BATCH=8):
+        sync.sync_folder(account.id, inbox.id)  # 9 to 16
+        monkeypatch.setattr(sync, "_store_older", with_a_page_view)
+        result = sync.backfill_folder(account.id, inbox.id)
+        assert meanwhile == [None]
+        # The running one loaded its whole batch; the next one goes on.
+        assert result is not None and result.new == list(range(1, 9))
+        assert sync.backfill_folder(account.id, inbox.id) is None  # complete
+    cached = Message.objects.filter(folder=inbox).values_list("uid", flat=True)
+    assert sorted(cached) == list(range(1, 17))
+
+
+@pytest.mark.django_db
+def test_a_sync_during_a_backfill_keeps_what_the_backfill_loaded(
+    server_user, other_device, monkeypatch
+):
+    phone = other_device(server_user)
+    fill(phone, "INBOX", 16)
+    account = account_for(server_user)
+    sync.sync_folder_list(account.id)
+    inbox = Folder.objects.get(account=account, name="INBOX")
+    with override_settings(IMAP_SYNC_BATCH=8):
+        sync.sync_folder(account.id, inbox.id)  # 9 to 16
+        fill(phone, "INBOX", 1, prefix="new")  # UID 17: the next sync stores it
+        folder_state = sync._folder_state
+
+        def backfilled_meanwhile(session, folder):
+            state = folder_state(session, folder)
+            # While this sync talks to the server, a backfill loads 1 to 8.
+            assert sync.backfill_folder(account.id, inbox.id).new == list(range(1, 9))
+            return state
+
+        monkeypatch.setattr(sync, "_folder_state", backfilled_meanwhile)
+        result = sync.sync_folder(account.id, inbox.id)
+
+    assert result.new == [17] and not result.more
+    inbox.refresh_from_db()
+    # Still known complete: nothing is fetched again.
+    assert inbox.complete and sync.backfill_folder(account.id, inbox.id) is None
+    cached = Message.objects.filter(folder=inbox).values_list("uid", flat=True)
+    assert sorted(cached) == list(range(1, 18))
+
+
+@pytest.mark.django_db
+def test_a_backfill_that_gives_way_to_a_reload_queues_the_next_batch(
+    server_user, other_device, monkeypatch
+):
+    # The reload's own backfill may have been turned away while this one
+    # ran: the folder's loading must go on all the same.
+    phone = other_device(server_user)
+    fill(phone, "INBOX", 16)
+    account = account_for(server_user)
+    sync.sync_folder_list(account.id)
+    inbox = Folder.objects.get(account=account, name="INBOX")
+    store = sync._store_older
+
+    def reloaded(folder_id, below, mark, summaries):
+        stored = store(folder_id, below, mark, summaries)
+        # Meanwhile the folder is reloaded: only 13 to 16 are known loaded.
+        Folder.objects.filter(id=folder_id).update(backfill_below_uid=13)
+        return stored
+
+    with override_settings(IMAP_SYNC_BATCH=8):
+        sync.sync_folder(account.id, inbox.id)  # 9 to 16
+        monkeypatch.setattr(sync, "_store_older", reloaded)
+        result = sync.backfill_folder(account.id, inbox.id)
+        monkeypatch.setattr(sync, "_store_older", store)
+        assert result is not None and result.new == [7, 8] and result.more
+        while result is not None and result.more:
+            result = sync.backfill_folder(account.id, inbox.id)
+    inbox.refresh_from_db()
+    assert inbox.complete
+    cached = Message.objects.filter(folder=inbox).values_list("uid", flat=True)
+    assert sorted(cached) == list(range(1, 17))

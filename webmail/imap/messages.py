@@ -37,6 +37,7 @@ SUMMARY_ITEMS = (
     b"UID FLAGS ENVELOPE RFC822.SIZE INTERNALDATE BODYSTRUCTURE "
     b"BODY.PEEK[HEADER.FIELDS (REFERENCES)]"
 )
+_REFERENCES = b"BODY[HEADER.FIELDS (REFERENCES)]"
 DEFAULT_CHUNK = 1024 * 1024
 FETCH_BATCH = 1000
 
@@ -504,9 +505,11 @@ def _summary(
         return None  # an unsolicited flag update
     if (wanted is not None and uid not in wanted) or uid < low:
         return None
-    references = next(
-        (v for k, v in data.items() if k.startswith(b"BODY[HEADER")), None
-    )
+    references = data.get(_REFERENCES)  # as asked; else as some server spells it
+    if references is None:
+        references = next(
+            (v for k, v in data.items() if k.startswith(b"BODY[HEADER")), None
+        )
     modseq = data.get(b"MODSEQ")
     return MessageSummary(
         uid=uid,

@@ -6,8 +6,9 @@ import functools
 import logging
 import re
 import urllib.parse
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
+from types import MappingProxyType
 from typing import Any
 
 from imapclient import imap_utf7
@@ -448,21 +449,33 @@ def _well_formed_date(value: Any, pattern: re.Pattern[bytes]) -> datetime | None
     if match is None:
         return None
     day, month, year, hour, minute, second, sign, hours, minutes = match.groups()
-    offset = int(hours) * 3600 + int(minutes) * 60
-    if offset >= 86400:
-        return None  # no zone has it (see aware())
+    zone = _zone(sign, hours, minutes)
+    if zone is None:
+        return None
     try:
         return datetime(
             int(year),
-            _MONTHS.index(month) + 1,
+            _MONTH_NUMBERS[month],
             int(day),
             int(hour),
             int(minute),
             int(second),
-            tzinfo=timezone(timedelta(seconds=-offset if sign == b"-" else offset)),
+            tzinfo=zone,
         )
     except ValueError:
         return None  # no such day or time: imapclient's reading says so
+
+
+_MONTH_NUMBERS = {name: number for number, name in enumerate(_MONTHS, start=1)}
+
+
+# A mailbox's dates carry a handful of offsets: each zone is made once.
+@functools.lru_cache(maxsize=256)
+def _zone(sign: bytes, hours: bytes, minutes: bytes) -> timezone | None:
+    offset = int(hours) * 3600 + int(minutes) * 60
+    if offset >= 86400:
+        return None  # no zone has it (see aware())
+    return timezone(timedelta(seconds=-offset if sign == b"-" else offset))
 
 
 _MSGID = re.compile(r"<[^<>\s]+>")
@@ -479,10 +492,20 @@ def references(header_block: bytes | None) -> tuple[str, ...]:
 # BODYSTRUCTURE --------------------------------------------------------
 
 
-def _params(value: Any) -> dict[str, str]:
+def _params(value: Any) -> Mapping[str, str]:
     """Return MIME parameters, with RFC 2231 continuations joined."""
     if not isinstance(value, tuple):
         return {}
+    try:
+        return _decoded_params(value)
+    except TypeError:  # a list inside: not the parser's, so not cached
+        return _decoded_params.__wrapped__(value)
+
+
+# Parameter lists repeat from message to message (("charset" "UTF-8")): a
+# folder's first sync decodes each distinct one once. Callers only read it.
+@functools.lru_cache(maxsize=1024)
+def _decoded_params(value: tuple[Any, ...]) -> Mapping[str, str]:
     plain: dict[str, str] = {}
     extended: dict[str, list[tuple[int, bool, bytes]]] = {}
     for i in range(0, len(value) - 1, 2):
@@ -499,7 +522,7 @@ def _params(value: Any) -> dict[str, str]:
             plain[key] = decode_header_text(data)
     for key, pieces in extended.items():
         plain[key] = _join_rfc2231(sorted(pieces))
-    return plain
+    return MappingProxyType(plain)
 
 
 _EXTENDED = re.compile(r"([^*]+)(?:\*(\d+))?(\*)?")
@@ -553,7 +576,7 @@ def safe_bodystructure(value: Any) -> BodyPart:
         return BodyPart(section="1", content_type="application/octet-stream")
 
 
-def _disposition(value: Any) -> tuple[str | None, dict[str, str]]:
+def _disposition(value: Any) -> tuple[str | None, Mapping[str, str]]:
     if not isinstance(value, tuple) or not value:
         return None, {}
     return text(value[0]).lower(), _params(value[1] if len(value) > 1 else None)
@@ -577,7 +600,7 @@ def _single_part(value: Any, section: str) -> BodyPart:
         else:
             children = (_renumber(inner_part, f"{section}.1"),)
     disposition: str | None = None
-    disp_params: dict[str, str] = {}
+    disp_params: Mapping[str, str] = {}
     if len(value) > extension_at + 1:
         disposition, disp_params = _disposition(value[extension_at + 1])
     filename = disp_params.get("filename") or params.get("name") or None

@@ -181,7 +181,11 @@ class Transport:
         items: list[ResponseItem] = []
         line = self.readline()
         while True:
-            match = _LITERAL_AT_END.search(line)
+            # Searched from the last "{" only: a summary line is long.
+            brace = line.rfind(b"{")
+            match = (
+                _LITERAL_AT_END.search(line, max(0, brace - 1)) if brace >= 0 else None
+            )
             if not match:
                 items.append(line)
                 return items
