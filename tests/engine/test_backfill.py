@@ -90,15 +90,19 @@ def test_a_backfilled_message_has_all_the_list_shows(server_user, other_device):
     assert inbox.complete and inbox.unseen == 8
 
 
+def _sixteen_on_the_server(server_user, other_device):
+    """Return the account and its INBOX of 16 messages, none of them cached."""
+    fill(other_device(server_user), "INBOX", 16)
+    account = account_for(server_user)
+    sync.sync_folder_list(account.id)
+    return account, Folder.objects.get(account=account, name="INBOX")
+
+
 @pytest.mark.django_db
 def test_a_backfill_overtaken_by_another_task_stops_and_keeps_its_link(
     server_user, other_device, monkeypatch
 ):
-    phone = other_device(server_user)
-    fill(phone, "INBOX", 16)
-    account = account_for(server_user)
-    sync.sync_folder_list(account.id)
-    inbox = Folder.objects.get(account=account, name="INBOX")
+    account, inbox = _sixteen_on_the_server(server_user, other_device)
     store = sync._store_older
 
     def overtaken(folder_id, below, mark, summaries):
@@ -166,11 +170,7 @@ def test_a_second_backfill_of_a_folder_leaves_it_to_the_running_one(
 ):
     # Every sync of a partly loaded folder (each page view) queues a backfill;
     # while one runs, those must not fetch the same messages again.
-    phone = other_device(server_user)
-    fill(phone, "INBOX", 16)
-    account = account_for(server_user)
-    sync.sync_folder_list(account.id)
-    inbox = Folder.objects.get(account=account, name="INBOX")
+    account, inbox = _sixteen_on_the_server(server_user, other_device)
     store = sync._store_older
     meanwhile: list[sync.SyncResult | None] = []
 
@@ -195,14 +195,11 @@ def test_a_second_backfill_of_a_folder_leaves_it_to_the_running_one(
 def test_a_sync_during_a_backfill_keeps_what_the_backfill_loaded(
     server_user, other_device, monkeypatch
 ):
-    phone = other_device(server_user)
-    fill(phone, "INBOX", 16)
-    account = account_for(server_user)
-    sync.sync_folder_list(account.id)
-    inbox = Folder.objects.get(account=account, name="INBOX")
+    account, inbox = _sixteen_on_the_server(server_user, other_device)
     with override_settings(IMAP_SYNC_BATCH=8):
         sync.sync_folder(account.id, inbox.id)  # 9 to 16
-        fill(phone, "INBOX", 1, prefix="new")  # UID 17: the next sync stores it
+        # UID 17: the next sync stores it.
+        fill(other_device(server_user), "INBOX", 1, prefix="new")
         folder_state = sync._folder_state
 
         def backfilled_meanwhile(session, folder):
@@ -228,11 +225,7 @@ def test_a_backfill_that_gives_way_to_a_reload_queues_the_next_batch(
 ):
     # The reload's own backfill may have been turned away while this one
     # ran: the folder's loading must go on all the same.
-    phone = other_device(server_user)
-    fill(phone, "INBOX", 16)
-    account = account_for(server_user)
-    sync.sync_folder_list(account.id)
-    inbox = Folder.objects.get(account=account, name="INBOX")
+    account, inbox = _sixteen_on_the_server(server_user, other_device)
     store = sync._store_older
 
     def reloaded(folder_id, below, mark, summaries):
