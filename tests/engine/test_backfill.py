@@ -98,23 +98,35 @@ def _sixteen_on_the_server(server_user, other_device):
     return account, Folder.objects.get(account=account, name="INBOX")
 
 
+def _backfill_while_the_mark_moves(account, inbox, monkeypatch, to: int):
+    """Cache 9 to 16, then run a backfill in pieces of 8.
+
+    Once its first piece (7 and 8) is stored, another task sets the folder's
+    mark to `to`.
+    """
+    store = sync._store_older
+
+    def and_then_the_mark_moves(folder_id, below, mark, summaries):
+        stored = store(folder_id, below, mark, summaries)
+        Folder.objects.filter(id=folder_id).update(backfill_below_uid=to)
+        return stored
+
+    with override_settings(IMAP_SYNC_BATCH=8):
+        sync.sync_folder(account.id, inbox.id)  # 9 to 16
+        monkeypatch.setattr(sync, "_store_older", and_then_the_mark_moves)
+        try:
+            return sync.backfill_folder(account.id, inbox.id)
+        finally:
+            monkeypatch.setattr(sync, "_store_older", store)
+
+
 @pytest.mark.django_db
 def test_a_backfill_overtaken_by_another_task_stops_and_keeps_its_link(
     server_user, other_device, monkeypatch
 ):
     account, inbox = _sixteen_on_the_server(server_user, other_device)
-    store = sync._store_older
-
-    def overtaken(folder_id, below, mark, summaries):
-        stored = store(folder_id, below, mark, summaries)
-        # Meanwhile another task loads everything older.
-        Folder.objects.filter(id=folder_id).update(backfill_below_uid=1)
-        return stored
-
-    with override_settings(IMAP_SYNC_BATCH=8):
-        sync.sync_folder(account.id, inbox.id)  # 9 to 16
-        monkeypatch.setattr(sync, "_store_older", overtaken)
-        result = sync.backfill_folder(account.id, inbox.id)
+    # Meanwhile another task loads everything older.
+    result = _backfill_while_the_mark_moves(account, inbox, monkeypatch, to=1)
 
     # The first piece (UIDs 7 and 8) was stored, then the task gave way.
     assert result is not None and result.new == [7, 8] and not result.more
@@ -226,22 +238,11 @@ def test_a_backfill_that_gives_way_to_a_reload_queues_the_next_batch(
     # The reload's own backfill may have been turned away while this one
     # ran: the folder's loading must go on all the same.
     account, inbox = _sixteen_on_the_server(server_user, other_device)
-    store = sync._store_older
-
-    def reloaded(folder_id, below, mark, summaries):
-        stored = store(folder_id, below, mark, summaries)
-        # Meanwhile the folder is reloaded: only 13 to 16 are known loaded.
-        Folder.objects.filter(id=folder_id).update(backfill_below_uid=13)
-        return stored
-
-    with override_settings(IMAP_SYNC_BATCH=8):
-        sync.sync_folder(account.id, inbox.id)  # 9 to 16
-        monkeypatch.setattr(sync, "_store_older", reloaded)
+    # Meanwhile the folder is reloaded: only 13 to 16 are known loaded.
+    result = _backfill_while_the_mark_moves(account, inbox, monkeypatch, to=13)
+    assert result is not None and result.new == [7, 8] and result.more
+    while result is not None and result.more:
         result = sync.backfill_folder(account.id, inbox.id)
-        monkeypatch.setattr(sync, "_store_older", store)
-        assert result is not None and result.new == [7, 8] and result.more
-        while result is not None and result.more:
-            result = sync.backfill_folder(account.id, inbox.id)
     inbox.refresh_from_db()
     assert inbox.complete
     cached = Message.objects.filter(folder=inbox).values_list("uid", flat=True)
