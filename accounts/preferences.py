@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
 
 from accounts.models import Preference, User
+from webmail.readthrough import forget_if_reachable, read_through
 
 CACHE_SECONDS = 300
 
@@ -35,13 +36,12 @@ def mark_read(user: User) -> MarkReadSetting:
     Kept in the cache, and dropped when the user's preferences are saved or
     deleted, and at every sign-in (see connect_signals).
     """
-    key = _mark_read_key(user.pk)
-    known = cache.get(key)
-    if known is None:
+
+    def read() -> tuple[str, int]:
         preference = for_user(user)
-        known = (preference.mark_read, preference.mark_read_delay)
-        cache.set(key, known, CACHE_SECONDS)
-    return MarkReadSetting(*known)
+        return (preference.mark_read, preference.mark_read_delay)
+
+    return MarkReadSetting(*read_through(_mark_read_key(user.pk), read, CACHE_SECONDS))
 
 
 def _mark_read_key(user_id: int) -> str:
@@ -54,7 +54,7 @@ def _forget(sender: type, instance: Preference, **_: Any) -> None:
 
 def _forget_at_sign_in(sender: type, user: User, **_: Any) -> None:
     # A new session asks afresh (user ids of a test database come back).
-    cache.delete(_mark_read_key(user.pk))
+    forget_if_reachable(_mark_read_key(user.pk))
 
 
 def connect_signals() -> None:

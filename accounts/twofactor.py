@@ -33,6 +33,7 @@ from accounts.models import (
     RecoveryCodeDevice,
     User,
 )
+from webmail.readthrough import forget_if_reachable, read_through
 
 RECOVERY_CODES = 10
 PENDING_NAME = "pending"
@@ -61,12 +62,11 @@ def has_any_device_cached(user: User) -> bool:
     cache and dropped whenever one of the user's devices is saved or
     deleted, and at every sign-in.
     """
-    key = _devices_key(user.pk)
-    known = cache.get(key)
-    if known is None:
-        known = bool(user_has_device(user, confirmed=True))
-        cache.set(key, known, DEVICES_CACHE_SECONDS)
-    return bool(known)
+    return read_through(
+        _devices_key(user.pk),
+        lambda: bool(user_has_device(user, confirmed=True)),
+        DEVICES_CACHE_SECONDS,
+    )
 
 
 def _devices_key(user_id: int) -> str:
@@ -79,7 +79,9 @@ def _forget_devices(sender: type, instance: Device, **_: Any) -> None:
 
 def _forget_at_sign_in(sender: type, user: User, **_: Any) -> None:
     # A new session asks afresh (user ids of a test database come back).
-    cache.delete(_devices_key(user.pk))
+    # A device change drops the answer unforgivingly, so one left here while
+    # Redis is away is still right.
+    forget_if_reachable(_devices_key(user.pk))
 
 
 def connect_signals() -> None:

@@ -92,8 +92,11 @@ def _cached_size(body: dict[str, Any]) -> int:
 
 
 def cached_body(account_id: int, folder: Folder, uid: int) -> dict[str, Any] | None:
-    """Return the cached body of a message, or None."""
-    value = cache.get(cache_key(account_id, folder, uid))
+    """Return the cached body of a message, or None (also while Redis is away)."""
+    try:
+        value = cache.get(cache_key(account_id, folder, uid))
+    except redis.RedisError:
+        return None
     return value if isinstance(value, dict) else None
 
 

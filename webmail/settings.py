@@ -156,8 +156,14 @@ CACHES = {
         "BACKEND": "webmail.cachepool.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": REDIS_KEY_PREFIX,
-        # Without it each request context opens its own Redis connection.
-        "OPTIONS": {"pool_class": "webmail.cachepool.SharedConnectionPool"},
+        "OPTIONS": {
+            # Without it each request context opens its own Redis connection.
+            "pool_class": "webmail.cachepool.SharedConnectionPool",
+            # Pages fall back to the database when Redis is unreachable
+            # (webmail/readthrough.py); a lost route must not hang them first.
+            "socket_connect_timeout": 2,
+            "socket_timeout": 5,
+        },
     }
 }
 
@@ -245,7 +251,7 @@ SESSION_COOKIE_HTTPONLY = True
 # Sessions are kept in the database and read from Redis: every request reads
 # its session, and the cache answers that for less than a query costs. If
 # Redis is down or was restarted, the database still has every session.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_ENGINE = "accounts.sessionstore"
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_REFERRER_POLICY = "same-origin"
