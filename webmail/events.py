@@ -132,9 +132,6 @@ async def stream(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     except LookupError:
         # The same answer for another user's id as for one that does not exist.
         return HttpResponseNotFound("No such mail account.")
-    # A stream lasts as long as its page is open: it must not hold a
-    # database connection (a slot of the pool) all that time.
-    await sync_to_async(connections.close_all)()
     response = StreamingHttpResponse(
         _events(int(user.pk), account_id, folder_id),
         content_type="text/event-stream",
@@ -149,6 +146,11 @@ async def _events(
 ) -> AsyncIterator[bytes]:
     from webmail import mailbox
 
+    # A stream lasts as long as its page is open: it must not hold a
+    # database connection (a slot of the pool) all that time. Closed here,
+    # not in the view, because the middleware that runs after the view may
+    # query too (saving a changed session).
+    await sync_to_async(connections.close_all)()
     keepalive = float(settings.EVENTS_KEEPALIVE)
     client = aioredis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
     pubsub = client.pubsub()

@@ -93,6 +93,44 @@ def test_pages_still_answer_after_many_event_streams_came_and_went(
     assert "Lunch on Friday?" in page
 
 
+def test_pages_answer_beside_more_open_tabs_than_database_connections(
+    live_app: str, alice: User, settings
+):
+    # Each tab below is a new session, whose first request saves it after
+    # the stream's view has returned: that save must not keep a connection
+    # for as long as the tab stays open. SQLite has no pool to run out of.
+    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        pytest.skip("only a pooled database can run out of connections")
+    pool = settings.DATABASES["default"]["OPTIONS"]["pool"]
+    inbox = standard_mailbox(alice)["INBOX"]
+    where = urlsplit(live_app)
+    tabs = []
+    try:
+        for _ in range(pool["max_size"] + 1):
+            tab = http.client.HTTPConnection(
+                where.hostname or "", where.port, timeout=30
+            )
+            tab.request(
+                "GET",
+                f"/events/?account={inbox.account_id}",
+                headers={
+                    "Cookie": _session_cookie(alice),
+                    "Accept": "text/event-stream",
+                },
+            )
+            answer = tab.getresponse()
+            assert answer.read1(100).startswith(b"retry:")
+            tabs.append(tab)
+        status, page = _get(
+            live_app, folder_url(inbox.account_id, inbox.id), _session_cookie(alice)
+        )
+        assert status == 200
+        assert "Lunch on Friday?" in page
+    finally:
+        for tab in tabs:
+            tab.close()
+
+
 @pytest.mark.parametrize(
     ("module", "name"),
     [(tasks, "send_push"), (events, "publish")],
