@@ -18,6 +18,11 @@ webmail sync it, then for each round measures:
   page threads call it (webmail/serving.py), and from a new thread per
   call, as Django's ASGI handler runs a view.
 
+For the opens it also prints the CPU time the worker and the web processes
+spent per open (from /proc: less disturbed than wall-clock by other load on
+the machine), and for unread opens how long until the mark was applied on
+the server (the outbox has no pending operation left).
+
 Everything it starts it stops, also on Ctrl-C.
 """
 
@@ -27,11 +32,13 @@ import argparse
 import os
 import random
 import shutil
+import statistics
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -85,6 +92,63 @@ def forget_body(box: Mailbox, uid: int) -> None:
     cache.delete(bodies.cache_key(box.account_id, folder, uid))
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            # The fields after the command name, which may hold spaces.
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+class CpuMeter:
+    """CPU seconds of the stack's worker and of its web processes."""
+
+    def __init__(self, stack: Stack) -> None:
+        assert stack.worker is not None and stack.worker.process is not None
+        assert stack.web is not None
+        self.worker = stack.worker.process.pid
+        self.web = [stack.web.pid, *children_of(stack.web.pid)]
+
+    def read(self) -> tuple[float, float]:
+        return cpu_seconds(self.worker), sum(cpu_seconds(p) for p in self.web)
+
+
+@dataclass
+class CpuPerOpen:
+    """CPU milliseconds per open, one sample per round."""
+
+    worker: list[float] = field(default_factory=list)
+    web: list[float] = field(default_factory=list)
+
+
+def measure_cpu(
+    meter: CpuMeter, into: CpuPerOpen, count: int, run: Callable[[], None]
+) -> None:
+    worker, web = meter.read()
+    run()
+    worker_after, web_after = meter.read()
+    if count:
+        into.worker.append((worker_after - worker) * 1000 / count)
+        into.web.append((web_after - web) * 1000 / count)
+
+
 def open_pane(client: Client, box: Mailbox, uid: int, stat: Stat) -> None:
     started = time.perf_counter()
     answer = client.get(box.message_path(uid), headers=HTMX_READER)
@@ -124,19 +188,41 @@ def in_new_thread(run: Callable[[], None]) -> None:
     thread.join()
 
 
-def bench_round(client: Client, box: Mailbox, runs: int) -> dict[str, Stat]:
-    unread_uids = message_uids(box, runs, seen=False)
-    read_uids = message_uids(box, runs, seen=True)
-    unread, read, cached = Stat(), Stat(), Stat()
-    trip, trip_new_thread = Stat(), Stat()
-    for uid in unread_uids:
-        open_pane(client, box, uid, unread)
+def open_unread(
+    client: Client, box: Mailbox, uids: list[int], stat: Stat, on_server: Stat
+) -> None:
+    for uid in uids:
+        started = time.perf_counter()
+        open_pane(client, box, uid, stat)
         # As a reader would, open the next one once this one is marked read
         # on the server (bench/engine.py waits for the flag there too).
-        poll(partial(read_on_server, box, uid), 10)
-    for uid in read_uids:
+        if poll(partial(read_on_server, box, uid), 10):
+            on_server.add((time.perf_counter() - started) * 1000)
+        else:
+            on_server.failures += 1
+
+
+def open_read(client: Client, box: Mailbox, uids: list[int], stat: Stat) -> None:
+    for uid in uids:
         forget_body(box, uid)
-        open_pane(client, box, uid, read)
+        open_pane(client, box, uid, stat)
+
+
+def bench_round(
+    client: Client, box: Mailbox, runs: int, meter: CpuMeter, cpu: dict[str, CpuPerOpen]
+) -> dict[str, Stat]:
+    unread_uids = message_uids(box, runs, seen=False)
+    read_uids = message_uids(box, runs, seen=True)
+    unread, read, cached, on_server = Stat(), Stat(), Stat(), Stat()
+    trip, trip_new_thread = Stat(), Stat()
+    measure_cpu(
+        meter, cpu["open unread"], len(unread_uids),
+        partial(open_unread, client, box, unread_uids, unread, on_server),
+    )  # fmt: skip
+    measure_cpu(
+        meter, cpu["open read"], len(read_uids),
+        partial(open_read, client, box, read_uids, read),
+    )  # fmt: skip
     for uid in read_uids:
         open_pane(client, box, uid, cached)
     for uid in read_uids:
@@ -145,7 +231,8 @@ def bench_round(client: Client, box: Mailbox, runs: int) -> dict[str, Stat]:
         in_new_thread(partial(round_trip, box, uid, trip_new_thread))
     # Last: each one has the worker store \Seen and sync what it hears back.
     mark = mark_read(box, runs)
-    return {"open unread": unread, "open read": read, "open cached": cached,
+    return {"open unread": unread, "read on server": on_server,
+            "open read": read, "open cached": cached,
             "mark read": mark, "round trip": trip,
             "round trip, new thread": trip_new_thread}  # fmt: skip
 
@@ -224,10 +311,25 @@ def main() -> None:
         for uid in message_uids(box, 6, seen=True)[:6]:
             forget_body(box, uid)
             client.copy().get(box.message_path(uid), headers=HTMX_READER)
+        meter = CpuMeter(stack)
+        cpu = {"open unread": CpuPerOpen(), "open read": CpuPerOpen()}
         for n in range(options.rounds):
             print(f"\n== round {n + 1} ({options.runs} messages) ==", flush=True)
-            for name, stat in bench_round(client, box, options.runs).items():
+            stats = bench_round(client, box, options.runs, meter, cpu)
+            for name, stat in stats.items():
                 report(name, stat)
+            for name, per_open in cpu.items():
+                print(
+                    f"  {name} CPU per open: worker {per_open.worker[-1]:.2f} ms, "
+                    f"web {per_open.web[-1]:.2f} ms",
+                    flush=True,
+                )
+        print("\n== CPU per open, median of the rounds ==")
+        for name, per_open in cpu.items():
+            print(
+                f"  {name}: worker {statistics.median(per_open.worker):.2f} ms, "
+                f"web {statistics.median(per_open.web):.2f} ms"
+            )
         client.close()
     except KeyboardInterrupt:
         print("\nInterrupted: stopping.", flush=True)

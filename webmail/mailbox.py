@@ -15,8 +15,10 @@ from __future__ import annotations
 import base64
 import json
 import re
+import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -26,6 +28,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, F, Q
 from django.db.models.functions import Greatest
+from django.db.models.utils import create_namedtuple_class
 from django.http import Http404
 
 from accounts.access import default_account_for_user, get_account_for_user
@@ -43,7 +46,9 @@ from webmail.models import (
     OperationState,
     PendingOperation,
     lock_folder,
+    lock_user_folder,
 )
+from webmail.prepared import Prepared
 
 _FLAG = re.compile(r"^\\?[A-Za-z0-9$_.\-]+$")
 PAGE_SIZE = 50
@@ -62,8 +67,7 @@ def folders(account: MailAccount) -> list[Folder]:
     the query. Sorted here, so the database is not asked to (Folder's default
     order by account joins the account table).
     """
-    rows = Folder.objects.filter(account_id=account.id).order_by()
-    rows = rows.only(*FOLDER_PAGE_FIELDS)
+    rows = _FOLDERS.objects(account.id)
     return sorted(rows, key=lambda f: (f.name.upper() != "INBOX", f.path, f.name))
 
 
@@ -73,6 +77,13 @@ FOLDER_PAGE_FIELDS = (
     "account_id", "name", "display_name", "path", "special_use", "selectable",
     "total", "unseen", "backfill_below_uid",
 )  # fmt: skip
+_FOLDERS = Prepared(
+    lambda account_id: (
+        Folder.objects.filter(account_id=account_id)
+        .order_by()
+        .only(*FOLDER_PAGE_FIELDS)
+    )
+)
 
 
 def get_folder(account: MailAccount, folder_id: int) -> Folder:
@@ -255,6 +266,11 @@ def list_messages(
         sort = "date"
     column, usual = SORTS[sort]
     down = usual if descending is None else descending
+    cursor = _parse_sort_cursor(before, sort) if before else None
+    newest = down and sort == "date" and limit == PAGE_SIZE
+    if newest and not (cursor or query or unread_only):
+        # What nearly every list view shows: a folder's newest messages.
+        return _newest(folder)
     rows = Message.objects.filter(folder_id=folder.id)
     if unread_only:
         rows = rows.filter(seen=False)
@@ -266,7 +282,6 @@ def list_messages(
         )
     order = (f"-{column}", "-uid") if down else (column, "uid")
     past = "lt" if down else "gt"
-    cursor = _parse_sort_cursor(before, sort) if before else None
     # What a row shows, and the cursor's column: fewer columns cost less.
     names = ROW_COLUMNS if column == "date" else (*ROW_COLUMNS, column)
     columns = rows.values_list(*names, named=True)
@@ -287,10 +302,33 @@ def list_messages(
     return Page(messages, _cursor(messages[-1], sort) if more else "")
 
 
+def _newest(folder: Folder) -> Page:
+    """Return list_messages' first page of a folder, newest first."""
+    row = create_namedtuple_class(*ROW_COLUMNS)
+    messages = [row._make(values) for values in _NEWEST.values(folder.id)]
+    more = len(messages) > PAGE_SIZE
+    messages = messages[:PAGE_SIZE]
+    return Page(messages, _cursor(messages[-1]) if more else "")
+
+
+# The query of _newest, compiled once (webmail.prepared): the list page's.
+_NEWEST = Prepared(
+    lambda folder_id: (
+        Message.objects.filter(folder_id=folder_id)
+        .values_list(*ROW_COLUMNS)
+        .order_by("-date", "-uid")[: PAGE_SIZE + 1]
+    )
+)
+
+
 def get_message(folder: Folder, uid: int) -> Message:
     """Return a cached message of the folder, or 404."""
+    return _message(folder.id, uid)
+
+
+def _message(folder_id: int, uid: int) -> Message:
     try:
-        return Message.objects.get(folder=folder, uid=uid)
+        return Message.objects.get(folder_id=folder_id, uid=uid)
     except (Message.DoesNotExist, ValueError, TypeError):
         raise Http404("No such message.") from None
 
@@ -315,13 +353,28 @@ def _check_flags(flags: Iterable[str]) -> list[str]:
     return names
 
 
-def _queue(account: MailAccount, event: dict[str, Any] | None) -> None:
-    account_id, user_id = account.id, account.user_id
+# Set while a worker records a change it then pushes itself (see
+# mark_seen_after_fetch): a queued push would only come after it.
+_here = threading.local()
+
+
+@contextmanager
+def _pushed_by_caller() -> Iterator[None]:
+    _here.pushes = True
+    try:
+        yield
+    finally:
+        _here.pushes = False
+
+
+def _queue(account_id: int, user_id: int, event: dict[str, Any] | None) -> None:
+    send_push = not getattr(_here, "pushes", False)
 
     def after_commit() -> None:
         # The worker, then the user's other tabs, hear of it once this tab
         # has its answer.
-        run_after_response(partial(tasks.send_push, account_id))
+        if send_push:
+            run_after_response(partial(tasks.send_push, account_id))
         if event is not None:
             message = {**event, "account": account_id}
             run_after_response(partial(events.publish, user_id, message))
@@ -330,9 +383,9 @@ def _queue(account: MailAccount, event: dict[str, Any] | None) -> None:
 
 
 def _operation(
-    account: MailAccount,
+    account_id: int,
     kind: str,
-    folder: Folder,
+    folder_id: int,
     uids: Sequence[int],
     payload: dict[str, Any],
     current: tuple[str, int | None] | None,
@@ -341,9 +394,9 @@ def _operation(
     if current is None:
         raise Http404("No such folder.")
     return PendingOperation.objects.create(
-        account=account,
+        account_id=account_id,
         kind=kind,
-        folder=folder,
+        folder_id=folder_id,
         folder_name=current[0],
         uidvalidity=current[1] or 0,
         uids=sorted(uids),
@@ -365,52 +418,110 @@ def set_flags(
     """
     if folder.account_id != account.id:
         raise Http404("No such folder.")
+    return _set_flags_in(account.user_id, account.id, folder.id, uids, add, remove)
+
+
+def _set_flags_in(
+    user_id: int,
+    account_id: int,
+    folder_id: int,
+    uids: Iterable[int],
+    add: Iterable[str],
+    remove: Iterable[str],
+) -> int:
+    """set_flags, by ids; the lock checks that they belong together."""
     add, remove = _check_flags(add), _check_flags(remove)
     wanted = {int(u) for u in uids}
     with transaction.atomic():
-        current = lock_folder(folder.id)
+        current = lock_user_folder(user_id, account_id, folder_id)
         rows = list(
-            Message.objects.filter(folder=folder, uid__in=wanted).only(
+            Message.objects.filter(folder_id=folder_id, uid__in=wanted).only(
                 "uid", "modseq", "keywords", *FIELDS.values()
             )
         )
-        changed: list[Message] = []
-        unseen_delta = 0
-        for row in rows:
-            before = (row.seen, row.flagged, row.answered, row.forwarded, row.draft)
-            before_all = (*before, row.deleted, list(row.keywords))
-            was_seen = row.seen
-            apply_flags(row, add, remove)
-            after_all = (
-                row.seen,
-                row.flagged,
-                row.answered,
-                row.forwarded,
-                row.draft,
-                row.deleted,
-                list(row.keywords),
-            )
-            if after_all != before_all:
-                changed.append(row)
-                unseen_delta += int(was_seen) - int(row.seen)
-        if not changed:
-            return 0
-        _save_flags(changed, add, remove)
-        modseqs = [row.modseq for row in changed if row.modseq]
-        _operation(
-            account,
-            OperationKind.FLAGS,
-            folder,
-            [row.uid for row in changed],
-            {"add": add, "remove": remove, "modseq": max(modseqs) if modseqs else None},
-            current,
+        ids = (user_id, account_id, folder_id)
+        return _record_flags(ids, current, rows, add, remove)
+
+
+def flag_message(
+    user: User,
+    account_id: int,
+    folder_id: int,
+    uid: int,
+    *,
+    add: Iterable[str] = (),
+    remove: Iterable[str] = (),
+) -> Message:
+    """set_flags for one message of the user's; return it as the cache has it now.
+
+    The star's path, taken on every click, in the fewest statements: the
+    folder's lock is also the check that the folder is the user's (a 404
+    otherwise, as from user_folder), and the message is read once, whole,
+    under the lock, for the page to show.
+    """
+    if not user.is_active:
+        raise Http404("No such folder.")
+    add, remove = _check_flags(add), _check_flags(remove)
+    with transaction.atomic():
+        current = lock_user_folder(user.id, account_id, folder_id)
+        if current is None:
+            raise Http404("No such folder.")
+        message = _message(folder_id, uid)
+        _record_flags((user.id, account_id, folder_id), current, [message], add, remove)
+    return message
+
+
+def _record_flags(
+    ids: tuple[int, int, int],
+    current: tuple[str, int | None] | None,
+    rows: list[Message],
+    add: list[str],
+    remove: list[str],
+) -> int:
+    """Change rows read under the folder's lock; save and queue what changed.
+
+    ids: the user's, the account's and the folder's, all that is needed of
+    them (loading their rows would cost more than the rest of the change).
+    """
+    user_id, account_id, folder_id = ids
+    changed: list[Message] = []
+    unseen_delta = 0
+    for row in rows:
+        before = (row.seen, row.flagged, row.answered, row.forwarded, row.draft)
+        before_all = (*before, row.deleted, list(row.keywords))
+        was_seen = row.seen
+        apply_flags(row, add, remove)
+        after_all = (
+            row.seen,
+            row.flagged,
+            row.answered,
+            row.forwarded,
+            row.draft,
+            row.deleted,
+            list(row.keywords),
         )
-        if unseen_delta:
-            Folder.objects.filter(id=folder.id).update(
-                unseen=Greatest(F("unseen") + unseen_delta, 0)
-            )
-        uids_changed = sorted(row.uid for row in changed)
-        _queue(account, {"type": "flags", "folder": folder.id, "uids": uids_changed})
+        if after_all != before_all:
+            changed.append(row)
+            unseen_delta += int(was_seen) - int(row.seen)
+    if not changed:
+        return 0
+    _save_flags(changed, add, remove)
+    modseqs = [row.modseq for row in changed if row.modseq]
+    _operation(
+        account_id,
+        OperationKind.FLAGS,
+        folder_id,
+        [row.uid for row in changed],
+        {"add": add, "remove": remove, "modseq": max(modseqs) if modseqs else None},
+        current,
+    )
+    if unseen_delta:
+        Folder.objects.filter(id=folder_id).update(
+            unseen=Greatest(F("unseen") + unseen_delta, 0)
+        )
+    uids = sorted(row.uid for row in changed)
+    event = {"type": "flags", "folder": folder_id, "uids": uids}
+    _queue(account_id, user_id, event)
     return len(changed)
 
 
@@ -458,7 +569,7 @@ def _take_out(
         if not moved:
             return 0
         rows.delete()
-        _operation(account, kind, folder, moved, payload, current)
+        _operation(account.id, kind, folder.id, moved, payload, current)
         Folder.objects.filter(id=folder.id).update(
             total=Greatest(F("total") - found["n"], 0),
             unseen=Greatest(F("unseen") - found["unseen"], 0),
@@ -467,7 +578,8 @@ def _take_out(
             Folder.objects.filter(id=target.id).update(
                 total=F("total") + found["n"], unseen=F("unseen") + found["unseen"]
             )
-        _queue(account, {"type": "expunged", "folder": folder.id, "uids": moved})
+        event = {"type": "expunged", "folder": folder.id, "uids": moved}
+        _queue(account.id, account.user_id, event)
     return len(moved)
 
 
@@ -505,8 +617,8 @@ def copy_messages(
         if not present:
             return 0
         payload = {"target": target.name, "target_id": target.id}
-        _operation(account, OperationKind.COPY, folder, present, payload, current)
-        _queue(account, None)
+        _operation(account.id, OperationKind.COPY, folder.id, present, payload, current)
+        _queue(account.id, account.user_id, None)
     return len(present)
 
 
@@ -539,13 +651,18 @@ def failed_operations(account: MailAccount) -> list[PendingOperation]:
     With only what the page shows of them: asked on every list page, where
     the columns cost more than the (usually empty) answer.
     """
-    return list(
+    return _FAILED.objects(account.id)
+
+
+_FAILED = Prepared(
+    lambda account_id: (
         PendingOperation.objects.filter(
-            account_id=account.id, state=OperationState.FAILED, dismissed=False
+            account_id=account_id, state=OperationState.FAILED, dismissed=False
         )
         .only("folder_name", "uids", "last_error")
         .order_by("-id")[:20]
     )
+)
 
 
 def waiting_operations(account: MailAccount) -> int:
@@ -667,15 +784,24 @@ def open_message(
     return bodies.body_state(account.id, folder, uid, body)
 
 
-def mark_seen_after_fetch(account_id: int, folder_id: int, uid: int) -> None:
-    """Mark a message read for a reader the worker just gave its body to."""
-    folder = (
-        Folder.objects.select_related("account")
-        .filter(id=folder_id, account_id=account_id)
-        .first()
-    )
-    if folder is not None:
-        mark_seen(folder.account, folder, [uid])
+def mark_seen_after_fetch(
+    account_id: int, folder_id: int, uid: int, owner: int | None = None
+) -> bool:
+    """Mark a message read for a reader the worker just gave its body to.
+
+    Returns whether that recorded an operation. No push is queued for it:
+    the worker, which has the account's connections at hand, pushes it
+    (tasks.fetch_body). owner: the account's user id, when the web sent it
+    (bodies.message_facts); otherwise it is read. A folder gone meanwhile
+    has no message left to mark.
+    """
+    if owner is None:
+        found = MailAccount.objects.filter(id=account_id).values_list("user_id")
+        if not found:
+            return False
+        owner = found[0][0]
+    with _pushed_by_caller():
+        return _set_flags_in(owner, account_id, folder_id, [uid], ["\\Seen"], ()) > 0
 
 
 def message_html(

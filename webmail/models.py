@@ -262,12 +262,33 @@ def lock_folder(folder_id: int) -> tuple[str, int | None] | None:
     RETURNING (SQLite 3.35, PostgreSQL) saves a second query, which is why
     this one statement is written out.
     """
+    return _lock(
+        "UPDATE webmail_folder SET total = total WHERE id = %s"
+        " RETURNING name, uidvalidity",
+        [folder_id],
+    )
+
+
+def lock_user_folder(
+    user_id: int, account_id: int, folder_id: int
+) -> tuple[str, int | None] | None:
+    """lock_folder, for a folder of this user's mail account only.
+
+    The lock is then also the rule of accounts.access (only the owner; None,
+    for a 404, for another user's ids): a view changing one message needs no
+    query of its own to load the folder and account first.
+    """
+    return _lock(
+        "UPDATE webmail_folder SET total = total WHERE id = %s AND account_id = %s"
+        " AND account_id IN (SELECT id FROM accounts_mailaccount WHERE user_id = %s)"
+        " RETURNING name, uidvalidity",
+        [folder_id, account_id, user_id],
+    )
+
+
+def _lock(statement: str, params: list[int]) -> tuple[str, int | None] | None:
     with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE webmail_folder SET total = total WHERE id = %s"
-            " RETURNING name, uidvalidity",
-            [folder_id],
-        )
+        cursor.execute(statement, params)
         row = cursor.fetchone()
     return (row[0], row[1]) if row else None
 

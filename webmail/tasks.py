@@ -155,12 +155,21 @@ def backfill(self: Task[Any, Any], account_id: int, folder_id: int) -> None:
 @shared_task(name="webmail.account.push_outbox", acks_late=True, ignore_result=True)
 def push_outbox(account_id: int) -> None:
     """Apply the account's pending operations on the server, in order."""
-    if not MailAccount.objects.filter(id=account_id).exists():
-        return
+    if MailAccount.objects.filter(id=account_id).exists():
+        apply_outbox(account_id)
+
+
+def apply_outbox(account_id: int) -> None:
+    """Push the account's outbox from this worker; tell the user what failed.
+
+    Operations that must wait are left to a push queued with a countdown.
+    """
     result = outbox.push(account_id)
     if result is None:
         return  # another thread of this worker is pushing this account
-    user_id = push.user_id_of(account_id)
+    user_id = None
+    if result.failed or result.retry_in is not None:  # the user is told
+        user_id = push.user_id_of(account_id)
     if result.failed and user_id is not None:
         events.publish(
             user_id, {"type": "outbox", "account": account_id, "failed": result.failed}
@@ -224,9 +233,27 @@ def fetch_body(
     bodies.reply(reply_to, rendered.body)
     in_time = mark_seen_until is not None and time.time() < mark_seen_until
     bodies.save_preview(rendered)
+    readable = in_time and "error" not in rendered.body
     # Last, so that the flag reaching the server ends the task's work.
-    if in_time and "error" not in rendered.body:
-        mailbox.mark_seen_after_fetch(account_id, folder_id, uid)
+    owner = facts.get("owner") if facts else None
+    if readable and mailbox.mark_seen_after_fetch(account_id, folder_id, uid, owner):
+        _push_now(account_id)
+
+
+def _push_now(account_id: int) -> None:
+    """Push an operation this task has just committed, here and now.
+
+    This worker owns the account's connections: a queued push_outbox would
+    add a broker round trip and a second task before the flag reaches the
+    server. The operation is committed first, so whatever this push leaves
+    undone a queued push (or the sweep) still applies.
+    """
+    try:
+        apply_outbox(account_id)
+    except Exception:
+        # Not raised: fetch_body would be retried, and fetch the body again.
+        logger.exception("Could not push the outbox of %s; queued", account_id)
+        send_push(account_id)
 
 
 @shared_task(name="webmail.account.prefetch_body", ignore_result=True)

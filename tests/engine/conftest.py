@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import redis
 from django.conf import settings
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from accounts.models import MailAccount, User
 from devtools.celery_worker import CeleryWorker
@@ -169,3 +169,21 @@ def server_user(request: pytest.FixtureRequest) -> ImapUser:
     """A fresh mailbox on the full Dovecot, then on the reduced one."""
     name = "imap_user" if request.param == "full" else "imap_user_reduced"
     return request.getfixturevalue(name)
+
+
+def open_in_reader(account: MailAccount, folder: Folder, uid: int) -> str:
+    """Open a message in the reading pane as the page does; return the pane."""
+    client = Client()
+    client.force_login(account.user)
+    answer = client.get(
+        f"/mail/{account.id}/{folder.id}/{uid}/",
+        headers={"HX-Request": "true", "HX-Target": "reader"},
+    )
+    assert answer.status_code == 200
+    return answer.content.decode()
+
+
+def seen_on_server(phone: Any, uid: int) -> bool:
+    """Whether the other device sees the message read."""
+    phone.select_folder("INBOX", readonly=True)
+    return b"\\Seen" in phone.fetch([uid], ["FLAGS"])[uid][b"FLAGS"]

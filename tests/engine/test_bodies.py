@@ -10,12 +10,13 @@ import time
 import pytest
 from django.core.cache import cache
 from django.db import connection
-from django.test import Client
 
 from tests.engine.conftest import (
     account_for,
     fill,
     message_bytes,
+    open_in_reader,
+    seen_on_server,
     synced_inbox,
     wait_for,
 )
@@ -179,23 +180,6 @@ def test_with_redis_down_the_reader_hears_the_service_is_busy(
     assert "Hello there." in (body.text or "")
 
 
-def _open_in_reader(account, folder: Folder, uid: int) -> str:
-    """Open a message in the reading pane as the page does; return the pane."""
-    client = Client()
-    client.force_login(account.user)
-    answer = client.get(
-        f"/mail/{account.id}/{folder.id}/{uid}/",
-        headers={"HX-Request": "true", "HX-Target": "reader"},
-    )
-    assert answer.status_code == 200
-    return answer.content.decode()
-
-
-def _seen_on_server(phone, uid: int) -> bool:
-    phone.select_folder("INBOX", readonly=True)
-    return b"\\Seen" in phone.fetch([uid], ["FLAGS"])[uid][b"FLAGS"]
-
-
 @pytest.mark.django_db(transaction=True)
 def test_unread_mail_the_worker_fetches_is_read_in_the_pane_cache_and_on_the_server(
     worker, imap_user, other_device
@@ -207,7 +191,7 @@ def test_unread_mail_the_worker_fetches_is_read_in_the_pane_cache_and_on_the_ser
     cache.delete(bodies.cache_key(account.id, inbox, 1))
     assert inbox.unseen == 1
 
-    pane = _open_in_reader(account, inbox, 1)
+    pane = open_in_reader(account, inbox, 1)
 
     # The pane and the list's row show it read at once; the worker marks it
     # once it has handed the body over, and pushes that to the server.
@@ -217,7 +201,7 @@ def test_unread_mail_the_worker_fetches_is_read_in_the_pane_cache_and_on_the_ser
     assert "unread" not in row[: row.index(">")]
     wait_for(lambda: Message.objects.get(folder=inbox, uid=1).seen, what="read")
     assert Folder.objects.get(id=inbox.id).unseen == 0
-    wait_for(lambda: _seen_on_server(phone, 1), what="\\Seen on the server")
+    wait_for(lambda: seen_on_server(phone, 1), what="\\Seen on the server")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -233,10 +217,10 @@ def test_a_message_gone_from_the_server_when_opened_is_not_marked_read(
     phone.delete_messages([1])
     phone.expunge()
 
-    pane = _open_in_reader(account, inbox, 1)
+    pane = open_in_reader(account, inbox, 1)
     # Another message opened after it: once that one is marked read, the
     # worker is past the point where it would have marked the first.
-    _open_in_reader(account, inbox, 2)
+    open_in_reader(account, inbox, 2)
     wait_for(lambda: Message.objects.get(folder=inbox, uid=2).seen, what="read")
 
     assert 'class="notice error' in pane
@@ -255,7 +239,7 @@ def test_a_message_whose_reader_gave_up_waiting_is_not_marked_read_later(
     cache.delete_many([bodies.cache_key(account.id, inbox, uid) for uid in (1, 2)])
     worker.kill()
     try:
-        pane = _open_in_reader(account, inbox, 1)
+        pane = open_in_reader(account, inbox, 1)
     finally:
         worker.start()
     assert SLOW in pane
@@ -264,6 +248,6 @@ def test_a_message_whose_reader_gave_up_waiting_is_not_marked_read_later(
     # long after the reader was told it could not be loaded.
     wait_for(lambda: bodies.cached_body(account.id, inbox, 1), what="late body")
     settings.BODY_FETCH_TIMEOUT = 20
-    _open_in_reader(account, inbox, 2)
+    open_in_reader(account, inbox, 2)
     wait_for(lambda: Message.objects.get(folder=inbox, uid=2).seen, what="read")
     assert not Message.objects.get(folder=inbox, uid=1).seen

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from webmail.imap import parse
@@ -17,10 +18,15 @@ from webmail.imap.wire import (
 )
 
 STATUS_ITEMS = ("MESSAGES", "UNSEEN", "UIDNEXT", "UIDVALIDITY")
+# Seconds a selected folder's view, once SELECT or NOOP found it good, is
+# taken as good without another NOOP (see open_folder).
+VIEW_TRUSTED_FOR = 1.0
 
 
 class FolderVerbs(SessionCore):
     """Listing, managing and selecting folders."""
+
+    _view_checked_at = float("-inf")
 
     def list_folders(self, *, with_status: bool = True) -> list[Folder]:
         """List every folder, with special use, subscription and counts."""
@@ -162,6 +168,7 @@ class FolderVerbs(SessionCore):
                     changed.append(change)
         uidvalidity = values.get("UIDVALIDITY", 0)
         resynced = use_qresync and qresync is not None and qresync[0] == uidvalidity
+        self._view_checked_at = time.monotonic()
         self.selected_info = SelectInfo(
             folder=name,
             uidvalidity=uidvalidity,
@@ -186,13 +193,23 @@ class FolderVerbs(SessionCore):
         connection still works. UIDVALIDITY cannot change under a selected
         folder without the server closing it, so the SELECT answer stays
         good for that; counts such as EXISTS may be stale (see status()).
+
+        Within VIEW_TRUSTED_FOR of the last SELECT or NOOP not even NOOP
+        is sent: tasks often come in pairs (a body fetched, then its read flag
+        stored). A connection that died meanwhile then fails the command
+        itself with the ConnectionLost the NOOP would have raised.
         """
         name = parse.encode_folder_name(folder)
         info = self.selected_info
         selected = self.selected == name and info is not None and not info.readonly
-        if info is not None and selected and self._view_intact():
+        if info is not None and selected and self._view_good():
             return info
         return self.select(folder)
+
+    def _view_good(self) -> bool:
+        if time.monotonic() - self._view_checked_at < VIEW_TRUSTED_FOR:
+            return True
+        return self._view_intact()
 
     def _view_intact(self) -> bool:
         """Send NOOP; return False if the selected folder went bad under us.
@@ -209,6 +226,7 @@ class FolderVerbs(SessionCore):
                 self.selected = None
                 self.selected_info = None
                 return False
+        self._view_checked_at = time.monotonic()
         return True
 
     def current_state(self, folder: str) -> SelectInfo | None:

@@ -9,6 +9,8 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from django import template
+from django.conf import settings
+from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.dateformat import DateFormat, re_escaped, re_formatchars
 from django.utils.formats import date_format, get_format
@@ -140,9 +142,12 @@ def row_html(m: MessageRow, oob: bool = False) -> str:
     swap = ' hx-swap-oob="true"' if oob else ""
     pick = ""
     if m.pickable:
+        # A folder's rows pick by UID, a number: nothing to escape. (Not
+        # name="id": form controls named so would hide the form's own id.)
+        name, value = ("message", escape(m.pick)) if m.pick else ("uid", m.uid)
         pick = (
-            f'<label class="pick"><input type="checkbox" name="{m.pick_name}"'
-            f' value="{escape(m.pick_value)}" form="bulk" data-pick>'
+            f'<label class="pick"><input type="checkbox" name="{name}"'
+            f' value="{value}" form="bulk" data-pick>'
             f'<span class="visually-hidden">{words.select} {subject}</span></label>'
         )
     unread = "" if m.seen else f'<span class="visually-hidden">{words.unread} </span>'
@@ -159,8 +164,9 @@ def row_html(m: MessageRow, oob: bool = False) -> str:
     else:
         pressed, title, said = "false", words.star, words.star
     url = escape(m.url)
+    element_id = escape(m.dom_id) if m.dom_id else f"m{m.uid}"
     return (
-        f'<li id="{escape(m.element_id)}" class="{escape(m.classes)}"'
+        f'<li id="{element_id}" class="{escape(m.classes)}"'
         f' data-uid="{m.uid}"{swap}>\n  {pick}\n'
         f'  <a class="open" href="{url}" hx-get="{url}" hx-target="#reader"'
         ' hx-push-url="true">\n'
@@ -171,7 +177,7 @@ def row_html(m: MessageRow, oob: bool = False) -> str:
         f'    <span class="preview">{escape(m.preview)}</span>\n'
         "  </a>\n"
         f'  <button type="button" class="star" data-action="star"'
-        f" hx-post=\"{escape(m.flag_url)}\" hx-vals='{escape(m.star_vals)}'"
+        f" hx-post=\"{escape(m.flag_url)}\" hx-vals='{_escaped_words(m.star_vals)}'"
         ' hx-target="closest li" hx-swap="outerHTML"'
         f' aria-pressed="{pressed}" title="{title}">'
         '<svg class="icon" aria-hidden="true"><use href="#i-flagged"/></svg>'
@@ -180,11 +186,47 @@ def row_html(m: MessageRow, oob: bool = False) -> str:
     )
 
 
+@functools.lru_cache(maxsize=16)
+def _escaped_words(text: str) -> str:
+    """Escape one of a few fixed texts (a star button's values), once."""
+    return escape(text)
+
+
 def _mark(label: str, icon: str) -> str:
     return (
         f'<svg class="icon" role="img" aria-label="{label}">'
         f'<use href="#i-{icon}"/></svg>'
     )
+
+
+@register.simple_tag
+def fixed_url(name: str) -> str:
+    """Return what {% url name %} does for a URL without arguments, remembered.
+
+    {% url %} works the URL out again on every render (the header of the
+    mail pages has five); it depends only on its name and where the site
+    is mounted, the key of present.cached_reverse.
+    """
+    from webmail.views.present import cached_reverse  # present imports this
+
+    return cached_reverse(name)
+
+
+@register.simple_tag
+def asset(path: str) -> str:
+    """Return what {% static path %} does, remembered.
+
+    The URL of an asset depends on STATIC_URL (where the site is mounted
+    included) and the storage's names for the files, which a deployment
+    fixes when it starts (collectstatic's manifest, when there is one).
+    """
+    return _asset(settings.STATIC_URL, path)
+
+
+@functools.lru_cache(maxsize=64)
+def _asset(base: str | None, path: str) -> str:
+    # base is only part of the key: static() reads it itself.
+    return static(path)
 
 
 @register.filter

@@ -24,7 +24,6 @@ from accounts.access import accounts_for_user, get_account_for_user, pick_accoun
 from accounts.models import MailAccount, MarkRead
 from webmail import bulk, mailbox
 from webmail.conversations import list_conversations as conversations_list
-from webmail.flagmap import apply_flags
 from webmail.models import Folder, Message
 from webmail.views import present, remote
 
@@ -357,24 +356,23 @@ def flag_view(
     request: HttpRequest, account_id: int, folder_id: int, uid: int
 ) -> HttpResponse:
     """Star or unstar a message."""
-    folder = mailbox.user_folder(request.user, account_id, folder_id)  # type: ignore[arg-type]
-    account = folder.account
-    message = mailbox.get_message(folder, uid)
     change = {"add" if request.POST.get("flagged") == "1" else "remove": ["\\Flagged"]}
-    mailbox.set_flags(account, folder, [uid], **change)
-    apply_flags(message, **change)  # as set_flags left the cache
+    user: Any = request.user
+    message = mailbox.flag_message(user, account_id, folder_id, uid, **change)
     if _is_htmx(request) and request.POST.get("view") == "reader":
-        return _reader(request, account, folder, message)
+        folder = mailbox.user_folder(user, account_id, folder_id)
+        return _reader(request, folder.account, folder, message)
     if _is_htmx(request) and request.POST.get("in") in ("all", "one"):
         # A row of search results keeps its folder and its element id.
+        account = _account(request, account_id)
         titles = {node.id: node.title for node in frame(account, None)["folders"]}
         show = request.POST.get("in") == "all"
         row = present.search_rows(account.id, [message], titles, show)[0]
         return render(request, "webmail/_row.html", {"m": row})
     if _is_htmx(request):
-        row = present.row_for(account.id, folder.id, message)
+        row = present.row_for(account_id, folder_id, message)
         return render(request, "webmail/_row.html", {"m": row})
-    return redirect("mail_message", account.id, folder.id, uid)
+    return redirect("mail_message", account_id, folder_id, uid)
 
 
 @require_POST

@@ -99,19 +99,6 @@ class MessageRow:
     pick: str = ""
 
     @property
-    def element_id(self) -> str:
-        return self.dom_id or f"m{self.uid}"
-
-    @property
-    def pick_name(self) -> str:
-        # Not "id": form controls named so would hide the form's own id.
-        return "message" if self.pick else "uid"
-
-    @property
-    def pick_value(self) -> str:
-        return self.pick or str(self.uid)
-
-    @property
     def star_vals(self) -> str:
         """The star button's form values: the flag to set, and where the row is."""
         # JSON of fixed words, written out: json.dumps cost a tenth of a row.

@@ -1,0 +1,111 @@
+"""Queries of a fixed shape, compiled to SQL once per database.
+
+Django builds a QuerySet and compiles it to SQL on every run. For the small
+indexed queries that every list page makes (the folders, the first page of
+messages, the refused changes) that costs several times what the database
+takes to answer: 0.2 ms of a 0.21 ms query that finds nothing. A Prepared
+query is compiled once, with a stand-in for its one varying value; a run
+puts the value in the stand-in's place. Rows go through the converters the
+ORM applies (dates, booleans, JSON), with the connection of the moment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from django.db import connections
+from django.db.models import Model, QuerySet
+from django.db.models.expressions import Col
+
+M = TypeVar("M", bound=Model)
+
+# Stands for the key while compiling. A shape whose parameters hold it
+# other than exactly once is left to the ORM (see _Compiled.slot).
+STAND_IN = -918_273_645
+
+
+class _Compiled:
+    """A query's SQL and parameters, and where the key goes in them."""
+
+    def __init__(self, queryset: QuerySet[Any], using: str) -> None:
+        self.model = queryset.model
+        compiler = queryset.query.get_compiler(using=using)
+        self.sql, params = compiler.as_sql()
+        self.params = list(params)
+        self.columns = [entry[0] for entry in compiler.select]
+        slots = [n for n, value in enumerate(self.params) if value == STAND_IN]
+        # Only the model's own columns: computed values and joined models
+        # need the ORM's row handling.
+        plain = all(
+            isinstance(column, Col) and column.target.model is self.model
+            for column in self.columns
+        )
+        self.slot = slots[0] if len(slots) == 1 and plain else None
+        self.attnames = (
+            [column.target.attname for column in self.columns] if plain else []
+        )
+
+
+class Prepared(Generic[M]):
+    """A query that differs from run to run by one value only, the key.
+
+    build(key) returns the QuerySet for a key. It is called with a stand-in
+    key to compile the query, once per database; shapes that cannot be
+    prepared run through the ORM each time, as build(key) says.
+    """
+
+    def __init__(self, build: Callable[[Any], QuerySet[M]]) -> None:
+        self.build = build
+        self._compiled: dict[tuple[str, str], _Compiled] = {}
+
+    def values(self, key: Any, using: str = "default") -> list[tuple[Any, ...]]:
+        """Return the rows of a values_list() query, as tuples."""
+        compiled = self._for(using)
+        if compiled.slot is None:
+            return list(self.build(key).using(using))  # type: ignore[arg-type]
+        return [tuple(row) for row in self._rows(compiled, key, using)]
+
+    def objects(self, key: Any, using: str = "default") -> list[M]:
+        """Return the model instances of a query of one model's columns."""
+        compiled = self._for(using)
+        if compiled.slot is None:
+            return list(self.build(key).using(using))
+        model, names = compiled.model, compiled.attnames
+        rows = self._rows(compiled, key, using)
+        return [model.from_db(using, names, values) for values in rows]
+
+    def _for(self, using: str) -> _Compiled:
+        key = (using, connections[using].vendor)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            compiled = self._compiled[key] = _Compiled(self.build(STAND_IN), using)
+        return compiled
+
+    def _rows(self, compiled: _Compiled, key: Any, using: str) -> list[list[Any]]:
+        params = list(compiled.params)
+        params[compiled.slot] = key  # type: ignore[index]
+        connection = connections[using]
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            rows = [list(row) for row in cursor.fetchall()]
+        for position, functions, column in _converters(compiled.columns, connection):
+            for values in rows:
+                value = values[position]
+                for convert in functions:
+                    value = convert(value, column, connection)
+                values[position] = value
+        return rows
+
+
+def _converters(
+    columns: list[Col], connection: Any
+) -> list[tuple[int, list[Any], Col]]:
+    """The converters the ORM applies to each column, on this connection."""
+    found = []
+    for position, column in enumerate(columns):
+        functions = connection.ops.get_db_converters(column)
+        functions = functions + column.get_db_converters(connection)
+        if functions:
+            found.append((position, functions, column))
+    return found
