@@ -648,7 +648,12 @@ def _converter(field: Any) -> Callable[[Any], Any] | None:
     if kind == "DateTimeField":
         return connection.ops.adapt_datetimefield_value
     if kind == "JSONField":
-        return functools.partial(connection.ops.adapt_json_value, encoder=field.encoder)
+        adapt = functools.partial(
+            connection.ops.adapt_json_value, encoder=field.encoder
+        )
+        # Most messages have no keywords and no Cc: [] is encoded once.
+        empty = adapt([])
+        return lambda value: empty if value == [] else adapt(value)
     return functools.partial(field.get_db_prep_save, connection=connection)
 
 
@@ -670,14 +675,14 @@ def insert_rows(folder_id: int, rows: Sequence[dict[str, Any]]) -> None:
         for f in Message._meta.concrete_fields
         if not f.primary_key and not f.generated and f is not folder_field
     ]
-    plan = [(f.attname, f.get_default(), _converter(f)) for f in fields]
-    values = []
-    for row in rows:
-        line: list[Any] = [folder_id]
-        for name, default, convert in plan:
-            value = row.get(name, default)
-            line.append(value if convert is None else convert(value))
-        values.append(line)
+    # Column by column: a comprehension a field costs less than a loop
+    # over every value of every row.
+    table: list[list[Any]] = [[folder_id] * len(rows)]
+    for f in fields:
+        name, default, convert = f.attname, f.get_default(), _converter(f)
+        column = [row.get(name, default) for row in rows]
+        table.append(column if convert is None else [convert(v) for v in column])
+    values = list(zip(*table, strict=True))
     quote = connection.ops.quote_name
     columns = [str(f.column) for f in [folder_field, *fields]]
     # Names from the model, values as parameters: nothing here comes from mail.
