@@ -205,7 +205,10 @@ class Stack:
         self.env: dict[str, str] = {}
 
     def start(self) -> None:
-        self.dovecot = start_dovecot(self.root / "dc", quota_mb=100_000)
+        # Only Dovecot writes its Maildirs once generated (devtools/dovecot.py).
+        self.dovecot = start_dovecot(
+            self.root / "dc", quota_mb=100_000, sole_writer=True
+        )
         self.redis = start_redis(self.root / "redis")
         self.env = self.environment(
             REDIS_URL=self.redis.url, IMAP_SHARDS=str(SHARDS), PYTHONUNBUFFERED="1"

@@ -45,7 +45,10 @@ class DatabaseStack(Stack):
     """Only Dovecot and the database: the load runs in this process."""
 
     def start(self) -> None:
-        self.dovecot = start_dovecot(self.root / "dc", quota_mb=100_000)
+        # Only Dovecot writes its Maildirs once generated (devtools/dovecot.py).
+        self.dovecot = start_dovecot(
+            self.root / "dc", quota_mb=100_000, sole_writer=True
+        )
         self.env = self.environment()
         os.environ.update(self.env)
         self.manage("migrate", "--noinput", "-v", "0")
