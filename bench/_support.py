@@ -205,10 +205,7 @@ class Stack:
         self.env: dict[str, str] = {}
 
     def start(self) -> None:
-        # Only Dovecot writes its Maildirs once generated (devtools/dovecot.py).
-        self.dovecot = start_dovecot(
-            self.root / "dc", quota_mb=100_000, sole_writer=True
-        )
+        self.dovecot = start_dovecot(self.root / "dc", quota_mb=100_000)
         self.redis = start_redis(self.root / "redis")
         self.env = self.environment(
             REDIS_URL=self.redis.url, IMAP_SHARDS=str(SHARDS), PYTHONUNBUFFERED="1"

@@ -45,10 +45,7 @@ class DatabaseStack(Stack):
     """Only Dovecot and the database: the load runs in this process."""
 
     def start(self) -> None:
-        # Only Dovecot writes its Maildirs once generated (devtools/dovecot.py).
-        self.dovecot = start_dovecot(
-            self.root / "dc", quota_mb=100_000, sole_writer=True
-        )
+        self.dovecot = start_dovecot(self.root / "dc", quota_mb=100_000)
         self.env = self.environment()
         os.environ.update(self.env)
         self.manage("migrate", "--noinput", "-v", "0")

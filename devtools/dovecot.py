@@ -133,7 +133,6 @@ class DovecotServer:
         tls_dir: Path | None = None,
         ports: tuple[int, int] | None = None,
         listen: str | None = None,
-        sole_writer: bool = False,
     ) -> None:
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}, not {variant!r}")
@@ -146,7 +145,6 @@ class DovecotServer:
         self.delimiter = "/" if variant == "full" else "."
         self.quota_mb = quota_mb
         self.allow_plaintext_auth = allow_plaintext_auth
-        self.sole_writer = sole_writer
         account = pwd.getpwnam(MAIL_ACCOUNT)
         self.mail_uid = account.pw_uid
         self.mail_gid = account.pw_gid
@@ -213,7 +211,6 @@ class DovecotServer:
             "MAIL_DIR": str(self.mail_dir),
             "SEPARATOR": self.delimiter,
             "QUOTA_MB": str(self.quota_mb),
-            "SOLE_WRITER": "yes" if self.sole_writer else "no",
             "IMAP_PORT": str(self.imap_port),
             "IMAPS_PORT": str(self.imaps_port),
         }
@@ -442,7 +439,6 @@ def start_dovecot(
     tls_dir: Path | None = None,
     ports: tuple[int, int] | None = None,
     listen: str | None = None,
-    sole_writer: bool = False,
 ) -> DovecotServer:
     """Start a Dovecot instance in workdir and return it once it listens.
 
@@ -455,10 +451,6 @@ def start_dovecot(
     several instances so that one CA file trusts them all. ports fixes the
     (STARTTLS, IMAPS) ports and listen the addresses (a container's demo
     server listens on all of them); both are picked for loopback by default.
-    sole_writer tells Dovecot that nothing else writes its Maildirs once
-    they are generated, which spares it rescanning a big folder's cur/
-    after each of its own changes: for the benchmarks and the demo. Tests
-    write mail files under a running server and keep the default.
     """
     server = DovecotServer(
         Path(workdir),
@@ -468,7 +460,6 @@ def start_dovecot(
         tls_dir=tls_dir,
         ports=ports,
         listen=listen,
-        sole_writer=sole_writer,
     )
     server.start()
     return server
