@@ -154,7 +154,7 @@ def compiled_sql() -> Iterator[list[str]]:
     seen: list[str] = []
     original = SQLCompiler.as_sql
 
-    def as_sql(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def as_sql(self, *args, **kwargs):
         sql, params = original(self, *args, **kwargs)
         seen.append(sql)
         return sql, params
