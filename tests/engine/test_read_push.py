@@ -65,8 +65,14 @@ def test_opening_unread_mail_reads_it_on_the_phone_without_a_second_task(
     wait_for(lambda: seen_on_server(phone, 1), what="\\Seen on the phone")
     other_tab.wait(lambda e: e.get("type") == "flags" and e.get("uids") == [1])
     assert Message.objects.get(folder=inbox, uid=1).seen
+    # The worker records the push as done just after the server took it.
     (operation,) = PendingOperation.objects.filter(account=account)
-    assert operation.state == OperationState.DONE
+    wait_for(
+        lambda: (
+            PendingOperation.objects.get(id=operation.id).state == OperationState.DONE
+        ),
+        what="the read mark recorded as pushed",
+    )
     assert _tasks_received(worker, start, "webmail.account.fetch_body") == 1
     assert _tasks_received(worker, start, "webmail.account.push_outbox") == 0
 
