@@ -35,14 +35,18 @@ def starred(folder: Folder) -> set[int]:
     )
 
 
-def test_a_star_in_the_list_answers_the_starred_row(alice: User):
-    inbox = standard_mailbox(alice)["INBOX"]
-    client = client_for(alice)
-    answer = client.post(
-        star_url(inbox.account_id, inbox.id, 1), {"flagged": "1"}, **HTMX
+def star_in_inbox(user: User, uid: int, **form: str) -> tuple[Folder, str]:
+    """Post a star change on the user's own INBOX; its folder and answer."""
+    inbox = standard_mailbox(user)["INBOX"]
+    answer = client_for(user).post(
+        star_url(inbox.account_id, inbox.id, uid), form, **HTMX
     )
     assert answer.status_code == 200
-    row = answer.content.decode()
+    return inbox, answer.content.decode()
+
+
+def test_a_star_in_the_list_answers_the_starred_row(alice: User):
+    inbox, row = star_in_inbox(alice, 1, flagged="1")
     assert "Quarterly report" in row
     assert 'aria-pressed="true"' in row
     assert starred(inbox) == {1, 2}
@@ -66,28 +70,15 @@ def test_a_star_reads_and_writes_the_mail_cache_once(alice: User):
 
 
 def test_unstarring_from_the_reading_pane_answers_the_pane(alice: User):
-    inbox = standard_mailbox(alice)["INBOX"]
-    client = client_for(alice)
-    answer = client.post(
-        star_url(inbox.account_id, inbox.id, 2),
-        {"flagged": "0", "view": "reader"},
-        **HTMX,
-    )
-    assert answer.status_code == 200
-    pane = answer.content.decode()
+    inbox, pane = star_in_inbox(alice, 2, flagged="0", view="reader")
     assert "Lunch on Friday?" in pane
     assert 'aria-pressed="false"' in pane
     assert starred(inbox) == set()
 
 
 def test_starring_what_is_starred_already_queues_nothing(alice: User):
-    inbox = standard_mailbox(alice)["INBOX"]
-    client = client_for(alice)
-    answer = client.post(
-        star_url(inbox.account_id, inbox.id, 2), {"flagged": "1"}, **HTMX
-    )
-    assert answer.status_code == 200
-    assert 'aria-pressed="true"' in answer.content.decode()
+    _, row = star_in_inbox(alice, 2, flagged="1")
+    assert 'aria-pressed="true"' in row
     assert not PendingOperation.objects.exists()
 
 
