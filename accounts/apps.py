@@ -7,7 +7,13 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         # Signal receivers: the audit log and the session list.
-        from accounts import audit, preferences, twofactor, usersessions  # noqa: F401
+        # Imported once the app registry is ready: they import models.
+        from accounts import (  # noqa: F401, PLC0415
+            audit,
+            preferences,
+            twofactor,
+            usersessions,
+        )
 
         audit.connect_signals()
         preferences.connect_signals()

@@ -123,11 +123,13 @@ def connect_signals() -> None:
 
     Called from AppConfig.ready, once the models of those apps are loaded.
     """
-    from axes.signals import user_locked_out
+    # Imported once the app registry is ready (AppConfig.ready): both load
+    # models of other apps.
+    from axes.signals import user_locked_out  # noqa: PLC0415
 
     user_locked_out.connect(_locked_out, dispatch_uid="accounts.audit.locked_out")
-    from django.contrib.admin.models import LogEntry
-    from django.db.models.signals import post_save
+    from django.contrib.admin.models import LogEntry  # noqa: PLC0415
+    from django.db.models.signals import post_save  # noqa: PLC0415
 
     post_save.connect(
         _django_admin_action, sender=LogEntry, dispatch_uid="accounts.audit.admin"

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
 from accounts.mailaccounts import ServerSettings
-from accounts.models import MailAccount, User
+from accounts.models import AuditKind, MailAccount, User
 
 
 class SignInForm(forms.Form):
@@ -240,8 +240,6 @@ class AuditFilterForm(forms.Form):
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        from accounts.models import AuditKind
-
         super().__init__(*args, **kwargs)
         kind = self.fields["kind"]
         assert isinstance(kind, forms.ChoiceField)

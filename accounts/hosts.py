@@ -6,7 +6,7 @@ workers at internal services, unless the admin lists the host (by name, by
 address or by network) in settings.MAIL_ALLOWED_PRIVATE_HOSTS.
 
 Every connection is made to an address this check returned, never to the
-name resolved a second time: the IMAP engine (webmail.workers) and the
+name resolved a second time: the IMAP engine (webmail.engine.connections) and the
 connection test (accounts.mailservers, IMAP and SMTP) pass check_host()'s
 addresses to the code that opens the socket (imap.connect(), connect_to()),
 and the image proxy pins its connection likewise, with its own allow-list.

@@ -10,6 +10,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from axes.utils import reset
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -19,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from accounts import audit, twofactor, usersessions
 from accounts.models import User
+from webmail.models import AccountState
 
 
 @dataclass(frozen=True)
@@ -36,9 +38,6 @@ def mail_usage_for_user(user: User) -> MailUsage | None:
     None (shown as "unknown") until a worker has synced one of the user's
     accounts.
     """
-    # Imported here: the engine's models build on this app's.
-    from webmail.models import AccountState
-
     states = list(
         AccountState.objects.filter(account__user=user, usage_at__isnull=False)
     )
@@ -100,8 +99,6 @@ def set_password(request: HttpRequest, user: User, password: str) -> None:
 
 def clear_lockout(request: HttpRequest, user: User) -> None:
     """Forget the user's failed sign-ins, ending a lockout of the user name."""
-    from axes.utils import reset
-
     reset(username=user.get_username())
     audit.record_admin_action(request, user, "sign-in lockout cleared")
 

@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
 
 from accounts.models import Preference, User
-from webmail.readthrough import forget_if_reachable, read_through
+from webmail.shared.readthrough import forget_if_reachable, read_through
 
 CACHE_SECONDS = 300
 

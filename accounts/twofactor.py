@@ -33,7 +33,7 @@ from accounts.models import (
     RecoveryCodeDevice,
     User,
 )
-from webmail.readthrough import forget_if_reachable, read_through
+from webmail.shared.readthrough import forget_if_reachable, read_through
 
 RECOVERY_CODES = 10
 PENDING_NAME = "pending"

@@ -10,7 +10,7 @@ server. Each round makes two new users holding the same generated mailbox
 messages, as on a first sync:
 
 - the first is loaded the way the workers load it (sync.sync_folder, then
-  sync.backfill_folder until the folder is complete) in this process; the
+  backfill.backfill_folder until the folder is complete) in this process; the
   rate printed is messages per second of that, and beside it this
   process's CPU time, which other load on the machine disturbs less;
 - the second is loaded in batches of the same size, timing the phases one
@@ -56,13 +56,13 @@ class DatabaseStack(Stack):
 
 def fresh_mailbox(stack: Stack, size: int, name: str) -> Mailbox:
     """A new user with the generated mailbox; its folder list is in the cache."""
-    from webmail import sync
+    from webmail.engine import folderlist
 
     box = Mailbox(stack, size)
     box.login = name
     box.address = f"{name}@example.org"
     box.create()
-    sync.sync_folder_list(box.account_id, counts=False)
+    folderlist.sync_folder_list(box.account_id, counts=False)
     box.folder_id = box.inbox_id()
     return box
 
@@ -73,13 +73,13 @@ def load_as_workers_do(box: Mailbox) -> tuple[float, float, int]:
     Returns the seconds it took, the CPU seconds of this process in them
     (less disturbed by other load on the machine), and the tasks run.
     """
-    from webmail import sync
+    from webmail.engine import backfill, sync
 
     started, cpu = time.perf_counter(), time.process_time()
     result = sync.sync_folder(box.account_id, box.folder_id)
     tasks = 1
     while result is not None and result.more:
-        result = sync.backfill_folder(box.account_id, box.folder_id)
+        result = backfill.backfill_folder(box.account_id, box.folder_id)
         tasks += 1
     return time.perf_counter() - started, time.process_time() - cpu, tasks
 
@@ -88,12 +88,12 @@ def load_in_phases(box: Mailbox) -> dict[str, float]:
     """Seconds spent per phase loading the folder batch by batch, newest first."""
     from django.db import transaction
 
-    from webmail import sync
+    from webmail.engine import rows, sync
+    from webmail.engine.connections import account_session
     from webmail.imap import parse
     from webmail.imap.messages import SUMMARY_ITEMS
     from webmail.imap.wire import Raw
     from webmail.models import Folder
-    from webmail.workers import account_session
 
     phases = dict.fromkeys(("wire", "parse", "insert"), 0.0)
     folder = Folder.objects.get(id=box.folder_id)
@@ -114,7 +114,7 @@ def load_in_phases(box: Mailbox) -> dict[str, float]:
             summaries = session.summaries_from(response)
             parsed = time.perf_counter()
             with transaction.atomic():
-                sync._insert(folder, summaries, {}, set())
+                rows.insert_summaries(folder, summaries, {}, set())
             inserted = time.perf_counter()
             phases["wire"] += fetched - started
             phases["parse"] += parsed - fetched

@@ -337,7 +337,7 @@ def floor(phone: IMAPClient, box: Mailbox, runs: int) -> dict[str, Stat]:
 def worker_memory(stack: Stack, accounts: int) -> tuple[int | None, int | None, int]:
     """RSS of the worker before and after it watches `accounts` idle accounts."""
     from accounts.models import MailAccount, Security, User
-    from webmail import mailbox
+    from webmail.mail import watching
 
     assert stack.worker is not None and stack.worker.process is not None
     assert stack.dovecot is not None
@@ -362,7 +362,7 @@ def worker_memory(stack: Stack, accounts: int) -> tuple[int | None, int | None, 
     time.sleep(1.0)
     before = rss_kib(pid)
     for row in rows:
-        mailbox.keep_watching(row.id, None)
+        watching.keep_watching(row.id, None)
 
     def connected() -> int:
         return sum(dovecot.who(f"idle{n}@example.org") for n in range(accounts))

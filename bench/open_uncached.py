@@ -12,7 +12,7 @@ webmail sync it, then for each round measures:
 - open read: the same for a read message, its cached body dropped first
   (no mark-read: the worker round trip and the view only);
 - open cached: the same messages again, their bodies in the cache;
-- mark read: what an unread open adds, mailbox.mark_seen called here;
+- mark read: what an unread open adds, changes.mark_seen called here;
 - round trip: bodies.fetch_through_worker called from this process, the
   body dropped from the cache first: from one long-lived thread, as the
   page threads call it (webmail/serving.py), and from a new thread per
@@ -85,11 +85,11 @@ def read_on_server(box: Mailbox, uid: int) -> bool:
 def forget_body(box: Mailbox, uid: int) -> None:
     from django.core.cache import cache
 
-    from webmail import bodies
     from webmail.models import Folder
+    from webmail.shared import bodycache
 
     folder = Folder.objects.get(id=box.folder_id)
-    cache.delete(bodies.cache_key(box.account_id, folder, uid))
+    cache.delete(bodycache.cache_key(box.account_id, folder, uid))
 
 
 def cpu_seconds(pid: int) -> float:
@@ -159,7 +159,7 @@ def open_pane(client: Client, box: Mailbox, uid: int, stat: Stat) -> None:
 
 def round_trip(box: Mailbox, uid: int, stat: Stat) -> None:
     """One fetch_through_worker call as the view makes it, the body dropped first."""
-    from webmail import bodies
+    from webmail.mail import bodies
     from webmail.models import Folder, Message
 
     # What the view has read by then.
@@ -238,16 +238,16 @@ def bench_round(
 
 
 def mark_read(box: Mailbox, runs: int) -> Stat:
-    """Time mailbox.mark_seen of unread messages, as the view calls it."""
+    """Time changes.mark_seen of unread messages, as the view calls it."""
     from accounts.models import MailAccount
-    from webmail import mailbox
+    from webmail.mail import changes
     from webmail.models import Folder
 
     stat = Stat()
     account = MailAccount.objects.get(id=box.account_id)
     folder = Folder.objects.get(id=box.folder_id)
     for uid in message_uids(box, runs, seen=False):
-        stat.add(millis(partial(mailbox.mark_seen, account, folder, [uid])))
+        stat.add(millis(partial(changes.mark_seen, account, folder, [uid])))
         poll(partial(pushed, box), 10)
     return stat
 
@@ -274,10 +274,10 @@ def mark_half_unread(box: Mailbox, stack: Stack) -> None:
     # The webmail hears of it as of any other client's change (a sync), so
     # that the cache has the flags' new MODSEQs and marking read does not
     # meet a conflict on every message, as it would after a direct update.
-    from webmail import tasks
+    from webmail import door
 
     unread = Message.objects.filter(folder_id=box.folder_id, uid__in=uids[::2])
-    tasks.send_sync(box.account_id, box.folder_id)
+    door.sync_folder(box.account_id, box.folder_id)
     if not poll(lambda: not unread.filter(seen=True).exists(), 60, interval=0.1):
         raise RuntimeError("The webmail did not sync the flags.")
 

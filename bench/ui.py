@@ -76,8 +76,8 @@ def run_bench(count: int, repeat: int) -> None:
     from django.test import Client
 
     from accounts.models import MailAccount, User
-    from webmail import bodies
     from webmail.models import Folder, Message
+    from webmail.shared import bodycache
 
     call_command("migrate", verbosity=0)
     user = User.objects.create_user("bench", password="bench-password-1")  # noqa: S106
@@ -139,14 +139,14 @@ def run_bench(count: int, repeat: int) -> None:
         "cid_parts": [],
         "attachments": [],
     }
-    cache.set(bodies.cache_key(account.id, inbox, count), body, 600)
+    cache.set(bodycache.cache_key(account.id, inbox, count), body, 600)
 
     client = Client()
     client.force_login(user)
     base = f"/mail/{account.id}/{inbox.id}/"
     deep = Message.objects.get(folder=inbox, uid=count // 2)
     # The "older messages" link of the page above this message carries this.
-    from webmail.mailbox import _cursor
+    from webmail.mail.reading import _cursor
 
     deep_cursor = _cursor(deep)
 

@@ -245,11 +245,11 @@ def warm_up(stack: Stack) -> None:
     What every worker pays once (imports, the first TLS context, the first
     database queries, handler threads) is then not counted per account.
     """
-    from webmail import mailbox
+    from webmail.mail import watching
 
     box = Mailbox(stack, WARM_UP_MESSAGES)
     box.create()
-    mailbox.keep_watching(box.account_id, None)
+    watching.keep_watching(box.account_id, None)
     assert stack.dovecot is not None
     dovecot = stack.dovecot
     poll(lambda: box.first_rows() and dovecot.who(box.address), 60, interval=0.5)

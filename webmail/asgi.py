@@ -16,7 +16,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webmail.settings")
 def make_application() -> "serving.Application":
     """Pages as WSGI in WEB_THREADS threads, streams as ASGI (webmail/serving.py)."""
     asgi_app = get_asgi_application()  # sets Django up
-    from webmail import serving  # after set-up: it imports the URL resolver
+    # After set-up: it imports the URL resolver.
+    from webmail import serving  # noqa: PLC0415
 
     return serving.Application(asgi_app, get_wsgi_application(), settings.WEB_THREADS)
 

@@ -6,12 +6,12 @@ from typing import Any
 
 from celery import Celery
 from celery.signals import after_setup_logger, task_postrun, task_prerun
+from django.db import close_old_connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webmail.settings")
 
 app = Celery("webmail")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
 
 
 @after_setup_logger.connect
@@ -27,8 +27,6 @@ def _close_old_database_connections(sender: Any = None, **kwargs: Any) -> None:
     # broke or outlived CONN_MAX_AGE is closed, a pooled one goes back to its
     # pool, and with CONN_HEALTH_CHECKS a kept one is checked before its next
     # query. Not for a task run eagerly inside a caller's transaction.
-    from django.db import close_old_connections
-
     if not getattr(getattr(sender, "request", None), "is_eager", False):
         close_old_connections()
 

@@ -3,7 +3,7 @@
 Folder and Message mirror what the IMAP server holds (never bodies); views
 read them and nothing else. PendingOperation is the durable outbox: a user's
 action is written here in the same transaction that updates the cache, and
-the account's worker applies it on the server (webmail/outbox.py).
+the account's worker applies it on the server (webmail/engine/outbox.py).
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ class Message(models.Model):
                 fields=["folder", "thread_key", "date", "uid", "seen"],
                 name="message_conversation",
             ),
-            # One per sort order of the list (webmail.mailbox.SORTS).
+            # One per sort order of the list (webmail.mail.reading.SORTS).
             models.Index(
                 fields=["folder", "sort_sender", "uid"], name="message_by_sender"
             ),

@@ -160,7 +160,7 @@ CACHES = {
             # Without it each request context opens its own Redis connection.
             "pool_class": "webmail.cachepool.SharedConnectionPool",
             # Pages fall back to the database when Redis is unreachable
-            # (webmail/readthrough.py); a lost route must not hang them first.
+            # (webmail/shared/readthrough.py); a lost route must not hang them first.
             "socket_connect_timeout": 2,
             "socket_timeout": 5,
         },
@@ -217,13 +217,16 @@ IMAP_POLL_INTERVAL = env_int("IMAP_POLL_INTERVAL", 30)
 # open folder) where the server cannot NOTIFY; a sync follows only a change.
 IMAP_INBOX_CHECK = env_int("IMAP_INBOX_CHECK", 5)
 # Threads of a worker process that act on news from watched accounts' IDLE
-# connections (one thread waits on all of them: webmail/push.py).
+# connections (one thread waits on all of them: webmail/engine/hub.py).
 IMAP_PUSH_THREADS = env_int("IMAP_PUSH_THREADS", 8)
 # How long opening a message waits for its worker to fetch the body.
 BODY_FETCH_TIMEOUT = env_int("BODY_FETCH_TIMEOUT", 20)
 # Seconds between keep-alive comments on an open event stream.
 EVENTS_KEEPALIVE = env_int("EVENTS_KEEPALIVE", 20)
-CELERY_TASK_ROUTES = ["webmail.routing.route_task"]
+CELERY_TASK_ROUTES = ["webmail.shared.routing.route_task"]
+# The tasks live on the worker side only; web processes send them by name
+# (webmail.door) and never import them.
+CELERY_IMPORTS = ("webmail.engine.tasks",)
 CELERY_BEAT_SCHEDULE = {
     # Re-queues outbox operations whose task was lost.
     "sweep-outbox": {"task": "webmail.sweep_outbox", "schedule": 60.0},
@@ -326,7 +329,7 @@ MAIL_ALLOWED_PLAINTEXT_HOSTS = env_list("MAIL_ALLOWED_PLAINTEXT_HOSTS")
 MAIL_CONNECT_TIMEOUT = env_int("MAIL_CONNECT_TIMEOUT", 15)
 # --- end of accounts section ---
 
-# --- Reading mail: the image proxy (owned by webmail/proxy.py; keep edits here) ---
+# --- Reading mail: the image proxy (webmail/mail/proxy.py; keep edits here) ---
 # Hosts (names, addresses or networks) on internal networks that the image
 # proxy may fetch from; every other non-public address is refused.
 IMAGE_PROXY_ALLOWED_HOSTS = env_list("IMAGE_PROXY_ALLOWED_HOSTS")

@@ -2,10 +2,10 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts.views import signin as accounts_views
-from webmail import events, views
+from webmail.views import events, mailbox
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", mailbox.home, name="home"),
     # Reading mail: folders, messages, message bodies, the image proxy.
     path("mail/", include("webmail.views.urls")),
     # Server-Sent Events: changes to the user's mail, as they happen.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.auth import logout
@@ -62,8 +63,6 @@ def login(request: HttpRequest) -> HttpResponse:
 
 
 def _quote(value: str) -> str:
-    from urllib.parse import quote
-
     return quote(value, safe="/")
 
 

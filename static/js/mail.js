@@ -162,7 +162,7 @@ if (events && events.dataset.url && "EventSource" in window) {
     clearTimeout(timer);
     timer = setTimeout(refreshList, 250);
   };
-  // Event types of webmail/events.py; each says "re-read what you show".
+  // Event types of webmail/shared/events.py; each says "re-read what you show".
   for (const type of ["flags", "new", "expunged", "folder", "folders", "message"]) {
     source.addEventListener(type, later);
   }

@@ -28,8 +28,9 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import MailAccount, User, UserSession
 from tests.ui.mail import standard_mailbox
-from webmail import bodies, parts, proxy
+from webmail.mail import proxy
 from webmail.models import Folder, OperationKind, OperationState, PendingOperation
+from webmail.shared import bodycache, partlinks
 
 pytestmark = pytest.mark.django_db
 
@@ -109,7 +110,7 @@ def part(w: World) -> dict[str, Any]:
 
 
 def inline_part_token(signer: User, w: World) -> str:
-    return parts.sign_part(signer.id, w.account.id, w.inbox.id, 2, "2")
+    return partlinks.sign_part(signer.id, w.account.id, w.inbox.id, 2, "2")
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,7 @@ def world(alice: User, bob: User, settings) -> World:
     inbox = standard_mailbox(alice)["INBOX"]
     standard_mailbox(bob)
     # Message 2 gets an attachment, for the part and zip URLs.
-    key = bodies.cache_key(inbox.account_id, inbox, 2)
+    key = bodycache.cache_key(inbox.account_id, inbox, 2)
     body = cache.get(key)
     body["attachments"] = [
         {

@@ -13,7 +13,8 @@ from accounts import mailservers
 from accounts.models import MailAccount, MailDomain, User
 from devtools.ports import free_port
 from tests.accounts.conftest import SMTP_PASSWORD, SMTP_USER, sign_in
-from webmail import imap, workers
+from webmail import imap
+from webmail.engine import connections
 
 pytestmark = pytest.mark.django_db
 
@@ -478,11 +479,11 @@ def test_the_imap_engine_refuses_what_the_admin_has_not_allowed(
     account.imap_port = imap_user.server.imap_port
     account.imap_security = "none"
     account.save()
-    with pytest.raises(workers.AccountUnusable, match="without TLS"):
-        workers.connect_settings(account.id)
+    with pytest.raises(connections.AccountUnusable, match="without TLS"):
+        connections.connect_settings(account.id)
     account.imap_security = "starttls"
     account.save()
-    assert workers.connect_settings(account.id).addresses == ("127.0.0.1",)
+    assert connections.connect_settings(account.id).addresses == ("127.0.0.1",)
     mail_settings.MAIL_ALLOWED_PRIVATE_HOSTS = []
-    with pytest.raises(workers.AccountUnusable, match="private or local address"):
-        workers.connect_settings(account.id)
+    with pytest.raises(connections.AccountUnusable, match="private or local address"):
+        connections.connect_settings(account.id)

@@ -32,10 +32,12 @@ from tests.engine.conftest import (  # noqa: F401 (fixtures)
     message_bytes,
     worker,
 )
-from webmail import bodies, sync, tasks, workers
+from webmail.engine import bodies as worker_bodies
+from webmail.engine import connections, folderlist, sync, tasks
 from webmail.imap import ImapError
+from webmail.mail import bodies
 from webmail.models import Folder
-from webmail.routing import queue_for
+from webmail.shared.routing import queue_for
 
 WRONG_PASSWORD = "wrong-signin-secret-4711"
 WRONG_MAIL_PASSWORD = "wrong-mail-secret-4712"
@@ -199,15 +201,15 @@ def read_mail(
     wrong = account_for(imap_user, password=WRONG_MAIL_PASSWORD)
 
     def read() -> None:
-        workers.close_pool()  # no connection left by an earlier test's ids
-        sync.sync_folder_list(account.id)
+        connections.close_pool()  # no connection left by an earlier test's ids
+        folderlist.sync_folder_list(account.id)
         inbox = Folder.objects.get(account=account, name="INBOX")
         sync.sync_folder(account.id, inbox.id)
-        assert BODY in bodies.load_body(account.id, inbox.id, 1)["text"]
+        assert BODY in worker_bodies.load_body(account.id, inbox.id, 1)["text"]
         through_worker = bodies.fetch_through_worker(account.id, inbox.id, 1, 30)
         assert BODY in through_worker["text"]
         with pytest.raises(ImapError):
-            sync.sync_folder_list(wrong.id)
+            folderlist.sync_folder_list(wrong.id)
         queue = queue_for(wrong.id)
         tasks.sync.apply_async((wrong.id,), queue=queue).get(timeout=30)
 

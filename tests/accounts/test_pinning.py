@@ -21,7 +21,8 @@ from accounts import hosts, mailservers
 from accounts.models import MailAccount, User
 from devtools.ports import LOOPBACK
 from tests.accounts.conftest import SMTP_PASSWORD, SMTP_USER
-from webmail import imap, workers
+from webmail import imap
+from webmail.engine import connections
 
 NOBODY = "127.0.0.3"
 
@@ -103,9 +104,9 @@ def test_the_imap_engine_connects_to_the_addresses_it_checked(
     account.imap_password = imap_user.password
     account.save()
     checked = [str(a) for a in hosts.check_host("localhost", account.imap_port)]
-    found = workers.connect_settings(account.pk)
+    found = connections.connect_settings(account.pk)
     assert list(found.addresses) == checked
-    assert workers.with_session(account.pk, lambda s: s.capabilities)
+    assert connections.with_session(account.pk, lambda s: s.capabilities)
 
 
 def test_smtp_connects_to_the_checked_address_and_verifies_the_name(

@@ -25,7 +25,7 @@ from django.test import Client
 from accounts import mailservers
 from accounts.models import MailAccount, MailDomain, User
 from tests.accounts.conftest import sign_in
-from webmail import workers
+from webmail.engine import connections
 from webmail.imap import ImapError
 
 REBINDING_NAME = "mail.rebinding.test"
@@ -168,14 +168,14 @@ def test_the_imap_engine_never_reaches_the_rebound_address(
     )
     account.imap_password = "mail-password-1"
     account.save()
-    workers.close_pool()  # no connection left by an earlier test under this id
+    connections.close_pool()  # no connection left by an earlier test under this id
     answers = rebinding_dns(honest)
     try:
         for _ in range(2):  # a retry on a fresh connection looks up again
             with pytest.raises(ImapError):
-                workers.with_session(account.id, lambda s: s.capabilities)
+                connections.with_session(account.id, lambda s: s.capabilities)
     finally:
-        workers.close_pool()
+        connections.close_pool()
     assert answers
     assert listener.connections == []
 

@@ -22,8 +22,9 @@ from django.test import Client, override_settings
 from accounts.models import MailAccount, User
 from devtools.celery_worker import CeleryWorker
 from tests.fixtures.servers import ImapUser
-from webmail import events, sync, workers
+from webmail.engine import connections, folderlist, sync
 from webmail.models import Folder
+from webmail.shared import events
 
 WORKER_ENV = {
     "MAIL_ALLOWED_PRIVATE_HOSTS": "127.0.0.1",
@@ -53,7 +54,7 @@ def engine_settings(engine_env: dict[str, str]) -> Iterator[None]:
     ):
         yield
     # Connections this process opened (tests that sync in-process).
-    workers.close_pool()
+    connections.close_pool()
 
 
 @pytest.fixture
@@ -69,7 +70,7 @@ def worker(engine_env: dict[str, str], celery_worker: CeleryWorker) -> CeleryWor
 
 def synced_inbox(account: MailAccount) -> Folder:
     """Sync the account's folder list and INBOX in this process; return INBOX."""
-    sync.sync_folder_list(account.id)
+    folderlist.sync_folder_list(account.id)
     inbox = Folder.objects.get(account=account, name="INBOX")
     sync.sync_folder(account.id, inbox.id)
     inbox.refresh_from_db()  # a body's cache key carries its UIDVALIDITY

@@ -12,7 +12,7 @@ import pytest
 from django.test import override_settings
 
 from tests.engine.conftest import account_for, fill, synced_inbox
-from webmail import sync, workers
+from webmail.engine import backfill, connections, folderlist, sync
 from webmail.models import Folder, Message, OperationKind, PendingOperation
 
 
@@ -34,7 +34,7 @@ def _rich_message() -> bytes:
 def _load_all(account_id: int, folder_id: int) -> list[sync.SyncResult]:
     results = [sync.sync_folder(account_id, folder_id)]
     while results[-1] is not None and results[-1].more:
-        results.append(sync.backfill_folder(account_id, folder_id))
+        results.append(backfill.backfill_folder(account_id, folder_id))
     return [r for r in results if r is not None]
 
 
@@ -52,7 +52,7 @@ def test_a_backfilled_message_has_all_the_list_shows(server_user, other_device):
     phone.normalise_times = False
     on_server = phone.fetch([1], ["RFC822.SIZE", "INTERNALDATE"])[1]
     account = account_for(server_user)
-    sync.sync_folder_list(account.id)
+    folderlist.sync_folder_list(account.id)
     inbox = Folder.objects.get(account=account, name="INBOX")
 
     with override_settings(IMAP_SYNC_BATCH=4):
@@ -94,7 +94,7 @@ def _sixteen_on_the_server(server_user, other_device):
     """Return the account and its INBOX of 16 messages, none of them cached."""
     fill(other_device(server_user), "INBOX", 16)
     account = account_for(server_user)
-    sync.sync_folder_list(account.id)
+    folderlist.sync_folder_list(account.id)
     return account, Folder.objects.get(account=account, name="INBOX")
 
 
@@ -104,7 +104,7 @@ def _backfill_while_the_mark_moves(account, inbox, monkeypatch, to: int):
     Once its first piece (7 and 8) is stored, another task sets the folder's
     mark to `to`.
     """
-    store = sync._store_older
+    store = backfill._store_older
 
     def and_then_the_mark_moves(folder_id, below, mark, summaries):
         stored = store(folder_id, below, mark, summaries)
@@ -113,11 +113,11 @@ def _backfill_while_the_mark_moves(account, inbox, monkeypatch, to: int):
 
     with override_settings(IMAP_SYNC_BATCH=8):
         sync.sync_folder(account.id, inbox.id)  # 9 to 16
-        monkeypatch.setattr(sync, "_store_older", and_then_the_mark_moves)
+        monkeypatch.setattr(backfill, "_store_older", and_then_the_mark_moves)
         try:
-            return sync.backfill_folder(account.id, inbox.id)
+            return backfill.backfill_folder(account.id, inbox.id)
         finally:
-            monkeypatch.setattr(sync, "_store_older", store)
+            monkeypatch.setattr(backfill, "_store_older", store)
 
 
 @pytest.mark.django_db
@@ -134,11 +134,11 @@ def test_a_backfill_overtaken_by_another_task_stops_and_keeps_its_link(
     assert sorted(cached) == list(range(7, 17))
     # The FETCH of the next piece was read to its end: the connection went
     # back to the pool and answers the next command with its own answer.
-    assert workers.get_pool().open_count(account.id) == 1
-    with workers.account_session(account.id, folder="INBOX") as session:
+    assert connections.get_pool().open_count(account.id) == 1
+    with connections.account_session(account.id, folder="INBOX") as session:
         (summary,) = session.fetch_summaries([2])
     assert summary.uid == 2 and summary.envelope.subject == "msg 1"
-    assert workers.get_pool().open_count(account.id) == 1
+    assert connections.get_pool().open_count(account.id) == 1
 
 
 @pytest.mark.django_db
@@ -183,22 +183,22 @@ def test_a_second_backfill_of_a_folder_leaves_it_to_the_running_one(
     # Every sync of a partly loaded folder (each page view) queues a backfill;
     # while one runs, those must not fetch the same messages again.
     account, inbox = _sixteen_on_the_server(server_user, other_device)
-    store = sync._store_older
+    store = backfill._store_older
     meanwhile: list[sync.SyncResult | None] = []
 
     def with_a_page_view(folder_id, below, mark, summaries):
         if not meanwhile:
-            meanwhile.append(sync.backfill_folder(account.id, folder_id))
+            meanwhile.append(backfill.backfill_folder(account.id, folder_id))
         return store(folder_id, below, mark, summaries)
 
     with override_settings(IMAP_SYNC_BATCH=8):
         sync.sync_folder(account.id, inbox.id)  # 9 to 16
-        monkeypatch.setattr(sync, "_store_older", with_a_page_view)
-        result = sync.backfill_folder(account.id, inbox.id)
+        monkeypatch.setattr(backfill, "_store_older", with_a_page_view)
+        result = backfill.backfill_folder(account.id, inbox.id)
         assert meanwhile == [None]
         # The running one loaded its whole batch; the next one goes on.
         assert result is not None and result.new == list(range(1, 9))
-        assert sync.backfill_folder(account.id, inbox.id) is None  # complete
+        assert backfill.backfill_folder(account.id, inbox.id) is None  # complete
     cached = Message.objects.filter(folder=inbox).values_list("uid", flat=True)
     assert sorted(cached) == list(range(1, 17))
 
@@ -217,7 +217,9 @@ def test_a_sync_during_a_backfill_keeps_what_the_backfill_loaded(
         def backfilled_meanwhile(session, folder):
             state = folder_state(session, folder)
             # While this sync talks to the server, a backfill loads 1 to 8.
-            assert sync.backfill_folder(account.id, inbox.id).new == list(range(1, 9))
+            assert backfill.backfill_folder(account.id, inbox.id).new == list(
+                range(1, 9)
+            )
             return state
 
         monkeypatch.setattr(sync, "_folder_state", backfilled_meanwhile)
@@ -226,7 +228,7 @@ def test_a_sync_during_a_backfill_keeps_what_the_backfill_loaded(
     assert result.new == [17] and not result.more
     inbox.refresh_from_db()
     # Still known complete: nothing is fetched again.
-    assert inbox.complete and sync.backfill_folder(account.id, inbox.id) is None
+    assert inbox.complete and backfill.backfill_folder(account.id, inbox.id) is None
     cached = Message.objects.filter(folder=inbox).values_list("uid", flat=True)
     assert sorted(cached) == list(range(1, 18))
 
@@ -242,7 +244,7 @@ def test_a_backfill_that_gives_way_to_a_reload_queues_the_next_batch(
     result = _backfill_while_the_mark_moves(account, inbox, monkeypatch, to=13)
     assert result is not None and result.new == [7, 8] and result.more
     while result is not None and result.more:
-        result = sync.backfill_folder(account.id, inbox.id)
+        result = backfill.backfill_folder(account.id, inbox.id)
     inbox.refresh_from_db()
     assert inbox.complete
     cached = Message.objects.filter(folder=inbox).values_list("uid", flat=True)

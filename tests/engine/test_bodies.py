@@ -20,8 +20,11 @@ from tests.engine.conftest import (
     synced_inbox,
     wait_for,
 )
-from webmail import bodies, mailbox, push, sync
+from webmail.engine import bodies as worker_bodies
+from webmail.engine import folderlist, publish, sync
+from webmail.mail import bodies, reading
 from webmail.models import Folder, Message, PendingOperation
+from webmail.shared import bodycache
 
 SLOW = "The mail server is slow to answer; try again in a moment."
 BUSY = "The mail service is busy; try again in a moment."
@@ -37,18 +40,18 @@ def test_a_body_too_large_for_the_cache_is_shown_but_not_kept(
     phone.append("INBOX", message_bytes("small", "A short note.\n"))
     phone.append("INBOX", message_bytes("large", "many words " * 1_000 + "\n"))
     account = account_for(server_user)
-    sync.sync_folder_list(account.id)
+    folderlist.sync_folder_list(account.id)
     inbox = Folder.objects.get(account=account, name="INBOX")
     sync.sync_folder(account.id, inbox.id)
     inbox.refresh_from_db()  # the cache key carries its UIDVALIDITY
 
-    large = bodies.load_body(account.id, inbox.id, 2)
+    large = worker_bodies.load_body(account.id, inbox.id, 2)
     assert large["text"].startswith("many words")
-    assert bodies.cached_body(account.id, inbox, 2) is None
+    assert bodycache.cached_body(account.id, inbox, 2) is None
 
-    small = bodies.load_body(account.id, inbox.id, 1)
+    small = worker_bodies.load_body(account.id, inbox.id, 1)
     assert "A short note." in small["text"]
-    assert bodies.cached_body(account.id, inbox, 1) == small
+    assert bodycache.cached_body(account.id, inbox, 1) == small
 
 
 @pytest.mark.django_db(transaction=True)
@@ -58,7 +61,7 @@ def test_new_mail_is_ready_to_open_before_anyone_opens_it(
     settings.BODY_PREFETCH = 2
     phone = other_device(server_user)
     account = account_for(server_user)
-    sync.sync_folder_list(account.id)
+    folderlist.sync_folder_list(account.id)
     inbox = Folder.objects.get(account=account, name="INBOX")
     sync.sync_folder(account.id, inbox.id)
     for n, words in enumerate(("Early harvest.", "Late frost.", "Spring rain.")):
@@ -66,12 +69,12 @@ def test_new_mail_is_ready_to_open_before_anyone_opens_it(
 
     # The sync that finds them (here as a page view's or the watcher's)
     # has the worker render the newest two before anyone opens them.
-    push.sync_and_publish(account.id, inbox.id)
+    publish.sync_and_publish(account.id, inbox.id)
     inbox.refresh_from_db()
-    body = wait_for(lambda: bodies.cached_body(account.id, inbox, 3), what="body")
+    body = wait_for(lambda: bodycache.cached_body(account.id, inbox, 3), what="body")
     assert "Spring rain." in body["text"]
-    wait_for(lambda: bodies.cached_body(account.id, inbox, 2), what="second body")
-    assert bodies.cached_body(account.id, inbox, 1) is None
+    wait_for(lambda: bodycache.cached_body(account.id, inbox, 2), what="second body")
+    assert bodycache.cached_body(account.id, inbox, 1) is None
     # The list shows their text, and the server still has them unread.
     assert Message.objects.get(folder=inbox, uid=3).preview == "Spring rain."
     phone.select_folder("INBOX", readonly=True)
@@ -88,13 +91,13 @@ def test_the_worker_hands_over_the_body_and_fills_the_list_preview(
     account = account_for(imap_user)
     inbox = synced_inbox(account)
 
-    body = mailbox.open_message(
-        account, inbox, mailbox.get_message(inbox, 1), timeout=20
+    body = bodies.open_message(
+        account, inbox, reading.get_message(inbox, 1), timeout=20
     )
 
     assert body.error is None
     assert "Bring the ladder." in (body.text or "")
-    assert bodies.cached_body(account.id, inbox, 1) is not None
+    assert bodycache.cached_body(account.id, inbox, 1) is not None
     # Written once the reader has its body.
     wait_for(
         lambda: Message.objects.get(folder=inbox, uid=1).preview == "Bring the ladder.",
@@ -111,11 +114,11 @@ def test_without_a_running_worker_the_reader_hears_so_when_the_wait_ends(
     inbox = synced_inbox(account)
     worker.kill()
     # The worker's own first sync of the account may have rendered it ahead.
-    cache.delete(bodies.cache_key(account.id, inbox, 1))
+    cache.delete(bodycache.cache_key(account.id, inbox, 1))
     try:
         started = time.monotonic()
-        body = mailbox.open_message(
-            account, inbox, mailbox.get_message(inbox, 1), timeout=1
+        body = bodies.open_message(
+            account, inbox, reading.get_message(inbox, 1), timeout=1
         )
         waited = time.monotonic() - started
     finally:
@@ -135,8 +138,8 @@ def test_the_worker_opens_bodies_after_the_database_dropped_its_connections(
     account = account_for(imap_user)
     inbox = synced_inbox(account)
     assert (
-        mailbox.open_message(
-            account, inbox, mailbox.get_message(inbox, 1), timeout=20
+        bodies.open_message(
+            account, inbox, reading.get_message(inbox, 1), timeout=20
         ).error
         is None
     )
@@ -149,8 +152,8 @@ def test_the_worker_opens_bodies_after_the_database_dropped_its_connections(
         )
 
     for uid in range(2, 7):
-        body = mailbox.open_message(
-            account, inbox, mailbox.get_message(inbox, uid), timeout=20
+        body = bodies.open_message(
+            account, inbox, reading.get_message(inbox, uid), timeout=20
         )
         assert body.error is None, (uid, body.error)
         assert "Hello there." in (body.text or "")
@@ -174,8 +177,8 @@ def test_with_redis_down_the_reader_hears_the_service_is_busy(
     assert body == {"error": BUSY}
     assert waited < 10
     # Once Redis is back (and the worker has found it again), bodies come.
-    body = mailbox.open_message(
-        account, inbox, mailbox.get_message(inbox, 1), timeout=90
+    body = bodies.open_message(
+        account, inbox, reading.get_message(inbox, 1), timeout=90
     )
     assert "Hello there." in (body.text or "")
 
@@ -188,7 +191,7 @@ def test_unread_mail_the_worker_fetches_is_read_in_the_pane_cache_and_on_the_ser
     phone.append("INBOX", message_bytes("note", "Bring the ladder.\n"))
     account = account_for(imap_user)
     inbox = synced_inbox(account)
-    cache.delete(bodies.cache_key(account.id, inbox, 1))
+    cache.delete(bodycache.cache_key(account.id, inbox, 1))
     assert inbox.unseen == 1
 
     pane = open_in_reader(account, inbox, 1)
@@ -196,7 +199,7 @@ def test_unread_mail_the_worker_fetches_is_read_in_the_pane_cache_and_on_the_ser
     # The pane and the list's row show it read at once; the worker marks it
     # once it has handed the body over, and pushes that to the server.
     assert ">note</h2>" in pane and 'class="notice error' not in pane
-    assert "Bring the ladder." in bodies.cached_body(account.id, inbox, 1)["text"]
+    assert "Bring the ladder." in bodycache.cached_body(account.id, inbox, 1)["text"]
     row = pane[pane.index('<li id="m1"') :]
     assert "unread" not in row[: row.index(">")]
     wait_for(lambda: Message.objects.get(folder=inbox, uid=1).seen, what="read")
@@ -212,7 +215,7 @@ def test_a_message_gone_from_the_server_when_opened_is_not_marked_read(
     fill(phone, "INBOX", 2)
     account = account_for(imap_user)
     inbox = synced_inbox(account)
-    cache.delete_many([bodies.cache_key(account.id, inbox, uid) for uid in (1, 2)])
+    cache.delete_many([bodycache.cache_key(account.id, inbox, uid) for uid in (1, 2)])
     phone.select_folder("INBOX")
     phone.delete_messages([1])
     phone.expunge()
@@ -236,7 +239,7 @@ def test_a_message_whose_reader_gave_up_waiting_is_not_marked_read_later(
     fill(other_device(imap_user), "INBOX", 2)
     account = account_for(imap_user)
     inbox = synced_inbox(account)
-    cache.delete_many([bodies.cache_key(account.id, inbox, uid) for uid in (1, 2)])
+    cache.delete_many([bodycache.cache_key(account.id, inbox, uid) for uid in (1, 2)])
     worker.kill()
     try:
         pane = open_in_reader(account, inbox, 1)
@@ -246,7 +249,7 @@ def test_a_message_whose_reader_gave_up_waiting_is_not_marked_read_later(
 
     # The restarted worker finds the request queued and fetches the body,
     # long after the reader was told it could not be loaded.
-    wait_for(lambda: bodies.cached_body(account.id, inbox, 1), what="late body")
+    wait_for(lambda: bodycache.cached_body(account.id, inbox, 1), what="late body")
     settings.BODY_FETCH_TIMEOUT = 20
     open_in_reader(account, inbox, 2)
     wait_for(lambda: Message.objects.get(folder=inbox, uid=2).seen, what="read")

@@ -6,7 +6,8 @@ import pytest
 from django.test import Client
 
 from tests.engine.conftest import account_for, fill, wait_for
-from webmail import bulk, sync
+from webmail.engine import backfill, folderlist, sync
+from webmail.mail import bulk
 from webmail.models import Folder, Message, PendingOperation
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,12 +26,12 @@ def test_marking_all_120_messages_read_reaches_the_server(
     phone = other_device(imap_user)
     fill(phone, "INBOX", 120)
     account = account_for(imap_user)
-    sync.sync_folder_list(account.id)
+    folderlist.sync_folder_list(account.id)
     inbox = Folder.objects.get(account=account, name="INBOX")
     sync.sync_folder(account.id, inbox.id)
     inbox.refresh_from_db()
     while not inbox.complete:  # the first sync loads the newest 100
-        sync.backfill_folder(account.id, inbox.id)
+        backfill.backfill_folder(account.id, inbox.id)
         inbox.refresh_from_db()
     assert Message.objects.filter(folder=inbox, seen=False).count() == 120
     assert len(_unseen_on_server(phone)) == 120

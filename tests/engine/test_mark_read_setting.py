@@ -7,7 +7,7 @@ from django.test import Client
 
 from accounts.models import MarkRead, Preference
 from tests.engine.conftest import account_for, fill, wait_for
-from webmail import sync
+from webmail.engine import folderlist, sync
 from webmail.models import Folder, Message
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,7 +25,7 @@ def test_never_leaves_an_opened_message_unread_on_the_server(
     fill(phone, "INBOX", 2)
     account = account_for(imap_user)
     Preference.objects.create(user=account.user, mark_read=MarkRead.NEVER)
-    sync.sync_folder_list(account.id)
+    folderlist.sync_folder_list(account.id)
     inbox = Folder.objects.get(account=account, name="INBOX")
     sync.sync_folder(account.id, inbox.id)
     client = Client()

@@ -5,21 +5,23 @@ from __future__ import annotations
 import pytest
 
 from tests.engine.conftest import account_for, fill, wait_for
-from webmail import mailbox, sync, tasks
+from webmail import door
+from webmail.engine import backfill, folderlist, sync
+from webmail.mail import changes, reading, status
 from webmail.models import AccountState, Folder, Message, PendingOperation
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _ready(account, *folders: str) -> dict[str, Folder]:
-    sync.sync_folder_list(account.id)
+    folderlist.sync_folder_list(account.id)
     rows = {}
     for name in ("INBOX", *folders):
         row = Folder.objects.get(account=account, name=name)
         sync.sync_folder(account.id, row.id)
         row.refresh_from_db()
         while not row.complete:  # past the first batch: load the rest
-            sync.backfill_folder(account.id, row.id)
+            backfill.backfill_folder(account.id, row.id)
             row.refresh_from_db()
         rows[name] = row
     return rows
@@ -45,7 +47,7 @@ def test_the_webmail_marks_read_and_the_phone_sees_it(
     account = account_for(server_user)
     inbox = _ready(account)["INBOX"]
 
-    assert mailbox.set_flags(account, inbox, [2], add=["\\Seen", "\\Flagged"]) == 1
+    assert changes.set_flags(account, inbox, [2], add=["\\Seen", "\\Flagged"]) == 1
 
     wait_for(lambda: b"\\Seen" in _server_flags(phone)[2], what="\\Seen on server")
     assert b"\\Flagged" in _server_flags(phone)[2]
@@ -53,7 +55,7 @@ def test_the_webmail_marks_read_and_the_phone_sees_it(
     wait_for(lambda: _pending(account) == 0, what="outbox drained")
     assert PendingOperation.objects.get(account=account).state == "done"
 
-    mailbox.set_flags(account, inbox, [2], remove=["\\Seen"])
+    changes.set_flags(account, inbox, [2], remove=["\\Seen"])
     wait_for(lambda: b"\\Seen" not in _server_flags(phone)[2], what="unread")
 
 
@@ -64,8 +66,8 @@ def test_moved_messages_arrive_in_the_other_folder(worker, server_user, other_de
     account = account_for(server_user)
     rows = _ready(account, "Archive")
 
-    assert mailbox.move_messages(account, rows["INBOX"], [1, 3], rows["Archive"]) == 2
-    assert [m.uid for m in mailbox.list_messages(account, rows["INBOX"]).messages] == [
+    assert changes.move_messages(account, rows["INBOX"], [1, 3], rows["Archive"]) == 2
+    assert [m.uid for m in reading.list_messages(account, rows["INBOX"]).messages] == [
         2
     ]
 
@@ -89,12 +91,12 @@ def test_deleting_moves_to_trash_then_deletes_for_good(
     rows = _ready(account, "Trash")
     Folder.objects.filter(id=rows["Trash"].id).update(special_use="\\Trash")
 
-    mailbox.delete_messages(account, rows["INBOX"], [1])
+    changes.delete_messages(account, rows["INBOX"], [1])
     wait_for(lambda: len(_server_flags(phone, "Trash")) == 1, what="in trash")
     wait_for(lambda: Message.objects.filter(folder=rows["Trash"]).count() == 1)
 
     uid = Message.objects.get(folder=rows["Trash"]).uid
-    mailbox.delete_messages(account, rows["Trash"], [uid])
+    changes.delete_messages(account, rows["Trash"], [uid])
     wait_for(lambda: len(_server_flags(phone, "Trash")) == 0, what="gone")
     assert _server_flags(phone, "INBOX") == {}
 
@@ -109,10 +111,10 @@ def test_a_killed_worker_loses_none_of_200_changes(worker, server_user, other_de
     assert inbox.total == 200
 
     for uid in range(1, 101):
-        mailbox.set_flags(account, inbox, [uid], add=["\\Seen"])
+        changes.set_flags(account, inbox, [uid], add=["\\Seen"])
     worker.kill()
     for uid in range(101, 201):
-        mailbox.set_flags(account, inbox, [uid], add=["\\Seen"])
+        changes.set_flags(account, inbox, [uid], add=["\\Seen"])
     worker.start()
 
     def all_seen() -> bool:
@@ -136,11 +138,11 @@ def test_a_refused_move_is_undone_and_reported(
     phone.delete_folder("Gone")
     events = subscribe(account.user_id)
 
-    mailbox.move_messages(account, rows["INBOX"], [1], rows["Gone"])
+    changes.move_messages(account, rows["INBOX"], [1], rows["Gone"])
     assert not Message.objects.filter(folder=rows["INBOX"], uid=1).exists()
 
     event = events.wait(lambda e: e["type"] == "outbox")
-    (failed,) = mailbox.failed_operations(account)
+    (failed,) = status.failed_operations(account)
     assert event["failed"] == [failed.id]
     assert "Gone" in failed.last_error
     wait_for(lambda: Message.objects.filter(folder=rows["INBOX"], uid=1).exists())
@@ -175,14 +177,14 @@ def test_a_broken_account_keeps_its_actions_until_fixed(
             setattr(account, key, value)
     account.save()
 
-    mailbox.set_flags(account, inbox, [1], add=["\\Flagged"])
+    changes.set_flags(account, inbox, [1], add=["\\Flagged"])
 
     def error_recorded():
         state = AccountState.objects.filter(account=account).first()
         return state is not None and words in state.error
 
     wait_for(error_recorded, what="the account error")
-    assert words in mailbox.account_error(account)
+    assert words in status.account_error(account)
     op = PendingOperation.objects.get(account=account)
     assert op.state == "pending" and words in op.last_error
     assert worker.alive()
@@ -191,9 +193,9 @@ def test_a_broken_account_keeps_its_actions_until_fixed(
         setattr(account, key, value)
     account.save()
     PendingOperation.objects.filter(id=op.id).update(next_attempt_at=op.created_at)
-    tasks.send_push(account.id)
+    door.push_changes(account.id)
     wait_for(lambda: b"\\Flagged" in _server_flags(phone)[1], what="applied")
-    wait_for(lambda: mailbox.account_error(account) == "", what="error cleared")
+    wait_for(lambda: status.account_error(account) == "", what="error cleared")
 
 
 def test_a_dropped_connection_is_replaced(worker, server_user, other_device):
@@ -201,13 +203,13 @@ def test_a_dropped_connection_is_replaced(worker, server_user, other_device):
     fill(phone, "INBOX", 2)
     account = account_for(server_user)
     inbox = _ready(account)["INBOX"]
-    mailbox.set_flags(account, inbox, [1], add=["\\Seen"])
+    changes.set_flags(account, inbox, [1], add=["\\Seen"])
     wait_for(lambda: _pending(account) == 0)
 
     # Drops every connection of the user, the "phone's" too.
     server_user.server.doveadm("kick", server_user.username)
     phone = other_device(server_user)
-    mailbox.set_flags(account, inbox, [2], add=["\\Seen"])
+    changes.set_flags(account, inbox, [2], add=["\\Seen"])
     wait_for(lambda: b"\\Seen" in _server_flags(phone)[2], what="applied")
     wait_for(lambda: _pending(account) == 0)
 
@@ -231,7 +233,7 @@ def test_a_flag_change_meeting_a_newer_one_from_the_phone_keeps_both(
     modseq = phone.fetch([1], ["MODSEQ"])[1][b"MODSEQ"][0]
     assert modseq > cached.modseq
 
-    mailbox.set_flags(account, inbox, [1, 2], add=["\\Seen"])
+    changes.set_flags(account, inbox, [1, 2], add=["\\Seen"])
     op = PendingOperation.objects.get(account=account)
     assert op.payload["modseq"] < modseq  # what the webmail saw is older
     listener = subscribe(account.user_id)

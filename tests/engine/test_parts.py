@@ -25,8 +25,10 @@ from django.conf import settings
 from django.test import AsyncClient, Client
 
 from tests.engine.conftest import account_for
-from webmail import parts, sync
+from webmail.engine import folderlist, sync
+from webmail.mail import parts
 from webmail.models import Folder
+from webmail.shared import partstream
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,7 +41,7 @@ PNG = bytes.fromhex(
 def _synced(imap_user):
     """A webmail account on the user's mailbox, with INBOX in the cache."""
     account = account_for(imap_user)
-    sync.sync_folder_list(account.id)
+    folderlist.sync_folder_list(account.id)
     inbox = Folder.objects.get(account=account, name="INBOX")
     sync.sync_folder(account.id, inbox.id)
     client = Client()
@@ -273,7 +275,7 @@ def test_inline_images_load_through_a_signed_url_without_cookies(
     other = account_for(make_imap_user())
     assert anonymous.get(f"/mail/part/{other.user_id}/{token}").status_code == 404
     # A token the other user holds does not open this user's account.
-    from webmail.parts import sign_part
+    from webmail.shared.partlinks import sign_part
 
     forged = sign_part(other.user_id, account.id, inbox.id, 1, "2.2")
     assert anonymous.get(f"/mail/part/{other.user_id}/{forged}").status_code == 404
@@ -380,7 +382,7 @@ def test_the_worker_waits_for_a_slow_reader(worker, imap_user, other_device):
             # Give the worker time to run ahead if nothing held it back.
             await asyncio.sleep(0.05)
             waiting = client.llen(stream.key)
-            assert waiting <= parts.WINDOW, waiting
+            assert waiting <= partstream.WINDOW, waiting
             total += len(chunk)
         return total
 

@@ -19,9 +19,11 @@ from tests.engine.conftest import (
     synced_inbox,
     wait_for,
 )
-from webmail import events, mailbox, sync, workers
+from webmail.engine import connections, folderlist, sync
 from webmail.imap.types import FolderStatus
+from webmail.mail import changes, watching
 from webmail.models import Folder, Message
+from webmail.shared import events
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,12 +34,12 @@ def test_another_device_marking_read_reaches_open_pages(
     phone = other_device(server_user)
     fill(phone, "INBOX", 2)
     account = account_for(server_user)
-    sync.sync_folder_list(account.id)
+    folderlist.sync_folder_list(account.id)
     inbox = Folder.objects.get(account=account, name="INBOX")
     sync.sync_folder(account.id, inbox.id)
     listener = subscribe(account.user_id)
 
-    mailbox.keep_watching(account.id, inbox.id)
+    watching.keep_watching(account.id, inbox.id)
     phone.select_folder("INBOX")
     phone.add_flags([2], [b"\\Seen"])
 
@@ -130,14 +132,14 @@ def test_new_mail_in_inbox_reaches_a_page_open_on_another_folder(
     fill(phone, "INBOX", 1)
     fill(phone, "Archive", 1)
     account = account_for(server_user)
-    sync.sync_folder_list(account.id)
+    folderlist.sync_folder_list(account.id)
     inbox = Folder.objects.get(account=account, name="INBOX")
     archive = Folder.objects.get(account=account, name="Archive")
     sync.sync_folder(account.id, inbox.id)
     sync.sync_folder(account.id, archive.id)
     listener = subscribe(account.user_id)
 
-    mailbox.keep_watching(account.id, archive.id)
+    watching.keep_watching(account.id, archive.id)
     # The viewed folder's news arrives: the watcher is at work.
     phone.select_folder("Archive")
     phone.add_flags([1], [b"\\Seen"])
@@ -170,7 +172,7 @@ def test_notify_news_does_not_confuse_other_answers(imap_user, other_device):
     phone = other_device(imap_user)
     fill(phone, "Archive", 2)
     account = account_for(imap_user)
-    with workers.account_session(account.id, idle=True) as session:
+    with connections.account_session(account.id, idle=True) as session:
         session.open_folder("Archive")
         (start,) = session.notify_changes(["INBOX"])
         assert (start.folder, start.messages, start.uidnext) == ("INBOX", 0, 1)
@@ -214,14 +216,14 @@ def test_the_webmails_own_change_coming_back_is_not_synced_again(
     fill(phone, "INBOX", 3)
     account = account_for(imap_user)
     inbox = synced_inbox(account)
-    mailbox.keep_watching(account.id, inbox.id)
+    watching.keep_watching(account.id, inbox.id)
     phone.select_folder("INBOX")
     phone.add_flags([1], [b"\\Seen"])
     wait_for(lambda: Message.objects.get(folder=inbox, uid=1).seen, what="watching")
     synced_at = _settled_sync_time(inbox)
     modseq = Message.objects.get(folder=inbox, uid=2).modseq
 
-    mailbox.set_flags(account, inbox, [2], add=["\\Flagged"])
+    changes.set_flags(account, inbox, [2], add=["\\Flagged"])
 
     # The server reports the star back; the watcher only notes the
     # message's new MODSEQ, without a sync of the folder.
@@ -231,7 +233,7 @@ def test_the_webmails_own_change_coming_back_is_not_synced_again(
     )
     assert Folder.objects.get(id=inbox.id).synced_at == synced_at
     # So the next change to it is no conflict; another device's is synced.
-    mailbox.set_flags(account, inbox, [2], remove=["\\Flagged"])
+    changes.set_flags(account, inbox, [2], remove=["\\Flagged"])
     phone.add_flags([3], [b"\\Seen"])
     wait_for(lambda: Message.objects.get(folder=inbox, uid=3).seen, what="phone")
     wait_for(

@@ -23,9 +23,12 @@ from tests.engine.conftest import (
     synced_inbox,
     wait_for,
 )
-from webmail import bodies, mailbox, sync, tasks
+from webmail import door
 from webmail.celery import app
+from webmail.engine import folderlist, tasks
+from webmail.mail import changes, status
 from webmail.models import Folder, Message, OperationState, PendingOperation
+from webmail.shared import bodycache
 
 
 def _settled_log_end(worker) -> int:
@@ -55,7 +58,7 @@ def test_opening_unread_mail_reads_it_on_the_phone_without_a_second_task(
     phone.append("INBOX", message_bytes("note", "Bring the ladder.\n"))
     account = account_for(imap_user)
     inbox = synced_inbox(account)
-    cache.delete(bodies.cache_key(account.id, inbox, 1))
+    cache.delete(bodycache.cache_key(account.id, inbox, 1))
     other_tab = subscribe(account.user_id)
     start = _settled_log_end(worker)
 
@@ -79,7 +82,7 @@ def test_opening_unread_mail_reads_it_on_the_phone_without_a_second_task(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_refused_change_ahead_of_the_read_mark_is_reported_and_the_mark_applied(
-    imap_user, other_device, subscribe, settings
+    imap_user, other_device, subscribe, settings, monkeypatch
 ):
     """The worker's own push tells the user what the server refused, as a
     queued push does; here run in this process, the outbox's first change
@@ -88,20 +91,21 @@ def test_a_refused_change_ahead_of_the_read_mark_is_reported_and_the_mark_applie
     phone.create_folder("Gone")
     fill(phone, "INBOX", 2)
     account = account_for(imap_user)
-    sync.sync_folder_list(account.id)
+    folderlist.sync_folder_list(account.id)
     inbox = synced_inbox(account)
     gone = Folder.objects.get(account=account, name="Gone")
     phone.delete_folder("Gone")
-    with mailbox._pushed_by_caller():  # no push queued: as if it was lost
-        mailbox.move_messages(account, inbox, [1], gone)
-    cache.delete(bodies.cache_key(account.id, inbox, 2))
+    with monkeypatch.context() as patched:  # no push queued: as if it was lost
+        patched.setattr(door, "push_changes", lambda *args, **kwargs: True)
+        changes.move_messages(account, inbox, [1], gone)
+    cache.delete(bodycache.cache_key(account.id, inbox, 2))
     events = subscribe(account.user_id)
     reply_to = f"{settings.REDIS_KEY_PREFIX}:body-reply:{uuid.uuid4().hex}"
 
     tasks.fetch_body.apply((account.id, inbox.id, 2, reply_to, time.time() + 20))
 
     event = events.wait(lambda e: e["type"] == "outbox")
-    (failed,) = mailbox.failed_operations(account)
+    (failed,) = status.failed_operations(account)
     assert event["failed"] == [failed.id]
     assert "Gone" in failed.last_error
     assert Message.objects.filter(folder=inbox, uid=1).exists()  # put back
@@ -120,7 +124,7 @@ def test_mail_opened_just_after_the_server_dropped_the_connection_is_shown_and_r
     fill(phone, "INBOX", 2)
     account = account_for(imap_user)
     inbox = synced_inbox(account)
-    cache.delete_many([bodies.cache_key(account.id, inbox, uid) for uid in (1, 2)])
+    cache.delete_many([bodycache.cache_key(account.id, inbox, uid) for uid in (1, 2)])
     open_in_reader(account, inbox, 1)
     wait_for(lambda: seen_on_server(phone, 1), what="the first read")
 

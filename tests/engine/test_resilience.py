@@ -15,14 +15,15 @@ from django.conf import settings
 from django.db import connection
 
 from tests.engine.conftest import account_for, fill, wait_for
-from webmail import mailbox, sync, workers
+from webmail.engine import connections, folderlist, sync
+from webmail.mail import bodies, changes, reading, watching
 from webmail.models import Folder, PendingOperation
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _inbox(account) -> Folder:
-    sync.sync_folder_list(account.id)
+    folderlist.sync_folder_list(account.id)
     inbox = Folder.objects.get(account=account, name="INBOX")
     sync.sync_folder(account.id, inbox.id)
     inbox.refresh_from_db()
@@ -47,12 +48,12 @@ def test_a_redis_restart_loses_no_action(
     fill(phone, "INBOX", 2)
     account = account_for(server_user)
     inbox = _inbox(account)
-    mailbox.set_flags(account, inbox, [1], add=["\\Seen"])
+    changes.set_flags(account, inbox, [1], add=["\\Seen"])
     wait_for(lambda: _seen_on_server(phone, 1), what="first action")
 
     redis_server.restart()  # the queues and results are gone
 
-    mailbox.set_flags(account, inbox, [2], add=["\\Seen"])
+    changes.set_flags(account, inbox, [2], add=["\\Seen"])
     # The worker reconnects to the broker with a growing back-off; once in
     # a CI run that took more than 40 s. Late is allowed, lost is not.
     wait_for(lambda: _seen_on_server(phone, 2), timeout=90, what="after restart")
@@ -64,12 +65,12 @@ def test_a_dovecot_restart_loses_no_action(worker, server_user, other_device):
     fill(phone, "INBOX", 2)
     account = account_for(server_user)
     inbox = _inbox(account)
-    mailbox.set_flags(account, inbox, [1], add=["\\Seen"])
+    changes.set_flags(account, inbox, [1], add=["\\Seen"])
     wait_for(lambda: _seen_on_server(phone, 1), what="first action")
 
     server_user.server.restart()  # the worker's pooled connections die
 
-    mailbox.set_flags(account, inbox, [2], add=["\\Seen"])
+    changes.set_flags(account, inbox, [2], add=["\\Seen"])
     phone = other_device(server_user)
     wait_for(lambda: _seen_on_server(phone, 2), timeout=40, what="after restart")
     wait_for(lambda: _drained(account))
@@ -84,7 +85,7 @@ def test_pushes_go_on_after_a_dovecot_restart(
     inbox = _inbox(account)
     archive = Folder.objects.get(account=account, name="Archive")
     listener = subscribe(account.user_id)
-    mailbox.keep_watching(account.id, archive.id)
+    watching.keep_watching(account.id, archive.id)
     fill(phone, "INBOX", 1, prefix="before")
     listener.wait(lambda e: e["type"] == "new" and e["folder"] == inbox.id, 30)
 
@@ -106,7 +107,7 @@ def test_twenty_requests_at_once_stay_within_the_connection_cap(
     phone.logout()
     account = account_for(server_user)
     inbox = _inbox(account)
-    workers.close_pool()  # this process's own sync connection
+    connections.close_pool()  # this process's own sync connection
     server = server_user.server
     wait_for(lambda: server.who(server_user.username) == 0, what="no connections")
     results: dict[int, object] = {}
@@ -121,8 +122,8 @@ def test_twenty_requests_at_once_stay_within_the_connection_cap(
 
     def open_one(uid: int) -> None:
         try:
-            results[uid] = mailbox.open_message(
-                account, inbox, mailbox.get_message(inbox, uid), timeout=60
+            results[uid] = bodies.open_message(
+                account, inbox, reading.get_message(inbox, uid), timeout=60
             )
         finally:
             connection.close()

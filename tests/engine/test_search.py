@@ -15,10 +15,13 @@ import pytest
 from django.test import override_settings
 
 from tests.engine.conftest import account_for
-from webmail import mailbox, search, sync
+from webmail.engine import folderlist, sync
+from webmail.engine import search as worker_search
+from webmail.engine.connections import with_session
 from webmail.imap import CharsetRefused, SearchText
+from webmail.mail import reading, search
 from webmail.models import Folder, Message
-from webmail.workers import with_session
+from webmail.shared import searching
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -58,7 +61,7 @@ def put(phone, folder: str, raw: bytes, flags=(), day: int = 20) -> None:
 
 def ready(account, *names: str) -> dict[str, Folder]:
     """Sync the folder list and the named folders (INBOX first) in-process."""
-    sync.sync_folder_list(account.id)
+    folderlist.sync_folder_list(account.id)
     rows = {}
     for name in ("INBOX", *names):
         row = Folder.objects.get(account=account, name=name)
@@ -87,7 +90,7 @@ def test_body_text_is_found_on_the_server_though_the_cache_cannot(
     account = account_for(server_user)
     inbox = ready(account)["INBOX"]
 
-    assert mailbox.list_messages(account, inbox, query="zebracorn").messages == []
+    assert reading.list_messages(account, inbox, query="zebracorn").messages == []
     page = found(account, q="zebracorn", folder=str(inbox.id))
     assert subjects(page) == ["Weekly notes"]
     assert page.error == "" and page.note == ""
@@ -211,24 +214,28 @@ def test_without_charset_ascii_is_searched_again_and_other_text_in_the_cache(
     put(phone, "INBOX", mail("Status", "pomegranate"))
     account = account_for(imap_user)
     ready(account)
-    monkeypatch.setattr(search, "CHARSET", "X-NO-SUCH")
+    monkeypatch.setattr(worker_search, "CHARSET", "X-NO-SUCH")
 
     def run(text: str) -> dict:
         query, _ = search.parse_query({"q": text})
-        return search.run_search(account.id, query.to_json())
+        return worker_search.run_search(account.id, query.to_json())
 
     ascii_answer = run("pomegranate")
     assert ascii_answer["note"] == "" and len(ascii_answer["hits"]) == 1
     japanese = run("議事録")  # only in the body: the cache cannot find it
-    assert japanese["note"] == search.NOTE_CACHE_ONLY and japanese["hits"] == []
+    assert japanese["note"] == searching.NOTE_CACHE_ONLY and japanese["hits"] == []
     in_subject = run("会議")
-    assert in_subject["note"] == search.NOTE_CACHE_ONLY
+    assert in_subject["note"] == searching.NOTE_CACHE_ONLY
     assert len(in_subject["hits"]) == 1
 
 
 def test_the_fallback_decision():
-    assert search.retry_without_charset(search.criteria(search.SearchQuery("plan")))
-    assert not search.retry_without_charset(search.criteria(search.SearchQuery("会議")))
+    assert worker_search.retry_without_charset(
+        worker_search.criteria(searching.SearchQuery("plan"))
+    )
+    assert not worker_search.retry_without_charset(
+        worker_search.criteria(searching.SearchQuery("会議"))
+    )
 
 
 def test_an_unreachable_server_gives_a_clear_message(worker, imap_user):

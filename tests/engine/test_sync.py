@@ -9,12 +9,13 @@ import pytest
 from django.test import override_settings
 
 from tests.engine.conftest import account_for, fill
-from webmail import mailbox, sync
+from webmail.engine import backfill, folderlist, sync
+from webmail.mail import changes, reading
 from webmail.models import Folder, Message, PendingOperation
 
 
 def _inbox(account) -> Folder:
-    sync.sync_folder_list(account.id)
+    folderlist.sync_folder_list(account.id)
     return Folder.objects.get(account=account, name="INBOX")
 
 
@@ -31,10 +32,10 @@ def test_first_sync_loads_newest_first_then_backfills(server_user, other_device)
     with override_settings(IMAP_SYNC_BATCH=3):
         result = sync.sync_folder(account.id, inbox.id)
         assert result.new == [5, 6, 7] and result.more
-        page = mailbox.list_messages(account, inbox)
+        page = reading.list_messages(account, inbox)
         assert [m.subject for m in page.messages] == ["msg 6", "msg 5", "msg 4"]
         while result and result.more:
-            result = sync.backfill_folder(account.id, inbox.id)
+            result = backfill.backfill_folder(account.id, inbox.id)
     inbox.refresh_from_db()
     assert inbox.complete and inbox.total == 7 and inbox.unseen == 7
     assert sorted(_cached(inbox)) == list(range(1, 8))
@@ -104,7 +105,7 @@ def test_a_recreated_folder_is_loaded_again(server_user, other_device):
     phone.create_folder("Work")
     fill(phone, "Work", 3, prefix="old")
     account = account_for(server_user)
-    sync.sync_folder_list(account.id)
+    folderlist.sync_folder_list(account.id)
     work = Folder.objects.get(account=account, name="Work")
     sync.sync_folder(account.id, work.id)
     assert len(_cached(work)) == 3
@@ -128,7 +129,7 @@ def test_a_sync_keeps_actions_not_yet_on_the_server(server_user, other_device):
     inbox = _inbox(account)
     sync.sync_folder(account.id, inbox.id)
 
-    mailbox.set_flags(account, inbox, [1], add=["\\Seen"])
+    changes.set_flags(account, inbox, [1], add=["\\Seen"])
     phone.select_folder("INBOX")
     phone.add_flags([1], [b"\\Flagged"])
     sync.sync_folder(account.id, inbox.id)
@@ -146,15 +147,15 @@ def test_the_folder_list_follows_the_server(server_user, other_device):
     sep = server_user.server.delimiter
     phone.create_folder(f"Projects{sep}Alpha")
     account = account_for(server_user)
-    assert sync.sync_folder_list(account.id).changed
+    assert folderlist.sync_folder_list(account.id).changed
     alpha = Folder.objects.get(account=account, name=f"Projects{sep}Alpha")
     assert alpha.parent is not None and alpha.parent.name == "Projects"
     assert alpha.path == ["Projects", "Alpha"]
 
     phone.delete_folder(f"Projects{sep}Alpha")
-    assert sync.sync_folder_list(account.id).changed
+    assert folderlist.sync_folder_list(account.id).changed
     assert not Folder.objects.filter(id=alpha.id).exists()
-    assert not sync.sync_folder_list(account.id).changed
+    assert not folderlist.sync_folder_list(account.id).changed
 
 
 @pytest.mark.django_db

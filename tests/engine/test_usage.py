@@ -7,7 +7,7 @@ import pytest
 from accounts.models import User
 from accounts.operator import mail_usage_for_user
 from tests.engine.conftest import account_for, fill
-from webmail import sync
+from webmail.engine import folderlist
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,7 +22,7 @@ def test_a_sync_records_quota_and_connections(imap_user, other_device, client):
     fill(phone, "INBOX", 3)
     account = account_for(imap_user)
 
-    sync.sync_folder_list(account.id)
+    folderlist.sync_folder_list(account.id)
 
     usage = mail_usage_for_user(account.user)
     assert usage is not None

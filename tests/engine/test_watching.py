@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.engine.conftest import account_for, message_bytes, wait_for
-from webmail import mailbox, push
+from webmail.engine import hub
+from webmail.mail import watching
 from webmail.models import Folder, Message
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -34,7 +35,7 @@ def test_a_watched_account_holds_one_connection_and_sees_new_folders(
     account = account_for(server_user)
     server = server_user.server
     listener = subscribe(account.user_id)
-    mailbox.keep_watching(account.id, None)
+    watching.keep_watching(account.id, None)
     # The watch reads the folder list itself, on its own connection.
     wait_for(lambda: Folder.objects.filter(account=account, name="INBOX").exists())
 
@@ -64,7 +65,7 @@ def test_many_watched_accounts_share_a_few_threads(
     threads = _threads(worker.process.pid)
 
     for account in accounts:
-        mailbox.keep_watching(account.id, None)
+        watching.keep_watching(account.id, None)
 
     def each_connected() -> bool:
         return all(server.who(user.username) == 1 for user in users)
@@ -72,7 +73,7 @@ def test_many_watched_accounts_share_a_few_threads(
     wait_for(each_connected, timeout=60, what="one connection per account")
     # The hub, and its handler threads if this worker had none yet; and the
     # task pool's own threads, which Celery starts only as tasks come in.
-    most = push.push_threads() + 1 + worker.concurrency
+    most = hub.push_threads() + 1 + worker.concurrency
     assert most < WATCHED  # or a thread per account would pass
     assert _threads(worker.process.pid) - threads <= most
 

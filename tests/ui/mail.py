@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from django.core.cache import cache
 
 from accounts.models import MailAccount, User
-from webmail import bodies
 from webmail.mime import parse_message
 from webmail.mime.sanitize import sanitize_html
 from webmail.models import Folder, Message
+from webmail.shared import bodycache
 
 # A body with what mail carries: a tracking image, a script, a link.
 BODY_HTML = (
@@ -98,7 +98,7 @@ def cache_body(folder: Folder, uid: int, raw: bytes, html: str | None = None) ->
         "cid_parts": [],
         "attachments": [],
     }
-    key = bodies.cache_key(folder.account_id, folder, uid)
+    key = bodycache.cache_key(folder.account_id, folder, uid)
     cache.set(key, body, 600)
 
 

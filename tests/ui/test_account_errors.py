@@ -13,8 +13,9 @@ from django.utils import translation
 from accounts.access import accounts_for_user
 from accounts.models import User
 from tests.ui.mail import account_of, standard_mailbox
-from webmail import mailbox, outbox, sync
+from webmail.engine import folderlist, outbox
 from webmail.imap import AuthenticationFailed, TlsError
+from webmail.mail import status
 from webmail.models import AccountState
 
 pytestmark = pytest.mark.django_db
@@ -81,7 +82,7 @@ def test_the_state_error_needs_no_query(alice: User, django_assert_num_queries):
     outbox.record_account_error(account.id, AuthenticationFailed(REFUSED))
     (loaded,) = accounts_for_user(alice)
     with translation.override("en"), django_assert_num_queries(0):
-        assert mailbox.state_error(loaded) == REFUSED
+        assert status.state_error(loaded) == REFUSED
 
 
 def test_the_worker_records_the_kind_beside_the_text_and_clears_both(alice: User):
@@ -96,6 +97,6 @@ def test_the_worker_records_the_kind_beside_the_text_and_clears_both(alice: User
     assert (state.error, state.error_kind) == ("Unexpected.", "")
 
     outbox.record_account_error(account.id, AuthenticationFailed(REFUSED))
-    sync.apply_folder_list(account.id, [], [])
+    folderlist.apply_folder_list(account.id, [], [])
     state.refresh_from_db()
     assert (state.error, state.error_kind) == ("", "")

@@ -15,8 +15,8 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 from accounts.models import User
 from tests.ui.conftest import PASSWORD, PIXEL_PNG, ImageServer
 from tests.ui.mail import account_of, cache_body, html_mail, standard_mailbox
-from webmail import events
 from webmail.models import Folder
+from webmail.shared import events
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,7 @@ from django.test import Client
 
 from accounts.models import User
 from tests.ui.mail import account_of, add_folder, add_message, standard_mailbox
-from webmail import bulk
+from webmail.mail import bulk, changes
 from webmail.models import Folder, Message, OperationKind, PendingOperation
 
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "list"}
@@ -212,12 +212,10 @@ def test_the_status_and_toolbar_speak_japanese(folders: dict[str, Folder], alice
 
 def test_flag_changes_keep_each_messages_own_keywords(alice: User):
     # set_flags writes named flags with one UPDATE; keywords stay per row.
-    from webmail import mailbox
-
     inbox = add_folder(account_of(alice), "INBOX")
     add_message(inbox, 1, "a", keywords=["$A", "$Work"])
     add_message(inbox, 2, "b", seen=True)
-    changed = mailbox.set_flags(
+    changed = changes.set_flags(
         account_of(alice), inbox, [1, 2], add=["$B", "\\Seen"], remove=["$A"]
     )
     assert changed == 2

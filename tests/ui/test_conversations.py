@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import MarkRead, Preference, User
 from tests.ui.mail import NOW, account_of, add_folder, add_message
-from webmail import conversations
+from webmail.mail import conversations
 from webmail.models import Folder, Message, PendingOperation
 
 

@@ -17,7 +17,7 @@ from tests.engine.conftest import (  # noqa: F401 (fixtures)
     worker,
 )
 from tests.fixtures.servers import ImapUser
-from webmail import sync
+from webmail.engine import folderlist, sync
 from webmail.models import Folder
 
 pytestmark = [
@@ -66,7 +66,7 @@ def test_a_thread_over_four_folders_is_one_line_and_opening_it_reads_three(
     phone.append("Trash", mail("Re: Budget", "<r3@example.net>", "11:00:00",
                                References=ROOT))  # fmt: skip
     account = account_for(imap_user)
-    sync.sync_folder_list(account.id)
+    folderlist.sync_folder_list(account.id)
     folders = {}
     for name in ("INBOX", "Archive", "Sent", "Trash"):
         folders[name] = Folder.objects.get(account=account, name=name)

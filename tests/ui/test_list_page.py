@@ -18,7 +18,7 @@ from django.utils.formats import get_format
 
 from accounts.models import User
 from tests.ui.mail import account_of, add_folder, add_message
-from webmail.templatetags.mail import ListDates
+from webmail.views.dates import ListDates
 
 pytestmark = pytest.mark.django_db
 

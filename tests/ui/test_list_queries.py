@@ -1,4 +1,4 @@
-"""The list page's queries, compiled once (webmail.prepared), read what is there now.
+"""The list page's compiled queries (webmail.shared.prepared) read what is there now.
 
 Only the SQL is kept from one page view to the next, never what it found:
 a change made between two views shows on the second, and each account
@@ -27,7 +27,7 @@ from tests.ui.mail import (
     add_message,
     standard_mailbox,
 )
-from webmail import mailbox
+from webmail.mail import reading, status
 from webmail.models import (
     Folder,
     Message,
@@ -35,7 +35,7 @@ from webmail.models import (
     OperationState,
     PendingOperation,
 )
-from webmail.prepared import Prepared
+from webmail.shared.prepared import Prepared
 
 pytestmark = pytest.mark.django_db
 
@@ -116,22 +116,22 @@ def test_the_prepared_queries_answer_what_the_orm_does(alice: User):
     for uid in range(10, 80):
         add_message(inbox, uid, f"Message {uid}", seen=uid % 3 == 0)
     refuse(inbox, [1, 2], "Mailbox is full.")
-    page_one = mailbox.list_messages(account, inbox)
+    page_one = reading.list_messages(account, inbox)
     orm = list(
         Message.objects.filter(folder=inbox)
-        .values_list(*mailbox.ROW_COLUMNS, named=True)
+        .values_list(*reading.ROW_COLUMNS, named=True)
         .order_by("-date", "-uid")[:50]
     )
     assert page_one.messages == orm
     assert type(page_one.messages[0]) is type(orm[0])
-    assert page_one.next_before == mailbox._cursor(orm[-1])
-    folders = mailbox.folders(account)
+    assert page_one.next_before == reading._cursor(orm[-1])
+    folders = reading.folders(account)
     fields = ("id", "name", "path", "special_use", "unseen", "total", "selectable")
     in_orm = Folder.objects.filter(account=account).values_list(*fields)
     assert folders[0].name == "INBOX"
     shown = sorted(tuple(getattr(f, name) for name in fields) for f in folders)
     assert shown == sorted(in_orm)
-    (failure,) = mailbox.failed_operations(account)
+    (failure,) = status.failed_operations(account)
     assert failure.uids == [1, 2] and failure.last_error == "Mailbox is full."
 
 

@@ -9,7 +9,7 @@ from django.test import Client
 
 from accounts.models import User
 from tests.ui.mail import account_of, add_folder, add_message, standard_mailbox
-from webmail import proxy
+from webmail.mail import proxy
 from webmail.models import OperationKind, OperationState, PendingOperation
 
 pytestmark = pytest.mark.django_db

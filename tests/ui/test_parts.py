@@ -13,7 +13,7 @@ from django.test import Client
 from accounts.models import User
 from tests.ui.conftest import make_user
 from tests.ui.mail import account_of, add_folder, add_message, standard_mailbox
-from webmail import bodies, parts
+from webmail.shared import bodycache, partlinks
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +21,7 @@ NEW_URLS = ("part/2", "part/2?inline=1", "attachments.zip", "source", "eml", "pr
 
 
 def _with_attachments(folder, uid: int) -> None:
-    key = bodies.cache_key(folder.account_id, folder, uid)
+    key = bodycache.cache_key(folder.account_id, folder, uid)
     body = {
         "text": "See the files.",
         "html": "",
@@ -67,11 +67,11 @@ def test_another_users_ids_get_404_for_every_new_url(alice: User, bob: User):
         path = f"/mail/{account.id}/{inbox.id}/99/{rest}"
         assert alice_client.get(path).status_code == 404, path
     # A signed inline part of Alice's works for Alice's id only.
-    token = parts.sign_part(alice.id, account.id, inbox.id, 2, "2")
+    token = partlinks.sign_part(alice.id, account.id, inbox.id, 2, "2")
     for user in (bob, charlie):
         assert Client().get(f"/mail/part/{user.id}/{token}").status_code == 404
     # Charlie signing Alice's ids with his own salt opens nothing either.
-    forged = parts.sign_part(charlie.id, account.id, inbox.id, 2, "2")
+    forged = partlinks.sign_part(charlie.id, account.id, inbox.id, 2, "2")
     assert Client().get(f"/mail/part/{charlie.id}/{forged}").status_code == 404
 
 

@@ -24,7 +24,7 @@ from tests.engine.conftest import (  # noqa: F401 (fixtures)
     worker,
 )
 from tests.engine.test_parts import _stream_measured
-from webmail import sync
+from webmail.engine import folderlist, sync
 from webmail.models import Folder
 
 pytestmark = [
@@ -86,7 +86,7 @@ def mail(subject: str, files: list[tuple[str, str, bytes]]) -> bytes:
 def synced(imap_user):
     """A webmail account on the mailbox, INBOX in the cache, a signed-in client."""
     account = account_for(imap_user)
-    sync.sync_folder_list(account.id)
+    folderlist.sync_folder_list(account.id)
     inbox = Folder.objects.get(account=account, name="INBOX")
     sync.sync_folder(account.id, inbox.id)
     client = Client()

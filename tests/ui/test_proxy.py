@@ -11,7 +11,7 @@ from django.test import Client
 from accounts.models import User
 from devtools.ports import LOOPBACK
 from tests.ui.conftest import PIXEL_PNG, ImageServer
-from webmail import proxy
+from webmail.mail import proxy
 
 pytestmark = pytest.mark.django_db
 

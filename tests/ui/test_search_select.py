@@ -22,7 +22,7 @@ from tests.engine.conftest import (  # noqa: F401 (fixtures)
 )
 from tests.engine.test_search import mail, put, ready
 from tests.ui.mail import account_of, add_message, standard_mailbox
-from webmail import bulk
+from webmail.mail import bulk
 from webmail.models import Folder, Message, OperationKind, PendingOperation
 
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "list"}

@@ -18,8 +18,8 @@ from tests.ui.mail import (
     html_mail,
 )
 from tests.ui.test_browser import sign_in
-from webmail import events
 from webmail.models import Folder, Message, PendingOperation
+from webmail.shared import events
 
 pytestmark = pytest.mark.browser
 UNREAD = re.compile(r"\bunread\b")
@@ -168,7 +168,7 @@ def test_the_conversation_view_groups_a_thread_and_shows_both_messages(
     rows = page.locator("#list .row")
     expect(rows).to_have_count(2)
     # Newest conversation first: the thread, whose reply in Sent is newer
-    # than "Other" and counts too (webmail/conversations.py).
+    # than "Other" and counts too (webmail/mail/conversations.py).
     expect(rows.nth(1).locator(".subject")).to_have_text("Unread: Other")
     thread = rows.first
     expect(thread.locator(".subject")).to_have_text("Re: Trip to Kyoto")

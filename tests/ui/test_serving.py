@@ -14,8 +14,9 @@ from django.test import Client
 
 from accounts.models import User
 from tests.ui.mail import add_message, standard_mailbox
-from webmail import events, routing, tasks
+from webmail import door
 from webmail.models import Message
+from webmail.shared import events
 from webmail.views.present import folder_url, message_url
 
 WAITING_TABS = 8
@@ -43,7 +44,7 @@ def test_the_list_answers_while_other_tabs_wait_for_the_mail_server(
 ):
     # Body fetches go to a queue no worker reads: each tab waits the whole
     # BODY_FETCH_TIMEOUT (2 s here), as behind a mail server that hangs.
-    monkeypatch.setattr(routing, "queue_for", lambda account_id: "nobody-reads-this")
+    monkeypatch.setattr(door, "queue_for", lambda account_id: "nobody-reads-this")
     inbox = standard_mailbox(alice)["INBOX"]
     for uid in range(10, 10 + WAITING_TABS):
         add_message(inbox, uid, f"Not fetched yet {uid}")
@@ -133,7 +134,7 @@ def test_pages_answer_beside_more_open_tabs_than_database_connections(
 
 @pytest.mark.parametrize(
     ("module", "name"),
-    [(tasks, "send_push"), (events, "publish")],
+    [(door, "push_changes"), (events, "publish")],
     ids=["push", "event"],
 )
 def test_a_star_is_answered_before_the_worker_and_other_tabs_hear_of_it(
@@ -188,5 +189,5 @@ def test_a_star_is_answered_before_the_worker_and_other_tabs_hear_of_it(
     deadline = time.monotonic() + 5
     while not asked and time.monotonic() < deadline:
         time.sleep(0.01)
-    # send_push is given the account; publish, the user.
-    assert asked == [inbox.account_id if name == "send_push" else alice.id]
+    # push_changes is given the account; publish, the user.
+    assert asked == [inbox.account_id if name == "push_changes" else alice.id]

@@ -10,7 +10,7 @@ from django.test import Client
 
 from accounts.models import User
 from tests.ui.mail import NOW, account_of, add_folder, add_message
-from webmail import mailbox
+from webmail.mail import reading
 from webmail.models import Folder, Message
 
 SENDERS = ["bob", "Alice", "", "carol", "Erin", "dave"]
@@ -61,7 +61,7 @@ def test_every_order_pages_through_the_whole_folder(
     before = ""
     pages = 0
     while True:
-        page = mailbox.list_messages(
+        page = reading.list_messages(
             account, inbox, before=before, limit=7, sort=sort, descending=descending
         )
         uids += [m.uid for m in page.messages]
@@ -97,8 +97,8 @@ def test_the_order_is_kept_in_the_url_and_the_older_link(alice: User, inbox: Fol
 
 def test_a_cursor_from_another_order_starts_again(alice: User, inbox: Folder):
     account = account_of(alice)
-    by_date = mailbox.list_messages(account, inbox, limit=5)
-    page = mailbox.list_messages(
+    by_date = reading.list_messages(account, inbox, limit=5)
+    page = reading.list_messages(
         account, inbox, before=by_date.next_before, limit=5, sort="from"
     )
     assert [m.uid for m in page.messages] == expected(inbox, "from", False)[:5]

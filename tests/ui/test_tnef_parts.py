@@ -29,7 +29,7 @@ from tests.ui.test_pdf_preview import (  # noqa: F401 (fixture)
     synced,
     tiny_pdf,
 )
-from webmail import parts
+from webmail.shared import partlinks
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -64,13 +64,13 @@ def outlook_mail(files: list[tuple[str, bytes]] = FILES) -> bytes:
 
 
 def test_part_ids_of_files_in_a_winmail_dat_round_trip():
-    assert parts.tnef_part_id("2", 0) == "2~1"
-    assert parts.tnef_part_id("1.3", 4) == "1.3~5"
-    assert parts.split_part_id("1.3~5") == ("1.3", 4)
-    assert parts.split_part_id("2") == ("2", None)
+    assert partlinks.tnef_part_id("2", 0) == "2~1"
+    assert partlinks.tnef_part_id("1.3", 4) == "1.3~5"
+    assert partlinks.split_part_id("1.3~5") == ("1.3", 4)
+    assert partlinks.split_part_id("2") == ("2", None)
     for bad in ("2~0", "2~", "2~x", "2~-1"):
         with pytest.raises(ValueError):
-            parts.split_part_id(bad)
+            partlinks.split_part_id(bad)
 
 
 def test_each_file_in_a_winmail_dat_downloads_with_its_own_bytes_and_name(

@@ -1,22 +1,6 @@
-"""Pages of the webmail. Each module holds the views of one noun."""
+"""The pages of the webmail: each module holds the views of one noun.
 
-from __future__ import annotations
-
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
-
-from accounts.access import default_account_for_user
-
-
-@require_GET
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    """Show the inbox of the user's first mail account, or how to add one."""
-    from webmail.views.mailbox import inbox_page
-
-    account = default_account_for_user(request.user)  # type: ignore[arg-type]
-    if account is None:
-        return render(request, "webmail/home.html")
-    return inbox_page(request, account)
+Views sit on the top floor: they authorize, call the verbs of
+webmail.mail, and render. They never import the engine, imapclient or
+bleach (pyproject.toml's import contracts).
+"""

@@ -18,7 +18,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET
 
 from accounts.access import get_account_for_user
-from webmail import mailbox, proxy
+from webmail.mail import bodies, proxy, reading
 from webmail.views import remote
 
 BODY_POLICY = {
@@ -44,12 +44,12 @@ def body_view(
 ) -> HttpResponse:
     """Serve a message's sanitized HTML, for the reading pane's frame."""
     account = get_account_for_user(request.user, account_id)  # type: ignore[arg-type]
-    folder = mailbox.get_folder(account, folder_id)
-    message = mailbox.get_message(folder, uid)
+    folder = reading.get_folder(account, folder_id)
+    message = reading.get_message(folder, uid)
     allow_remote = request.GET.get("images") == "show" or remote.sender_allowed(
         request, message.from_address
     )
-    html = mailbox.message_html(
+    html = bodies.message_html(
         account,
         folder,
         uid,

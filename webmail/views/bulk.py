@@ -17,10 +17,10 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.models import MailAccount
-from webmail import bulk, mailbox, search
+from webmail.mail import bulk, reading, search
 from webmail.models import Folder
 from webmail.views import present
-from webmail.views.mailbox import _account, _is_htmx, _layout
+from webmail.views.layout import account_or_404, is_htmx, layout
 from webmail.views.search import results_context
 
 
@@ -78,7 +78,7 @@ def _target(request: HttpRequest, account: MailAccount) -> Folder | None:
     if not value:
         return None
     # Another account's folder (another user's too) is a 404, like any id.
-    return mailbox.get_folder(account, int(value) if value.isdigit() else -1)
+    return reading.get_folder(account, int(value) if value.isdigit() else -1)
 
 
 def _problem(request: HttpRequest, name: str = "uid") -> str:
@@ -106,8 +106,8 @@ def _unusable(target: Folder | None) -> str:
 @login_required
 def bulk_view(request: HttpRequest, account_id: int, folder_id: int) -> HttpResponse:
     """Apply an action to the selected messages (or all of the folder's)."""
-    account = _account(request, account_id)
-    folder = mailbox.get_folder(account, folder_id)
+    account = account_or_404(request, account_id)
+    folder = reading.get_folder(account, folder_id)
     target = _target(request, account)
     action = request.POST.get("action", "")
     status = _unusable(target) or _problem(request)
@@ -119,11 +119,11 @@ def bulk_view(request: HttpRequest, account_id: int, folder_id: int) -> HttpResp
     back = request.POST.get("back", "")
     if not back.startswith(folder_url):
         back = folder_url
-    if not _is_htmx(request):
+    if not is_htmx(request):
         return redirect(back)
     # The refreshed list keeps the order and page it was showing.
     request.GET = QueryDict(urlsplit(back).query)
-    context = _layout(request, account, folder)
+    context = layout(request, account, folder)
     context["folders_oob"] = True
     context["bulk_status"] = status
     response = render(request, "webmail/_bulk_done.html", context)
@@ -139,7 +139,7 @@ def search_bulk_view(request: HttpRequest, account_id: int) -> HttpResponse:
     the search that the page "back" shows. Ids of other accounts' messages
     are left out.
     """
-    account = _account(request, account_id)
+    account = account_or_404(request, account_id)
     target = _target(request, account)
     action = request.POST.get("action", "")
     search_url = reverse("mail_search", args=[account.id])
@@ -160,7 +160,7 @@ def search_bulk_view(request: HttpRequest, account_id: int) -> HttpResponse:
     if not status:
         count = bulk.apply_to_ids(account, ids, action, target)
         status = _done(action, count, target)
-    if not _is_htmx(request):
+    if not is_htmx(request):
         return redirect(back or search_url)
     # The same page of results again, from the hits already found.
     context = results_context(account, params, reuse=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,68 +15,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import preferences
 from accounts.models import MailAccount, MarkRead
-from webmail import conversations, mailbox
-from webmail.conversations import Conversation
+from webmail.mail import changes, conversations, reading
 from webmail.models import Folder, Message
-from webmail.templatetags.mail import ListDates
 from webmail.views import present
-from webmail.views.mailbox import _account, _is_htmx, _threads_layout
-
-
-@dataclass(frozen=True)
-class ConversationRow:
-    """One line of the conversation list, ready to print."""
-
-    uid: int
-    url: str
-    classes: str
-    sender: str
-    subject: str
-    preview: str
-    count: int
-    unread: int
-    date_iso: str
-    date_text: str
-    unread_label: str
-
-    @property
-    def element_id(self) -> str:
-        return f"t{self.uid}"
-
-
-def rows(
-    account_id: int, folder_id: int, items: Iterable[Conversation]
-) -> list[ConversationRow]:
-    """Return list lines for a page of conversations of one folder."""
-    base = present.folder_url(account_id, folder_id)
-    dates = ListDates()
-    unknown, no_subject = gettext("(unknown sender)"), gettext("(no subject)")
-    # What Gmail shows for one's own messages: one's own name would read
-    # like someone else's.
-    me = gettext("me")
-    unread_label = gettext("Unread:")
-    lines = []
-    for item in items:
-        # The thread's newest message, in whatever folder; the line opens the
-        # thread from this folder (item.uid is in it).
-        m = item.newest
-        date = m.date or m.internaldate
-        lines.append(
-            ConversationRow(
-                uid=item.uid,
-                url=f"{base}{item.uid}/thread",
-                classes="row thread unread" if item.unread else "row thread",
-                sender=me if item.mine else present.sender_of(m) or unknown,
-                subject=m.subject or no_subject,
-                preview=m.preview,
-                count=item.count,
-                unread=item.unread,
-                date_iso=date.isoformat() if date else "",
-                date_text=dates(date),
-                unread_label=unread_label,
-            )
-        )
-    return lines
+from webmail.views.layout import account_or_404, is_htmx, threads_layout
 
 
 @dataclass
@@ -104,7 +45,7 @@ class ConversationView:
 def _view(account: MailAccount, messages: list[Message]) -> ConversationView:
     titles = {
         node.id: node.title
-        for node in present.folder_nodes(account.id, mailbox.folders(account))
+        for node in present.folder_nodes(account.id, reading.folders(account))
     }
     items = []
     for m in messages:
@@ -139,7 +80,7 @@ def _mark_all_read(account: MailAccount, messages: list[Message]) -> None:
             unread[m.folder_id].append(m.uid)
             folders[m.folder_id] = m.folder
     for folder_id, uids in unread.items():
-        mailbox.mark_seen(account, folders[folder_id], uids)
+        changes.mark_seen(account, folders[folder_id], uids)
     for m in messages:
         m.seen = True
 
@@ -148,8 +89,8 @@ def _thread(
     account: MailAccount, folder_id: int, uid: int
 ) -> tuple[Folder, list[Message]]:
     """Return the folder and the messages of the thread of a message, or 404."""
-    folder = mailbox.get_folder(account, folder_id)
-    message = mailbox.get_message(folder, uid)
+    folder = reading.get_folder(account, folder_id)
+    message = reading.get_message(folder, uid)
     messages = conversations.conversation(account, message.thread_key, folder)
     return folder, messages or [message]
 
@@ -160,7 +101,7 @@ def conversation_view(
     request: HttpRequest, account_id: int, folder_id: int, uid: int
 ) -> HttpResponse:
     """Show every message of a message's thread, across the account's folders."""
-    account = _account(request, account_id)
+    account = account_or_404(request, account_id)
     folder, messages = _thread(account, folder_id, uid)
     setting = preferences.mark_read(request.user)  # type: ignore[arg-type]
     if setting.mode == MarkRead.AT_ONCE:
@@ -178,14 +119,16 @@ def conversation_view(
             "mail_conversation_seen", args=[account.id, folder.id, uid]
         )
         context["seen_after"] = setting.delay
-    if _is_htmx(request) and request.headers.get("HX-Target") == "reader":
+    if is_htmx(request) and request.headers.get("HX-Target") == "reader":
         # The thread's line in the list, now read, swapped in out of band.
         line = conversations.line_of(account, folder, messages)
-        context["thread_oob"] = rows(account.id, folder.id, [line] if line else [])
+        context["thread_oob"] = present.conversation_rows(
+            account.id, folder.id, [line] if line else []
+        )
         return render(request, "webmail/_conversation.html", context)
-    layout = _threads_layout(request, account, folder)
+    layout = threads_layout(request, account, folder)
     layout.update(context)
-    if _is_htmx(request):
+    if is_htmx(request):
         return render(request, "webmail/_content.html", layout)
     return render(request, "webmail/mailbox.html", layout)
 
@@ -196,9 +139,9 @@ def conversation_seen_view(
     request: HttpRequest, account_id: int, folder_id: int, uid: int
 ) -> HttpResponse:
     """Mark a conversation read (after the user's delay); answer with its line."""
-    account = _account(request, account_id)
+    account = account_or_404(request, account_id)
     folder, messages = _thread(account, folder_id, uid)
     _mark_all_read(account, messages)
     line = conversations.line_of(account, folder, messages)
-    lines = rows(account.id, folder.id, [line] if line else [])
+    lines = present.conversation_rows(account.id, folder.id, [line] if line else [])
     return render(request, "webmail/_threads.html", {"threads": lines, "oob": True})

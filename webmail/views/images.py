@@ -7,7 +7,7 @@ import logging
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 from django.views.decorators.http import require_GET
 
-from webmail import proxy
+from webmail.mail import proxy
 
 log = logging.getLogger(__name__)
 

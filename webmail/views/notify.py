@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from accounts.access import get_account_for_user
-from webmail import mailbox
+from webmail.mail import reading
 from webmail.views import present
 
 # More new messages than this at once get no notification each.
@@ -38,8 +38,8 @@ def new_mail_view(request: HttpRequest) -> HttpResponse:
     """Return sender, subject and URL of ?uids= in ?account= and ?folder=."""
     account_id = _int(request.GET.get("account"))
     account = get_account_for_user(request.user, account_id)  # type: ignore[arg-type]
-    folder = mailbox.get_folder(account, _int(request.GET.get("folder")))
-    messages = mailbox.messages_with_uids(folder, _uids(request.GET.get("uids", "")))
+    folder = reading.get_folder(account, _int(request.GET.get("folder")))
+    messages = reading.messages_with_uids(folder, _uids(request.GET.get("uids", "")))
     return JsonResponse(
         {
             "messages": [

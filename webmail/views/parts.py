@@ -1,6 +1,6 @@
 """Attachments, inline parts and the raw message, streamed from the worker.
 
-Every response streams (webmail/parts.py): the web process holds one chunk
+Every response streams (webmail/mail/parts.py): the web process holds one chunk
 at a time. Downloads and previews carry their own sandboxing policy and
 nosniff, so a part can never run as a page of this site. Inline images of
 the body frame come through a signed URL, as the frame sends no cookies.
@@ -33,10 +33,12 @@ from django.views.decorators.http import require_GET
 
 from accounts.access import get_account_for_user
 from accounts.models import MailAccount, User
-from webmail import mailbox, parts
+from webmail.mail import bodies, parts, reading
 from webmail.mime.filenames import safe_filename, unique_names
 from webmail.models import Folder, Message
 from webmail.serving import streams
+from webmail.shared import partlinks, partstream
+from webmail.views import present
 
 # An IMAP section, and for a file inside a winmail.dat its place: "2~1".
 _PART_ID = re.compile(r"[1-9][0-9]{0,5}(\.[1-9][0-9]{0,5}){0,20}(~[1-9][0-9]{0,3})?")
@@ -55,9 +57,9 @@ PDF_POLICY = (
     "form-action 'none'; base-uri 'none'"
 )
 STATUS = {
-    parts.ERROR_MISSING: 404,
-    parts.ERROR_TIMEOUT: 504,
-    parts.ERROR_UNAVAILABLE: 503,
+    partstream.ERROR_MISSING: 404,
+    partstream.ERROR_TIMEOUT: 504,
+    partstream.ERROR_UNAVAILABLE: 503,
 }
 PRINT_POLICY = {
     "default-src": [NONE],
@@ -75,20 +77,22 @@ def _message(
     request: HttpRequest, account_id: int, folder_id: int, uid: int
 ) -> tuple[MailAccount, Folder, Message]:
     account = get_account_for_user(request.user, account_id)  # type: ignore[arg-type]
-    folder = mailbox.get_folder(account, folder_id)
-    return account, folder, mailbox.get_message(folder, uid)
+    folder = reading.get_folder(account, folder_id)
+    return account, folder, reading.get_message(folder, uid)
 
 
-def _failed(request: HttpRequest, error: parts.PartError) -> HttpResponse:
+def _failed(request: HttpRequest, error: partstream.PartError) -> HttpResponse:
     messages = {
-        parts.ERROR_MISSING: _("The message or attachment is no longer there."),
-        parts.ERROR_TIMEOUT: _("The mail server is slow to answer; try again."),
-        parts.ERROR_UNAVAILABLE: _("The mail server cannot be reached; try again."),
+        partstream.ERROR_MISSING: _("The message or attachment is no longer there."),
+        partstream.ERROR_TIMEOUT: _("The mail server is slow to answer; try again."),
+        partstream.ERROR_UNAVAILABLE: _(
+            "The mail server cannot be reached; try again."
+        ),
     }
     response = render(
         request,
         "webmail/part_error.html",
-        {"message": messages.get(error.code, messages[parts.ERROR_UNAVAILABLE])},
+        {"message": messages.get(error.code, messages[partstream.ERROR_UNAVAILABLE])},
         status=STATUS.get(error.code, 503),
     )
     response["Cache-Control"] = "no-store"
@@ -129,7 +133,7 @@ def part_view(
         raise Http404("No such part.")
     try:
         stream = parts.open_stream(account.id, folder.id, message.uid, [part_id])
-    except parts.PartError as exc:
+    except partstream.PartError as exc:
         return _failed(request, exc)
     info = stream.first
     name = _part_name(info)
@@ -159,9 +163,11 @@ def zip_view(
 ) -> HttpResponseBase:
     """Download every attachment of a message as one zip file."""
     account, folder, message = _message(request, account_id, folder_id, uid)
-    body = mailbox.open_message(account, folder, message)
+    body = bodies.open_message(account, folder, message)
     if body.error:
-        return _failed(request, parts.PartError(parts.ERROR_UNAVAILABLE, body.error))
+        return _failed(
+            request, partstream.PartError(partstream.ERROR_UNAVAILABLE, body.error)
+        )
     files: dict[str, str] = {}
     for attachment in body.attachments:
         files.setdefault(attachment.part_id, attachment.filename)
@@ -170,7 +176,7 @@ def zip_view(
     names = dict(zip(files, unique_names(list(files.values())), strict=True))
     try:
         stream = parts.open_stream(account.id, folder.id, message.uid, list(files))
-    except parts.PartError as exc:
+    except partstream.PartError as exc:
         return _failed(request, exc)
     response = StreamingHttpResponse(
         _zip(stream, names, message.date or message.internaldate),
@@ -237,7 +243,7 @@ def _raw_message(
     account, folder, message = _message(request, account_id, folder_id, uid)
     try:
         stream = parts.open_stream(account.id, folder.id, message.uid, [""])
-    except parts.PartError as exc:
+    except partstream.PartError as exc:
         return _failed(request, exc)
     return message, stream.data()
 
@@ -291,13 +297,11 @@ def print_view(
     request: HttpRequest, account_id: int, folder_id: int, uid: int
 ) -> HttpResponse:
     """A page to print: the headers and the sanitized body, no scripts."""
-    from webmail.views import present
-
     account, folder, message = _message(request, account_id, folder_id, uid)
-    body = mailbox.open_message(account, folder, message)
+    body = bodies.open_message(account, folder, message)
     context = {
         "message": present.message_view(account.id, folder.id, message),
-        "html": "" if body.error else mailbox.message_html(account, folder, uid),
+        "html": "" if body.error else bodies.message_html(account, folder, uid),
         "error": body.error or "",
         "attachments": body.attachments,
     }
@@ -318,18 +322,18 @@ def inline_part_view(
     user it was made for, and the account must still be that user's.
     """
     try:
-        account_id, folder_id, uid, part_id = parts.unsign_part(user_id, token)
+        account_id, folder_id, uid, part_id = partlinks.unsign_part(user_id, token)
     except signing.BadSignature:
         raise Http404("No such part.") from None
     user = User.objects.filter(id=user_id, is_active=True).first()
     if user is None or not _PART_ID.fullmatch(part_id):
         raise Http404("No such part.")
     account = get_account_for_user(user, account_id)
-    folder = mailbox.get_folder(account, folder_id)
-    mailbox.get_message(folder, uid)
+    folder = reading.get_folder(account, folder_id)
+    reading.get_message(folder, uid)
     try:
         stream = parts.open_stream(account.id, folder.id, uid, [part_id])
-    except parts.PartError as exc:
+    except partstream.PartError as exc:
         return _failed(request, exc)
     content_type = str(stream.first["content_type"]).lower()
     if content_type not in parts.INLINE_IMAGES:

@@ -17,7 +17,9 @@ from django.utils.html import escape
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
-from webmail.templatetags.mail import ListDates
+from webmail.mail.conversations import Conversation
+from webmail.mail.parts import previewable
+from webmail.views.dates import ListDates
 from webmail.views.tree import FolderInfo, FolderNode, build_tree
 
 
@@ -120,8 +122,6 @@ class Attachment:
 
     @property
     def preview_url(self) -> str:
-        from webmail.parts import previewable
-
         return (
             f"{self.url}?inline=1"
             if self.url and previewable(self.content_type, self.filename)
@@ -348,3 +348,59 @@ def message_view(account_id: int, folder_id: int, message: Any) -> MessageView:
         date=message.date or message.internaldate,
         flagged=message.flagged,
     )
+
+
+@dataclass(frozen=True)
+class ConversationRow:
+    """One line of the conversation list, ready to print."""
+
+    uid: int
+    url: str
+    classes: str
+    sender: str
+    subject: str
+    preview: str
+    count: int
+    unread: int
+    date_iso: str
+    date_text: str
+    unread_label: str
+
+    @property
+    def element_id(self) -> str:
+        return f"t{self.uid}"
+
+
+def conversation_rows(
+    account_id: int, folder_id: int, items: Iterable[Conversation]
+) -> list[ConversationRow]:
+    """Return list lines for a page of conversations of one folder."""
+    base = folder_url(account_id, folder_id)
+    dates = ListDates()
+    unknown, no_subject = gettext("(unknown sender)"), gettext("(no subject)")
+    # What Gmail shows for one's own messages: one's own name would read
+    # like someone else's.
+    me = gettext("me")
+    unread_label = gettext("Unread:")
+    lines = []
+    for item in items:
+        # The thread's newest message, in whatever folder; the line opens the
+        # thread from this folder (item.uid is in it).
+        m = item.newest
+        date = m.date or m.internaldate
+        lines.append(
+            ConversationRow(
+                uid=item.uid,
+                url=f"{base}{item.uid}/thread",
+                classes="row thread unread" if item.unread else "row thread",
+                sender=me if item.mine else sender_of(m) or unknown,
+                subject=m.subject or no_subject,
+                preview=m.preview,
+                count=item.count,
+                unread=item.unread,
+                date_iso=date.isoformat() if date else "",
+                date_text=dates(date),
+                unread_label=unread_label,
+            )
+        )
+    return lines

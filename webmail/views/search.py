@@ -21,9 +21,9 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from accounts.models import MailAccount
-from webmail import mailbox, search
+from webmail.mail import reading, search
 from webmail.views import present
-from webmail.views.mailbox import _account, _is_htmx, _optional_url, frame
+from webmail.views.layout import account_or_404, frame, is_htmx, optional_url
 from webmail.views.tree import FolderNode
 
 
@@ -31,9 +31,9 @@ from webmail.views.tree import FolderNode
 @login_required
 def search_view(request: HttpRequest, account_id: int) -> HttpResponse:
     """Search the account's mail on its server and list what was found."""
-    account = _account(request, account_id)
+    account = account_or_404(request, account_id)
     context = results_context(account, request.GET)
-    if _is_htmx(request):
+    if is_htmx(request):
         return render(request, "webmail/_content.html", context)
     return render(request, "webmail/mailbox.html", context)
 
@@ -48,7 +48,7 @@ def results_context(
     """
     query, errors = search.parse_query(params)
     scope = (
-        mailbox.get_folder(account, query.folder_id)
+        reading.get_folder(account, query.folder_id)
         if query.folder_id is not None
         else None
     )
@@ -87,7 +87,7 @@ def results_context(
             "older_url": older_url,
             "query": "",
             "syncing": False,
-            "events_url": _optional_url("events", account=account.id),
+            "events_url": optional_url("events", account=account.id),
             "bulk_url": reverse("mail_search_bulk", args=[account.id]),
             # "Select all N results" is offered when the page is not all.
             "folder_count": page.total if older_url else 0,

@@ -1,7 +1,7 @@
 """Marking an open message read after a delay (the user's setting).
 
 The reading pane's script posts here once the message has stayed open for
-the chosen number of seconds. The change goes through mailbox.mark_seen,
+the chosen number of seconds. The change goes through changes.mark_seen,
 so the outbox takes it to the server like any other.
 """
 
@@ -13,7 +13,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
 from accounts.access import get_account_for_user
-from webmail import mailbox
+from webmail.mail import changes, reading
 from webmail.views import present
 
 
@@ -24,10 +24,10 @@ def seen_view(
 ) -> HttpResponse:
     """Mark a message read; answer with its list row, now read."""
     account = get_account_for_user(request.user, account_id)  # type: ignore[arg-type]
-    folder = mailbox.get_folder(account, folder_id)
-    message = mailbox.get_message(folder, uid)
+    folder = reading.get_folder(account, folder_id)
+    message = reading.get_message(folder, uid)
     if not message.seen:
-        mailbox.mark_seen(account, folder, [uid])
+        changes.mark_seen(account, folder, [uid])
         message.seen = True
     row = present.row_for(account.id, folder.id, message, current=True)
     return render(request, "webmail/_row.html", {"m": row, "oob": True})

@@ -1,6 +1,6 @@
 """Conversations: a folder's list by thread, and one thread whole.
 
-A message's thread_key (webmail.sync.thread_key) names the first message of
+A message's thread_key (webmail.engine.rows.thread_key) names the first message of
 its thread, so grouping on it puts a message, its replies and the replies
 sent from this account (in Sent) together. A message without any
 Message-ID has an empty key and stays a conversation of its own.
@@ -24,8 +24,9 @@ from django.db.models.functions import RowNumber
 from django.http import Http404
 
 from accounts.models import MailAccount
-from webmail.mailbox import LIST_COLUMNS, PAGE_SIZE, microseconds
+from webmail.mail.reading import LIST_COLUMNS, PAGE_SIZE
 from webmail.models import Folder, Message
+from webmail.shared.cursors import microseconds
 
 # Special-use folders that a thread seen from another folder leaves out:
 # discarded mail (Trash, Junk), as Gmail does, and folders that hold copies

@@ -1,119 +1,61 @@
-"""Message bodies on demand: fetched by the worker, parsed, sanitized, cached.
+"""Message bodies fetched, parsed, sanitized and cached by the worker.
 
-The worker fetches a message when it is first opened: the whole message
-when it is small, otherwise only the headers and text parts picked from its
-BODYSTRUCTURE (attachments stay on the server until downloaded). It parses
-it with webmail.mime, sanitizes the HTML once for the default policy (no
-remote content) and keeps the result in the Django cache, keyed by account,
-folder, UIDVALIDITY, UID and the sanitizer policy version. The web process
-reads that cache; only a miss makes it wait for the worker, which hands
-the body back on a Redis list of that request's own (as part downloads do,
-webmail/parts.py).
+The worker fetches a message when it is first opened (or ahead of time,
+when it is new): the whole message when it is small, otherwise only the
+headers and text parts picked from its BODYSTRUCTURE (attachments stay on
+the server until downloaded). It parses it with webmail.mime, sanitizes the
+HTML once for the default policy (no remote content), keeps the result in
+the body cache (webmail.shared.bodycache) and hands it to the page waiting
+for it on that page's reply key.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import redis
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import F, OuterRef, Subquery
-from django.urls import NoReverseMatch, reverse
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_noop
 
-from webmail import events
+from accounts.models import MailAccount
+from webmail.engine.connections import with_session
 from webmail.imap import ImapSession, MessageMissing
 from webmail.imap.types import BodyPart
-from webmail.mime import ParsedMessage, parse_message, preview_text, text_to_html
+from webmail.mime import ParsedMessage, parse_message, preview_text
 from webmail.mime.filenames import safe_filename
 from webmail.mime.parse import Attachment
+from webmail.mime.sanitize import sanitize_html
 from webmail.models import Folder, Message
-from webmail.workers import with_session
+from webmail.shared import events
+from webmail.shared.bodycache import (
+    CACHE_SECONDS,
+    REPLY_TTL,
+    cache_key,
+    cached_body,
+    reply_client,
+)
+from webmail.shared.changes import flags_event, set_flags_by_ids
+from webmail.shared.partlinks import inline_part_url, tnef_part_id
 
 logger = logging.getLogger(__name__)
 
-# Bump when the sanitizer's output or the cached fields change, so cached
-# bodies are redone. 2: each file inside a winmail.dat has its own part id.
-POLICY_VERSION = 2
-CACHE_SECONDS = 7 * 24 * 3600
 # Messages up to this size are fetched whole; larger ones part by part.
 FULL_FETCH_MAX = 2 * 1024 * 1024
+
 # Text parts larger than this are not shown (nobody reads them).
 MAX_TEXT_PART = 4 * 1024 * 1024
-# What the reader sees when the worker failed in an unforeseen way.
-LOAD_FAILED = {"error": gettext_noop("The message could not be loaded.")}
-# A reply nobody took (the reader gave up) is dropped after this (seconds).
-REPLY_TTL = 60
-# The web waits for a reply in blocking pops of at most this long (seconds),
-# so that a dead Redis link shows within the client's socket timeout.
-WAIT_SLICE = 5.0
-
-
-@dataclass
-class AttachmentInfo:
-    """An attachment as the reading pane lists it."""
-
-    part_id: str
-    filename: str
-    content_type: str
-    size: int
-    url: str
-
-
-@dataclass
-class BodyState:
-    """What the reading pane shows of a message; error is set on failure."""
-
-    text: str | None = None
-    html: str = ""
-    has_remote_content: bool = False
-    attachments: list[AttachmentInfo] = field(default_factory=list)
-    error: str | None = None
-
-
-def cache_key(account_id: int, folder: Folder, uid: int) -> str:
-    """Return the cache key of a message body."""
-    return (
-        f"body:v{POLICY_VERSION}:{account_id}:{folder.id}:"
-        f"{folder.uidvalidity or 0}:{uid}"
-    )
 
 
 def _cached_size(body: dict[str, Any]) -> int:
     """Roughly what a body takes in the cache: its texts."""
     return sum(len(body.get(key) or "") for key in ("text", "raw_html", "html"))
-
-
-def cached_body(account_id: int, folder: Folder, uid: int) -> dict[str, Any] | None:
-    """Return the cached body of a message, or None (also while Redis is away)."""
-    try:
-        value = cache.get(cache_key(account_id, folder, uid))
-    except redis.RedisError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _redis_client() -> redis.Redis:
-    """Return this process's Redis client for replies (blocking pops)."""
-    return events.redis_client(timeout=WAIT_SLICE + 5)
-
-
-def part_url(account_id: int, folder_id: int, uid: int, part_id: str) -> str:
-    """Return the URL that serves one part (inline image or attachment)."""
-    try:
-        return reverse("mail_part", args=[account_id, folder_id, uid, part_id])
-    except NoReverseMatch:
-        return ""
-
-
-# Worker side ------------------------------------------------------------------
 
 
 @dataclass
@@ -137,22 +79,6 @@ def load_body(account_id: int, folder_id: int, uid: int) -> dict[str, Any]:
     store(rendered)
     save_preview(rendered)
     return rendered.body
-
-
-def message_facts(user_id: int, folder: Folder, message: Message) -> dict[str, Any]:
-    """Return what the worker needs to know of a message to fetch its body.
-
-    The web has read these rows already; sent along with the task, they
-    spare the worker a database query while the reader waits (render_body).
-    user_id is the account's owner, whom the signed inline part URLs name.
-    """
-    return {
-        "folder": folder.name,
-        "uidvalidity": folder.uidvalidity or 0,
-        "size": message.size,
-        "owner": user_id,
-        "has_preview": bool(message.preview),
-    }
 
 
 def render_body(
@@ -230,7 +156,7 @@ def store(rendered: Rendered) -> None:
 def reply(key: str, body: dict[str, Any]) -> None:
     """Hand a body to the web request waiting on key (fetch_through_worker)."""
     try:
-        with _redis_client().pipeline(transaction=False) as pipe:
+        with reply_client().pipeline(transaction=False) as pipe:
             pipe.rpush(key, json.dumps(body))
             pipe.expire(key, REPLY_TTL)
             pipe.execute()
@@ -372,9 +298,6 @@ def _strip_content_headers(header: bytes) -> bytes:
 def _render(
     account_id: int, folder: Folder, uid: int, parsed: ParsedMessage, user_id: int
 ) -> dict[str, Any]:
-    from webmail.mime.sanitize import sanitize_html
-    from webmail.parts import inline_part_url, tnef_part_id
-
     def cid_url(content_id: str) -> str:
         # Signed: the sandboxed body frame loads images without cookies.
         part = parsed.part_for_cid(content_id)
@@ -409,97 +332,25 @@ def _render(
     }
 
 
-# Web side ---------------------------------------------------------------------
+def mark_seen_after_fetch(
+    account_id: int, folder_id: int, uid: int, owner: int | None = None
+) -> bool:
+    """Mark a message read for a reader the worker just gave its body to.
 
-
-def fetch_through_worker(
-    account_id: int,
-    folder_id: int,
-    uid: int,
-    timeout: float,
-    *,
-    mark_seen: bool = False,
-    facts: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Ask the account's worker for a body and wait up to timeout seconds.
-
-    The worker pushes the body onto a list named for this request alone;
-    a blocking pop takes it the moment it is there. Cheaper than Celery's
-    result backend (no subscription, no result kept in Redis for an hour),
-    and the worker answers before it writes the list's preview. With
-    mark_seen the worker then marks the message read, if it could read it
-    and answered while this request still waited. facts (message_facts())
-    spare the worker reading them from the database.
+    Returns whether that recorded an operation. No push is queued for it:
+    the worker, which has the account's connections at hand, pushes it
+    itself (tasks.fetch_body). owner: the account's user id, when the web
+    sent it (mail.bodies.message_facts); otherwise it is read. A folder gone
+    meanwhile has no message left to mark.
     """
-    from webmail import tasks
-    from webmail.routing import queue_for
-
-    key = f"{settings.REDIS_KEY_PREFIX}:body-reply:{uuid.uuid4().hex}"
-    options: dict[str, Any] = {"facts": facts} if facts else {}
-    if mark_seen:
-        # An absolute time, so that a retried or long-queued task does not
-        # mark read a message whose reader was told it could not be loaded.
-        options["mark_seen_until"] = time.time() + timeout
-    try:
-        tasks.fetch_body.apply_async(
-            (account_id, folder_id, uid, key), options, queue=queue_for(account_id)
-        )
-        answer = _wait_for_reply(key, timeout)
-    except Exception as exc:  # broker or Redis unreachable
-        logger.warning("Could not fetch a body through the worker: %s", exc)
-        return {
-            "error": gettext_noop("The mail service is busy; try again in a moment.")
-        }
-    if answer is None:
-        return {
-            "error": gettext_noop(
-                "The mail server is slow to answer; try again in a moment."
-            )
-        }
-    body = json.loads(answer)
-    return body if isinstance(body, dict) else dict(LOAD_FAILED)
-
-
-def _wait_for_reply(key: str, timeout: float) -> bytes | str | None:
-    """Pop the worker's reply from key; None if none came within timeout."""
-    deadline = time.monotonic() + timeout
-    client = _redis_client()
-    # Not down to 0: to BLPOP, a timeout of 0 means waiting for ever.
-    while (left := deadline - time.monotonic()) > 0.01:
-        got = client.blpop([key], timeout=min(left, WAIT_SLICE))
-        if got is not None:
-            return got[1]
-    return None
-
-
-def body_state(
-    account_id: int, folder: Folder, uid: int, body: dict[str, Any]
-) -> BodyState:
-    """Return the reading pane's view of a body dict."""
-    if "error" in body:
-        # The worker writes English (marked with gettext_noop) or an IMAP
-        # error's own text; shown in the reader's language where the
-        # catalogue has it.
-        return BodyState(error=gettext(str(body["error"])))
-    html = body.get("html") or ""
-    if not html and body.get("text"):
-        html = text_to_html(body["text"])
-    return BodyState(
-        text=body.get("text"),
-        html=html,
-        has_remote_content=bool(body.get("has_remote_content")),
-        attachments=[
-            AttachmentInfo(
-                part_id=a["part_id"],
-                filename=a["filename"],
-                content_type=a["content_type"],
-                size=int(a["size"]),
-                url=part_url(account_id, folder.id, uid, a["part_id"]),
-            )
-            for a in body.get("attachments", [])
-        ],
-    )
-
-
-def body_timeout() -> float:
-    return float(settings.BODY_FETCH_TIMEOUT)
+    if owner is None:
+        found = MailAccount.objects.filter(id=account_id).values_list("user_id")
+        if not found:
+            return False
+        owner = found[0][0]
+    user_id = owner
+    changed = set_flags_by_ids(user_id, account_id, folder_id, [uid], ["\\Seen"], ())
+    if changed:
+        event = {**flags_event(folder_id, changed), "account": account_id}
+        transaction.on_commit(lambda: events.publish(user_id, event))
+    return bool(changed)

@@ -1,11 +1,10 @@
-"""Celery tasks. Tasks take ids and plain values and are safe to run twice.
+"""The worker's Celery tasks. Tasks take ids and plain values and are safe to run twice.
 
 Tasks named ``webmail.account.*`` take the account id first and run on the
-account's shard queue (webmail/routing.py). Each returns quietly when its
-account or folder is gone, retries errors that waiting can cure (with
+account's shard queue (webmail.shared.routing). Each returns quietly when
+its account or folder is gone, retries errors that waiting can cure (with
 backoff and jitter), and records the others on the account for the user.
-Queue them with the send_* helpers, which never raise: a broker outage must
-not fail the user's request, and the outbox sweep finds what was not sent.
+They are asked for through webmail.door, under the names it holds.
 """
 
 from __future__ import annotations
@@ -15,12 +14,17 @@ import time
 from typing import Any
 
 from celery import Task, shared_task
+from celery.signals import worker_ready, worker_shutdown
 from django.conf import settings
 from django.db.models import Min
 from django.utils import timezone
 
 from accounts.models import MailAccount
-from webmail import events, outbox, push
+from webmail import door
+from webmail.engine import bodies, hub, outbox, parts, publish
+from webmail.engine import search as searching
+from webmail.engine.connections import close_pool, get_pool
+from webmail.engine.publish import user_id_of
 from webmail.imap import (
     ConnectionLost,
     ImapError,
@@ -29,8 +33,9 @@ from webmail.imap import (
     Timeout,
 )
 from webmail.models import Folder, OperationState, PendingOperation
-from webmail.routing import queue_for
-from webmail.workers import get_pool
+from webmail.shared import events
+from webmail.shared.bodycache import LOAD_FAILED
+from webmail.shared.searching import ERROR_FAILED, ERROR_UNREACHABLE
 
 logger = logging.getLogger(__name__)
 
@@ -43,57 +48,12 @@ ACCOUNT_TASK: dict[str, Any] = {
     "retry_jitter": True,
     "max_retries": 6,
 }
-PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2}
 
 
-@shared_task(name="webmail.ping")
+@shared_task(name=door.PING)
 def ping() -> str:
     """Answer at once; used to see that a worker is up."""
     return "pong"
-
-
-# Sending ---------------------------------------------------------------------
-
-
-def _send(task: Task[Any, Any], account_id: int, *args: Any) -> bool:
-    try:
-        task.apply_async(
-            (account_id, *args),
-            queue=queue_for(account_id),
-            retry=True,
-            retry_policy=PUBLISH_RETRY,
-        )
-    except Exception as exc:  # the broker is down; the sweep catches up
-        logger.warning(
-            "Could not queue %s for account %s: %s", task.name, account_id, exc
-        )
-        return False
-    return True
-
-
-def send_sync(account_id: int, folder_id: int | None = None) -> bool:
-    """Ask the account's worker to sync a folder (None: folder list + INBOX)."""
-    return _send(sync, account_id, folder_id)
-
-
-def send_backfill(account_id: int, folder_id: int) -> bool:
-    """Ask the account's worker to load older messages of a folder."""
-    return _send(backfill, account_id, folder_id)
-
-
-def send_push(account_id: int) -> bool:
-    """Ask the account's worker to apply its pending operations."""
-    return _send(push_outbox, account_id)
-
-
-def send_prefetch(account_id: int, folder_id: int, uid: int) -> bool:
-    """Ask the account's worker to have a new message's body ready."""
-    return _send(prefetch_body, account_id, folder_id, uid)
-
-
-def send_watch(account_id: int) -> bool:
-    """Ask the account's worker to keep (or start) its IDLE watcher."""
-    return _send(watch, account_id)
 
 
 # Account tasks -------------------------------------------------------------------
@@ -101,12 +61,12 @@ def send_watch(account_id: int) -> bool:
 
 def _report(account_id: int, exc: ImapError) -> None:
     outbox.record_account_error(account_id, exc)
-    user_id = push.user_id_of(account_id)
+    user_id = user_id_of(account_id)
     if user_id is not None:
         events.publish(user_id, {"type": "status", "account": account_id})
 
 
-@shared_task(name="webmail.account.sync", bind=True, **ACCOUNT_TASK)
+@shared_task(name=door.SYNC, bind=True, **ACCOUNT_TASK)
 def sync(self: Task[Any, Any], account_id: int, folder_id: int | None = None) -> None:
     """Sync a folder of the account; without folder_id, the folders and INBOX."""
     if not MailAccount.objects.filter(id=account_id).exists():
@@ -116,17 +76,17 @@ def sync(self: Task[Any, Any], account_id: int, folder_id: int | None = None) ->
             # An account's first sync shows its inbox first, then counts the
             # other folders and the quota (slow on a large mailbox).
             first = not Folder.objects.filter(account_id=account_id).exists()
-            stale = push.sync_folder_list_and_publish(account_id, counts=not first)
-            folder_id = push.inbox_id(account_id)
+            stale = publish.sync_folder_list_and_publish(account_id, counts=not first)
+            folder_id = publish.inbox_id(account_id)
             if first and folder_id is not None:
-                push.sync_and_publish(account_id, folder_id)
-                stale = push.sync_folder_list_and_publish(account_id)
+                publish.sync_and_publish(account_id, folder_id)
+                stale = publish.sync_folder_list_and_publish(account_id)
             for other in stale:
                 if other != folder_id:
-                    send_sync(account_id, other)
+                    door.sync_folder(account_id, other)
             if folder_id is None or first:
                 return
-        push.sync_and_publish(account_id, folder_id)
+        publish.sync_and_publish(account_id, folder_id)
     except ImapError as exc:
         _report(account_id, exc)
         if isinstance(exc, RETRYABLE):
@@ -134,25 +94,22 @@ def sync(self: Task[Any, Any], account_id: int, folder_id: int | None = None) ->
         logger.info("Sync of account %s failed: %s", account_id, exc)
 
 
-# Nobody waits for what these return: without a stored result, sending one
-# also skips the result backend's subscription (a Redis round trip).
-@shared_task(
-    name="webmail.account.backfill", bind=True, ignore_result=True, **ACCOUNT_TASK
-)
+# Nobody waits for what these return: no result is stored for them.
+@shared_task(name=door.BACKFILL, bind=True, ignore_result=True, **ACCOUNT_TASK)
 def backfill(self: Task[Any, Any], account_id: int, folder_id: int) -> None:
     """Load the next batch of older messages; queue the next one if more."""
     try:
-        result = push.backfill_and_publish(account_id, folder_id)
+        result = publish.backfill_and_publish(account_id, folder_id)
     except ImapError as exc:
         if isinstance(exc, RETRYABLE):
             raise
         _report(account_id, exc)
         return
     if result is not None and result.more:
-        send_backfill(account_id, folder_id)
+        door.load_older(account_id, folder_id)
 
 
-@shared_task(name="webmail.account.push_outbox", acks_late=True, ignore_result=True)
+@shared_task(name=door.PUSH_OUTBOX, acks_late=True, ignore_result=True)
 def push_outbox(account_id: int) -> None:
     """Apply the account's pending operations on the server, in order."""
     if MailAccount.objects.filter(id=account_id).exists():
@@ -169,38 +126,27 @@ def apply_outbox(account_id: int) -> None:
         return  # another thread of this worker is pushing this account
     user_id = None
     if result.failed or result.retry_in is not None:  # the user is told
-        user_id = push.user_id_of(account_id)
+        user_id = user_id_of(account_id)
     if result.failed and user_id is not None:
         events.publish(
             user_id, {"type": "outbox", "account": account_id, "failed": result.failed}
         )
     for folder_id in result.touched_folders or ():
-        send_sync(account_id, folder_id)
+        door.sync_folder(account_id, folder_id)
     if result.retry_in is not None:
         if user_id is not None:
             events.publish(user_id, {"type": "status", "account": account_id})
-        try:
-            push_outbox.apply_async(
-                (account_id,),
-                queue=queue_for(account_id),
-                countdown=result.retry_in,
-                retry=True,
-                retry_policy=PUBLISH_RETRY,
-            )
-        except Exception:
-            logger.warning("Could not requeue the outbox of %s", account_id)
+        door.push_changes(account_id, countdown=result.retry_in)
 
 
-@shared_task(name="webmail.account.watch", acks_late=True, ignore_result=True)
+@shared_task(name=door.WATCH, acks_late=True, ignore_result=True)
 def watch(account_id: int) -> None:
     """Make sure this worker keeps an IDLE watcher on the account."""
     if MailAccount.objects.filter(id=account_id).exists():
-        push.ensure_watching(account_id)
+        hub.ensure_watching(account_id)
 
 
-@shared_task(
-    name="webmail.account.fetch_body", bind=True, ignore_result=True, **ACCOUNT_TASK
-)
+@shared_task(name=door.FETCH_BODY, bind=True, ignore_result=True, **ACCOUNT_TASK)
 def fetch_body(
     self: Task[Any, Any],
     account_id: int,
@@ -210,14 +156,12 @@ def fetch_body(
     mark_seen_until: float | None = None,
     facts: dict[str, Any] | None = None,
 ) -> None:
-    """Fetch, decode and cache a message's body; hand it to reply_to (bodies.py).
+    """Fetch, decode and cache a message's body; hand it to reply_to (engine/bodies.py).
 
     With mark_seen_until (a time.time()), a body that could be read and was
     handed over before then is marked read: the reader showed it read, and
-    does not wait for that write. facts: bodies.message_facts(), from the web.
+    does not wait for that write. facts: mail.bodies.message_facts(), from the web.
     """
-    from webmail import bodies, mailbox
-
     try:
         rendered = bodies.render_body(account_id, folder_id, uid, facts)
     except ImapError as exc:
@@ -226,7 +170,7 @@ def fetch_body(
         rendered = bodies.Rendered({"error": str(exc)})
     except Exception:
         # The reader hears at once rather than when its wait runs out.
-        bodies.reply(reply_to, bodies.LOAD_FAILED)
+        bodies.reply(reply_to, LOAD_FAILED)
         raise
     # Cached first: the page the reader gets loads the body frame from it.
     bodies.store(rendered)
@@ -236,7 +180,7 @@ def fetch_body(
     readable = in_time and "error" not in rendered.body
     # Last, so that the flag reaching the server ends the task's work.
     owner = facts.get("owner") if facts else None
-    if readable and mailbox.mark_seen_after_fetch(account_id, folder_id, uid, owner):
+    if readable and bodies.mark_seen_after_fetch(account_id, folder_id, uid, owner):
         _push_now(account_id)
 
 
@@ -253,14 +197,12 @@ def _push_now(account_id: int) -> None:
     except Exception:
         # Not raised: fetch_body would be retried, and fetch the body again.
         logger.exception("Could not push the outbox of %s; queued", account_id)
-        send_push(account_id)
+        door.push_changes(account_id)
 
 
-@shared_task(name="webmail.account.prefetch_body", ignore_result=True)
+@shared_task(name=door.PREFETCH_BODY, ignore_result=True)
 def prefetch_body(account_id: int, folder_id: int, uid: int) -> None:
     """Fetch, decode and cache a new message's body before anyone opens it."""
-    from webmail import bodies
-
     try:
         bodies.prefetch(account_id, folder_id, uid)
     except ImapError as exc:
@@ -268,23 +210,21 @@ def prefetch_body(account_id: int, folder_id: int, uid: int) -> None:
         logger.info("No body prefetched for account %s: %s", account_id, exc)
 
 
-@shared_task(name="webmail.account.search")
+@shared_task(name=door.SEARCH)
 def search(account_id: int, query: dict[str, Any]) -> dict[str, Any]:
-    """Search the account's server (webmail/search.py); errors come back as codes.
+    """Search the account's server (engine/search.py); errors come back as codes.
 
     Not retried: the page waiting for the answer would be gone by then.
     """
-    from webmail import search as searching
-
     try:
         return searching.run_search(account_id, query)
     except ImapError as exc:
         unreachable = isinstance(exc, searching.UNREACHABLE)
-        code = searching.ERROR_UNREACHABLE if unreachable else searching.ERROR_FAILED
+        code = ERROR_UNREACHABLE if unreachable else ERROR_FAILED
         return {"error": code, "detail": str(exc)}
 
 
-@shared_task(name="webmail.account.forget")
+@shared_task(name=door.FORGET)
 def forget(account_id: int) -> None:
     """Close the account's unused connections (its settings changed)."""
     get_pool().discard(account_id)
@@ -293,7 +233,7 @@ def forget(account_id: int) -> None:
 # Periodic tasks (beat) --------------------------------------------------------
 
 
-@shared_task(name="webmail.sweep_outbox")
+@shared_task(name=door.SWEEP_OUTBOX)
 def sweep_outbox() -> int:
     """Queue a push for every account whose outbox has due operations.
 
@@ -309,11 +249,11 @@ def sweep_outbox() -> int:
     count = 0
     for row in firsts:
         if row["first"] <= now:
-            count += send_push(row["account_id"])
+            count += door.push_changes(row["account_id"])
     return count
 
 
-@shared_task(name="webmail.reap_connections")
+@shared_task(name=door.REAP_CONNECTIONS)
 def reap_connections() -> None:
     """Ask every shard's worker to close its long-unused connections."""
     for shard in range(settings.IMAP_SHARDS):
@@ -323,21 +263,39 @@ def reap_connections() -> None:
             logger.warning("Could not queue the reaping of shard %s", shard)
 
 
-@shared_task(name="webmail.reap_shard")
+@shared_task(name=door.REAP_SHARD)
 def reap_shard() -> int:
     """Close this worker's connections unused for IMAP_IDLE_TIMEOUT."""
     return get_pool().reap()
 
 
-@shared_task(name="webmail.account.stream_parts", acks_late=False)
+@shared_task(name=door.STREAM_PARTS, acks_late=False)
 def stream_parts(
     account_id: int, folder_id: int, uid: int, sections: list[str], key: str
 ) -> None:
-    """Push parts of a message onto a Redis list for a download (parts.py).
+    """Push parts of a message onto a Redis list for a download (engine/parts.py).
 
     Never retried or redelivered: the reader has taken what was sent, so a
     second run would repeat it. The reader sees an error element instead.
     """
-    from webmail import parts
-
     parts.stream_to_redis(account_id, folder_id, uid, sections, key)
+
+
+# The worker's start and end -----------------------------------------------------
+
+
+@worker_shutdown.connect
+def _log_out_everything(**_: object) -> None:
+    hub.stop_all()
+    close_pool()
+
+
+@worker_ready.connect
+def _resume_outbox(**_: object) -> None:
+    # Tasks lost with a killed worker or a restarted Redis leave pending
+    # operations behind; the beat sweep finds them too, but a starting
+    # worker need not wait for it.
+    try:
+        sweep_outbox.delay()
+    except Exception:  # the broker may be down; the beat sweep retries
+        logger.exception("Could not queue the outbox sweep")

@@ -1,6 +1,6 @@
 """Actions on many messages at once: the selection's toolbar.
 
-Each action is applied with the verbs of webmail.mailbox, a chunk of UIDs at
+Each action is applied with the verbs of webmail.mail.changes, a chunk of UIDs at
 a time: each chunk is one short transaction and one PendingOperation, so
 that "all 100,000 messages of this folder" neither holds a lock for long nor
 sends the worker one giant command.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 
 from accounts.models import MailAccount
-from webmail import mailbox
+from webmail.mail import changes
 from webmail.models import Folder, Message
 
 CHUNK = 500
@@ -89,14 +89,14 @@ def _one(
     target: Folder | None,
 ) -> int:
     if action in ("read", "unread"):
-        return mailbox.mark_seen(account, folder, uids, seen=action == "read")
+        return changes.mark_seen(account, folder, uids, seen=action == "read")
     if action == "star":
-        return mailbox.set_flags(account, folder, uids, add=["\\Flagged"])
+        return changes.set_flags(account, folder, uids, add=["\\Flagged"])
     if action == "unstar":
-        return mailbox.set_flags(account, folder, uids, remove=["\\Flagged"])
+        return changes.set_flags(account, folder, uids, remove=["\\Flagged"])
     if action == "move" and target is not None:
-        return mailbox.move_messages(account, folder, uids, target)
-    return mailbox.delete_messages(account, folder, uids)
+        return changes.move_messages(account, folder, uids, target)
+    return changes.delete_messages(account, folder, uids)
 
 
 def folder_count(folder: Folder) -> int:

@@ -1,9 +1,10 @@
-"""The worker-process side of IMAP: one connection pool per process.
+"""The worker's IMAP connections: one pool per process, lent per account.
 
 Only worker processes (and tests) open IMAP connections. Credentials are
 read from the MailAccount each time a connection must be opened, so a
 changed password takes effect on the next connection and the pool keeps no
-secrets. The worker_shutdown signal logs every connection out.
+secrets. At the worker's shutdown every connection is logged out
+(webmail.engine.tasks).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
-from celery.signals import worker_ready, worker_shutdown
 from django.conf import settings
 
 from accounts.hosts import HostError, check_host, plaintext_allowed
@@ -128,24 +128,3 @@ def with_session(
         logger.info("Retrying on a new connection for account %s", account_id)
     with account_session(account_id, folder=folder) as session:
         return work(session)
-
-
-@worker_shutdown.connect
-def _log_out_everything(**_: object) -> None:
-    from webmail import push
-
-    push.stop_all()
-    close_pool()
-
-
-@worker_ready.connect
-def _resume_outbox(**_: object) -> None:
-    # Tasks lost with a killed worker or a restarted Redis leave pending
-    # operations behind; the beat sweep finds them too, but a starting
-    # worker need not wait for it.
-    from webmail import tasks
-
-    try:
-        tasks.sweep_outbox.delay()
-    except Exception:  # the broker may be down; the beat sweep retries
-        logger.exception("Could not queue the outbox sweep")

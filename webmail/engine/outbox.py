@@ -25,8 +25,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import MailAccount
-from webmail import events
-from webmail.flagmap import FLAG_OF
+from webmail.engine.connections import AccountUnusable, account_session
+from webmail.engine.sync import refresh_uids
 from webmail.imap import (
     AuthenticationFailed,
     ImapError,
@@ -42,8 +42,8 @@ from webmail.models import (
     OperationState,
     PendingOperation,
 )
-from webmail.sync import refresh_uids
-from webmail.workers import AccountUnusable, account_session
+from webmail.shared import events
+from webmail.shared.flags import FLAG_OF
 
 logger = logging.getLogger(__name__)
 

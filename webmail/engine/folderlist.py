@@ -1,0 +1,134 @@
+"""Mirroring the server's folder list, counts and quota into the cache.
+
+Runs in workers only (it talks IMAP); the functions take ids and return
+what changed, for the caller to publish.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from webmail.engine.connections import get_pool, with_session
+from webmail.imap import ImapSession
+from webmail.imap.types import Folder as ServerFolder
+from webmail.imap.types import Quota
+from webmail.models import AccountState, Folder, lock_account
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class FolderListResult:
+    """What a folder-list sync found."""
+
+    changed: bool = False
+    # Folders whose status says they hold news for the cache.
+    stale: list[int] = field(default_factory=list)
+
+
+def sync_folder_list(account_id: int, *, counts: bool = True) -> FolderListResult:
+    """Mirror the server's folders (names, special use, counts) and the quota.
+
+    counts=False lists the names only: an account's first sync shows its
+    inbox before asking for the rest. On a large mailbox the server takes a
+    few hundred milliseconds to open INBOX for STATUS and as long again to
+    count the quota.
+    """
+
+    def work(
+        session: ImapSession,
+    ) -> tuple[list[ServerFolder], list[str], Quota | None]:
+        return (
+            session.list_folders(with_status=counts),
+            sorted(session.capabilities.names),
+            session.get_quota() if counts else None,
+        )
+
+    listed, capabilities, quota = with_session(account_id, work)
+    result = apply_folder_list(account_id, listed, capabilities)
+    if counts:
+        record_usage(account_id, quota)
+    return result
+
+
+def record_usage(account_id: int, quota: Quota | None) -> None:
+    """Note the account's quota and this worker's connections to its server."""
+    pool = get_pool()
+    AccountState.objects.update_or_create(
+        account_id=account_id,
+        defaults={
+            "quota_used_kb": quota.used_kb if quota else None,
+            "quota_limit_kb": quota.limit_kb if quota else None,
+            "open_connections": pool.open_count(account_id)
+            + pool.open_count(account_id, idle=True),
+            "usage_at": timezone.now(),
+        },
+    )
+
+
+def apply_folder_list(
+    account_id: int, listed: Sequence[ServerFolder], capabilities: list[str]
+) -> FolderListResult:
+    """Write a LIST answer into the cache; folders gone from it are dropped."""
+    result = FolderListResult()
+    with transaction.atomic():
+        lock_account(account_id)
+        existing = {f.name: f for f in Folder.objects.filter(account_id=account_id)}
+        by_path: dict[tuple[str, ...], Folder] = {}
+        for item in listed:
+            row = existing.pop(item.name, None)
+            if row is None:
+                row = Folder(account_id=account_id, name=item.name)
+                result.changed = True
+            before = (row.display_name, row.special_use, row.subscribed)
+            row.display_name = item.display_name
+            row.path = list(item.path)
+            row.delimiter = item.delimiter or ""
+            row.special_use = item.special_use or ""
+            row.flags = list(item.flags)
+            row.subscribed = item.subscribed
+            row.selectable = item.selectable
+            if item.messages is not None:
+                row.total = item.messages
+            if item.unseen is not None:
+                row.unseen = item.unseen
+            if before != (row.display_name, row.special_use, row.subscribed):
+                result.changed = True
+            row.save()
+            by_path[item.path] = row
+            if row.selectable and _looks_stale(row, item):
+                result.stale.append(row.id)
+        for row in by_path.values():
+            parent = by_path.get(tuple(row.path[:-1])) if len(row.path) > 1 else None
+            if row.parent_id != (parent.id if parent else None):
+                row.parent = parent
+                row.save(update_fields=["parent"])
+        if existing:
+            result.changed = True
+            Folder.objects.filter(id__in=[f.id for f in existing.values()]).delete()
+        AccountState.objects.update_or_create(
+            account_id=account_id,
+            defaults={
+                "folders_synced_at": timezone.now(),
+                "capabilities": capabilities,
+                "error": "",
+                "error_kind": "",
+                "error_at": None,
+            },
+        )
+    return result
+
+
+def _looks_stale(row: Folder, item: ServerFolder) -> bool:
+    if row.synced_at is None:
+        return False  # never opened: synced when it is
+    if item.uidvalidity is not None and item.uidvalidity != row.uidvalidity:
+        return True
+    if item.uidnext is not None and item.uidnext != row.uidnext:
+        return True
+    return item.highestmodseq is not None and item.highestmodseq != row.highestmodseq

@@ -1,0 +1,238 @@
+"""The verbs for reading a message's body: from the cache, or asked of the worker.
+
+Opening a message is the one read that waits on a worker: a body not in
+the body cache yet (webmail.shared.bodycache) is fetched by the account's
+worker, which hands it back on a Redis list of this request's own; the
+page waits up to BODY_FETCH_TIMEOUT seconds before giving up with a clear
+error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.http import Http404
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext, gettext_noop
+
+from accounts.models import MailAccount
+from webmail import door
+from webmail.mail.changes import set_flags
+from webmail.mime import text_to_html
+from webmail.mime.sanitize import sanitize_html
+from webmail.models import Folder, Message
+from webmail.shared.bodycache import LOAD_FAILED, WAIT_SLICE, cached_body, reply_client
+from webmail.shared.partlinks import inline_part_url
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class AttachmentInfo:
+    """An attachment as the reading pane lists it."""
+
+    part_id: str
+    filename: str
+    content_type: str
+    size: int
+    url: str
+
+
+@dataclass
+class BodyState:
+    """What the reading pane shows of a message; error is set on failure."""
+
+    text: str | None = None
+    html: str = ""
+    has_remote_content: bool = False
+    attachments: list[AttachmentInfo] = field(default_factory=list)
+    error: str | None = None
+
+
+def part_url(account_id: int, folder_id: int, uid: int, part_id: str) -> str:
+    """Return the URL that serves one part (inline image or attachment)."""
+    try:
+        return reverse("mail_part", args=[account_id, folder_id, uid, part_id])
+    except NoReverseMatch:
+        return ""
+
+
+def message_facts(user_id: int, folder: Folder, message: Message) -> dict[str, Any]:
+    """Return what the worker needs to know of a message to fetch its body.
+
+    The web has read these rows already; sent along with the task, they
+    spare the worker a database query while the reader waits (render_body).
+    user_id is the account's owner, whom the signed inline part URLs name.
+    """
+    return {
+        "folder": folder.name,
+        "uidvalidity": folder.uidvalidity or 0,
+        "size": message.size,
+        "owner": user_id,
+        "has_preview": bool(message.preview),
+    }
+
+
+def fetch_through_worker(
+    account_id: int,
+    folder_id: int,
+    uid: int,
+    timeout: float,
+    *,
+    mark_seen: bool = False,
+    facts: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Ask the account's worker for a body and wait up to timeout seconds.
+
+    The worker pushes the body onto a list named for this request alone;
+    a blocking pop takes it the moment it is there. Cheaper than Celery's
+    result backend (no subscription, no result kept in Redis for an hour),
+    and the worker answers before it writes the list's preview. With
+    mark_seen the worker then marks the message read, if it could read it
+    and answered while this request still waited. facts (message_facts())
+    spare the worker reading them from the database.
+    """
+    key = f"{settings.REDIS_KEY_PREFIX}:body-reply:{uuid.uuid4().hex}"
+    # An absolute time, so that a retried or long-queued task does not
+    # mark read a message whose reader was told it could not be loaded.
+    until = time.time() + timeout if mark_seen else None
+    try:
+        door.fetch_body(
+            account_id, folder_id, uid, key, mark_seen_until=until, facts=facts
+        )
+        answer = _wait_for_reply(key, timeout)
+    except Exception as exc:  # broker or Redis unreachable
+        logger.warning("Could not fetch a body through the worker: %s", exc)
+        return {
+            "error": gettext_noop("The mail service is busy; try again in a moment.")
+        }
+    if answer is None:
+        return {
+            "error": gettext_noop(
+                "The mail server is slow to answer; try again in a moment."
+            )
+        }
+    body = json.loads(answer)
+    return body if isinstance(body, dict) else dict(LOAD_FAILED)
+
+
+def _wait_for_reply(key: str, timeout: float) -> bytes | str | None:
+    """Pop the worker's reply from key; None if none came within timeout."""
+    deadline = time.monotonic() + timeout
+    client = reply_client()
+    # Not down to 0: to BLPOP, a timeout of 0 means waiting for ever.
+    while (left := deadline - time.monotonic()) > 0.01:
+        got = client.blpop([key], timeout=min(left, WAIT_SLICE))
+        if got is not None:
+            return got[1]
+    return None
+
+
+def body_state(
+    account_id: int, folder: Folder, uid: int, body: dict[str, Any]
+) -> BodyState:
+    """Return the reading pane's view of a body dict."""
+    if "error" in body:
+        # The worker writes English (marked with gettext_noop) or an IMAP
+        # error's own text; shown in the reader's language where the
+        # catalogue has it.
+        return BodyState(error=gettext(str(body["error"])))
+    html = body.get("html") or ""
+    if not html and body.get("text"):
+        html = text_to_html(body["text"])
+    return BodyState(
+        text=body.get("text"),
+        html=html,
+        has_remote_content=bool(body.get("has_remote_content")),
+        attachments=[
+            AttachmentInfo(
+                part_id=a["part_id"],
+                filename=a["filename"],
+                content_type=a["content_type"],
+                size=int(a["size"]),
+                url=part_url(account_id, folder.id, uid, a["part_id"]),
+            )
+            for a in body.get("attachments", [])
+        ],
+    )
+
+
+def body_timeout() -> float:
+    return float(settings.BODY_FETCH_TIMEOUT)
+
+
+def open_message(
+    account: MailAccount,
+    folder: Folder,
+    message: Message,
+    *,
+    timeout: float | None = None,
+    mark_seen: bool = False,
+) -> BodyState:
+    """Return a message's body for the reading pane; errors are in .error.
+
+    The one read that waits on a worker: a body not in the cache yet is
+    fetched by the account's worker, waiting up to timeout seconds
+    (settings.BODY_FETCH_TIMEOUT) before giving up with a clear error.
+
+    With mark_seen the message is also marked read, unless its text could
+    not be shown. When the worker fetches the body, it marks the message
+    after it has handed the body over, so the reader does not wait for that
+    write; the caller shows the message as read either way.
+    """
+    if folder.account_id != account.id or message.folder_id != folder.id:
+        raise Http404("No such message.")
+    uid = message.uid
+    body = cached_body(account.id, folder, uid)
+    if body is None:
+        limit = timeout if timeout is not None else body_timeout()
+        facts = message_facts(account.user_id, folder, message)
+        body = fetch_through_worker(
+            account.id, folder.id, uid, limit, mark_seen=mark_seen, facts=facts
+        )
+    elif mark_seen and "error" not in body:
+        set_flags(account, folder, [uid], add=["\\Seen"])
+    return body_state(account.id, folder, uid, body)
+
+
+def message_html(
+    account: MailAccount,
+    folder: Folder,
+    uid: int,
+    *,
+    allow_remote: bool = False,
+    rewrite_url: Callable[[str], str] | None = None,
+) -> str:
+    """Return a message's HTML, sanitized, for the body frame.
+
+    With allow_remote, remote images are kept, their URLs passed through
+    rewrite_url (the image proxy).
+    """
+    state_body = cached_body(account.id, folder, uid)
+    if state_body is None:
+        state_body = fetch_through_worker(account.id, folder.id, uid, body_timeout())
+    if "error" in state_body:
+        return ""
+    if allow_remote and rewrite_url is not None and state_body.get("raw_html"):
+        cids = dict(state_body.get("cid_parts", []))
+
+        def cid_url(content_id: str) -> str:
+            part = cids.get(content_id.strip().strip("<>"))
+            if not part:
+                return ""
+            return inline_part_url(account.user_id, account.id, folder.id, uid, part)
+
+        return sanitize_html(
+            state_body["raw_html"],
+            allow_remote=True,
+            rewrite_url=rewrite_url,
+            cid_url=cid_url,
+        ).html
+    return body_state(account.id, folder, uid, state_body).html
