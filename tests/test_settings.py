@@ -124,6 +124,7 @@ def _settings_with(monkeypatch: pytest.MonkeyPatch, **env: str) -> ModuleType:
         "WORKER_DATABASE_POOL_SIZE",
         "DATABASE_POOL_MAX_IDLE",
         "DATABASE_POOL",
+        "DATABASE_PGBOUNCER",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATABASE_URL", "postgres://webmail@db.example.org/webmail")
@@ -197,3 +198,10 @@ def test_without_the_pool_each_process_still_names_itself(monkeypatch):
 def test_an_unknown_process_kind_stops_the_start(monkeypatch):
     with pytest.raises(ImproperlyConfigured, match="WEBMAIL_PROCESS must be web"):
         _settings_with(monkeypatch, WEBMAIL_PROCESS="wroker")
+
+
+def test_behind_pgbouncer_no_cursor_outlives_its_transaction(monkeypatch):
+    direct = _settings_with(monkeypatch)
+    assert direct.DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] is False
+    pooled = _settings_with(monkeypatch, DATABASE_PGBOUNCER="true")
+    assert pooled.DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] is True

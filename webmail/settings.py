@@ -153,6 +153,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "application_name", f"webmail-{WEBMAIL_PROCESS}"
     )
+    # Behind PgBouncer in transaction pooling mode a server connection may
+    # change between transactions, so a cursor kept open across them (what
+    # QuerySet.iterator() uses outside a transaction) cannot work. Django
+    # already leaves statements unprepared.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool(
+        "DATABASE_PGBOUNCER", False
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
