@@ -17,7 +17,9 @@ class CeleryWorker:
     """One `celery worker` process with the thread pool.
 
     The environment decides which database, Redis and settings it uses; the
-    queues decide which IMAP shards it owns.
+    queues decide which IMAP shards it owns. concurrency (task threads) is
+    passed as WORKER_THREADS, which also sizes the worker's database pool;
+    without it, the environment's WORKER_THREADS or the settings' default.
     """
 
     def __init__(
@@ -25,13 +27,14 @@ class CeleryWorker:
         env: Mapping[str, str],
         queues: list[str],
         log_path: Path,
-        concurrency: int = 8,
+        concurrency: int | None = None,
         name: str = "worker",
     ) -> None:
-        self.env = dict(env)
+        self.env = {**env, "WEBMAIL_PROCESS": "worker"}
+        if concurrency is not None:
+            self.env["WORKER_THREADS"] = str(concurrency)
         self.queues = queues
         self.log_path = log_path
-        self.concurrency = concurrency
         self.name = name
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -44,13 +47,19 @@ class CeleryWorker:
             "webmail",
             "worker",
             "--pool=threads",
-            f"--concurrency={self.concurrency}",
             f"--queues={','.join(self.queues)}",
             f"--hostname={self.name}@%h",
             "--without-gossip",
             "--without-mingle",
             "--loglevel=INFO",
         ]
+
+    @property
+    def concurrency(self) -> int:
+        """Its task threads (WORKER_THREADS)."""
+        from django.conf import settings
+
+        return int(self.env.get("WORKER_THREADS") or settings.WORKER_THREADS)
 
     def start(self) -> None:
         log = self.log_path.open("ab")

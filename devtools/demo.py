@@ -1,8 +1,9 @@
 """Start the whole webmail with a demo mail server, for `scripts/start`.
 
 Starts a Redis of its own, a demo Dovecot with a seeded mailbox, a Celery
-worker and beat, and uvicorn; prints where to sign in; stops them all on
-Ctrl-C. Everything it keeps lives in var/, so a second run finds its data.
+worker and beat, and uvicorn; prints where to sign in; restarts any of them
+that stops (saying so); stops them all on Ctrl-C. Everything it keeps lives
+in var/, so a second run finds its data.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import secrets
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -22,6 +22,7 @@ from devtools.celery_worker import REPO, CeleryWorker, base_env
 from devtools.dovecot import DovecotServer, start_dovecot
 from devtools.ports import wait_for_ports
 from devtools.redis_server import start_redis
+from devtools.supervise import Command, GaveUp, Supervisor
 
 DEMO_LOGIN = "demo"
 DEMO_PASSWORD = "demo"
@@ -71,12 +72,12 @@ def main() -> None:
     logs = data / "logs"
     logs.mkdir(exist_ok=True)
 
-    started: list[object] = []
+    supervisor = Supervisor(say)
     redis_port = int(os.environ.get("WEBMAIL_REDIS_PORT", "6391"))
     redis = start_redis(data / "redis", port=redis_port, persist=True)
-    started.append(redis)
+    supervisor.add("redis", redis, redis.log_path)
     dovecot = start_dovecot(data / "dovecot", variant="full")
-    started.append(dovecot)
+    supervisor.add("dovecot", dovecot, dovecot.log_path)
     try:
         dovecot.add_user(DEMO_ADDRESS, DEMO_PASSWORD)
         seed_mailbox(dovecot, DEMO_ADDRESS, data / "dovecot" / ".seeded")
@@ -107,20 +108,21 @@ def main() -> None:
         queues = ["default"] + [f"imap.{n}" for n in range(shards)]
         worker = CeleryWorker(env, queues, logs / "worker.log", name="demo")
         worker.start()
-        started.append(worker)
-        beat = subprocess.Popen(
+        supervisor.add("worker", worker, worker.log_path)
+        beat = Command(
             [sys.executable, "-m", "celery", "-A", "webmail", "beat",
              f"--schedule={data / 'celerybeat-schedule'}", "--loglevel=INFO"],
-            cwd=REPO, env=env, stdout=(logs / "beat.log").open("ab"),
-            stderr=subprocess.STDOUT,
+            cwd=REPO, env={**env, "WEBMAIL_PROCESS": "beat"}, log=logs / "beat.log",
         )  # fmt: skip
-        started.append(beat)
-        web = subprocess.Popen(
+        beat.start()
+        supervisor.add("beat", beat, beat.log)
+        web = Command(
             [sys.executable, "-m", "uvicorn", "webmail.asgi:application",
              f"--host={options.host}", f"--port={options.port}", "--no-access-log"],
-            cwd=REPO, env=env,
+            cwd=REPO, env=env, log=None,
         )  # fmt: skip
-        started.append(web)
+        web.start()
+        supervisor.add("web server", web)
         if not wait_for_ports([options.port], timeout=30, host=options.host):
             raise SystemExit(f"The web server did not start on port {options.port}.")
 
@@ -132,34 +134,20 @@ def main() -> None:
             flush=True,
         )
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        while all(_running(p) for p in started):
-            time.sleep(0.5)
-        print("A process stopped; shutting down. See the logs above.", flush=True)
+        # A process that stops is restarted, after a pause that grows while
+        # it keeps stopping (devtools/supervise.py).
+        supervisor.run()
+    except GaveUp as exc:
+        say(str(exc))
+        sys.exit(1)
     except KeyboardInterrupt:
         print("\nStopping...", flush=True)
     finally:
-        for process in reversed(started):
-            _stop(process)
+        supervisor.stop_all()
 
 
-def _running(process: object) -> bool:
-    if isinstance(process, subprocess.Popen):
-        return process.poll() is None
-    if isinstance(process, CeleryWorker):
-        return process.alive()
-    return True
-
-
-def _stop(process: object) -> None:
-    if isinstance(process, subprocess.Popen):
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-    else:
-        process.stop()  # type: ignore[attr-defined]
+def say(line: str) -> None:
+    print(line, flush=True)
 
 
 if __name__ == "__main__":

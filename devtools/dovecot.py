@@ -304,6 +304,11 @@ class DovecotServer:
     # Process -----------------------------------------------------------
 
     @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        """The Dovecot master process of the last start, if any."""
+        return self._process
+
+    @property
     def running(self) -> bool:
         """Whether the Dovecot master process is alive."""
         return self._process is not None and self._process.poll() is None

@@ -49,6 +49,11 @@ class RedisServer:
         return f"redis://{self.host}:{self.port}/0"
 
     @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        """The redis-server process of the last start, if any."""
+        return self._process
+
+    @property
     def running(self) -> bool:
         """Whether the redis-server process is alive."""
         return self._process is not None and self._process.poll() is None

@@ -2,18 +2,21 @@
 
 import http.cookiejar
 import os
+import queue
 import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
+from celery import Celery
 
 from devtools.dovecot import make_traversable
 from devtools.ports import free_port, port_open
@@ -117,3 +120,108 @@ def test_the_demo_starts_signs_in_stops_and_keeps_its_data(short_tmp):
         assert "Signed in as demo" in sign_in(base, "demo", "demo")
     finally:
         stop(second)
+
+
+class Output:
+    """The lines a process prints, read in a thread so waits can time out."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        assert process.stdout is not None
+        self.stdout = process.stdout
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.stdout:
+            self.lines.put(line)
+
+    def wait_for(self, pattern: str, timeout: float) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                break
+            self.seen.append(line)
+            found = re.search(pattern, line)
+            if found:
+                return found
+        pytest.fail(f"No line matched {pattern!r}:\n" + "".join(self.seen[-40:]))
+
+
+def _children(pid: int) -> dict[int, str]:
+    """The child processes of pid, with their command lines."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        # The parent's pid is the second field after the parenthesised name.
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found[int(entry.name)] = command
+    return found
+
+
+def _one_child(pid: int, *words: str) -> int:
+    matching = [
+        child
+        for child, command in _children(pid).items()
+        if all(word in command for word in words)
+    ]
+    assert len(matching) == 1, _children(pid)
+    return matching[0]
+
+
+def _pings(redis_port: int) -> bool:
+    url = f"redis://127.0.0.1:{redis_port}/0"
+    app = Celery(broker=url, backend=url)
+    app.conf.update(task_serializer="json", accept_content=["json"])
+    try:
+        return app.send_task("webmail.ping", queue="default").get(timeout=30) == "pong"
+    finally:
+        app.close()
+
+
+@pytest.mark.slow
+def test_the_demo_restarts_a_killed_worker_and_web_server(short_tmp):
+    data = short_tmp / "var"
+    data.mkdir()
+    make_traversable(data)
+    web_port, redis_port = free_port(), free_port()
+    base = f"http://127.0.0.1:{web_port}"
+
+    demo = start_demo(data, web_port, redis_port)
+    try:
+        output = Output(demo)
+        output.wait_for("Press Ctrl-C to stop", timeout=90)
+        worker = _one_child(demo.pid, "celery", "worker")
+
+        os.kill(worker, signal.SIGKILL)  # as the out-of-memory killer does
+        output.wait_for(
+            r"^worker stopped \(exit -9, SIGKILL\); restarting in 1 s$", timeout=5
+        )
+        restarted = output.wait_for(r"^worker restarted \(pid (\d+)\)$", timeout=5)
+        assert int(restarted[1]) != worker
+        assert _one_child(demo.pid, "celery", "worker") == int(restarted[1])
+        assert _pings(redis_port)
+        page = urllib.request.urlopen(f"{base}/accounts/login/", timeout=10)
+        assert b"csrfmiddlewaretoken" in page.read()
+
+        web = _one_child(demo.pid, "uvicorn")
+        os.kill(web, signal.SIGKILL)
+        output.wait_for(r"^web server stopped \(exit -9, SIGKILL\)", timeout=5)
+        output.wait_for(r"^web server restarted", timeout=5)
+        deadline = time.monotonic() + 30
+        while not port_open(web_port) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "Signed in as demo" in sign_in(base, "demo", "demo")
+        assert demo.poll() is None
+    finally:
+        stop(demo)
+    assert not port_open(web_port)
+    assert not port_open(redis_port)

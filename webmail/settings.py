@@ -9,6 +9,7 @@ from pathlib import Path
 import dj_database_url
 import django_stubs_ext
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 from webmail.env import env_bool, env_int, env_list, env_str
 
@@ -53,10 +54,24 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "webmail.urls"
 ASGI_APPLICATION = "webmail.asgi.application"
+
+# What runs in this process: "web" (uvicorn, and manage.py commands),
+# "worker" (a Celery worker) or "beat". The start commands of the worker and
+# beat set it (docker-compose.yml, devtools/); it sizes the database pool.
+WEBMAIL_PROCESS = env_str("WEBMAIL_PROCESS", "web")
+if WEBMAIL_PROCESS not in {"web", "worker", "beat"}:
+    raise ImproperlyConfigured(
+        f"WEBMAIL_PROCESS must be web, worker or beat, not {WEBMAIL_PROCESS!r}."
+    )
 # Threads per web process that run the page views (webmail/serving.py). A
 # page that waits for the worker, such as a message body, holds one for up
 # to BODY_FETCH_TIMEOUT seconds.
 WEB_THREADS = env_int("WEB_THREADS", 32)
+# Threads per worker process that run tasks (Celery's thread pool).
+WORKER_THREADS = env_int("WORKER_THREADS", 8)
+# Threads of a worker process that act on news from watched accounts' IDLE
+# connections (one thread waits on all of them: webmail/engine/hub.py).
+IMAP_PUSH_THREADS = env_int("IMAP_PUSH_THREADS", 8)
 
 TEMPLATES = [
     {
@@ -103,9 +118,27 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_b
 ):
     # A pool per process: a request takes a connection that is already open
     # (opening one costs ~3 ms on PostgreSQL) and gives it back at its end.
+    # It holds at most what the process's threads can use at once, so that
+    # a deployment's connections add up to a known budget (README.md,
+    # "Deploying"). A web process's pages each keep one while they run; its
+    # event streams and downloads run under ASGI and give theirs back before
+    # they stream, so two more serve them as they start. A worker's task
+    # threads and push threads each hold one; beat makes no queries.
+    if WEBMAIL_PROCESS == "worker":
+        pool_size = env_int(
+            "WORKER_DATABASE_POOL_SIZE", WORKER_THREADS + IMAP_PUSH_THREADS
+        )
+    elif WEBMAIL_PROCESS == "beat":
+        pool_size = 1
+    else:
+        pool_size = env_int("DATABASE_POOL_SIZE", WEB_THREADS + 2)
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 2,
-        "max_size": env_int("DATABASE_POOL_SIZE", WEB_THREADS),
+        "min_size": 1,
+        "max_size": pool_size,
+        # Seconds a connection beyond min_size may stay unused before it is
+        # closed; the pool closes one such connection per period.
+        "max_idle": env_int("DATABASE_POOL_MAX_IDLE", 30),
+        # A thread waits this long for a free connection, then fails.
         "timeout": 10,
     }
     # Each connection is checked before it is lent: after a restart of the
@@ -115,6 +148,18 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_b
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Who holds a connection, in pg_stat_activity: web, worker or beat.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "application_name", f"webmail-{WEBMAIL_PROCESS}"
+    )
+    # Behind PgBouncer in transaction pooling mode a server connection may
+    # change between transactions, so a cursor kept open across them (what
+    # QuerySet.iterator() uses outside a transaction) cannot work. Django
+    # already leaves statements unprepared.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool(
+        "DATABASE_PGBOUNCER", False
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
@@ -187,6 +232,7 @@ CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_CONCURRENCY = WORKER_THREADS
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -216,9 +262,6 @@ IMAP_POLL_INTERVAL = env_int("IMAP_POLL_INTERVAL", 30)
 # Seconds between STATUS checks of INBOX (and, on servers without IDLE, the
 # open folder) where the server cannot NOTIFY; a sync follows only a change.
 IMAP_INBOX_CHECK = env_int("IMAP_INBOX_CHECK", 5)
-# Threads of a worker process that act on news from watched accounts' IDLE
-# connections (one thread waits on all of them: webmail/engine/hub.py).
-IMAP_PUSH_THREADS = env_int("IMAP_PUSH_THREADS", 8)
 # How long opening a message waits for its worker to fetch the body.
 BODY_FETCH_TIMEOUT = env_int("BODY_FETCH_TIMEOUT", 20)
 # Seconds between keep-alive comments on an open event stream.

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import http.client
+import subprocess
+import sys
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from http.cookies import SimpleCookie
+from pathlib import Path
 from urllib.parse import urlsplit
 
+import psycopg
 import pytest
 from django.test import Client
 
 from accounts.models import User
+from devtools.celery_worker import base_env
+from devtools.ports import free_port, wait_for_ports
+from tests.fixtures.worker import _database_url
 from tests.ui.mail import add_message, standard_mailbox
 from webmail import door
 from webmail.models import Message
@@ -20,6 +28,7 @@ from webmail.shared import events
 from webmail.views.present import folder_url, message_url
 
 WAITING_TABS = 8
+REPO = Path(__file__).resolve().parent.parent.parent
 
 
 def _session_cookie(user: User) -> str:
@@ -191,3 +200,95 @@ def test_a_star_is_answered_before_the_worker_and_other_tabs_hear_of_it(
         time.sleep(0.01)
     # push_changes is given the account; publish, the user.
     assert asked == [inbox.account_id if name == "push_changes" else alice.id]
+
+
+def _pg_connections(dsn: str, name: str) -> int:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+            [name],
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+@pytest.mark.slow
+def test_a_burst_on_one_web_process_holds_no_more_connections_than_its_pool(
+    transactional_db: None, alice: User, settings, tmp_path
+):
+    # A real uvicorn process on the test database, named in pg_stat_activity,
+    # with 4 page threads: its pool may hold 4 + 2 connections.
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        pytest.skip("counts PostgreSQL's connections")
+    from django.db import connection
+
+    name = f"burst-{uuid.uuid4().hex[:8]}"
+    dsn = _database_url(connection.settings_dict)
+    inbox = standard_mailbox(alice)["INBOX"]
+    cookie = _session_cookie(alice)
+    port = free_port()
+    env = base_env(
+        DJANGO_SETTINGS_MODULE="tests.settings",
+        DATABASE_URL=f"{dsn}?application_name={name}",
+        REDIS_URL=settings.REDIS_URL,
+        REDIS_KEY_PREFIX=settings.REDIS_KEY_PREFIX,
+        WEB_THREADS="4",
+        # One idle connection is closed per second, down to one.
+        DATABASE_POOL_MAX_IDLE="1",
+    )
+    with (tmp_path / "web.log").open("wb") as log:
+        web = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "webmail.asgi:application",
+             "--host=127.0.0.1", f"--port={port}", "--log-level=warning"],
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    most = 0
+    done = threading.Event()
+
+    def count() -> None:
+        nonlocal most
+        while not done.is_set():
+            most = max(most, _pg_connections(dsn, name))
+            time.sleep(0.005)
+
+    try:
+        assert wait_for_ports([port], timeout=30), (tmp_path / "web.log").read_text()
+        counter = threading.Thread(target=count)
+        counter.start()
+        streams = []
+        try:
+            with ThreadPoolExecutor(24) as tabs:
+                pages = [
+                    tabs.submit(
+                        _get, base, folder_url(inbox.account_id, inbox.id), cookie
+                    )
+                    for _ in range(120)
+                ]
+                for _ in range(8):
+                    stream = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                    stream.request(
+                        "GET",
+                        f"/events/?account={inbox.account_id}",
+                        headers={"Cookie": cookie, "Accept": "text/event-stream"},
+                    )
+                    answer = stream.getresponse()
+                    assert answer.read1(100).startswith(b"retry:")
+                    streams.append(stream)
+                answers = [page.result() for page in pages]
+        finally:
+            for stream in streams:
+                stream.close()
+            done.set()
+            counter.join()
+        assert [status for status, _ in answers] == [200] * len(answers)
+        assert "Lunch on Friday?" in answers[-1][1]
+        assert 4 <= most <= 6
+        # The burst over, idle connections are closed, down to min_size.
+        deadline = time.monotonic() + 20
+        while _pg_connections(dsn, name) > 1 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _pg_connections(dsn, name) == 1
+    finally:
+        web.terminate()
+        web.wait(15)

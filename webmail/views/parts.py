@@ -15,10 +15,12 @@ import zipfile
 from collections.abc import AsyncIterator
 from datetime import datetime
 
+from asgiref.sync import sync_to_async
 from csp.constants import NONE, SELF
 from csp.decorators import csp
 from django.contrib.auth.decorators import login_required
 from django.core import signing
+from django.db import connections
 from django.http import (
     Http404,
     HttpRequest,
@@ -109,6 +111,22 @@ def _guard(response: StreamingHttpResponse, disposition: str | None) -> None:
     response["X-Accel-Buffering"] = "no"
 
 
+def _streaming(
+    chunks: AsyncIterator[bytes], content_type: str
+) -> StreamingHttpResponse:
+    return StreamingHttpResponse(_without_database(chunks), content_type=content_type)
+
+
+async def _without_database(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    # A download lasts as long as its reader takes: it must not hold a
+    # database connection (a slot of the process's pool) all that time.
+    # Closed here, once the view and the middleware after it are done, in
+    # the thread they ran in (as webmail/views/events.py does for event streams).
+    await sync_to_async(connections.close_all)()
+    async for chunk in chunks:
+        yield chunk
+
+
 def _part_name(info: dict[str, object]) -> str:
     name = str(info.get("filename") or "")
     if name:
@@ -148,7 +166,7 @@ def part_view(
         content_type = shown_as
     else:
         content_type = "application/octet-stream"
-    response = StreamingHttpResponse(stream.data(), content_type=content_type)
+    response = _streaming(stream.data(), content_type)
     _guard(response, content_disposition_header(not inline, name))
     if content_type == parts.PDF:
         response["Content-Security-Policy"] = PDF_POLICY
@@ -178,9 +196,8 @@ def zip_view(
         stream = parts.open_stream(account.id, folder.id, message.uid, list(files))
     except partstream.PartError as exc:
         return _failed(request, exc)
-    response = StreamingHttpResponse(
-        _zip(stream, names, message.date or message.internaldate),
-        content_type="application/zip",
+    response = _streaming(
+        _zip(stream, names, message.date or message.internaldate), "application/zip"
     )
     title = safe_filename(message.subject or "", "attachments")
     _guard(response, content_disposition_header(True, f"{title}.zip"))
@@ -258,9 +275,7 @@ def source_view(
     raw = _raw_message(request, account_id, folder_id, uid)
     if isinstance(raw, HttpResponseBase):
         return raw
-    response = StreamingHttpResponse(
-        _as_text(raw[1]), content_type="text/plain; charset=utf-8"
-    )
+    response = _streaming(_as_text(raw[1]), "text/plain; charset=utf-8")
     _guard(response, None)
     return response
 
@@ -284,7 +299,7 @@ def eml_view(
     if isinstance(raw, HttpResponseBase):
         return raw
     message, data = raw
-    response = StreamingHttpResponse(data, content_type="message/rfc822")
+    response = _streaming(data, "message/rfc822")
     name = safe_filename(message.subject or "", "message")
     _guard(response, content_disposition_header(True, f"{name}.eml"))
     return response
@@ -339,7 +354,7 @@ def inline_part_view(
     if content_type not in parts.INLINE_IMAGES:
         stream.cancel()
         raise Http404("Not an image.")
-    response = StreamingHttpResponse(stream.data(), content_type=content_type)
+    response = _streaming(stream.data(), content_type)
     _guard(response, None)
     response["Cache-Control"] = "private, max-age=86400"
     return response
