@@ -17,7 +17,8 @@ from imapclient.response_parser import parse_fetch_response, parse_response
 
 from tests.imap import message, open_session
 from webmail.imap import fetchparse, parse
-from webmail.imap.messages import SUMMARY_ITEMS, _plain_literals
+from webmail.imap.content import _plain_literals
+from webmail.imap.messages import SUMMARY_ITEMS
 from webmail.imap.wire import Raw
 from webmail.mailgen import generate_maildir, index_mailbox
 

@@ -1,6 +1,6 @@
 """Summaries: the fast reading gives what imapclient's did; pieces stay in step.
 
-fetch_summaries reads ENVELOPE and INTERNALDATE itself (parse.summary_fetch)
+fetch_summaries reads ENVELOPE and INTERNALDATE itself (envelopes.summary_fetch)
 and asks for the next batch before the caller has the last one
 (summary_batches). Both are compared here with the plain ways on a real
 Dovecot's answers.
@@ -17,7 +17,7 @@ from imapclient.response_parser import _convert_ENVELOPE, _convert_INTERNALDATE
 
 from tests.imap import message, open_session
 from tests.imap.test_fetchparse import VARIED, _strict
-from webmail.imap import fetchparse, parse
+from webmail.imap import envelopes, fetchparse, parse
 from webmail.mailgen import generate_maildir, index_mailbox
 
 
@@ -135,14 +135,16 @@ def test_dates_read_as_imapclient_reads_them() -> None:
     for _ in range(20000):
         header, internal = _spelled(rnd)
         envelope = (header, b"Subject", None, None, None, None, None, None, None, None)
-        ours = _outcome(parse.envelope_of, envelope)
+        ours = _outcome(envelopes.envelope_of, envelope)
         assert ours == _outcome(
-            lambda e: parse.envelope(_convert_ENVELOPE(e, False)), envelope
+            lambda e: envelopes.envelope(_convert_ENVELOPE(e, False)), envelope
         ), header
-        assert _outcome(parse.internaldate_of, internal) == _outcome(
+        assert _outcome(envelopes.internaldate_of, internal) == _outcome(
             lambda v: parse.aware(_convert_INTERNALDATE(v, False)), internal
         ), internal
-        read_fast += parse._well_formed_date(header, parse._DATE_HEADER) is not None
+        read_fast += (
+            envelopes._well_formed_date(header, envelopes._DATE_HEADER) is not None
+        )
     assert read_fast > 500  # the well-formed ones were among them
 
 

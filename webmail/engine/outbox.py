@@ -279,7 +279,7 @@ def _refresh_conflicts(
     )
     if user_id is not None:
         event = {"account": op.account_id, "folder": folder.id, "uids": sorted(uids)}
-        events.publish(user_id, {"type": "flags", **event})
+        events.publish(user_id, {"type": events.FLAGS, **event})
 
 
 def _has(flags: tuple[str, ...], flag: str) -> bool:

@@ -29,14 +29,16 @@ def publish_sync(account_id: int, result: SyncResult | None) -> None:
     folder = result.folder_id
     base = {"account": account_id, "folder": folder}
     if result.rebuilt:
-        events.publish(user_id, {"type": "folder", **base})
+        events.publish(user_id, {"type": events.FOLDER, **base})
         return
     if result.vanished:
-        events.publish(user_id, {"type": "expunged", **base, "uids": result.vanished})
+        events.publish(
+            user_id, {"type": events.EXPUNGED, **base, "uids": result.vanished}
+        )
     if result.changed:
-        events.publish(user_id, {"type": "flags", **base, "uids": result.changed})
+        events.publish(user_id, {"type": events.FLAGS, **base, "uids": result.changed})
     if result.new:
-        events.publish(user_id, {"type": "new", **base, "uids": result.new})
+        events.publish(user_id, {"type": events.NEW, **base, "uids": result.new})
 
 
 def sync_and_publish(
@@ -71,7 +73,7 @@ def sync_folder_list_and_publish(account_id: int, *, counts: bool = True) -> lis
     if listed.changed:
         user_id = user_id_of(account_id)
         if user_id is not None:
-            events.publish(user_id, {"type": "folders", "account": account_id})
+            events.publish(user_id, {"type": events.FOLDERS, "account": account_id})
     return listed.stale
 
 

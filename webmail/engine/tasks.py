@@ -63,7 +63,7 @@ def _report(account_id: int, exc: ImapError) -> None:
     outbox.record_account_error(account_id, exc)
     user_id = user_id_of(account_id)
     if user_id is not None:
-        events.publish(user_id, {"type": "status", "account": account_id})
+        events.publish(user_id, {"type": events.STATUS, "account": account_id})
 
 
 @shared_task(name=door.SYNC, bind=True, **ACCOUNT_TASK)
@@ -129,13 +129,14 @@ def apply_outbox(account_id: int) -> None:
         user_id = user_id_of(account_id)
     if result.failed and user_id is not None:
         events.publish(
-            user_id, {"type": "outbox", "account": account_id, "failed": result.failed}
+            user_id,
+            {"type": events.OUTBOX, "account": account_id, "failed": result.failed},
         )
     for folder_id in result.touched_folders or ():
         door.sync_folder(account_id, folder_id)
     if result.retry_in is not None:
         if user_id is not None:
-            events.publish(user_id, {"type": "status", "account": account_id})
+            events.publish(user_id, {"type": events.STATUS, "account": account_id})
         door.push_changes(account_id, countdown=result.retry_in)
 
 

@@ -352,6 +352,8 @@ class Watch:
         if result.changed:
             user_id = user_id_of(self.account_id)
             if user_id is not None:
-                events.publish(user_id, {"type": "folders", "account": self.account_id})
+                events.publish(
+                    user_id, {"type": events.FOLDERS, "account": self.account_id}
+                )
         for stale in result.stale:
             door.sync_folder(self.account_id, stale)

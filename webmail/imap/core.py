@@ -191,6 +191,30 @@ class SessionCore:
         if self.selected is None:
             raise CommandFailed("Select a folder first.")
 
+    # Fetching ----------------------------------------------------------
+
+    def _fetch_args(
+        self, uids: Iterable[int] | str, items: bytes, modifiers: bytes = b""
+    ) -> list[bytes]:
+        self._need_selected()
+        args: list[bytes] = [Raw(b"UID FETCH"), uid_arg(uids), Raw(b"(" + items + b")")]
+        if modifiers:
+            args.append(Raw(modifiers))
+        return args
+
+    def _fetch(
+        self, uids: Iterable[int] | str, items: bytes, modifiers: bytes = b""
+    ) -> list[tuple[int, dict[bytes, Any]]]:
+        response = self._ok(
+            self._run(*self._fetch_args(uids, items, modifiers)), "fetch messages"
+        )
+        results = []
+        for item in response.untagged:
+            kind, number, rest = parse.classify(item)
+            if kind == "FETCH" and number is not None:
+                results.append((number, parse.parse_fetch(number, rest)))
+        return results
+
     def close(self) -> None:
         """Close the socket without logging out."""
         self._broken = True

@@ -1,32 +1,25 @@
-"""Message verbs: search, fetch (summaries, parts, streams), flags, moves."""
+"""Message verbs: search, and fetching summaries, flags and changes."""
 
 from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Generator, Iterable, Iterator, Sequence
-from datetime import datetime
+from collections.abc import Generator, Iterable, Sequence
 from typing import Any
 
-from imapclient.datetime_util import datetime_to_INTERNALDATE
-
-from webmail.imap import parse
-from webmail.imap.core import SessionCore, flag_list, parse_code, uid_arg, vanished_uids
+from webmail.imap import bodystructure, envelopes, parse
+from webmail.imap.core import SessionCore, vanished_uids
 from webmail.imap.errors import (
     CharsetRefused,
     ImapError,
-    MessageMissing,
-    UnknownEncoding,
 )
 from webmail.imap.types import (
     Changes,
     FlagChange,
     MessageSummary,
-    Quota,
     SearchResult,
 )
 from webmail.imap.wire import (
-    Literal,
     Raw,
     Response,
     ResponseItem,
@@ -38,13 +31,11 @@ SUMMARY_ITEMS = (
     b"BODY.PEEK[HEADER.FIELDS (REFERENCES)]"
 )
 _REFERENCES = b"BODY[HEADER.FIELDS (REFERENCES)]"
-DEFAULT_CHUNK = 1024 * 1024
 FETCH_BATCH = 1000
 
 
 _SEARCH_WORD = re.compile(r"[A-Za-z0-9:*,\-$\\]+|[()]")
 _CHARSET = re.compile(r"[A-Za-z0-9_\-.]{1,40}")
-_LITERAL8 = re.compile(rb"~\{(\d+)\}$")
 
 
 class SearchText(str):
@@ -135,28 +126,6 @@ class MessageVerbs(SessionCore):
         )
 
     # Fetching ----------------------------------------------------------
-
-    def _fetch_args(
-        self, uids: Iterable[int] | str, items: bytes, modifiers: bytes = b""
-    ) -> list[bytes]:
-        self._need_selected()
-        args: list[bytes] = [Raw(b"UID FETCH"), uid_arg(uids), Raw(b"(" + items + b")")]
-        if modifiers:
-            args.append(Raw(modifiers))
-        return args
-
-    def _fetch(
-        self, uids: Iterable[int] | str, items: bytes, modifiers: bytes = b""
-    ) -> list[tuple[int, dict[bytes, Any]]]:
-        response = self._ok(
-            self._run(*self._fetch_args(uids, items, modifiers)), "fetch messages"
-        )
-        results = []
-        for item in response.untagged:
-            kind, number, rest = parse.classify(item)
-            if kind == "FETCH" and number is not None:
-                results.append((number, parse.parse_fetch(number, rest)))
-        return results
 
     def fetch_summaries(self, uids: Iterable[int] | str) -> list[MessageSummary]:
         """Return list data for messages by UID, or a UID range like "100:*".
@@ -292,205 +261,6 @@ class MessageVerbs(SessionCore):
             vanished_known=self.qresync,
         )
 
-    def fetch_part(self, uid: int, section: str) -> bytes:
-        """Return one body part (still transfer-encoded), "" for the whole."""
-        _check_section(section)
-        key = f"BODY[{section}]".encode()
-        for _, data in self._fetch([uid], b"UID BODY.PEEK[" + section.encode() + b"]"):
-            if data.get(b"UID") == uid and key in data:
-                return bytes(data[key] or b"")
-        raise MessageMissing(
-            f"Message {uid} is no longer in the folder on {self.host}."
-        )
-
-    def fetch_raw(self, uid: int) -> bytes:
-        """Return the whole message as stored ("view source")."""
-        return self.fetch_part(uid, "")
-
-    def stream_part(
-        self, uid: int, section: str, chunk_size: int = DEFAULT_CHUNK
-    ) -> Iterator[bytes]:
-        """Yield a body part in chunks of at most chunk_size bytes.
-
-        Each chunk is its own partial FETCH, so memory stays bounded. The
-        session must not be used for anything else until the iterator ends.
-        """
-        return self._stream(uid, section, chunk_size, binary=False)
-
-    def stream_binary(
-        self, uid: int, section: str, chunk_size: int = DEFAULT_CHUNK
-    ) -> Iterator[bytes]:
-        """Like stream_part, but the server undoes the transfer encoding.
-
-        Needs BINARY (RFC 3516); a part whose encoding the server does not
-        know raises UnknownEncoding, and the caller decodes it itself.
-        """
-        self._require("BINARY", "decoding parts")
-        return self._stream(uid, section, chunk_size, binary=True)
-
-    def _stream(
-        self, uid: int, section: str, chunk_size: int, *, binary: bool
-    ) -> Iterator[bytes]:
-        _check_section(section)
-        if binary and not re.fullmatch(r"[0-9.]+", section):
-            raise ValueError(f"Not a part number: {section!r}")
-        verb = b"BINARY.PEEK" if binary else b"BODY.PEEK"
-        prefix = b"BINARY[" if binary else b"BODY["
-        offset = 0
-        while True:
-            item = b"%s[%s]<%d.%d>" % (verb, section.encode(), offset, chunk_size)
-            chunk: bytes | None = None
-            for data in self._fetch_one(uid, item):
-                for key, value in data.items():
-                    if key.startswith(prefix):
-                        chunk = bytes(value or b"")
-            if chunk is None:
-                raise MessageMissing(
-                    f"Message {uid} is no longer in the folder on {self.host}."
-                )
-            if chunk:
-                yield chunk
-            if len(chunk) < chunk_size:
-                return
-            offset += len(chunk)
-
-    def _fetch_one(self, uid: int, item: bytes) -> Iterator[dict[bytes, Any]]:
-        """Fetch item of one message; yield the parsed data about that UID."""
-        self._need_selected()
-        response = self._run(
-            Raw(b"UID FETCH"), uid_arg([uid]), Raw(b"(UID " + item + b")")
-        )
-        if response.status != "OK" and response.code == "UNKNOWN-CTE":
-            raise UnknownEncoding(
-                f"{self.host} cannot decode part of message {uid}: {response.text}"
-            )
-        self._ok(response, "fetch messages")
-        for untagged in response.untagged:
-            kind, number, rest = parse.classify(untagged)
-            if kind == "FETCH" and number is not None:
-                data = parse.parse_fetch(number, _plain_literals(rest))
-                if data.get(b"UID") == uid:
-                    yield data
-
-    # Changing ----------------------------------------------------------
-
-    def store_flags(
-        self,
-        uids: Iterable[int],
-        flags: Iterable[str],
-        *,
-        remove: bool = False,
-        unchanged_since: int | None = None,
-    ) -> frozenset[int]:
-        """Add (or remove) flags; return the UIDs left alone by UNCHANGEDSINCE.
-
-        unchanged_since is ignored by servers without CONDSTORE.
-        """
-        self._need_selected()
-        uid_list = list(uids)
-        if not uid_list:
-            return frozenset()
-        args: list[bytes] = [Raw(b"UID STORE"), uid_arg(uid_list)]
-        if unchanged_since is not None and self.capabilities.has("CONDSTORE"):
-            args.append(Raw(b"(UNCHANGEDSINCE %d)" % unchanged_since))
-        args += [
-            Raw(b"-FLAGS.SILENT" if remove else b"+FLAGS.SILENT"),
-            flag_list(flags),
-        ]
-        response = self._ok(self._run(*args), "change flags")
-        if response.code == "MODIFIED" and response.code_data:
-            return frozenset(parse.parse_uid_set(response.code_data))
-        return frozenset()
-
-    def copy(self, uids: Iterable[int], folder: str) -> dict[int, int]:
-        """Copy messages; return {old uid: new uid} when the server says."""
-        self._need_selected()
-        name = parse.encode_folder_name(folder)
-        response = self._run(Raw(b"UID COPY"), uid_arg(uids), quoted(name))
-        self._ok(response, "copy messages", name)
-        return _copyuid(response)
-
-    def move(self, uids: Iterable[int], folder: str) -> dict[int, int]:
-        """Move messages; return {old uid: new uid} when the server says.
-
-        Without MOVE this copies, marks the originals \\Deleted and expunges
-        exactly those UIDs (UID EXPUNGE). A server without UIDPLUS keeps the
-        originals marked \\Deleted: a plain EXPUNGE could remove messages
-        other clients marked, so it is never sent.
-        """
-        self._need_selected()
-        uid_list = sorted(set(uids))
-        if not uid_list:
-            return {}
-        name = parse.encode_folder_name(folder)
-        if self.capabilities.has("MOVE"):
-            response = self._run(Raw(b"UID MOVE"), uid_arg(uid_list), quoted(name))
-            self._ok(response, "move messages", name)
-            return _copyuid(response)
-        mapping = self.copy(uid_list, name)
-        self.store_flags(uid_list, ["\\Deleted"])
-        if self.capabilities.has("UIDPLUS"):
-            self._ok(self._run(Raw(b"UID EXPUNGE"), uid_arg(uid_list)), "expunge")
-        return mapping
-
-    def expunge_uids(self, uids: Iterable[int]) -> None:
-        """Delete messages for good: mark them \\Deleted, then UID EXPUNGE them."""
-        self._need_selected()
-        self._require("UIDPLUS", "removing single messages")
-        uid_list = sorted(set(uids))
-        if not uid_list:
-            return
-        self.store_flags(uid_list, ["\\Deleted"])
-        self._ok(self._run(Raw(b"UID EXPUNGE"), uid_arg(uid_list)), "expunge")
-
-    def append(
-        self,
-        folder: str,
-        raw: bytes,
-        flags: Iterable[str] = (),
-        date: datetime | None = None,
-    ) -> int | None:
-        """Store a message in a folder; return its UID when the server says."""
-        name = parse.encode_folder_name(folder)
-        args: list[bytes] = [Raw(b"APPEND"), quoted(name), flag_list(flags)]
-        if date is not None:
-            args.append(quoted(datetime_to_INTERNALDATE(date)))
-        args.append(Literal(raw))
-        response = self._ok(self._run(*args), "store the message", name)
-        if response.code == "APPENDUID" and response.code_data:
-            parts = response.code_data.split()
-            if len(parts) == 2 and parts[1].isdigit():
-                return int(parts[1])
-        return None
-
-    def get_quota(self) -> Quota | None:
-        """Return the quota of INBOX's quota root, or None without QUOTA."""
-        if not self.capabilities.has("QUOTA"):
-            return None
-        response = self._ok(
-            self._run(Raw(b"GETQUOTAROOT"), Raw(b"INBOX")), "read the quota"
-        )
-        for item in response.untagged:
-            kind, _, rest = parse.classify(item)
-            if kind != "QUOTA":
-                continue
-            parsed = parse.parse(rest)
-            root, resources = parse.text(parsed[0]), parsed[1]
-            values: dict[str, tuple[int, int]] = {}
-            for i in range(0, len(resources) - 2, 3):
-                name = parse.text(resources[i]).upper()
-                values[name] = (int(resources[i + 1]), int(resources[i + 2]))
-            storage = values.get("STORAGE")
-            message = values.get("MESSAGE")
-            return Quota(
-                root=root,
-                used_kb=storage[0] if storage else None,
-                limit_kb=storage[1] if storage else None,
-                messages=message[0] if message else None,
-                message_limit=message[1] if message else None,
-            )
-        return None
-
 
 def _summary(
     item: list[ResponseItem], wanted: set[int] | None, low: int
@@ -499,7 +269,7 @@ def _summary(
     kind, number, rest = parse.classify(item)
     if kind != "FETCH" or number is None:
         return None
-    data = parse.summary_fetch(number, rest)
+    data = envelopes.summary_fetch(number, rest)
     uid = data.get(b"UID")
     if uid is None or b"ENVELOPE" not in data:
         return None  # an unsolicited flag update
@@ -515,11 +285,11 @@ def _summary(
         uid=uid,
         flags=parse.flags(data.get(b"FLAGS", ())),
         modseq=int(modseq[0]) if modseq else None,
-        envelope=parse.envelope_of(data[b"ENVELOPE"]),
+        envelope=envelopes.envelope_of(data[b"ENVELOPE"]),
         size=int(data.get(b"RFC822.SIZE", 0)),
-        internaldate=parse.internaldate_of(data.get(b"INTERNALDATE")),
-        references=parse.references(references),
-        bodystructure=parse.safe_bodystructure(data[b"BODYSTRUCTURE"]),
+        internaldate=envelopes.internaldate_of(data.get(b"INTERNALDATE")),
+        references=envelopes.references(references),
+        bodystructure=bodystructure.safe_bodystructure(data[b"BODYSTRUCTURE"]),
     )
 
 
@@ -557,33 +327,3 @@ class _ParsedAsRead(list[list[ResponseItem]]):
     def raise_failure(self) -> None:
         if self.failure is not None:
             raise self.failure
-
-
-def _plain_literals(items: list[ResponseItem]) -> list[ResponseItem]:
-    """Turn literal8 markers (``~{n}``, RFC 3516) into plain ``{n}``.
-
-    imapclient's parser knows only the plain form; the bytes are the same.
-    """
-    plain: list[ResponseItem] = []
-    for item in items:
-        if isinstance(item, tuple) and _LITERAL8.search(item[0]):
-            item = (_LITERAL8.sub(rb"{\1}", item[0]), item[1])
-        plain.append(item)
-    return plain
-
-
-def _check_section(section: str) -> None:
-    if not re.fullmatch(r"[0-9.]*(HEADER|TEXT|MIME)?", section, re.IGNORECASE):
-        raise ValueError(f"Not a body section: {section!r}")
-
-
-def _copyuid(response: Response) -> dict[int, int]:
-    if response.code == "COPYUID":
-        return parse.parse_copyuid(response.code_data)
-    for item in response.untagged:
-        kind, _, rest = parse.classify(item)
-        if kind == "OK":
-            code, data, _ = parse_code(rest)
-            if code == "COPYUID":
-                return parse.parse_copyuid(data)
-    return {}

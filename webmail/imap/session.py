@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import contextlib
 
+from webmail.imap.changes import ChangeVerbs
+from webmail.imap.content import ContentVerbs
 from webmail.imap.errors import ImapError
 from webmail.imap.folders import FolderVerbs
 from webmail.imap.messages import MessageVerbs
@@ -21,7 +23,7 @@ from webmail.imap.news import NewsVerbs
 from webmail.imap.wire import Raw
 
 
-class ImapSession(FolderVerbs, MessageVerbs, NewsVerbs):
+class ImapSession(FolderVerbs, MessageVerbs, ContentVerbs, ChangeVerbs, NewsVerbs):
     """A logged-in connection. Use from one thread at a time."""
 
     def logout(self) -> None:

@@ -137,7 +137,7 @@ def _take_out(
             Folder.objects.filter(id=target.id).update(
                 total=F("total") + found["n"], unseen=F("unseen") + found["unseen"]
             )
-        event = {"type": "expunged", "folder": folder.id, "uids": moved}
+        event = {"type": events.EXPUNGED, "folder": folder.id, "uids": moved}
         _queue(account.id, account.user_id, event)
     return len(moved)
 

@@ -25,6 +25,7 @@ from webmail.models import (
     PendingOperation,
     lock_user_folder,
 )
+from webmail.shared import events
 from webmail.shared.flags import FIELDS, apply_flags
 
 _FLAG = re.compile(r"^\\?[A-Za-z0-9$_.\-]+$")
@@ -41,7 +42,7 @@ def check_flags(flags: Iterable[str]) -> list[str]:
 
 def flags_event(folder_id: int, uids: list[int]) -> dict[str, Any]:
     """Return the event that tells the user's pages of changed flags."""
-    return {"type": "flags", "folder": folder_id, "uids": uids}
+    return {"type": events.FLAGS, "folder": folder_id, "uids": uids}
 
 
 def operation(

@@ -6,10 +6,8 @@ gets one re-reads what it shows. They go out on one Redis channel per user,
 webmail/views/events.py subscribes to it and passes each event to the
 browser as Server-Sent Events.
 
-Types: ``flags``, ``new`` and ``expunged`` (with ``folder`` and ``uids``),
-``folder`` (reload that folder's list), ``folders`` (reload the folder
-tree), ``outbox`` (an action failed: ``failed`` holds operation ids),
-``status`` (the account's server link broke or came back).
+The types are the constants FLAGS ... STATUS below; the pages' script
+(static/js/mail.js) acts on each.
 
 While a stream is open it keeps a "watching" key alive, which asks the
 account's worker to keep an IDLE connection open (webmail/engine/hub.py).
@@ -26,6 +24,15 @@ import redis
 from django.conf import settings
 
 logger = logging.getLogger(__name__)
+
+# Event types; each tells a page what to read again.
+FLAGS = "flags"  # messages' flags changed: folder, uids
+NEW = "new"  # messages arrived: folder, uids
+EXPUNGED = "expunged"  # messages left the folder: folder, uids
+FOLDER = "folder"  # reload the folder's list: folder
+FOLDERS = "folders"  # reload the folder tree
+OUTBOX = "outbox"  # the server refused actions: failed (operation ids)
+STATUS = "status"  # the account's server link broke or came back
 
 # Long enough to survive a missed refresh; short enough that a closed tab
 # frees its IDLE connection soon.
@@ -69,7 +76,7 @@ def publish(user_id: int, event: dict[str, Any]) -> None:
     """
     if "uids" in event and len(event["uids"]) > MAX_UIDS:
         event = {k: v for k, v in event.items() if k != "uids"}
-        event["type"] = "folder"
+        event["type"] = FOLDER
     try:
         redis_client().publish(user_channel(user_id), json.dumps(event))
     except redis.RedisError as exc:

@@ -6,6 +6,7 @@ mix folders, by message id (search_bulk_view).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from django.contrib.auth.decorators import login_required
@@ -18,10 +19,12 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import MailAccount
 from webmail.mail import bulk, reading, search
-from webmail.models import Folder
 from webmail.views import present
 from webmail.views.layout import account_or_404, is_htmx, layout
 from webmail.views.search import results_context
+
+if TYPE_CHECKING:
+    from webmail.models import Folder
 
 
 def _done(action: str, count: int, target: Folder | None) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -16,9 +17,11 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import preferences
 from accounts.models import MailAccount, MarkRead
 from webmail.mail import changes, conversations, reading
-from webmail.models import Folder, Message
 from webmail.views import present
 from webmail.views.layout import account_or_404, is_htmx, threads_layout
+
+if TYPE_CHECKING:
+    from webmail.models import Folder, Message
 
 
 @dataclass

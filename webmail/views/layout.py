@@ -7,7 +7,7 @@ for a full page load, or only the part an htmx request swaps.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django.http import HttpRequest
@@ -18,8 +18,10 @@ from accounts.access import accounts_for_user, get_account_for_user
 from accounts.models import MailAccount
 from webmail.mail import bulk, reading, status
 from webmail.mail.conversations import list_conversations as conversations_list
-from webmail.models import Folder
 from webmail.views import present
+
+if TYPE_CHECKING:
+    from webmail.models import Folder
 
 PAGE_SIZE = 50
 

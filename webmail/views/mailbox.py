@@ -8,7 +8,7 @@ quick and the back button, new tabs and bookmarks still work.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -23,7 +23,6 @@ from accounts.access import (
 )
 from accounts.models import MailAccount, MarkRead
 from webmail.mail import bodies, changes, reading, status
-from webmail.models import Folder, Message
 from webmail.views import present, remote
 from webmail.views.layout import (
     Loaded,
@@ -33,6 +32,9 @@ from webmail.views.layout import (
     layout,
     optional_url,
 )
+
+if TYPE_CHECKING:
+    from webmail.models import Folder, Message
 
 
 def _inbox(account: MailAccount) -> Folder | None:

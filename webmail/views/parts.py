@@ -14,6 +14,7 @@ import re
 import zipfile
 from collections.abc import AsyncIterator
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from asgiref.sync import sync_to_async
 from csp.constants import NONE, SELF
@@ -37,10 +38,12 @@ from accounts.access import get_account_for_user
 from accounts.models import MailAccount, User
 from webmail.mail import bodies, parts, reading
 from webmail.mime.filenames import safe_filename, unique_names
-from webmail.models import Folder, Message
 from webmail.serving import streams
 from webmail.shared import partlinks, partstream
 from webmail.views import present
+
+if TYPE_CHECKING:
+    from webmail.models import Folder, Message
 
 # An IMAP section, and for a file inside a winmail.dat its place: "2~1".
 _PART_ID = re.compile(r"[1-9][0-9]{0,5}(\.[1-9][0-9]{0,5}){0,20}(~[1-9][0-9]{0,3})?")
@@ -58,6 +61,7 @@ PDF_POLICY = (
     "sandbox; default-src 'none'; frame-ancestors 'none'; "
     "form-action 'none'; base-uri 'none'"
 )
+
 STATUS = {
     partstream.ERROR_MISSING: 404,
     partstream.ERROR_TIMEOUT: 504,
