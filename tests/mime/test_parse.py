@@ -340,6 +340,48 @@ def test_mixed_inline_parts_are_joined_in_order():
     assert "third &gt; 2" in parsed.html
 
 
+EPILOGUE = b"Sent through the list. Unsubscribe: https://lists.example.org/u\r\n"
+
+
+@pytest.mark.parametrize(
+    "close",
+    [
+        b"--e--\r\n",
+        b"--e-- \t\r\n\r\n",
+        # A list server that appends its footer to a message whose last line
+        # had no line break glues it to the closing delimiter (RFC 2046: a
+        # delimiter need only begin the line).
+        b"--e--",
+        b"--e--\t",
+    ],
+)
+@pytest.mark.parametrize("last", ["text/plain", "text/html"])
+def test_text_after_the_closing_boundary_is_not_shown(close, last):
+    first = "text/html" if last == "text/plain" else "text/plain"
+    inner = (
+        b'Content-Type: multipart/alternative; boundary="e"\r\n\r\n'
+        b"--e\r\nContent-Type: " + first.encode() + b"\r\n\r\nThe message.\r\n"
+        b"--e\r\nContent-Type: "
+        + last.encode()
+        + b"\r\n\r\nThe message.\r\n"
+        + close
+        + EPILOGUE
+    )
+    for raw in (
+        b"Subject: list mail\r\n" + inner,
+        message(
+            [("Content-Type", b'multipart/mixed; boundary="o"')],
+            b"--o\r\n" + inner + b"--o\r\nContent-Type: image/gif\r\n\r\nGIF\r\n"
+            b"--o--" + EPILOGUE,
+        ),
+    ):
+        parsed = parse_message(raw)
+        assert parsed.text == "The message."
+        assert parsed.html == "The message."
+        assert "missing end boundary" not in parsed.defects
+        assert "Unsubscribe" not in preview_text(parsed)
+
+
 def test_headers_of_a_reply():
     raw = message(
         [
