@@ -1,10 +1,11 @@
 """Hostile mail in real Chromium: nothing runs, nothing leaves, nothing escapes.
 
 Every message goes the real way: APPENDed to Dovecot, synced, fetched,
-parsed and sanitized by the worker, and opened in the reading pane. The
+parsed and sanitized by the worker, and opened in the reading pane (the
+layout payloads also in a conversation and on the print page). The
 payloads try to set window.__pwned (in their own frame and the page's) or
 to open a dialog, to load something from another origin (a real HTTP
-server on loopback), or to cover the page outside the reading pane.
+server on loopback), or to cover the page outside the message.
 """
 
 from __future__ import annotations
@@ -325,6 +326,124 @@ def test_nothing_is_drawn_outside_the_reading_pane(
             expect(page.locator('#reader [data-action="star"]')).to_have_attribute(
                 "aria-pressed", "true"
             )
+
+
+def invisible_link_cases(target: str) -> list[str]:
+    """Links a reader cannot see, far larger than the message, on its text."""
+    huge = "width:6000px;height:6000px;margin:-3000px 0 0 -3000px"
+    return [
+        f'<a href="{target}/1" style="display:block;{huge};opacity:0">x</a>',
+        f'<a href="{target}/2" style="position:relative;display:inline-block;'
+        f'{huge};color:transparent">y</a>',
+        f'<div style="float:left;{huge}"><a href="{target}/3" '
+        'style="display:block;height:100%">&nbsp;</a></div>',
+    ]
+
+
+# Every view that shows a message's content: the path after the message's
+# URL, and the element that holds the content (the message area).
+CONTENT_VIEWS = {
+    "reading pane": ("", "#reader iframe.body"),
+    "conversation": ("thread", "#reader .conversation-message iframe.body"),
+    "print": ("print", "div.body"),
+}
+
+
+def outside_points(
+    page: Page, area: dict[str, float]
+) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+    """Points of the viewport around the message area, and those on headers.
+
+    Headers (the subject, the field names) take no click of their own, so
+    a click there must do nothing; the other points may be controls.
+    """
+    size = page.viewport_size
+    assert size
+    width, height = size["width"], size["height"]
+    left, top = area["x"], area["y"]
+    right, bottom = left + area["width"], top + area["height"]
+
+    def outside(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        return [
+            (x, y)
+            for x, y in points
+            if 0 <= x < width
+            and 0 <= y < height
+            and not (left <= x <= right and top <= y <= bottom)
+        ]
+
+    headers = []
+    for header in page.locator("h1, h2.subject, dl dt").all():
+        box = header.bounding_box()
+        if box and box["width"] > 0:
+            headers.append((box["x"] + box["width"] / 2, box["y"] + box["height"] / 2))
+    around = [
+        (1, 1),
+        (width - 2, 1),
+        (1, height - 2),
+        (width - 2, height - 2),
+        (left - 4, top + 20),
+        (right + 4, top + 20),
+        (left + 20, top - 4),
+        (left + area["width"] / 2, top - 4),
+        (left + 20, bottom + 4),
+    ]
+    return outside(around + headers), outside(headers)
+
+
+def test_no_message_takes_a_click_outside_its_area_in_any_view(
+    live_app: str, page: Page, imap_user: ImapUser, other_device, image_server
+):
+    """The reading pane, a conversation and the print page all hold it."""
+    cases = invisible_link_cases(image_server.url("/phish")) + layout_cases()
+    mailbox = sign_in_to_real_mailbox(
+        page,
+        live_app,
+        imap_user,
+        other_device(imap_user),
+        [hostile_mail(n, html) for n, html in enumerate(cases)],
+    )
+    problems: dict[str, object] = {}
+    for uid, html in enumerate(cases, start=1):
+        for view, (rest, selector) in CONTENT_VIEWS.items():
+            url = f"{mailbox.folder_url}{uid}/{rest}"
+            page.goto(url)
+            area = page.locator(selector).first
+            if area.evaluate("e => e.tagName") == "IFRAME":
+                frame = area.element_handle().content_frame()
+                assert frame
+                expect(frame.locator("body")).to_contain_text(f"[case {uid - 1}]")
+            else:
+                expect(area).to_contain_text(f"[case {uid - 1}]")
+            box = area.bounding_box()
+            assert box
+            points, headers = outside_points(page, box)
+            assert len(points) >= 4 and headers, (view, points)
+            hits = page.evaluate(
+                """([selector, points]) => {
+                    const area = document.querySelector(selector);
+                    return points.filter(([x, y]) => {
+                        const e = document.elementFromPoint(x, y);
+                        return e && (e === area || area.contains(e));
+                    });
+                }""",
+                [selector, points],
+            )
+            if hits:
+                problems[f"{view}: {html}"] = hits
+                continue
+            # A click on the headers goes nowhere.
+            for x, y in headers:
+                page.mouse.click(x, y)
+            page.wait_for_timeout(100)
+            others = [p.url for p in page.context.pages if p is not page]
+            if page.url != url or others or image_server.requests:
+                problems[f"{view}: {html}"] = [page.url, others]
+            for other in page.context.pages:
+                if other is not page:
+                    other.close()
+    assert problems == {}
+    assert image_server.requests == []
 
 
 HOSTILE_NAMES = [
