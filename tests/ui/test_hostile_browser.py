@@ -188,6 +188,34 @@ def open_all(mailbox: Mailbox, count: int) -> dict[int, list[str]]:
     return problems
 
 
+def print_all(mailbox: Mailbox, count: int) -> dict[int, list[str]]:
+    """Open the print page of messages 1..count (their markup is inline there)."""
+    problems: dict[int, list[str]] = {}
+    page = mailbox.page
+    for uid in range(1, count + 1):
+        before = len(mailbox.requests)
+        page.goto(f"{mailbox.folder_url}{uid}/print")
+        body = page.locator("div.body")
+        expect(body).to_contain_text(f"[case {uid - 1}]")
+        box = body.bounding_box()
+        assert box
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 20)
+        page.evaluate(
+            "() => new Promise(r => requestAnimationFrame(() => setTimeout(r)))"
+        )
+        found = [f"script ran in {url}" for url in pwned(page)]
+        found += [f"dialog: {text}" for text in mailbox.dialogs]
+        mailbox.dialogs.clear()
+        found += [
+            f"request to {url}"
+            for url in mailbox.requests[before:]
+            if url in mailbox.foreign_requests()
+        ]
+        if found:
+            problems[uid] = found
+    return problems
+
+
 def test_no_hostile_script_runs_in_any_frame(
     live_app: str, page: Page, imap_user: ImapUser, other_device, image_server
 ):
@@ -200,6 +228,8 @@ def test_no_hostile_script_runs_in_any_frame(
         [hostile_mail(n, html) for n, html in enumerate(cases)],
     )
     problems = open_all(mailbox, len(cases))
+    assert problems == {}, {cases[uid - 1]: found for uid, found in problems.items()}
+    problems = print_all(mailbox, len(cases))
     assert problems == {}, {cases[uid - 1]: found for uid, found in problems.items()}
     assert image_server.requests == []
 
@@ -259,6 +289,8 @@ def test_remote_content_is_blocked_and_nothing_leaves_our_origin(
         [hostile_mail(n, html) for n, html in enumerate(cases)],
     )
     problems = open_all(mailbox, len(cases))
+    assert problems == {}, {cases[uid - 1]: found for uid, found in problems.items()}
+    problems = print_all(mailbox, len(cases))
     assert problems == {}, {cases[uid - 1]: found for uid, found in problems.items()}
     # The login form cannot post anywhere.
     frame = mailbox.open(cases.index(next(c for c in cases if "steal" in c)) + 1)
