@@ -28,10 +28,11 @@ from accounts.models import MailAccount
 from webmail.engine.connections import with_session
 from webmail.imap import ImapSession, MessageMissing
 from webmail.imap.types import BodyPart
-from webmail.mime import ParsedMessage, parse_message, preview_text
+from webmail.mime import ParsedMessage, parse_message, preview_text, text_to_html
 from webmail.mime.filenames import safe_filename
+from webmail.mime.forwarded import attached_messages
 from webmail.mime.parse import Attachment
-from webmail.mime.sanitize import sanitize_html
+from webmail.mime.sanitize import SanitizedHtml, sanitize_html
 from webmail.models import Folder, Message
 from webmail.shared import events
 from webmail.shared.bodycache import (
@@ -55,7 +56,10 @@ MAX_TEXT_PART = 4 * 1024 * 1024
 
 def _cached_size(body: dict[str, Any]) -> int:
     """Roughly what a body takes in the cache: its texts."""
-    return sum(len(body.get(key) or "") for key in ("text", "raw_html", "html"))
+    size = sum(len(body.get(key) or "") for key in ("text", "raw_html", "html"))
+    if body.get("forwarded"):
+        size += len(json.dumps(body["forwarded"]))
+    return size
 
 
 @dataclass
@@ -298,26 +302,25 @@ def _strip_content_headers(header: bytes) -> bytes:
 def _render(
     account_id: int, folder: Folder, uid: int, parsed: ParsedMessage, user_id: int
 ) -> dict[str, Any]:
-    def cid_url(content_id: str) -> str:
-        # Signed: the sandboxed body frame loads images without cookies.
-        part = parsed.part_for_cid(content_id)
-        return (
-            inline_part_url(user_id, account_id, folder.id, uid, part) if part else ""
+    def sanitized(message: ParsedMessage) -> SanitizedHtml:
+        def cid_url(content_id: str) -> str:
+            # Signed: the sandboxed body frame loads images without cookies.
+            part = message.part_for_cid(content_id)
+            return (
+                inline_part_url(user_id, account_id, folder.id, uid, part)
+                if part
+                else ""
+            )
+
+        return sanitize_html(
+            message.html or "",
+            allow_remote=False,
+            rewrite_url=lambda url: "",
+            cid_url=cid_url,
         )
 
-    safe = sanitize_html(
-        parsed.html or "",
-        allow_remote=False,
-        rewrite_url=lambda url: "",
-        cid_url=cid_url,
-    )
-    return {
-        "text": parsed.text,
-        "raw_html": parsed.html or "",
-        "html": safe.html,
-        "has_remote_content": safe.has_remote_content,
-        "cid_parts": [list(pair) for pair in parsed.cid_parts],
-        "attachments": [
+    def attachments(message: ParsedMessage) -> list[dict[str, Any]]:
+        return [
             {
                 "part_id": a.part_id
                 if a.tnef_index is None
@@ -326,9 +329,27 @@ def _render(
                 "content_type": a.content_type,
                 "size": a.size,
             }
-            for a in parsed.attachments
+            for a in message.attachments
             if a.disposition != "inline" or not a.content_id
-        ],
+        ]
+
+    def attached(message: ParsedMessage) -> dict[str, Any]:
+        # Remote content in it stays blocked: "Show images" redoes the
+        # message's own HTML only.
+        html = sanitized(message).html if message.html else ""
+        if not html and message.text:
+            html = text_to_html(message.text)
+        return {"html": html, "attachments": attachments(message)}
+
+    safe = sanitized(parsed)
+    return {
+        "text": parsed.text,
+        "raw_html": parsed.html or "",
+        "html": safe.html,
+        "has_remote_content": safe.has_remote_content,
+        "cid_parts": [list(pair) for pair in parsed.cid_parts],
+        "attachments": attachments(parsed),
+        "forwarded": attached_messages(parsed, attached),
     }
 
 

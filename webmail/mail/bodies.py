@@ -54,6 +54,9 @@ class BodyState:
     has_remote_content: bool = False
     attachments: list[AttachmentInfo] = field(default_factory=list)
     error: str | None = None
+    # Attached messages, as webmail.mime.forwarded.attached_messages gives
+    # them, each with its sanitized "html" and its "attachments".
+    forwarded: list[dict[str, Any]] = field(default_factory=list)
 
 
 def part_url(account_id: int, folder_id: int, uid: int, part_id: str) -> str:
@@ -161,6 +164,7 @@ def body_state(
             )
             for a in body.get("attachments", [])
         ],
+        forwarded=list(body.get("forwarded") or []),
     )
 
 
