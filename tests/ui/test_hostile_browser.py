@@ -478,6 +478,58 @@ def test_no_message_takes_a_click_outside_its_area_in_any_view(
     assert image_server.requests == []
 
 
+def forwarding_mail(number: int, html: str) -> bytes:
+    """A plain message with a hostile message attached to it."""
+    return (
+        (
+            "From: Dana <dana@example.org>\r\n"
+            "To: victim@example.org\r\n"
+            f"Subject: forwarded {number}\r\n"
+            "Date: Sat, 28 Nov 2026 10:00:00 +0900\r\n"
+            "MIME-Version: 1.0\r\n"
+            'Content-Type: multipart/mixed; boundary="f"\r\n\r\n'
+            "--f\r\nContent-Type: text/plain\r\n\r\nHave a look.\r\n"
+            "--f\r\nContent-Type: message/rfc822\r\n\r\n"
+        ).encode()
+        + hostile_mail(number, html)
+        + b"\r\n--f--\r\n"
+    )
+
+
+def test_an_attached_message_takes_no_click_off_its_own_text(
+    live_app: str, page: Page, imap_user: ImapUser, other_device, image_server
+):
+    """Its headers (in the frame, and on the print page) stay the page's own."""
+    cases = invisible_link_cases(image_server.url("/phish")) + layout_cases()
+    mailbox = sign_in_to_real_mailbox(
+        page,
+        live_app,
+        imap_user,
+        other_device(imap_user),
+        [forwarding_mail(n, html) for n, html in enumerate(cases)],
+    )
+    # The middle of each header line must hit the header, not the message.
+    hit_test = """() => {
+        document.querySelector('.forwarded-headers').scrollIntoView();
+        return [...document.querySelectorAll('.forwarded-headers > *')]
+            .map(e => e.getBoundingClientRect())
+            .map(r => document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2))
+            .filter(e => !e || e.closest('.forwarded-body'))
+            .map(e => e ? e.tagName : 'nothing');
+    }"""
+    problems: dict[str, list[str]] = {}
+    for uid, html in enumerate(cases, start=1):
+        frame = mailbox.open(uid)
+        expect(frame.locator(".forwarded-body")).to_contain_text(f"[case {uid - 1}]")
+        hits = frame.evaluate(hit_test)
+        page.goto(f"{mailbox.folder_url}{uid}/print")
+        expect(page.locator(".forwarded-body")).to_contain_text(f"[case {uid - 1}]")
+        hits += page.evaluate(hit_test)
+        if hits:
+            problems[html] = hits
+    assert problems == {}
+
+
 HOSTILE_NAMES = [
     ("invoice\u202efdp.exe", "exe"),
     ("photo\u200b.jpg\u2066.exe", "exe"),
