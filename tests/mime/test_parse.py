@@ -382,6 +382,27 @@ def test_text_after_the_closing_boundary_is_not_shown(close, last):
         assert "Unsubscribe" not in preview_text(parsed)
 
 
+def test_a_body_too_long_to_show_is_cut_and_says_so(monkeypatch):
+    monkeypatch.setattr("webmail.mime.parse.MAX_BODY_CHARS", 1000)
+    html = b"<p>" + b"news " * 1000 + b"</p>"
+    parsed = parse_message(message([("Content-Type", b"text/html")], html))
+    assert parsed.truncated
+    assert parsed.html == html[:1000].decode()
+    short = parse_message(message([("Content-Type", b"text/html")], html[:900]))
+    assert not short.truncated
+    # A cut inside an attached message is that message's own.
+    raw = message(
+        [("Content-Type", b"multipart/mixed; boundary=t")],
+        b"--t\r\nContent-Type: text/plain\r\n\r\nshort\r\n"
+        b"--t\r\nContent-Type: message/rfc822\r\n\r\n"
+        + message([("Content-Type", b"text/html")], html)
+        + b"\r\n--t--\r\n",
+    )
+    outer = parse_message(raw)
+    assert not outer.truncated
+    assert outer.forwarded[0].truncated
+
+
 def test_headers_of_a_reply():
     raw = message(
         [
