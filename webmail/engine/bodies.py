@@ -50,8 +50,10 @@ logger = logging.getLogger(__name__)
 # Messages up to this size are fetched whole; larger ones part by part.
 FULL_FETCH_MAX = 2 * 1024 * 1024
 
-# Text parts larger than this are not shown (nobody reads them).
+# Text parts larger than this are not shown whole (nobody reads them): only
+# their first TEXT_PART_START octets, sanitized in about half a second.
 MAX_TEXT_PART = 4 * 1024 * 1024
+TEXT_PART_START = 256 * 1024
 
 
 def _cached_size(body: dict[str, Any]) -> int:
@@ -217,7 +219,8 @@ def _parse_parts(session: ImapSession, uid: int, root: BodyPart) -> ParsedMessag
     """Parse a large message from its header and text parts only.
 
     The chosen parts are put in a multipart/mixed of their own, with an
-    empty placeholder for every attachment so that it is still listed.
+    empty placeholder for every attachment so that it is still listed. Of
+    a text part larger than MAX_TEXT_PART only the start is fetched.
     """
     header = session.fetch_part(uid, "HEADER")
     boundary = b"webmail-parts-boundary-7f3a"
@@ -225,13 +228,18 @@ def _parse_parts(session: ImapSession, uid: int, root: BodyPart) -> ParsedMessag
     chunks.append(
         b'Content-Type: multipart/mixed; boundary="' + boundary + b'"\r\n\r\n'
     )
+    truncated = False
     for part in root.walk():
         if part.is_multipart or not part.section:
             continue
         is_text = part.content_type in ("text/plain", "text/html")
-        if is_text and not part.is_attachment and part.size <= MAX_TEXT_PART:
+        if is_text and not part.is_attachment:
             mime = session.fetch_part(uid, f"{part.section}.MIME")
-            data = session.fetch_part(uid, part.section)
+            if part.size <= MAX_TEXT_PART:
+                data = session.fetch_part(uid, part.section)
+            else:
+                data = _start_of(session, uid, part)
+                truncated = True
             chunks.append(b"--" + boundary + b"\r\n" + mime + data + b"\r\n")
         elif part.is_attachment:
             name = (part.filename or "attachment").replace('"', "")
@@ -242,7 +250,21 @@ def _parse_parts(session: ImapSession, uid: int, root: BodyPart) -> ParsedMessag
                 + b"\r\n"
             )  # fmt: skip
     chunks.append(b"--" + boundary + b"--\r\n")
-    return parse_message(b"".join(chunks))
+    parsed = parse_message(b"".join(chunks))
+    return replace(parsed, truncated=True) if truncated else parsed
+
+
+def _start_of(session: ImapSession, uid: int, part: BodyPart) -> bytes:
+    """Return the first TEXT_PART_START octets of a part.
+
+    Base64 and quoted-printable are cut at a line end, so that what is cut
+    off is whole lines of their encoding.
+    """
+    data = next(iter(session.stream_part(uid, part.section, TEXT_PART_START)), b"")
+    end = data.rfind(b"\n")
+    if part.encoding in ("base64", "quoted-printable") and end > 0:
+        data = data[: end + 1]
+    return data
 
 
 def _with_real_parts(parsed: ParsedMessage, root: BodyPart) -> ParsedMessage:
@@ -350,6 +372,7 @@ def _render(
         "cid_parts": [list(pair) for pair in parsed.cid_parts],
         "attachments": attachments(parsed),
         "forwarded": attached_messages(parsed, attached),
+        "truncated": parsed.truncated,
     }
 
 

@@ -54,6 +54,8 @@ class BodyState:
     has_remote_content: bool = False
     attachments: list[AttachmentInfo] = field(default_factory=list)
     error: str | None = None
+    # Whether the text is only the start of a longer one.
+    truncated: bool = False
     # Attached messages, as webmail.mime.forwarded.attached_messages gives
     # them, each with its sanitized "html" and its "attachments".
     forwarded: list[dict[str, Any]] = field(default_factory=list)
@@ -165,6 +167,7 @@ def body_state(
             for a in body.get("attachments", [])
         ],
         forwarded=list(body.get("forwarded") or []),
+        truncated=bool(body.get("truncated")),
     )
 
 
