@@ -21,7 +21,7 @@ from tests.engine.conftest import (  # noqa: F401 (fixtures)
     worker,
 )
 from tests.fixtures.servers import ImapUser
-from tests.mime.builders import b_word, corpus, jis, message, tnef
+from tests.mime.builders import b_word, corpus, jis, message, newsletter, tnef
 from tests.ui.real_mail import sign_in_to_real_mailbox
 
 pytestmark = [
@@ -335,3 +335,26 @@ def test_an_attached_message_reads_inline_and_its_files_download(
     expect(page.locator("div.body .forwarded-body")).to_have_text(
         "Shall we meet at noon?"
     )
+
+
+def test_a_newsletter_too_large_to_show_whole_shows_its_start_and_a_note(
+    live_app: str, page: Page, imap_user: ImapUser, other_device, settings
+):
+    settings.BODY_FETCH_TIMEOUT = 30
+    raw = newsletter(5 * 1024 * 1024)
+    mailbox = sign_in_to_real_mailbox(
+        page, live_app, imap_user, other_device(imap_user), [raw]
+    )
+    frame = mailbox.open(1)
+    expect(frame.locator("body")).to_contain_text("Top story: the start of it all.")
+    expect(frame.locator("a").first).to_have_text("Item")
+    note = page.locator("#reader .notice.cut")
+    expect(note).to_contain_text("only its start is shown")
+    link = note.locator("a[download]")
+    expect(link).to_have_text("Download the whole message (.eml)")
+    with page.expect_download() as download_info:
+        link.click()
+    assert download_info.value.path().stat().st_size >= len(raw) - 1_000
+    page.goto(f"{mailbox.folder_url}1/print")
+    expect(page.locator("div.body")).to_contain_text("Top story")
+    expect(page.locator("p.cut")).to_contain_text("only its start is shown")

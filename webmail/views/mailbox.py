@@ -111,6 +111,7 @@ def _open(
         view.seen_after = setting.delay
     view.error = body.error or ""
     view.has_remote = body.has_remote_content
+    view.truncated = body.truncated
     view.remote_allowed = request.GET.get("images") == "show" or (
         remote.sender_allowed(request, message.from_address)
     )

@@ -305,6 +305,7 @@ def print_view(
         "html": body.html,
         "forwarded": present.forwarded_views(view.url, body.forwarded),
         "error": body.error or "",
+        "truncated": body.truncated,
         "attachments": body.attachments,
     }
     response = render(request, "webmail/print.html", context)

@@ -235,6 +235,8 @@ class MessageView:
     has_remote: bool = False
     remote_allowed: bool = False
     error: str = ""
+    # Only the start of its text is shown: it is too long.
+    truncated: bool = False
     attachments: list[Attachment] = field(default_factory=list)
     reply_url: str = ""
     reply_all_url: str = ""
