@@ -20,6 +20,7 @@ from tests.engine.conftest import (
     synced_inbox,
     wait_for,
 )
+from tests.mime.builders import newsletter
 from webmail.engine import bodies as worker_bodies
 from webmail.engine import folderlist, publish, sync
 from webmail.mail import bodies, reading
@@ -52,6 +53,30 @@ def test_a_body_too_large_for_the_cache_is_shown_but_not_kept(
     small = worker_bodies.load_body(account.id, inbox.id, 1)
     assert "A short note." in small["text"]
     assert bodycache.cached_body(account.id, inbox, 1) == small
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("_test_redis")
+@pytest.mark.parametrize("encoding", ["8bit", "base64"])
+def test_of_a_text_too_large_to_show_whole_its_start_is_shown(
+    server_user, other_device, encoding
+):
+    phone = other_device(server_user)
+    phone.append("INBOX", newsletter(worker_bodies.MAX_TEXT_PART + 1_000_000, encoding))
+    account = account_for(server_user)
+    folderlist.sync_folder_list(account.id)
+    inbox = Folder.objects.get(account=account, name="INBOX")
+    sync.sync_folder(account.id, inbox.id)
+    inbox.refresh_from_db()
+
+    body = worker_bodies.load_body(account.id, inbox.id, 1)
+    assert body["truncated"] is True
+    assert "Top story: the start of it all." in body["html"]
+    assert "\ufffd" not in body["html"]
+    assert len(body["raw_html"]) <= worker_bodies.TEXT_PART_START
+    assert bodycache.cached_body(account.id, inbox, 1) == body
+    state = bodies.body_state(account.id, inbox, 1, body)
+    assert state.truncated and not state.error
 
 
 @pytest.mark.django_db(transaction=True)

@@ -82,3 +82,18 @@ def tnef(files: list[tuple[str, bytes]], body: str = "") -> bytes:
         out += attribute(2, 0x00018010, name.encode("cp1252") + b"\x00")
         out += attribute(2, 0x0006800F, data)
     return out
+
+
+def newsletter(size: int, encoding: str = "8bit") -> bytes:
+    """A single-part HTML newsletter of about size octets, all on one line."""
+    item = "<td><a href='https://news.example/i'>Item</a> of the week.</td>"
+    html = "<table><tr><td>Top story: the start of it all.</td>"
+    html += item * (size // len(item)) + "</tr></table>"
+    body = html.encode()
+    if encoding == "base64":
+        body = base64.encodebytes(body).replace(b"\n", b"\r\n")
+    return (
+        b"From: News <news@example.org>\r\nSubject: Weekly news\r\n"
+        b"MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n"
+        b"Content-Transfer-Encoding: " + encoding.encode() + b"\r\n\r\n" + body
+    )

@@ -340,6 +340,69 @@ def test_mixed_inline_parts_are_joined_in_order():
     assert "third &gt; 2" in parsed.html
 
 
+EPILOGUE = b"Sent through the list. Unsubscribe: https://lists.example.org/u\r\n"
+
+
+@pytest.mark.parametrize(
+    "close",
+    [
+        b"--e--\r\n",
+        b"--e-- \t\r\n\r\n",
+        # A list server that appends its footer to a message whose last line
+        # had no line break glues it to the closing delimiter (RFC 2046: a
+        # delimiter need only begin the line).
+        b"--e--",
+        b"--e--\t",
+    ],
+)
+@pytest.mark.parametrize("last", ["text/plain", "text/html"])
+def test_text_after_the_closing_boundary_is_not_shown(close, last):
+    first = "text/html" if last == "text/plain" else "text/plain"
+    inner = (
+        b'Content-Type: multipart/alternative; boundary="e"\r\n\r\n'
+        b"--e\r\nContent-Type: " + first.encode() + b"\r\n\r\nThe message.\r\n"
+        b"--e\r\nContent-Type: "
+        + last.encode()
+        + b"\r\n\r\nThe message.\r\n"
+        + close
+        + EPILOGUE
+    )
+    for raw in (
+        b"Subject: list mail\r\n" + inner,
+        message(
+            [("Content-Type", b'multipart/mixed; boundary="o"')],
+            b"--o\r\n" + inner + b"--o\r\nContent-Type: image/gif\r\n\r\nGIF\r\n"
+            b"--o--" + EPILOGUE,
+        ),
+    ):
+        parsed = parse_message(raw)
+        assert parsed.text == "The message."
+        assert parsed.html == "The message."
+        assert "missing end boundary" not in parsed.defects
+        assert "Unsubscribe" not in preview_text(parsed)
+
+
+def test_a_body_too_long_to_show_is_cut_and_says_so(monkeypatch):
+    monkeypatch.setattr("webmail.mime.parse.MAX_BODY_CHARS", 1000)
+    html = b"<p>" + b"news " * 1000 + b"</p>"
+    parsed = parse_message(message([("Content-Type", b"text/html")], html))
+    assert parsed.truncated
+    assert parsed.html == html[:1000].decode()
+    short = parse_message(message([("Content-Type", b"text/html")], html[:900]))
+    assert not short.truncated
+    # A cut inside an attached message is that message's own.
+    raw = message(
+        [("Content-Type", b"multipart/mixed; boundary=t")],
+        b"--t\r\nContent-Type: text/plain\r\n\r\nshort\r\n"
+        b"--t\r\nContent-Type: message/rfc822\r\n\r\n"
+        + message([("Content-Type", b"text/html")], html)
+        + b"\r\n--t--\r\n",
+    )
+    outer = parse_message(raw)
+    assert not outer.truncated
+    assert outer.forwarded[0].truncated
+
+
 def test_headers_of_a_reply():
     raw = message(
         [

@@ -73,6 +73,32 @@ def test_unflow_signature_and_stuffing():
     assert unflow(flowed) == "Hello world\nFrom a stuffed line\n-- \nSig"
 
 
+def test_unflow_counts_quote_markers_written_with_spaces():
+    """``> > `` is two levels of quoting; the markers never end up in the text."""
+    flowed = (
+        "> > The first message was wrapped \r\n"
+        "> > by its client.\r\n"
+        "> >\r\n"
+        ">> Written without \r\n"
+        "> > spaces too.\r\n"
+        "> The answer was \r\n"
+        "> wrapped as well.\r\n"
+        "Top.\r\n"
+    )
+    text = unflow(flowed)
+    assert text == (
+        ">> The first message was wrapped by its client.\n"
+        ">> \n"
+        ">> Written without spaces too.\n"
+        "> The answer was wrapped as well.\n"
+        "Top.\n"
+    )
+    html = text_to_html(text)
+    assert "&gt;" not in html
+    assert html.count('<blockquote class="quoted">') == 2
+    assert "The first message was wrapped by its client." in html
+
+
 @pytest.mark.parametrize(
     ("name", "expected"),
     [

@@ -21,7 +21,7 @@ from tests.engine.conftest import (  # noqa: F401 (fixtures)
     worker,
 )
 from tests.fixtures.servers import ImapUser
-from tests.mime.builders import b_word, corpus, jis, message, tnef
+from tests.mime.builders import b_word, corpus, jis, message, newsletter, tnef
 from tests.ui.real_mail import sign_in_to_real_mailbox
 
 pytestmark = [
@@ -302,3 +302,59 @@ def test_an_iso_2022_jp_subject_with_nec_characters_reads_right(
     expect(page.locator("#m1 .subject")).to_contain_text(case.subject, timeout=2_000)
     mailbox.open(1)
     expect(page.locator("#reader h2.subject")).to_have_text(case.subject)
+
+
+def test_an_attached_message_reads_inline_and_its_files_download(
+    live_app: str, page: Page, imap_user: ImapUser, other_device
+):
+    mailbox = sign_in_to_real_mailbox(
+        page,
+        live_app,
+        imap_user,
+        other_device(imap_user),
+        [corpus("forwarded.eml")],
+    )
+    frame = mailbox.open(1)
+    expect(frame.locator("body")).to_contain_text("See below.")
+    attached = frame.locator("section.forwarded")
+    headers = attached.locator(".forwarded-headers")
+    expect(headers).to_contain_text("Carol Example <carol@example.org>")
+    expect(headers).to_contain_text("Lunch on Friday")
+    expect(attached.locator(".forwarded-body")).to_have_text("Shall we meet at noon?")
+    expect(attached.locator(".forwarded-files")).to_contain_text("menu.txt")
+    # Offered as a file still, and its own file downloads from the list.
+    links = page.locator("#reader ul.attachments a[download]")
+    expect(links).to_have_text(["Lunch on Friday.eml", "menu.txt"])
+    with page.expect_download() as download_info:
+        links.nth(1).click()
+    download = download_info.value
+    assert download.suggested_filename == "menu.txt"
+    assert download.path().read_bytes().strip() == b"Soup, salad, bread."
+    # The print page shows it too.
+    page.goto(f"{mailbox.folder_url}1/print")
+    expect(page.locator("div.body .forwarded-body")).to_have_text(
+        "Shall we meet at noon?"
+    )
+
+
+def test_a_newsletter_too_large_to_show_whole_shows_its_start_and_a_note(
+    live_app: str, page: Page, imap_user: ImapUser, other_device, settings
+):
+    settings.BODY_FETCH_TIMEOUT = 30
+    raw = newsletter(5 * 1024 * 1024)
+    mailbox = sign_in_to_real_mailbox(
+        page, live_app, imap_user, other_device(imap_user), [raw]
+    )
+    frame = mailbox.open(1)
+    expect(frame.locator("body")).to_contain_text("Top story: the start of it all.")
+    expect(frame.locator("a").first).to_have_text("Item")
+    note = page.locator("#reader .notice.cut")
+    expect(note).to_contain_text("only its start is shown")
+    link = note.locator("a[download]")
+    expect(link).to_have_text("Download the whole message (.eml)")
+    with page.expect_download() as download_info:
+        link.click()
+    assert download_info.value.path().stat().st_size >= len(raw) - 1_000
+    page.goto(f"{mailbox.folder_url}1/print")
+    expect(page.locator("div.body")).to_contain_text("Top story")
+    expect(page.locator("p.cut")).to_contain_text("only its start is shown")

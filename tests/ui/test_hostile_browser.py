@@ -1,10 +1,11 @@
 """Hostile mail in real Chromium: nothing runs, nothing leaves, nothing escapes.
 
 Every message goes the real way: APPENDed to Dovecot, synced, fetched,
-parsed and sanitized by the worker, and opened in the reading pane. The
+parsed and sanitized by the worker, and opened in the reading pane (the
+layout payloads also in a conversation and on the print page). The
 payloads try to set window.__pwned (in their own frame and the page's) or
 to open a dialog, to load something from another origin (a real HTTP
-server on loopback), or to cover the page outside the reading pane.
+server on loopback), or to cover the page outside the message.
 """
 
 from __future__ import annotations
@@ -187,6 +188,34 @@ def open_all(mailbox: Mailbox, count: int) -> dict[int, list[str]]:
     return problems
 
 
+def print_all(mailbox: Mailbox, count: int) -> dict[int, list[str]]:
+    """Open the print page of messages 1..count (their markup is inline there)."""
+    problems: dict[int, list[str]] = {}
+    page = mailbox.page
+    for uid in range(1, count + 1):
+        before = len(mailbox.requests)
+        page.goto(f"{mailbox.folder_url}{uid}/print")
+        body = page.locator("div.body")
+        expect(body).to_contain_text(f"[case {uid - 1}]")
+        box = body.bounding_box()
+        assert box
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 20)
+        page.evaluate(
+            "() => new Promise(r => requestAnimationFrame(() => setTimeout(r)))"
+        )
+        found = [f"script ran in {url}" for url in pwned(page)]
+        found += [f"dialog: {text}" for text in mailbox.dialogs]
+        mailbox.dialogs.clear()
+        found += [
+            f"request to {url}"
+            for url in mailbox.requests[before:]
+            if url in mailbox.foreign_requests()
+        ]
+        if found:
+            problems[uid] = found
+    return problems
+
+
 def test_no_hostile_script_runs_in_any_frame(
     live_app: str, page: Page, imap_user: ImapUser, other_device, image_server
 ):
@@ -199,6 +228,8 @@ def test_no_hostile_script_runs_in_any_frame(
         [hostile_mail(n, html) for n, html in enumerate(cases)],
     )
     problems = open_all(mailbox, len(cases))
+    assert problems == {}, {cases[uid - 1]: found for uid, found in problems.items()}
+    problems = print_all(mailbox, len(cases))
     assert problems == {}, {cases[uid - 1]: found for uid, found in problems.items()}
     assert image_server.requests == []
 
@@ -258,6 +289,8 @@ def test_remote_content_is_blocked_and_nothing_leaves_our_origin(
         [hostile_mail(n, html) for n, html in enumerate(cases)],
     )
     problems = open_all(mailbox, len(cases))
+    assert problems == {}, {cases[uid - 1]: found for uid, found in problems.items()}
+    problems = print_all(mailbox, len(cases))
     assert problems == {}, {cases[uid - 1]: found for uid, found in problems.items()}
     # The login form cannot post anywhere.
     frame = mailbox.open(cases.index(next(c for c in cases if "steal" in c)) + 1)
@@ -325,6 +358,176 @@ def test_nothing_is_drawn_outside_the_reading_pane(
             expect(page.locator('#reader [data-action="star"]')).to_have_attribute(
                 "aria-pressed", "true"
             )
+
+
+def invisible_link_cases(target: str) -> list[str]:
+    """Links a reader cannot see, far larger than the message, on its text."""
+    huge = "width:6000px;height:6000px;margin:-3000px 0 0 -3000px"
+    return [
+        f'<a href="{target}/1" style="display:block;{huge};opacity:0">x</a>',
+        f'<a href="{target}/2" style="position:relative;display:inline-block;'
+        f'{huge};color:transparent">y</a>',
+        f'<div style="float:left;{huge}"><a href="{target}/3" '
+        'style="display:block;height:100%">&nbsp;</a></div>',
+    ]
+
+
+# Every view that shows a message's content: the path after the message's
+# URL, and the element that holds the content (the message area).
+CONTENT_VIEWS = {
+    "reading pane": ("", "#reader iframe.body"),
+    "conversation": ("thread", "#reader .conversation-message iframe.body"),
+    "print": ("print", "div.body"),
+}
+
+
+def outside_points(
+    page: Page, area: dict[str, float]
+) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+    """Points of the viewport around the message area, and those on headers.
+
+    Headers (the subject, the field names) take no click of their own, so
+    a click there must do nothing; the other points may be controls.
+    """
+    size = page.viewport_size
+    assert size
+    width, height = size["width"], size["height"]
+    left, top = area["x"], area["y"]
+    right, bottom = left + area["width"], top + area["height"]
+
+    def outside(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        return [
+            (x, y)
+            for x, y in points
+            if 0 <= x < width
+            and 0 <= y < height
+            and not (left <= x <= right and top <= y <= bottom)
+        ]
+
+    headers = []
+    for header in page.locator("h1, h2.subject, dl dt").all():
+        box = header.bounding_box()
+        if box and box["width"] > 0:
+            headers.append((box["x"] + box["width"] / 2, box["y"] + box["height"] / 2))
+    around = [
+        (1, 1),
+        (width - 2, 1),
+        (1, height - 2),
+        (width - 2, height - 2),
+        (left - 4, top + 20),
+        (right + 4, top + 20),
+        (left + 20, top - 4),
+        (left + area["width"] / 2, top - 4),
+        (left + 20, bottom + 4),
+    ]
+    return outside(around + headers), outside(headers)
+
+
+def test_no_message_takes_a_click_outside_its_area_in_any_view(
+    live_app: str, page: Page, imap_user: ImapUser, other_device, image_server
+):
+    """The reading pane, a conversation and the print page all hold it."""
+    cases = invisible_link_cases(image_server.url("/phish")) + layout_cases()
+    mailbox = sign_in_to_real_mailbox(
+        page,
+        live_app,
+        imap_user,
+        other_device(imap_user),
+        [hostile_mail(n, html) for n, html in enumerate(cases)],
+    )
+    problems: dict[str, object] = {}
+    for uid, html in enumerate(cases, start=1):
+        for view, (rest, selector) in CONTENT_VIEWS.items():
+            url = f"{mailbox.folder_url}{uid}/{rest}"
+            page.goto(url)
+            area = page.locator(selector).first
+            if area.evaluate("e => e.tagName") == "IFRAME":
+                frame = area.element_handle().content_frame()
+                assert frame
+                expect(frame.locator("body")).to_contain_text(f"[case {uid - 1}]")
+            else:
+                expect(area).to_contain_text(f"[case {uid - 1}]")
+            box = area.bounding_box()
+            assert box
+            points, headers = outside_points(page, box)
+            assert len(points) >= 4 and headers, (view, points)
+            hits = page.evaluate(
+                """([selector, points]) => {
+                    const area = document.querySelector(selector);
+                    return points.filter(([x, y]) => {
+                        const e = document.elementFromPoint(x, y);
+                        return e && (e === area || area.contains(e));
+                    });
+                }""",
+                [selector, points],
+            )
+            if hits:
+                problems[f"{view}: {html}"] = hits
+                continue
+            # A click on the headers goes nowhere.
+            for x, y in headers:
+                page.mouse.click(x, y)
+            page.wait_for_timeout(100)
+            others = [p.url for p in page.context.pages if p is not page]
+            if page.url != url or others or image_server.requests:
+                problems[f"{view}: {html}"] = [page.url, others]
+            for other in page.context.pages:
+                if other is not page:
+                    other.close()
+    assert problems == {}
+    assert image_server.requests == []
+
+
+def forwarding_mail(number: int, html: str) -> bytes:
+    """A plain message with a hostile message attached to it."""
+    return (
+        (
+            "From: Dana <dana@example.org>\r\n"
+            "To: victim@example.org\r\n"
+            f"Subject: forwarded {number}\r\n"
+            "Date: Sat, 28 Nov 2026 10:00:00 +0900\r\n"
+            "MIME-Version: 1.0\r\n"
+            'Content-Type: multipart/mixed; boundary="f"\r\n\r\n'
+            "--f\r\nContent-Type: text/plain\r\n\r\nHave a look.\r\n"
+            "--f\r\nContent-Type: message/rfc822\r\n\r\n"
+        ).encode()
+        + hostile_mail(number, html)
+        + b"\r\n--f--\r\n"
+    )
+
+
+def test_an_attached_message_takes_no_click_off_its_own_text(
+    live_app: str, page: Page, imap_user: ImapUser, other_device, image_server
+):
+    """Its headers (in the frame, and on the print page) stay the page's own."""
+    cases = invisible_link_cases(image_server.url("/phish")) + layout_cases()
+    mailbox = sign_in_to_real_mailbox(
+        page,
+        live_app,
+        imap_user,
+        other_device(imap_user),
+        [forwarding_mail(n, html) for n, html in enumerate(cases)],
+    )
+    # The middle of each header line must hit the header, not the message.
+    hit_test = """() => {
+        document.querySelector('.forwarded-headers').scrollIntoView();
+        return [...document.querySelectorAll('.forwarded-headers > *')]
+            .map(e => e.getBoundingClientRect())
+            .map(r => document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2))
+            .filter(e => !e || e.closest('.forwarded-body'))
+            .map(e => e ? e.tagName : 'nothing');
+    }"""
+    problems: dict[str, list[str]] = {}
+    for uid, html in enumerate(cases, start=1):
+        frame = mailbox.open(uid)
+        expect(frame.locator(".forwarded-body")).to_contain_text(f"[case {uid - 1}]")
+        hits = frame.evaluate(hit_test)
+        page.goto(f"{mailbox.folder_url}{uid}/print")
+        expect(page.locator(".forwarded-body")).to_contain_text(f"[case {uid - 1}]")
+        hits += page.evaluate(hit_test)
+        if hits:
+            problems[html] = hits
+    assert problems == {}
 
 
 HOSTILE_NAMES = [

@@ -28,10 +28,11 @@ from accounts.models import MailAccount
 from webmail.engine.connections import with_session
 from webmail.imap import ImapSession, MessageMissing
 from webmail.imap.types import BodyPart
-from webmail.mime import ParsedMessage, parse_message, preview_text
+from webmail.mime import ParsedMessage, parse_message, preview_text, text_to_html
 from webmail.mime.filenames import safe_filename
+from webmail.mime.forwarded import attached_messages
 from webmail.mime.parse import Attachment
-from webmail.mime.sanitize import sanitize_html
+from webmail.mime.sanitize import SanitizedHtml, sanitize_html
 from webmail.models import Folder, Message
 from webmail.shared import events
 from webmail.shared.bodycache import (
@@ -49,13 +50,18 @@ logger = logging.getLogger(__name__)
 # Messages up to this size are fetched whole; larger ones part by part.
 FULL_FETCH_MAX = 2 * 1024 * 1024
 
-# Text parts larger than this are not shown (nobody reads them).
+# Text parts larger than this are not shown whole (nobody reads them): only
+# their first TEXT_PART_START octets, sanitized in about half a second.
 MAX_TEXT_PART = 4 * 1024 * 1024
+TEXT_PART_START = 256 * 1024
 
 
 def _cached_size(body: dict[str, Any]) -> int:
     """Roughly what a body takes in the cache: its texts."""
-    return sum(len(body.get(key) or "") for key in ("text", "raw_html", "html"))
+    size = sum(len(body.get(key) or "") for key in ("text", "raw_html", "html"))
+    if body.get("forwarded"):
+        size += len(json.dumps(body["forwarded"]))
+    return size
 
 
 @dataclass
@@ -213,7 +219,8 @@ def _parse_parts(session: ImapSession, uid: int, root: BodyPart) -> ParsedMessag
     """Parse a large message from its header and text parts only.
 
     The chosen parts are put in a multipart/mixed of their own, with an
-    empty placeholder for every attachment so that it is still listed.
+    empty placeholder for every attachment so that it is still listed. Of
+    a text part larger than MAX_TEXT_PART only the start is fetched.
     """
     header = session.fetch_part(uid, "HEADER")
     boundary = b"webmail-parts-boundary-7f3a"
@@ -221,13 +228,18 @@ def _parse_parts(session: ImapSession, uid: int, root: BodyPart) -> ParsedMessag
     chunks.append(
         b'Content-Type: multipart/mixed; boundary="' + boundary + b'"\r\n\r\n'
     )
+    truncated = False
     for part in root.walk():
         if part.is_multipart or not part.section:
             continue
         is_text = part.content_type in ("text/plain", "text/html")
-        if is_text and not part.is_attachment and part.size <= MAX_TEXT_PART:
+        if is_text and not part.is_attachment:
             mime = session.fetch_part(uid, f"{part.section}.MIME")
-            data = session.fetch_part(uid, part.section)
+            if part.size <= MAX_TEXT_PART:
+                data = session.fetch_part(uid, part.section)
+            else:
+                data = _start_of(session, uid, part)
+                truncated = True
             chunks.append(b"--" + boundary + b"\r\n" + mime + data + b"\r\n")
         elif part.is_attachment:
             name = (part.filename or "attachment").replace('"', "")
@@ -238,7 +250,21 @@ def _parse_parts(session: ImapSession, uid: int, root: BodyPart) -> ParsedMessag
                 + b"\r\n"
             )  # fmt: skip
     chunks.append(b"--" + boundary + b"--\r\n")
-    return parse_message(b"".join(chunks))
+    parsed = parse_message(b"".join(chunks))
+    return replace(parsed, truncated=True) if truncated else parsed
+
+
+def _start_of(session: ImapSession, uid: int, part: BodyPart) -> bytes:
+    """Return the first TEXT_PART_START octets of a part.
+
+    Base64 and quoted-printable are cut at a line end, so that what is cut
+    off is whole lines of their encoding.
+    """
+    data = next(iter(session.stream_part(uid, part.section, TEXT_PART_START)), b"")
+    end = data.rfind(b"\n")
+    if part.encoding in ("base64", "quoted-printable") and end > 0:
+        data = data[: end + 1]
+    return data
 
 
 def _with_real_parts(parsed: ParsedMessage, root: BodyPart) -> ParsedMessage:
@@ -298,26 +324,25 @@ def _strip_content_headers(header: bytes) -> bytes:
 def _render(
     account_id: int, folder: Folder, uid: int, parsed: ParsedMessage, user_id: int
 ) -> dict[str, Any]:
-    def cid_url(content_id: str) -> str:
-        # Signed: the sandboxed body frame loads images without cookies.
-        part = parsed.part_for_cid(content_id)
-        return (
-            inline_part_url(user_id, account_id, folder.id, uid, part) if part else ""
+    def sanitized(message: ParsedMessage) -> SanitizedHtml:
+        def cid_url(content_id: str) -> str:
+            # Signed: the sandboxed body frame loads images without cookies.
+            part = message.part_for_cid(content_id)
+            return (
+                inline_part_url(user_id, account_id, folder.id, uid, part)
+                if part
+                else ""
+            )
+
+        return sanitize_html(
+            message.html or "",
+            allow_remote=False,
+            rewrite_url=lambda url: "",
+            cid_url=cid_url,
         )
 
-    safe = sanitize_html(
-        parsed.html or "",
-        allow_remote=False,
-        rewrite_url=lambda url: "",
-        cid_url=cid_url,
-    )
-    return {
-        "text": parsed.text,
-        "raw_html": parsed.html or "",
-        "html": safe.html,
-        "has_remote_content": safe.has_remote_content,
-        "cid_parts": [list(pair) for pair in parsed.cid_parts],
-        "attachments": [
+    def attachments(message: ParsedMessage) -> list[dict[str, Any]]:
+        return [
             {
                 "part_id": a.part_id
                 if a.tnef_index is None
@@ -326,9 +351,28 @@ def _render(
                 "content_type": a.content_type,
                 "size": a.size,
             }
-            for a in parsed.attachments
+            for a in message.attachments
             if a.disposition != "inline" or not a.content_id
-        ],
+        ]
+
+    def attached(message: ParsedMessage) -> dict[str, Any]:
+        # Remote content in it stays blocked: "Show images" redoes the
+        # message's own HTML only.
+        html = sanitized(message).html if message.html else ""
+        if not html and message.text:
+            html = text_to_html(message.text)
+        return {"html": html, "attachments": attachments(message)}
+
+    safe = sanitized(parsed)
+    return {
+        "text": parsed.text,
+        "raw_html": parsed.html or "",
+        "html": safe.html,
+        "has_remote_content": safe.has_remote_content,
+        "cid_parts": [list(pair) for pair in parsed.cid_parts],
+        "attachments": attachments(parsed),
+        "forwarded": attached_messages(parsed, attached),
+        "truncated": parsed.truncated,
     }
 
 

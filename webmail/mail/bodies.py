@@ -54,6 +54,11 @@ class BodyState:
     has_remote_content: bool = False
     attachments: list[AttachmentInfo] = field(default_factory=list)
     error: str | None = None
+    # Whether the text is only the start of a longer one.
+    truncated: bool = False
+    # Attached messages, as webmail.mime.forwarded.attached_messages gives
+    # them, each with its sanitized "html" and its "attachments".
+    forwarded: list[dict[str, Any]] = field(default_factory=list)
 
 
 def part_url(account_id: int, folder_id: int, uid: int, part_id: str) -> str:
@@ -161,6 +166,8 @@ def body_state(
             )
             for a in body.get("attachments", [])
         ],
+        forwarded=list(body.get("forwarded") or []),
+        truncated=bool(body.get("truncated")),
     )
 
 

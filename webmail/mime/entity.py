@@ -141,11 +141,16 @@ class Multipart:
 def split_multipart(body: bytes, boundary: bytes, limit: int) -> Multipart | None:
     """Split a multipart body at ``boundary``; None if it never occurs.
 
-    A missing close delimiter leaves the last part running to the end.
-    At most ``limit`` parts are returned.
+    A missing close delimiter leaves the last part running to the end; what
+    follows the close delimiter (the epilogue) is no part. At most ``limit``
+    parts are returned.
     """
+    # A close delimiter need only begin its line (RFC 2046 5.1.1): a list
+    # server appending its footer to a message without a final line break
+    # glues the footer to it. A delimiter between parts must fill its line,
+    # so that a boundary that begins a nested part's longer one is no match.
     delimiter = re.compile(
-        rb"(?m)^--" + re.escape(boundary) + rb"(--)?[ \t]*\r?$",
+        rb"(?m)^--" + re.escape(boundary) + rb"(?:(--)|[ \t]*\r?$)",
     )
     parts: list[bytes] = []
     start: int | None = None

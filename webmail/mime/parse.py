@@ -84,6 +84,8 @@ class ParsedMessage:
     defects: tuple[str, ...] = ()
     # Content-ID (without angle brackets) -> part id, for cid: URLs.
     cid_parts: tuple[tuple[str, str], ...] = ()
+    # Whether text or html is only the start of a longer body.
+    truncated: bool = False
 
     def part_for_cid(self, cid: str) -> str | None:
         """Return the part id of the part with Content-ID ``cid``."""
@@ -107,6 +109,7 @@ class _State:
     defects: list[str] = field(default_factory=list)
     cids: list[tuple[str, str]] = field(default_factory=list)
     calendar: str | None = None
+    truncated: bool = False
     # Shared with nested messages, so the bound holds for the whole tree.
     budget: list[int] = field(default_factory=lambda: [MAX_PARTS])
 
@@ -147,6 +150,7 @@ def _fallback(data: bytes, defect: str) -> ParsedMessage:
         attachments=(),
         forwarded=(),
         defects=(defect,),
+        truncated=len(data) > MAX_BODY_CHARS,
     )
 
 
@@ -179,6 +183,7 @@ def _parse_message(
         forwarded=tuple(state.forwarded),
         defects=tuple(state.defects),
         cid_parts=tuple(state.cids),
+        truncated=state.truncated,
     )
 
 
@@ -353,6 +358,7 @@ def _text_body(
     text = decode_text(data, charset)
     if len(text) > MAX_BODY_CHARS:
         state.defect("body truncated")
+        state.truncated = True
         text = text[:MAX_BODY_CHARS]
     if is_html:
         return _Body(html=text)

@@ -147,8 +147,7 @@ def unflow(text: str, delsp: bool = False) -> str:
     current: str | None = None
     current_depth = 0
     for raw_line in text.replace("\r\n", "\n").split("\n"):
-        depth = len(raw_line) - len(raw_line.lstrip(">"))
-        line = raw_line[depth:]
+        depth, line = _flowed_quote(raw_line)
         if line.startswith(" "):
             line = line[1:]  # space-stuffing
         is_signature = line == "-- "
@@ -167,6 +166,21 @@ def unflow(text: str, delsp: bool = False) -> str:
     if current is not None:
         out.append(_requote(current, current_depth))
     return "\n".join(out)
+
+
+def _flowed_quote(line: str) -> tuple[int, str]:
+    """Return a flowed line's quote depth and what follows its markers.
+
+    RFC 3676 writes markers together (">> "); some clients put a space
+    between them ("> > "), which is quoting too, not text.
+    """
+    depth = 0
+    while line.startswith(">"):
+        depth += 1
+        line = line[1:]
+        if line.startswith(" >"):
+            line = line[1:]
+    return depth, line
 
 
 def _requote(line: str, depth: int) -> str:

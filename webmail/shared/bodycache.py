@@ -2,10 +2,13 @@
 
 A body is a dict: "text", "raw_html" (as the message has it), "html"
 (sanitized for the default policy: no remote content), "has_remote_content",
-"cid_parts" ([content-id, part id] pairs) and "attachments" (part_id,
-filename, content_type, size); or {"error": ...} when it could not be
-loaded. The worker renders it once (webmail.engine.bodies); its key names
-account, folder, UIDVALIDITY, UID and the sanitizer policy version.
+"cid_parts" ([content-id, part id] pairs), "attachments" (part_id,
+filename, content_type, size), "forwarded" (attached messages, as
+webmail.mime.forwarded.attached_messages gives them, each with its
+sanitized "html" and its "attachments") and "truncated" (whether the
+text is only the start of a longer one); or {"error": ...} when it could
+not be loaded. The worker renders it once (webmail.engine.bodies); its key
+names account, folder, UIDVALIDITY, UID and the sanitizer policy version.
 
 A page that finds no body asks the account's worker for it and waits on a
 Redis list of its own (a reply key), which the worker fills.
@@ -24,10 +27,9 @@ from webmail.shared import events
 
 # Bump when the sanitizer's output or the cached fields change, so cached
 # bodies are redone. 2: each file inside a winmail.dat has its own part id.
-
-# Bump when the sanitizer's output or the cached fields change, so cached
-# bodies are redone. 2: each file inside a winmail.dat has its own part id.
-POLICY_VERSION = 2
+# 3: attached messages are kept to be read inline ("forwarded").
+# 4: the start of a text part too large to show whole ("truncated").
+POLICY_VERSION = 4
 
 CACHE_SECONDS = 7 * 24 * 3600
 

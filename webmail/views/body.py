@@ -1,10 +1,12 @@
 """A message's body, served on its own URL for the sandboxed frame.
 
-The reading pane shows the body in an <iframe sandbox> without
-allow-scripts or allow-same-origin. This response carries its own strict
-policy as well, so the body stays inert even if the sandbox attribute were
-lost: no scripts, no plugins, no forms, images only from this site (the
-image proxy and inline parts) or data: URLs, and styles only inline.
+The frame holds the message's text and, below it, the messages attached
+to it (their headers, text and files). The reading pane shows it in an
+<iframe sandbox> without allow-scripts or allow-same-origin. This response
+carries its own strict policy as well, so the body stays inert even if the
+sandbox attribute were lost: no scripts, no plugins, no forms, images only
+from this site (the image proxy and inline parts) or data: URLs, and
+styles only inline.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.access import get_account_for_user
 from webmail.mail import bodies, proxy, reading
-from webmail.views import remote
+from webmail.views import present, remote
 
 BODY_POLICY = {
     "default-src": [NONE],
@@ -49,14 +51,22 @@ def body_view(
     allow_remote = request.GET.get("images") == "show" or remote.sender_allowed(
         request, message.from_address
     )
-    html = bodies.message_html(
-        account,
-        folder,
-        uid,
-        allow_remote=allow_remote,
-        rewrite_url=proxy.url_rewriter(account.user_id) if allow_remote else None,
-    )
-    response = render(request, "webmail/body.html", {"html": html})
+    body = bodies.open_message(account, folder, message)
+    html = body.html
+    if allow_remote and not body.error:
+        html = bodies.message_html(
+            account,
+            folder,
+            uid,
+            allow_remote=True,
+            rewrite_url=proxy.url_rewriter(account.user_id),
+        )
+    url = present.message_url(account.id, folder.id, uid)
+    context = {
+        "html": html,
+        "forwarded": present.forwarded_views(url, body.forwarded),
+    }
+    response = render(request, "webmail/body.html", context)
     response["Referrer-Policy"] = "no-referrer"
     response["Cache-Control"] = "private, no-cache"
     return response

@@ -113,15 +113,22 @@ def _open(
         view.seen_after = setting.delay
     view.error = body.error or ""
     view.has_remote = body.has_remote_content
+    view.truncated = body.truncated
     view.remote_allowed = request.GET.get("images") == "show" or (
         remote.sender_allowed(request, message.from_address)
     )
     if view.remote_allowed:
         view.body_url += "?images=show"
     view.attachments = [
-        present.Attachment(part.filename, part.size, part.url, part.content_type)
+        present.Attachment(
+            part.filename, part.size, part.url, part.content_type, part.part_id
+        )
         for part in body.attachments
     ]
+    if body.forwarded:
+        view.attachments = present.with_attached_files(
+            view.attachments, present.forwarded_views(view.url, body.forwarded)
+        )
     ref = f"{folder.id}:{message.uid}"
     view.reply_url = optional_url("compose", reply=ref)
     view.reply_all_url = optional_url("compose", reply_all=ref)

@@ -318,10 +318,13 @@ def print_view(
     """A page to print: the headers and the sanitized body, no scripts."""
     account, folder, message = _message(request, account_id, folder_id, uid)
     body = bodies.open_message(account, folder, message)
+    view = present.message_view(account.id, folder.id, message)
     context = {
-        "message": present.message_view(account.id, folder.id, message),
-        "html": "" if body.error else bodies.message_html(account, folder, uid),
+        "message": view,
+        "html": body.html,
+        "forwarded": present.forwarded_views(view.url, body.forwarded),
         "error": body.error or "",
+        "truncated": body.truncated,
         "attachments": body.attachments,
     }
     response = render(request, "webmail/print.html", context)
