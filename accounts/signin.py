@@ -17,7 +17,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django_otp import login as otp_login
 
-from accounts import backends, twofactor
+from accounts import backends, passwords, twofactor
 from accounts.models import User
 
 PENDING_KEY = "accounts_pending_2fa"
@@ -40,6 +40,7 @@ class Outcome:
     signed_in: bool = False
     needs_code: bool = False
     locked_out: bool = False
+    busy: bool = False
     error: str = ""
 
 
@@ -58,7 +59,11 @@ def _disabled(username: str, password: str) -> bool:
 def with_password(request: HttpRequest, username: str, password: str) -> Outcome:
     """Check the password; sign in, or ask for a code, or say what failed."""
     username = username.strip()
-    user: Any = authenticate(request, username=username, password=password)
+    try:
+        user: Any = authenticate(request, username=username, password=password)
+    except passwords.HashingBusy:
+        # Not a failed sign-in: nothing is counted towards a lockout.
+        return Outcome(busy=True, error=str(passwords.BUSY))
     if is_locked_out(request):
         return Outcome(locked_out=True, error=str(LOCKED_OUT))
     if user is None:

@@ -42,6 +42,7 @@ def login(request: HttpRequest) -> HttpResponse:
     ended = request.GET.get(SESSION_ENDED_PARAM) == "1"
     notice = SESSION_ENDED if request.method == "GET" and ended else ""
     error = ""
+    status = 200
     form = SignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         outcome = signin.with_password(
@@ -56,9 +57,14 @@ def login(request: HttpRequest) -> HttpResponse:
                 reverse("login_code") + "?next=" + _quote(_next_url(request))
             )
         error = outcome.error
+        if outcome.busy:
+            status = 429
     context = {"form": form, "error": error, "notice": notice}
     context["next"] = request.POST.get("next") or request.GET.get("next", "")
-    return render(request, "registration/login.html", context)
+    response = render(request, "registration/login.html", context, status=status)
+    if status == 429:
+        response["Retry-After"] = "1"
+    return response
 
 
 def _quote(value: str) -> str:
