@@ -6,6 +6,8 @@ name nobody has, password changes, the operator pages, CSV imports.
 
 - Its parameters were measured on a 2-core server (README, "Sign-in"): about
   30 ms and 24 MiB a hash. Django upgrades an older hash at the next sign-in.
+- A password longer than MAX_LENGTH is never hashed: forms refuse it first
+  (with TOO_LONG), and the hasher refuses it as a last guard.
 - Hashes run on SIGNIN_CONCURRENT_HASHES threads of their own per process,
   so at most that many Argon2 blocks are in memory at once. A hash that
   cannot start within SIGNIN_HASH_WAIT seconds raises HashingBusy; the
@@ -25,10 +27,17 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.hashers import Argon2PasswordHasher
+from django.core.exceptions import ValidationError
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+MAX_LENGTH = 1024
+
+TOO_LONG = gettext_lazy(
+    "That password is too long: at most %(limit_value)d characters."
+)
 BUSY = gettext_lazy("Too many sign-ins at once; try again in a moment.")
 
 Result = TypeVar("Result")
@@ -36,6 +45,10 @@ Result = TypeVar("Result")
 
 class HashingBusy(Exception):
     """Every hashing thread stayed busy: the request may be tried again soon."""
+
+
+class PasswordTooLong(ValueError):
+    """A password over MAX_LENGTH reached the hasher past every form."""
 
 
 _threads: ThreadPoolExecutor | None = None
@@ -83,7 +96,26 @@ class Argon2Hasher(Argon2PasswordHasher):
     parallelism = 1
 
     def encode(self, password: str, salt: str) -> str:
+        if len(password) > MAX_LENGTH:
+            raise PasswordTooLong
         return run_hashing(super().encode, password, salt)
 
     def verify(self, password: str, encoded: str) -> bool:
+        if len(password) > MAX_LENGTH:
+            return False
         return run_hashing(super().verify, password, encoded)
+
+
+class MaximumLengthValidator:
+    """Refuse a new password longer than MAX_LENGTH (AUTH_PASSWORD_VALIDATORS)."""
+
+    def validate(self, password: str, user: object = None) -> None:
+        if len(password) > MAX_LENGTH:
+            raise ValidationError(
+                TOO_LONG, code="password_too_long", params={"limit_value": MAX_LENGTH}
+            )
+
+    def get_help_text(self) -> str:
+        return _("Your password can be at most %(limit_value)d characters.") % {
+            "limit_value": MAX_LENGTH
+        }

@@ -59,6 +59,9 @@ def login(request: HttpRequest) -> HttpResponse:
         error = outcome.error
         if outcome.busy:
             status = 429
+    elif form.errors:
+        # A password too long to hash, say: the page shows no field errors.
+        error = str(next(iter(form.errors.values()))[0])
     context = {"form": form, "error": error, "notice": notice}
     context["next"] = request.POST.get("next") or request.GET.get("next", "")
     response = render(request, "registration/login.html", context, status=status)

@@ -1,4 +1,4 @@
-"""What a password costs to hash: Argon2 costs, and hashes at once.
+"""What a password costs to hash: Argon2 costs, length, and hashes at once.
 
 The suite hashes with MD5 for speed; these tests hash as production does,
 through CountingHasher, which notes each Argon2 run and its costs.
@@ -6,6 +6,8 @@ through CountingHasher, which notes each Argon2 run and its costs.
 
 from __future__ import annotations
 
+import csv
+import io
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +18,7 @@ import argon2
 import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth.hashers import Argon2PasswordHasher
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 import webmail.settings as production
@@ -27,7 +30,9 @@ pytestmark = pytest.mark.django_db
 
 Costs = tuple[int, int, int]  # memory (KiB), time, lanes
 MEASURED: Costs = (24 * 1024, 2, 1)
+TOO_LONG = "That password is too long: at most 1024 characters."
 BUSY = "Too many sign-ins at once; try again in a moment."
+LONG = "x" * (passwords.MAX_LENGTH + 1)
 
 
 class _CountArgon2Runs(Argon2PasswordHasher):
@@ -112,10 +117,104 @@ def test_every_sign_in_runs_one_hash_at_the_measured_costs(
     assert runs == [MEASURED]
 
 
+# The length ------------------------------------------------------------------
+
+
+def test_a_too_long_password_is_refused_before_any_hashing(
+    alice: User, runs: list[Costs]
+):
+    set_password(alice)
+    runs.clear()
+    started = time.perf_counter()
+    response = sign_in(Client(), "alice", "x" * (2 * 1024 * 1024))
+    took = time.perf_counter() - started
+    assert response.status_code == 200
+    assert TOO_LONG in response.content.decode()
+    assert runs == []
+    assert took < 1.0
+    assert not AuditEvent.objects.filter(kind="signin").exists()
+
+
+def test_a_password_of_the_longest_length_signs_in(alice: User, runs: list[Costs]):
+    longest = "y" * passwords.MAX_LENGTH
+    set_password(alice, longest)
+    assert sign_in(Client(), "alice", longest).status_code == 302
+
+
+def test_the_hasher_itself_never_hashes_a_too_long_password(runs: list[Costs]):
+    hasher = CountingHasher()
+    encoded = hasher.encode(PASSWORD, hasher.salt())
+    runs.clear()
+    assert hasher.verify(LONG, encoded) is False
+    with pytest.raises(passwords.PasswordTooLong):
+        hasher.encode(LONG, hasher.salt())
+    assert runs == []
+
+
 def signed_in(user: User) -> Client:
     client = Client()
     assert sign_in(client, user.username).status_code == 302
     return client
+
+
+def test_confirming_with_a_too_long_password_says_so(alice: User, runs: list[Costs]):
+    set_password(alice)
+    client = signed_in(alice)
+    runs.clear()
+    response = client.post(
+        "/accounts/security/2fa/disable/", {"password": LONG}, follow=True
+    )
+    assert TOO_LONG in response.content.decode()
+    assert runs == []
+
+
+def test_a_password_change_with_a_too_long_old_password_says_so(
+    alice: User, runs: list[Costs]
+):
+    set_password(alice)
+    client = signed_in(alice)
+    runs.clear()
+    new = "another long passphrase 9"
+    response = client.post(
+        "/accounts/security/password/",
+        {"old_password": LONG, "new_password1": new, "new_password2": new},
+    )
+    assert TOO_LONG in response.content.decode()
+    assert runs == []
+
+
+def test_an_operator_cannot_set_a_too_long_password(
+    staff: User, alice: User, runs: list[Costs]
+):
+    set_password(staff)
+    client = signed_in(staff)
+    runs.clear()
+    response = client.post(
+        f"/manage/users/{alice.pk}/password/", {"password": LONG}, follow=True
+    )
+    assert TOO_LONG in response.content.decode()
+    response = client.post(
+        "/manage/users/new/",
+        {"username": "gina", "email": "gina@example.org", "password": LONG},
+    )
+    assert TOO_LONG in response.content.decode()
+    assert runs == []
+    assert not User.objects.filter(username="gina").exists()
+
+
+def test_an_import_refuses_a_too_long_password(staff: User, runs: list[Costs]):
+    set_password(staff)
+    client = signed_in(staff)
+    runs.clear()
+    text = io.StringIO()
+    csv.writer(text).writerows([["username", "password"], ["gina", LONG]])
+    response = client.post(
+        "/manage/import/",
+        {"file": SimpleUploadedFile("users.csv", text.getvalue().encode())},
+    )
+    assert f"line 2: password: {TOO_LONG}" in response.content.decode()
+    assert runs == []
+    assert not User.objects.filter(username="gina").exists()
 
 
 # Hashes at once ----------------------------------------------------------------

@@ -198,7 +198,7 @@ def test_production_settings_turn_every_protection_on():
     values = json.loads(result.stdout.strip().splitlines()[-1])
     assert values == {
         "hasher": "accounts.passwords.Argon2Hasher",
-        "validators": 4,
+        "validators": 5,
         "ssl_redirect": True,
         "hsts": 31536000,
         "hsts_subdomains": True,
