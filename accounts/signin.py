@@ -48,10 +48,12 @@ def is_locked_out(request: HttpRequest) -> bool:
     return bool(getattr(request, "axes_locked_out", False))
 
 
-def _disabled(username: str, password: str) -> bool:
-    """Whether these are the right credentials of a disabled user."""
-    user = User.objects.filter(username=username, is_active=False).first()
-    if user is not None and user.check_password(password):
+def _disabled(request: HttpRequest, username: str, password: str) -> bool:
+    """Whether these are the right credentials of a disabled user.
+
+    The local password was checked, once, by backends.DisabledUserBackend.
+    """
+    if getattr(request, "signin_disabled", False):
         return True
     return backends.is_disabled_mail_user(username, password)
 
@@ -67,7 +69,7 @@ def with_password(request: HttpRequest, username: str, password: str) -> Outcome
     if is_locked_out(request):
         return Outcome(locked_out=True, error=str(LOCKED_OUT))
     if user is None:
-        if _disabled(username, password):
+        if _disabled(request, username, password):
             return Outcome(error=str(DISABLED))
         return Outcome(error=str(BAD_CREDENTIALS))
     if twofactor.has_any_device(user):

@@ -309,6 +309,7 @@ MIDDLEWARE.insert(
 MIDDLEWARE.append("axes.middleware.AxesMiddleware")
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    "accounts.backends.DisabledUserBackend",
     "django.contrib.auth.backends.ModelBackend",
     "accounts.backends.MailServerBackend",
 ]

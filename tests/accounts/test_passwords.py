@@ -95,6 +95,8 @@ SIGN_INS = {
     "right password": ("alice", PASSWORD),
     "wrong password": ("alice", "not the password"),
     "unknown name": ("nobody", PASSWORD),
+    "disabled, right password": ("dora", PASSWORD),
+    "disabled, wrong password": ("dora", "not the password"),
     "mail-server user": ("eve@mail.test", PASSWORD),
     "unknown address of a mail-server domain": ("nobody@mail.test", PASSWORD),
 }
@@ -105,6 +107,7 @@ def test_every_sign_in_runs_one_hash_at_the_measured_costs(
     alice: User, runs: list[Costs], username: str, password: str
 ):
     set_password(alice)
+    dora = User.objects.create_user("dora", password=PASSWORD, is_active=False)
     # Signed up with the mail server's password: no usable local one.
     User.objects.create_user("eve@mail.test")
     # Its server is on a documentation address: the check is refused
@@ -112,9 +115,20 @@ def test_every_sign_in_runs_one_hash_at_the_measured_costs(
     MailDomain.objects.create(
         domain="mail.test", imap_host="192.0.2.1", sign_in_with_mail=True
     )
+    assert not dora.is_active
     runs.clear()
     sign_in(Client(), username, password)
     assert runs == [MEASURED]
+
+
+def test_a_disabled_user_with_the_right_password_is_still_told_so(
+    alice: User, runs: list[Costs]
+):
+    set_password(alice)
+    alice.is_active = False
+    alice.save()
+    response = sign_in(Client(), "alice")
+    assert "This account has been disabled" in response.content.decode()
 
 
 # The length ------------------------------------------------------------------
