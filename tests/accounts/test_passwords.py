@@ -266,7 +266,10 @@ def hashing_threads_held(count: int) -> Iterator[threading.Event]:
             holder.join()
 
 
-def test_no_more_hashes_than_configured_run_at_once(two_hashing_threads: None):
+def test_no_more_hashes_than_configured_run_at_once(
+    two_hashing_threads: None, settings: Any
+):
+    settings.SIGNIN_HASH_WAIT = 5
     running, most = 0, 0
     lock = threading.Lock()
 
