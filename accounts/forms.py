@@ -5,12 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import password_validation
+from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
+from accounts import passwords
 from accounts.mailaccounts import ServerSettings
 from accounts.models import AuditKind, MailAccount, User
+
+
+def _password(label: StrOrPromise, autocomplete: str, **kwargs: Any) -> forms.CharField:
+    """A password field that refuses, before any hashing, what is too long."""
+    return forms.CharField(
+        label=label,
+        strip=False,
+        max_length=passwords.MAX_LENGTH,
+        error_messages={"max_length": passwords.TOO_LONG},
+        widget=forms.PasswordInput(attrs={"autocomplete": autocomplete}),
+        **kwargs,
+    )
 
 
 class SignInForm(forms.Form):
@@ -19,11 +34,7 @@ class SignInForm(forms.Form):
         max_length=254,
         widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
     )
-    password = forms.CharField(
-        label=_("Password"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-    )
+    password = _password(_("Password"), "current-password")
 
 
 class CodeForm(forms.Form):
@@ -43,11 +54,7 @@ class CodeForm(forms.Form):
 class ConfirmPasswordForm(forms.Form):
     """Asks for the current password before a sensitive change."""
 
-    password = forms.CharField(
-        label=_("Your password"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-    )
+    password = _password(_("Your password"), "current-password")
 
     def __init__(self, user: User, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -180,11 +187,10 @@ class UserForm(forms.ModelForm[User]):
 
 
 class NewUserForm(UserForm):
-    password = forms.CharField(
-        label=_("Password"),
+    password = _password(
+        _("Password"),
+        "new-password",
         required=False,
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=_("Leave empty for a user who signs in with the mail server."),
     )
 
@@ -200,11 +206,7 @@ class NewUserForm(UserForm):
 
 
 class SetPasswordForm(forms.Form):
-    password = forms.CharField(
-        label=_("New password"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
+    password = _password(_("New password"), "new-password")
 
     def __init__(self, user: User, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -214,6 +216,19 @@ class SetPasswordForm(forms.Form):
         password: str = self.cleaned_data["password"]
         password_validation.validate_password(password, self.user)
         return password
+
+
+class PasswordChangeForm(auth_forms.PasswordChangeForm):
+    """Django's, with each password refused before hashing if too long."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            assert isinstance(field, forms.CharField)
+            field.max_length = passwords.MAX_LENGTH
+            field.validators.append(MaxLengthValidator(passwords.MAX_LENGTH))
+            field.error_messages["max_length"] = passwords.TOO_LONG
+            field.widget.attrs["maxlength"] = str(passwords.MAX_LENGTH)
 
 
 class ImportForm(forms.Form):

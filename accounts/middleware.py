@@ -4,6 +4,8 @@ A signed-in user who has a two-factor device but whose session was not
 verified with it (a session from before enrolment elsewhere, or a sign-in
 that skipped the code step) is signed out. A user who must use two-factor
 sign-in but has not set it up can reach only the set-up page and sign-out.
+A page whose password check found every hashing thread busy (password
+change, confirming a password, the operator pages) says "try again" (429).
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, resolve_url
+from django.shortcuts import redirect, render, resolve_url
 
-from accounts import twofactor, usersessions
+from accounts import passwords, twofactor, usersessions
 
 View = Callable[..., HttpResponse]
 SESSION_ENDED_PARAM = "ended"
@@ -50,6 +52,17 @@ class AccountSecurityMiddleware:
             if location.startswith(resolve_url(settings.LOGIN_URL)):
                 separator = "&" if "?" in location else "?"
                 response["Location"] = f"{location}{separator}{SESSION_ENDED_PARAM}=1"
+        return response
+
+    def process_exception(
+        self, request: HttpRequest, exception: Exception
+    ) -> HttpResponse | None:
+        if not isinstance(exception, passwords.HashingBusy):
+            return None
+        response = render(
+            request, "accounts/busy.html", {"message": passwords.BUSY}, status=429
+        )
+        response["Retry-After"] = "1"
         return response
 
     def process_view(

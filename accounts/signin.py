@@ -17,7 +17,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django_otp import login as otp_login
 
-from accounts import backends, twofactor
+from accounts import backends, passwords, twofactor
 from accounts.models import User
 
 PENDING_KEY = "accounts_pending_2fa"
@@ -40,6 +40,7 @@ class Outcome:
     signed_in: bool = False
     needs_code: bool = False
     locked_out: bool = False
+    busy: bool = False
     error: str = ""
 
 
@@ -47,10 +48,12 @@ def is_locked_out(request: HttpRequest) -> bool:
     return bool(getattr(request, "axes_locked_out", False))
 
 
-def _disabled(username: str, password: str) -> bool:
-    """Whether these are the right credentials of a disabled user."""
-    user = User.objects.filter(username=username, is_active=False).first()
-    if user is not None and user.check_password(password):
+def _disabled(request: HttpRequest, username: str, password: str) -> bool:
+    """Whether these are the right credentials of a disabled user.
+
+    The local password was checked, once, by backends.DisabledUserBackend.
+    """
+    if getattr(request, "signin_disabled", False):
         return True
     return backends.is_disabled_mail_user(username, password)
 
@@ -58,11 +61,15 @@ def _disabled(username: str, password: str) -> bool:
 def with_password(request: HttpRequest, username: str, password: str) -> Outcome:
     """Check the password; sign in, or ask for a code, or say what failed."""
     username = username.strip()
-    user: Any = authenticate(request, username=username, password=password)
+    try:
+        user: Any = authenticate(request, username=username, password=password)
+    except passwords.HashingBusy:
+        # Not a failed sign-in: nothing is counted towards a lockout.
+        return Outcome(busy=True, error=str(passwords.BUSY))
     if is_locked_out(request):
         return Outcome(locked_out=True, error=str(LOCKED_OUT))
     if user is None:
-        if _disabled(username, password):
+        if _disabled(request, username, password):
             return Outcome(error=str(DISABLED))
         return Outcome(error=str(BAD_CREDENTIALS))
     if twofactor.has_any_device(user):

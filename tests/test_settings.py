@@ -73,6 +73,12 @@ def test_a_misspelt_boolean_stops_the_start():
     assert "WEBMAIL_HTTPS must be true or false" in result.stderr
 
 
+def test_no_hashing_threads_stops_the_start():
+    result = manage("check", env=production_env(SIGNIN_CONCURRENT_HASHES="0"))
+    assert result.returncode != 0
+    assert "SIGNIN_CONCURRENT_HASHES and SIGNIN_HASH_WAIT" in result.stderr
+
+
 def test_env_readers(monkeypatch):
     monkeypatch.setenv("X_BOOL", "yes")
     monkeypatch.setenv("X_INT", "12")

@@ -163,11 +163,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
+# Argon2id with the costs measured for a 2-core server (accounts/passwords.py);
+# hashes made with Django's defaults (100 MiB) are upgraded at sign-in.
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "accounts.passwords.Argon2Hasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "accounts.passwords.MaximumLengthValidator"},
     {
         "NAME": "django.contrib.auth.password_validation."
         "UserAttributeSimilarityValidator"
@@ -351,6 +354,7 @@ MIDDLEWARE.insert(
 MIDDLEWARE.append("axes.middleware.AxesMiddleware")
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    "accounts.backends.DisabledUserBackend",
     "django.contrib.auth.backends.ModelBackend",
     "accounts.backends.MailServerBackend",
 ]
@@ -363,6 +367,14 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.views.signin.locked_out"
 AXES_IPWARE_PROXY_COUNT = 1 if env_bool("BEHIND_PROXY", False) else None
 AXES_VERBOSE = False
+# Password hashes running at once in a web process (each holds its Argon2
+# memory), and how long a sign-in waits for one before "try again".
+SIGNIN_CONCURRENT_HASHES = env_int("SIGNIN_CONCURRENT_HASHES", 2)
+SIGNIN_HASH_WAIT = env_int("SIGNIN_HASH_WAIT", 2)
+if SIGNIN_CONCURRENT_HASHES < 1 or SIGNIN_HASH_WAIT < 1:
+    raise ImproperlyConfigured(
+        "SIGNIN_CONCURRENT_HASHES and SIGNIN_HASH_WAIT must be at least 1."
+    )
 OTP_TOTP_ISSUER = env_str("OTP_ISSUER", "Webmail")
 # Everyone must set up two-factor sign-in (an admin can also ask it of one user).
 REQUIRE_2FA = env_bool("REQUIRE_2FA", False)

@@ -7,7 +7,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import PasswordChangeForm
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -15,7 +14,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from accounts import audit, twofactor, usersessions
-from accounts.forms import CodeForm, ConfirmPasswordForm
+from accounts.forms import CodeForm, ConfirmPasswordForm, PasswordChangeForm
 from accounts.middleware import allowed_before_2fa
 from accounts.models import AuditKind, User
 
@@ -38,6 +37,15 @@ def overview(request: HttpRequest) -> HttpResponse:
         "confirm_form": ConfirmPasswordForm(user),
     }
     return render(request, "accounts/security.html", context)
+
+
+def _not_confirmed(request: HttpRequest, form: ConfirmPasswordForm) -> HttpResponse:
+    """Say why the password did not confirm the change: wrong, or too long."""
+    if form.has_error("password", "max_length"):
+        messages.error(request, str(form.errors["password"][0]))
+    else:
+        messages.error(request, _("That is not your password; nothing changed."))
+    return redirect("security")
 
 
 @sensitive_post_parameters("code")
@@ -71,8 +79,7 @@ def twofactor_disable(request: HttpRequest) -> HttpResponse:
         return redirect("security")
     form = ConfirmPasswordForm(user, request.POST)
     if not form.is_valid():
-        messages.error(request, _("That is not your password; nothing changed."))
-        return redirect("security")
+        return _not_confirmed(request, form)
     twofactor.disable(user, request)
     messages.success(request, _("Two-factor sign-in is off."))
     return redirect("security")
@@ -85,8 +92,7 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     form = ConfirmPasswordForm(user, request.POST)
     if not twofactor.is_enabled(user) or not form.is_valid():
-        messages.error(request, _("That is not your password; nothing changed."))
-        return redirect("security")
+        return _not_confirmed(request, form)
     codes = twofactor.new_recovery_codes(user)
     return render(request, "accounts/recovery_codes.html", {"codes": codes})
 

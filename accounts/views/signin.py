@@ -43,6 +43,7 @@ def login(request: HttpRequest) -> HttpResponse:
     ended = request.GET.get(SESSION_ENDED_PARAM) == "1"
     notice = SESSION_ENDED if request.method == "GET" and ended else ""
     error = ""
+    status = 200
     form = SignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         outcome = signin.with_password(
@@ -57,9 +58,17 @@ def login(request: HttpRequest) -> HttpResponse:
                 reverse("login_code") + "?next=" + _quote(_next_url(request))
             )
         error = outcome.error
+        if outcome.busy:
+            status = 429
+    elif form.errors:
+        # A password too long to hash, say: the page shows no field errors.
+        error = str(next(iter(form.errors.values()))[0])
     context = {"form": form, "error": error, "notice": notice}
     context["next"] = request.POST.get("next") or request.GET.get("next", "")
-    return render(request, "registration/login.html", context)
+    response = render(request, "registration/login.html", context, status=status)
+    if status == 429:
+        response["Retry-After"] = "1"
+    return response
 
 
 def _quote(value: str) -> str:

@@ -197,8 +197,8 @@ def test_production_settings_turn_every_protection_on():
     assert result.returncode == 0, result.stderr
     values = json.loads(result.stdout.strip().splitlines()[-1])
     assert values == {
-        "hasher": "django.contrib.auth.hashers.Argon2PasswordHasher",
-        "validators": 4,
+        "hasher": "accounts.passwords.Argon2Hasher",
+        "validators": 5,
         "ssl_redirect": True,
         "hsts": 31536000,
         "hsts_subdomains": True,
