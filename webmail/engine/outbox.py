@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from accounts.models import MailAccount
 from webmail.engine.connections import AccountUnusable, account_session
-from webmail.engine.sync import refresh_uids
+from webmail.engine.sync import refresh_flags, refresh_uids
 from webmail.imap import (
     AuthenticationFailed,
     ImapError,
@@ -247,11 +247,11 @@ def _store(session: ImapSession, op: PendingOperation, uids: list[int]) -> None:
             # them. Adding or removing a flag commutes with any other flag
             # change, so the user's (later) action still applies; only the
             # flags not already as wanted are stored.
-            current = {s.uid: s.flags for s in session.fetch_summaries(sorted(refused))}
+            current = session.fetch_flags(refused)
             needed = [
                 uid
                 for uid, have in current.items()
-                if any(_has(have, f) == removing for f in flags)
+                if any(_has(have.flags, f) == removing for f in flags)
             ]
             if needed:
                 session.store_flags(needed, flags, remove=removing)
@@ -266,20 +266,25 @@ def _refresh_conflicts(
 
     The cache has the user's change but not the other client's (a flag the
     phone set after the last sync): without this it would show less than
-    the server until the folder is next synced.
+    the server until the folder is next synced. Only the flags are read
+    again: the rest of each row (its preview, ...) stays.
     """
     folder = Folder.objects.filter(id=op.folder_id).first() if op.folder_id else None
     if folder is None:
         return
-    refresh_uids(session, folder, uids)
+    refresh_flags(session, folder, uids)
+    _tell(op.account_id, {"type": "flags", "folder": folder.id, "uids": sorted(uids)})
+
+
+def _tell(account_id: int, event: dict[str, object]) -> None:
+    """Publish event to the pages of the account's user."""
     user_id = (
-        MailAccount.objects.filter(id=op.account_id)
+        MailAccount.objects.filter(id=account_id)
         .values_list("user_id", flat=True)
         .first()
     )
     if user_id is not None:
-        event = {"account": op.account_id, "folder": folder.id, "uids": sorted(uids)}
-        events.publish(user_id, {"type": "flags", **event})
+        events.publish(user_id, {**event, "account": account_id})
 
 
 def _has(flags: tuple[str, ...], flag: str) -> bool:
