@@ -267,6 +267,23 @@ def refresh_flags(session: ImapSession, folder: Folder, uids: Iterable[int]) -> 
             )
 
 
+def forget_uids(folder_id: int, uids: Iterable[int]) -> list[int]:
+    """Drop cached messages the server no longer has; return their UIDs."""
+    with transaction.atomic():
+        lock_folder(folder_id)
+        rows = Message.objects.filter(folder_id=folder_id, uid__in=set(uids))
+        gone = sorted(rows.values_list("uid", flat=True))
+        if not gone:
+            return []
+        unseen = rows.filter(seen=False).count()
+        rows.delete()
+        Folder.objects.filter(id=folder_id).update(
+            total=Greatest(F("total") - len(gone), 0),
+            unseen=Greatest(F("unseen") - unseen, 0),
+        )
+    return gone
+
+
 def _cached_uids_of(folder: Folder, uids: set[int]) -> set[int]:
     rows = Message.objects.filter(folder=folder, uid__in=uids)
     return set(rows.values_list("uid", flat=True))

@@ -8,7 +8,8 @@ browser as Server-Sent Events.
 
 Types: ``flags``, ``new`` and ``expunged`` (with ``folder`` and ``uids``),
 ``folder`` (reload that folder's list), ``folders`` (reload the folder
-tree), ``outbox`` (an action failed: ``failed`` holds operation ids),
+tree), ``outbox`` (an action failed, or was done without messages another
+client removed first: ``failed`` and ``partial`` hold operation ids),
 ``status`` (the account's server link broke or came back).
 
 While a stream is open it keeps a "watching" key alive, which asks the
