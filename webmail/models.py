@@ -164,6 +164,8 @@ class Message(models.Model):
 class OperationState(models.TextChoices):
     PENDING = "pending", "Waiting"
     DONE = "done", "Done"
+    # Done, but for messages another client removed first (payload "missing").
+    PARTIAL = "partial", "Done in part"
     FAILED = "failed", "Failed"
 
 
@@ -194,7 +196,9 @@ class PendingOperation(models.Model):
     uidvalidity = models.BigIntegerField()
     uids = models.JSONField(default=list)
     # flags: {"add": [...], "remove": [...], "modseq": n};
-    # move/copy: {"target": name, "target_id": id}
+    # move/copy: {"target": name, "target_id": id}; the worker adds its
+    # progress ("sent", "copied") and, when done in part, "missing": the
+    # UIDs another client removed first.
     payload = models.JSONField(default=dict)
     state = models.CharField(
         max_length=10, choices=OperationState.choices, default=OperationState.PENDING

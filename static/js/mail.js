@@ -162,8 +162,10 @@ if (events && events.dataset.url && "EventSource" in window) {
     clearTimeout(timer);
     timer = setTimeout(refreshList, 250);
   };
-  // Event types of webmail/shared/events.py; each says "re-read what you show".
-  for (const type of ["flags", "new", "expunged", "folder", "folders", "message"]) {
+  // Event types of webmail/shared/events.py; each says "re-read what you show"
+  // ("outbox": an action was refused, or done in part, and the list says so).
+  const types = ["flags", "new", "expunged", "folder", "folders", "message", "outbox"];
+  for (const type of types) {
     source.addEventListener(type, later);
   }
   source.addEventListener("new", notifyNewMail);

@@ -9,7 +9,7 @@ import pytest
 from django.test import override_settings
 
 from tests.engine.conftest import account_for, fill
-from webmail.engine import backfill, folderlist, sync
+from webmail.engine import backfill, connections, folderlist, sync
 from webmail.mail import changes, reading
 from webmail.models import Folder, Message, PendingOperation
 
@@ -139,6 +139,33 @@ def test_a_sync_keeps_actions_not_yet_on_the_server(server_user, other_device):
     assert (
         PendingOperation.objects.filter(account=account, state="pending").count() == 1
     )
+
+
+@pytest.mark.django_db
+def test_undoing_a_refused_action_keeps_what_the_sync_does_not_fetch(
+    server_user, other_device
+):
+    """The rows a refused action took out come back; the others take the
+    server's flags in place and keep their preview."""
+    phone = other_device(server_user)
+    fill(phone, "INBOX", 2)
+    account = account_for(server_user)
+    inbox = _inbox(account)
+    sync.sync_folder(account.id, inbox.id)
+    inbox.refresh_from_db()
+    Message.objects.filter(folder=inbox, uid=1).update(preview="Bring the ladder.")
+    Message.objects.filter(folder=inbox, uid=2).delete()  # as a move does
+    phone.select_folder("INBOX")
+    phone.add_flags([1], [b"\\Flagged"])
+
+    with connections.account_session(account.id) as session:
+        sync.refresh_uids(session, inbox, [1, 2])
+
+    cached = _cached(inbox)
+    assert sorted(cached) == [1, 2]
+    assert cached[1].flagged
+    assert cached[1].preview == "Bring the ladder."
+    assert cached[2].subject == "msg 1"
 
 
 @pytest.mark.django_db

@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 from accounts.models import User
 from tests.ui.conftest import PASSWORD, PIXEL_PNG, ImageServer
 from tests.ui.mail import account_of, cache_body, html_mail, standard_mailbox
-from webmail.models import Folder
+from webmail.models import Folder, OperationKind, OperationState, PendingOperation
 from webmail.shared import events
 
 pytestmark = pytest.mark.browser
@@ -326,6 +326,29 @@ def test_changes_from_another_device_show_up_without_a_reload(
     inbox.messages.filter(uid=2).update(seen=True)
     events.publish(alice.pk, {"type": "flags", "folder": inbox.id, "uids": [2]})
     expect(page.locator("#m2")).not_to_have_class(re.compile(r"\bunread\b"))
+
+
+def test_an_action_done_in_part_is_told_without_a_reload(
+    live_app: str, page: Page, alice: User, inbox: Folder
+):
+    sign_in(page, live_app)
+    expect(page.locator('#events[data-state="open"]')).to_have_count(1)
+    page.wait_for_timeout(300)
+    # What the worker does when a move meets messages the phone removed.
+    done = PendingOperation.objects.create(
+        account_id=inbox.account_id,
+        kind=OperationKind.MOVE,
+        folder=inbox,
+        folder_name="INBOX",
+        uidvalidity=1,
+        uids=[1, 2],
+        payload={"target": "Archive", "missing": [1]},
+        state=OperationState.PARTIAL,
+    )
+    events.publish(alice.pk, {"type": "outbox", "failed": [], "partial": [done.id]})
+    expect(page.locator(".failure")).to_have_text(
+        re.compile("1 message could not be moved to Archive because another device")
+    )
 
 
 def test_a_row_clicked_the_moment_a_live_update_redraws_the_list_opens_in_place(

@@ -11,6 +11,11 @@ stays pending, with the error recorded); a refusal that retrying cannot
 change (the target folder is gone, the mailbox is full, the folder was
 rebuilt on the server) fails the operation, puts the cache back as the
 server has it, and leaves the error for the user to see.
+
+Messages another client removed before the push are left out: the rest
+are moved, copied or changed, the cache drops the ones gone, and the
+operation is recorded as done in part, with their UIDs (payload
+"missing") for the page to tell the user.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -26,11 +32,12 @@ from django.utils import timezone
 
 from accounts.models import MailAccount
 from webmail.engine.connections import AccountUnusable, account_session
-from webmail.engine.sync import refresh_uids
+from webmail.engine.sync import forget_uids, refresh_flags, refresh_uids
 from webmail.imap import (
     AuthenticationFailed,
     ImapError,
     ImapSession,
+    MessageMissing,
     ServerUnreachable,
     Timeout,
     TlsError,
@@ -49,6 +56,9 @@ logger = logging.getLogger(__name__)
 
 FLAG_DELETED = FLAG_OF["deleted"]
 
+# A command refused for naming messages another client expunged is sent
+# this many times in all, the view of the folder brought up to date first.
+RESYNC_TRIES = 3
 BACKOFF_BASE = 2.0
 BACKOFF_MAX = 15 * 60.0
 # Errors that concern the account as a whole rather than one operation.
@@ -73,6 +83,8 @@ class PushResult:
 
     done: int = 0
     failed: list[int] | None = None
+    # Done without some of their messages, which another client removed.
+    partial: list[int] | None = None
     retry_in: float | None = None
     # Folders that received messages (move and copy targets).
     touched_folders: set[int] | None = None
@@ -98,7 +110,7 @@ def push(account_id: int) -> PushResult | None:
             _again.add(account_id)
             return None
         _running.add(account_id)
-    total = PushResult(failed=[], touched_folders=set())
+    total = PushResult(failed=[], partial=[], touched_folders=set())
     try:
         while True:
             with _guard:
@@ -106,6 +118,7 @@ def push(account_id: int) -> PushResult | None:
             result = _push_due(account_id)
             total.done += result.done
             total.failed = (total.failed or []) + (result.failed or [])
+            total.partial = (total.partial or []) + (result.partial or [])
             total.touched_folders = (total.touched_folders or set()) | (
                 result.touched_folders or set()
             )
@@ -134,7 +147,7 @@ def due_operations(account_id: int) -> list[PendingOperation]:
 
 
 def _push_due(account_id: int) -> PushResult:
-    result = PushResult(failed=[], touched_folders=set())
+    result = PushResult(failed=[], partial=[], touched_folders=set())
     ops = due_operations(account_id)
     if not ops:
         return result
@@ -145,17 +158,18 @@ def _push_due(account_id: int) -> PushResult:
                 group = _group(ops, index)
                 index += len(group)
                 try:
-                    _apply(session, group)
+                    gone = _apply(session, group)
                 except ImapError as exc:
                     if exc.retryable or isinstance(exc, ACCOUNT_ERRORS):
                         raise
                     _fail(session, group, exc)
                     result.failed = (result.failed or []) + [op.id for op in group]
                 else:
-                    PendingOperation.objects.filter(
-                        id__in=[op.id for op in group]
-                    ).update(state=OperationState.DONE, last_error="")
+                    partial = _record_done(group, gone)
+                    result.partial = (result.partial or []) + partial
                     result.done += len(group)
+                    if gone:
+                        _forget(group[0], gone)
                 target = group[0].payload.get("target_id")
                 if target:
                     assert result.touched_folders is not None
@@ -193,8 +207,12 @@ def _group(ops: list[PendingOperation], start: int) -> list[PendingOperation]:
     return group
 
 
-def _select(session: ImapSession, op: PendingOperation) -> None:
-    info = session.open_folder(op.folder_name)
+def _select(
+    session: ImapSession, op: PendingOperation, *, refresh: bool = False
+) -> None:
+    """Select op's folder; refresh brings the view up to date (see _on_present)."""
+    opener = session.refresh_folder if refresh else session.open_folder
+    info = opener(op.folder_name)
     if info.uidvalidity != op.uidvalidity:
         raise UidValidityChanged(
             f'The folder "{op.folder_name}" was rebuilt on the server, so the '
@@ -202,24 +220,28 @@ def _select(session: ImapSession, op: PendingOperation) -> None:
         )
 
 
-def _apply(session: ImapSession, group: list[PendingOperation]) -> None:
+def _apply(session: ImapSession, group: list[PendingOperation]) -> set[int]:
+    """Apply a group of operations; return the UIDs another client removed first."""
     first = group[0]
     _select(session, first)
     uids = sorted({int(u) for op in group for u in op.uids})
     if first.kind == OperationKind.FLAGS:
         _store(session, first, uids)
-    elif first.kind == OperationKind.MOVE:
-        _move(session, first, uids)
-    elif first.kind == OperationKind.COPY:
-        present = _present(session, uids)
-        if present:
-            session.copy(present, first.payload["target"])
-    elif first.kind == OperationKind.EXPUNGE:
-        present = _present(session, uids)
-        if present:
-            session.expunge_uids(present)
-    else:
-        raise ValueError(f"Unknown operation {first.kind!r}")
+        # UID STORE leaves messages already gone alone, and the server tells
+        # the connection of expunges as it ends: what is not found now was
+        # not there.
+        return set(uids) - set(_present(session, uids))
+    if first.kind == OperationKind.MOVE:
+        return _move(session, first, uids)
+    if first.kind == OperationKind.COPY:
+        target = first.payload["target"]
+        copied = _on_present(session, first, uids, lambda p: session.copy(p, target))
+        return set(uids) - set(copied)
+    if first.kind == OperationKind.EXPUNGE:
+        # Messages gone already are what the user asked for: nothing to tell.
+        _on_present(session, first, uids, session.expunge_uids)
+        return set()
+    raise ValueError(f"Unknown operation {first.kind!r}")
 
 
 def _present(session: ImapSession, uids: list[int]) -> list[int]:
@@ -228,6 +250,38 @@ def _present(session: ImapSession, uids: list[int]) -> list[int]:
         return []
     found = set(session.search_uids("UID", ",".join(str(u) for u in uids)))
     return [u for u in uids if u in found]
+
+
+def _on_present(
+    session: ImapSession,
+    op: PendingOperation,
+    uids: list[int],
+    command: Callable[[list[int]], object],
+) -> list[int]:
+    """Run command on those of uids still in the folder; return them.
+
+    The view of a folder kept selected may be up to a second behind the
+    server (ImapSession.open_folder) and still list messages another
+    client expunged. A server refuses a UID MOVE or COPY naming one of
+    them outright (Dovecot: NO [EXPUNGEISSUED]) and does none of it: the
+    view is then brought up to date and the command sent again for what
+    is left.
+    """
+    tries = 1
+    while True:
+        present = _present(session, uids)
+        if not present:
+            return []
+        try:
+            command(present)
+        except MessageMissing:
+            if tries >= RESYNC_TRIES:
+                raise
+            tries += 1
+            logger.info("Operation %s named messages gone meanwhile; resyncing", op.id)
+            _select(session, op, refresh=True)
+        else:
+            return present
 
 
 def _store(session: ImapSession, op: PendingOperation, uids: list[int]) -> None:
@@ -247,11 +301,11 @@ def _store(session: ImapSession, op: PendingOperation, uids: list[int]) -> None:
             # them. Adding or removing a flag commutes with any other flag
             # change, so the user's (later) action still applies; only the
             # flags not already as wanted are stored.
-            current = {s.uid: s.flags for s in session.fetch_summaries(sorted(refused))}
+            current = session.fetch_flags(refused)
             needed = [
                 uid
                 for uid, have in current.items()
-                if any(_has(have, f) == removing for f in flags)
+                if any(_has(have.flags, f) == removing for f in flags)
             ]
             if needed:
                 session.store_flags(needed, flags, remove=removing)
@@ -266,20 +320,27 @@ def _refresh_conflicts(
 
     The cache has the user's change but not the other client's (a flag the
     phone set after the last sync): without this it would show less than
-    the server until the folder is next synced.
+    the server until the folder is next synced. Only the flags are read
+    again: the rest of each row (its preview, ...) stays.
     """
     folder = Folder.objects.filter(id=op.folder_id).first() if op.folder_id else None
     if folder is None:
         return
-    refresh_uids(session, folder, uids)
+    refresh_flags(session, folder, uids)
+    _tell(
+        op.account_id, {"type": events.FLAGS, "folder": folder.id, "uids": sorted(uids)}
+    )
+
+
+def _tell(account_id: int, event: dict[str, object]) -> None:
+    """Publish event to the pages of the account's user."""
     user_id = (
-        MailAccount.objects.filter(id=op.account_id)
+        MailAccount.objects.filter(id=account_id)
         .values_list("user_id", flat=True)
         .first()
     )
     if user_id is not None:
-        event = {"account": op.account_id, "folder": folder.id, "uids": sorted(uids)}
-        events.publish(user_id, {"type": events.FLAGS, **event})
+        events.publish(user_id, {**event, "account": account_id})
 
 
 def _has(flags: tuple[str, ...], flag: str) -> bool:
@@ -287,23 +348,71 @@ def _has(flags: tuple[str, ...], flag: str) -> bool:
     return any(f.lower() == lowered for f in flags)
 
 
-def _move(session: ImapSession, op: PendingOperation, uids: list[int]) -> None:
+def _move(session: ImapSession, op: PendingOperation, uids: list[int]) -> set[int]:
+    """Move the messages; return those another client removed first."""
     target = op.payload["target"]
-    present = _present(session, uids)
-    if not present:
-        return  # already moved (a repeat after a crash), or moved elsewhere
     if session.capabilities.has("MOVE"):
-        session.move(present, target)
+        # What an earlier push of this operation sent is gone from the
+        # folder if its worker died before recording the server's OK:
+        # moved, not removed by another client.
+        earlier = {int(u) for u in op.payload.get("sent", [])}
+
+        def move(present: list[int]) -> None:
+            _save(op, sent=present)
+            session.move(present, target)
+
+        return set(uids) - set(_on_present(session, op, uids, move)) - earlier
+    # COPY, then \Deleted and UID EXPUNGE. The copies are recorded before
+    # the originals go, so a repeat after a crash does not copy them twice.
+    copied = op.payload.get("copied")
+    if not isinstance(copied, list):
+        if copied:  # recorded as True by an earlier version: all of them
+            copied = uids
+        else:
+            copied = _on_present(session, op, uids, lambda p: session.copy(p, target))
+            _save(op, copied=copied)
+    present = _present(session, [int(u) for u in copied])
+    if present:
+        session.store_flags(present, [FLAG_DELETED])
+        if session.capabilities.has("UIDPLUS"):
+            session.expunge_uids(present)
+    return set(uids) - {int(u) for u in copied}
+
+
+def _save(op: PendingOperation, **values: object) -> None:
+    """Record progress in op's payload before the next step."""
+    op.payload.update(values)
+    PendingOperation.objects.filter(id=op.id).update(payload=op.payload)
+
+
+def _record_done(group: list[PendingOperation], gone: set[int]) -> list[int]:
+    """Mark the group's operations done; return the ids of those done in part."""
+    partial = []
+    for op in group:
+        missing = sorted(int(u) for u in op.uids if int(u) in gone)
+        if missing:
+            PendingOperation.objects.filter(id=op.id).update(
+                state=OperationState.PARTIAL,
+                last_error="",
+                payload={**op.payload, "missing": missing},
+            )
+            partial.append(op.id)
+    PendingOperation.objects.filter(
+        id__in=[op.id for op in group if op.id not in partial]
+    ).update(state=OperationState.DONE, last_error="")
+    return partial
+
+
+def _forget(op: PendingOperation, gone: set[int]) -> None:
+    """Drop from the cache the messages gone from op's folder; tell the pages."""
+    if op.folder_id is None:
         return
-    # COPY, then \Deleted and UID EXPUNGE. The copy is recorded before the
-    # originals go, so a repeat after a crash does not copy them twice.
-    if not op.payload.get("copied"):
-        session.copy(present, target)
-        op.payload["copied"] = True
-        PendingOperation.objects.filter(id=op.id).update(payload=op.payload)
-    session.store_flags(present, [FLAG_DELETED])
-    if session.capabilities.has("UIDPLUS"):
-        session.expunge_uids(present)
+    dropped = forget_uids(op.folder_id, gone)
+    if dropped:
+        _tell(
+            op.account_id,
+            {"type": events.EXPUNGED, "folder": op.folder_id, "uids": dropped},
+        )
 
 
 def _fail(session: ImapSession, group: list[PendingOperation], exc: ImapError) -> None:

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from webmail.engine.connections import with_session
@@ -219,21 +220,73 @@ def _cached_uids(folder: Folder) -> set[int]:
 def refresh_uids(session: ImapSession, folder: Folder, uids: Iterable[int]) -> None:
     """Make the cache of these messages match the server again.
 
-    Used to undo the cache change of an action the server refused.
+    Used to undo the cache change of an action the server refused: rows the
+    action took out come back, rows still cached take the server's flags in
+    place (keeping what a sync does not fetch, such as the preview), and
+    rows of messages gone from the server go.
     """
     info = session.open_folder(folder.name)
     if info.uidvalidity != folder.uidvalidity:
         return  # the next sync rebuilds the folder anyway
-    wanted = sorted(set(uids))
-    summaries = session.fetch_summaries(wanted)
+    wanted = set(uids)
+    cached = _cached_uids_of(folder, wanted)
+    flags = session.fetch_flags(cached)
+    summaries = session.fetch_summaries(sorted(wanted - cached))
+    updates = {uid: (change.flags, change.modseq) for uid, change in flags.items()}
+    present = set(updates) | {s.uid for s in summaries}
     with transaction.atomic():
         lock_folder(folder.id)
-        present = {s.uid for s in summaries}
-        Message.objects.filter(folder=folder, uid__in=set(wanted) - present).delete()
-        Message.objects.filter(folder=folder, uid__in=present).delete()
-        insert_summaries(folder, summaries, pending_flag_changes(folder), set())
+        overlay = pending_flag_changes(folder)
+        Message.objects.filter(folder=folder, uid__in=wanted - present).delete()
+        _apply_flag_updates(folder, updates, overlay)
+        insert_summaries(folder, summaries, overlay, set())
         folder.unseen = Message.objects.filter(folder=folder, seen=False).count()
         folder.save(update_fields=["unseen"])
+
+
+def refresh_flags(session: ImapSession, folder: Folder, uids: Iterable[int]) -> None:
+    """Store the server's flags of these cached messages, in place.
+
+    For messages another client changed too (a refused UNCHANGEDSINCE):
+    only FLAGS and MODSEQ are fetched, and every other field of the row
+    (the preview, ...) stays as it is.
+    """
+    info = session.open_folder(folder.name)
+    if info.uidvalidity != folder.uidvalidity:
+        return  # the next sync rebuilds the folder anyway
+    flags = session.fetch_flags(uids)
+    updates = {uid: (change.flags, change.modseq) for uid, change in flags.items()}
+    with transaction.atomic():
+        lock_folder(folder.id)
+        _, read_more = _apply_flag_updates(
+            folder, updates, pending_flag_changes(folder)
+        )
+        if read_more:
+            Folder.objects.filter(id=folder.id).update(
+                unseen=Greatest(F("unseen") - read_more, 0)
+            )
+
+
+def forget_uids(folder_id: int, uids: Iterable[int]) -> list[int]:
+    """Drop cached messages the server no longer has; return their UIDs."""
+    with transaction.atomic():
+        lock_folder(folder_id)
+        rows = Message.objects.filter(folder_id=folder_id, uid__in=set(uids))
+        gone = sorted(rows.values_list("uid", flat=True))
+        if not gone:
+            return []
+        unseen = rows.filter(seen=False).count()
+        rows.delete()
+        Folder.objects.filter(id=folder_id).update(
+            total=Greatest(F("total") - len(gone), 0),
+            unseen=Greatest(F("unseen") - unseen, 0),
+        )
+    return gone
+
+
+def _cached_uids_of(folder: Folder, uids: set[int]) -> set[int]:
+    rows = Message.objects.filter(folder=folder, uid__in=uids)
+    return set(rows.values_list("uid", flat=True))
 
 
 def _apply_flag_updates(

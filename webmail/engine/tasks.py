@@ -125,13 +125,12 @@ def apply_outbox(account_id: int) -> None:
     if result is None:
         return  # another thread of this worker is pushing this account
     user_id = None
-    if result.failed or result.retry_in is not None:  # the user is told
+    told = result.failed or result.partial
+    if told or result.retry_in is not None:  # the user is told
         user_id = user_id_of(account_id)
-    if result.failed and user_id is not None:
-        events.publish(
-            user_id,
-            {"type": events.OUTBOX, "account": account_id, "failed": result.failed},
-        )
+    if told and user_id is not None:
+        event = {"type": events.OUTBOX, "account": account_id, "failed": result.failed}
+        events.publish(user_id, {**event, "partial": result.partial})
     for folder_id in result.touched_folders or ():
         door.sync_folder(account_id, folder_id)
     if result.retry_in is not None:

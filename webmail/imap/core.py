@@ -21,6 +21,7 @@ from webmail.imap.errors import (
     ConnectionLost,
     FolderMissing,
     ImapError,
+    MessageMissing,
     OverQuota,
 )
 from webmail.imap.types import Capabilities, SelectInfo
@@ -172,6 +173,13 @@ class SessionCore:
             return response
         code = response.code or ""
         shown = parse.decode_folder_name(folder) if folder else None
+        if code == "EXPUNGEISSUED":
+            # Dovecot refuses a whole UID MOVE or COPY naming a message
+            # another client expunged since the connection last heard.
+            raise MessageMissing(
+                f"{self.host} no longer has some of the messages: "
+                "another client removed them."
+            )
         if code == "OVERQUOTA" or "quota" in response.text.lower():
             raise OverQuota(f"The mailbox on {self.host} is full ({response.text}).")
         if code in ("NONEXISTENT", "TRYCREATE") or (

@@ -206,6 +206,21 @@ class FolderVerbs(SessionCore):
             return info
         return self.select(folder)
 
+    def refresh_folder(self, folder: str) -> SelectInfo:
+        """Like open_folder, but always bring the view up to date.
+
+        Within VIEW_TRUSTED_FOR the view open_folder returns may still list
+        messages another client expunged meanwhile; after this NOOP the
+        server has told the connection of them, and commands no longer
+        name them.
+        """
+        name = parse.encode_folder_name(folder)
+        info = self.selected_info
+        selected = self.selected == name and info is not None and not info.readonly
+        if info is not None and selected and self._view_intact():
+            return info
+        return self.select(folder)
+
     def _view_good(self) -> bool:
         if time.monotonic() - self._view_checked_at < VIEW_TRUSTED_FOR:
             return True

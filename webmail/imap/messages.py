@@ -229,6 +229,25 @@ class MessageVerbs(SessionCore):
             if b"UID" in data and b"FLAGS" in data
         }
 
+    def fetch_flags(self, uids: Iterable[int]) -> dict[int, FlagChange]:
+        """Return {uid: flags, with MODSEQ under CONDSTORE} of messages by UID.
+
+        Messages already gone are left out (though a view not brought up to
+        date since another client expunged them may still list them).
+        """
+        wanted = sorted(set(uids))
+        found: dict[int, FlagChange] = {}
+        items = b"UID FLAGS" + (b" MODSEQ" if self.condstore else b"")
+        for start in range(0, len(wanted), FETCH_BATCH):
+            batch = wanted[start : start + FETCH_BATCH]
+            asked = set(batch)
+            for number, data in self._fetch(batch, items):
+                change = parse.flag_change(number, data)
+                # News of other messages may come with the answer.
+                if change is not None and change.uid in asked:
+                    found[change.uid] = change
+        return found
+
     def _exists_is_zero(self) -> bool:
         # "1:*" on an empty folder is an error on some servers.
         if self.capabilities.has("ESEARCH"):

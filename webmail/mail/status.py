@@ -9,9 +9,13 @@ from webmail.mail.errors_shown import shown_error
 from webmail.models import AccountState, OperationState, PendingOperation
 from webmail.shared.prepared import Prepared
 
+# The actions the user is told of until they dismiss them: those the server
+# refused, and those done without messages another client removed first.
+TOLD = (OperationState.FAILED, OperationState.PARTIAL)
+
 
 def failed_operations(account: MailAccount) -> list[PendingOperation]:
-    """Return the actions the server refused that the user has not dismissed.
+    """Return the actions the server refused, or did in part, not dismissed.
 
     With only what the page shows of them: asked on every list page, where
     the columns cost more than the (usually empty) answer.
@@ -22,9 +26,9 @@ def failed_operations(account: MailAccount) -> list[PendingOperation]:
 _FAILED = Prepared(
     lambda account_id: (
         PendingOperation.objects.filter(
-            account_id=account_id, state=OperationState.FAILED, dismissed=False
+            account_id=account_id, state__in=TOLD, dismissed=False
         )
-        .only("folder_name", "uids", "last_error")
+        .only("kind", "folder_name", "uids", "payload", "state", "last_error")
         .order_by("-id")[:20]
     )
 )
@@ -40,7 +44,7 @@ def waiting_operations(account: MailAccount) -> int:
 def dismiss_failure(account: MailAccount, operation_id: int) -> None:
     """Hide a failed action's error from the user; 404 if not theirs."""
     changed = PendingOperation.objects.filter(
-        account=account, id=operation_id, state=OperationState.FAILED
+        account=account, id=operation_id, state__in=TOLD
     ).update(dismissed=True)
     if not changed:
         raise Http404("No such failure.")

@@ -7,7 +7,9 @@ webmail/views/events.py subscribes to it and passes each event to the
 browser as Server-Sent Events.
 
 The types are the constants FLAGS ... STATUS below; the pages' script
-(static/js/mail.js) acts on each.
+(static/js/mail.js) acts on each. An ``outbox`` event's ``failed`` and
+``partial`` hold the ids of operations refused, or done without messages
+another client removed first.
 
 While a stream is open it keeps a "watching" key alive, which asks the
 account's worker to keep an IDLE connection open (webmail/engine/hub.py).
@@ -31,7 +33,7 @@ NEW = "new"  # messages arrived: folder, uids
 EXPUNGED = "expunged"  # messages left the folder: folder, uids
 FOLDER = "folder"  # reload the folder's list: folder
 FOLDERS = "folders"  # reload the folder tree
-OUTBOX = "outbox"  # the server refused actions: failed (operation ids)
+OUTBOX = "outbox"  # actions refused or done in part: failed, partial (ids)
 STATUS = "status"  # the account's server link broke or came back
 
 # Long enough to survive a missed refresh; short enough that a closed tab
