@@ -354,3 +354,35 @@ def probe_smtp(
         if attempt.ok or attempt.problem in FINAL_PROBLEMS:
             break
     return result
+
+
+def open_smtp(
+    host: str,
+    port: int,
+    security: str,
+    addresses: Sequence[hosts.IPAddress],
+    timeout: float,
+) -> smtplib.SMTP:
+    """Connect to checked addresses of an SMTP server, TLS set up and verified.
+
+    security "ssl" is TLS from the start (465), "starttls" upgrades the
+    connection (587) and fails if the server does not offer it; "none"
+    is for hosts the caller has checked with hosts.plaintext_allowed().
+    The certificate is verified against the host name, with MAIL_CA_FILE.
+    The caller logs in and closes the client.
+    """
+    client: smtplib.SMTP
+    if security == "ssl":
+        client = PinnedSMTPSSL(
+            host, port, addresses, timeout=timeout, context=_smtp_context()
+        )
+    else:
+        client = PinnedSMTP(host, port, addresses, timeout=timeout)
+        if security == "starttls":
+            try:
+                client.starttls(context=_smtp_context())
+            except BaseException:
+                client.close()
+                raise
+    client.ehlo_or_helo_if_needed()
+    return client

@@ -22,7 +22,7 @@ BASE_DIR = Path(settings.BASE_DIR)
 PROJECT_DIRS = ("accounts", "webmail", "templates")
 IGNORE = [".venv", "node_modules", "var", "tests", "bench", "devtools"]
 # Strings that read the same in Japanese.
-SAME_IN_JAPANESE = {"Cc"}
+SAME_IN_JAPANESE = {"Bcc", "Cc"}
 
 
 @dataclass

@@ -37,6 +37,7 @@ PREFETCH_BODY = "webmail.account.prefetch_body"
 SEARCH = "webmail.account.search"
 FORGET = "webmail.account.forget"
 STREAM_PARTS = "webmail.account.stream_parts"
+SEND_MESSAGE = "webmail.account.send_message"
 SWEEP_OUTBOX = "webmail.sweep_outbox"
 REAP_CONNECTIONS = "webmail.reap_connections"
 REAP_SHARD = "webmail.reap_shard"
@@ -106,6 +107,11 @@ def push_changes(account_id: int, *, countdown: float | None = None) -> bool:
 def prefetch_body(account_id: int, folder_id: int, uid: int) -> bool:
     """Ask the account's worker to have a new message's body ready."""
     return _ask(PREFETCH_BODY, account_id, folder_id, uid)
+
+
+def send_message(account_id: int, outgoing_id: int) -> bool:
+    """Ask the account's worker to submit a recorded message to the SMTP server."""
+    return _ask(SEND_MESSAGE, account_id, outgoing_id)
 
 
 def keep_watching(account_id: int) -> bool:

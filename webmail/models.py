@@ -302,3 +302,64 @@ def lock_account(account_id: int) -> None:
     AccountState.objects.filter(account_id=account_id).update(
         account_id=F("account_id")
     )
+
+
+class SendState(models.TextChoices):
+    PENDING = "pending", "Waiting"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class OutgoingMessage(models.Model):
+    """A message the user sent: kept until the SMTP server has taken it.
+
+    Recorded by the page (webmail/mail/compose.py) with the message's bytes
+    already built, so that every attempt sends the same message; the
+    account's worker submits it (webmail/engine/send.py). The state only
+    moves forward, pending -> sending -> sent or failed, each step a
+    conditional update: a redelivered task finds the row taken, and a
+    message left in "sending" by a killed worker is never sent again (the
+    sweep fails it, saying that it may have gone).
+    """
+
+    account = models.ForeignKey(
+        MailAccount, on_delete=models.CASCADE, related_name="outgoing_messages"
+    )
+    state = models.CharField(
+        max_length=10, choices=SendState.choices, default=SendState.PENDING
+    )
+    raw = models.BinaryField()
+    message_id = models.CharField(max_length=998)
+    subject = models.TextField(blank=True)
+    envelope_from = models.CharField(max_length=255)
+    recipients = models.JSONField(default=list)
+    # The message this one answers or forwards, flagged once it is sent.
+    original_folder = models.ForeignKey(
+        Folder, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    original_uid = models.BigIntegerField(null=True, blank=True)
+    original_flag = models.CharField(max_length=20, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    # Why the last attempt failed: a kind the page words for the user
+    # ("recipient", "login", "unreachable", "tls", "refused", "unknown"),
+    # the SMTP server's own words, and the recipient it refused.
+    error_kind = models.CharField(max_length=20, blank=True)
+    error_detail = models.TextField(blank=True)
+    refused_recipient = models.CharField(max_length=255, blank=True)
+    # The copy in the Sent folder: "" not yet, "saved", or why it was not.
+    sent_copy = models.CharField(max_length=255, blank=True)
+    next_attempt_at = models.DateTimeField(db_default=Now())
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="outgoing_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} ({self.state})"

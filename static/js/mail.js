@@ -104,6 +104,10 @@ const actions = {
   r: () => clickAction("reply"),
   a: () => clickAction("reply-all"),
   f: () => clickAction("forward"),
+  c: () => {
+    const write = $('[data-action="compose"]');
+    if (write) write.click();
+  },
   "/": () => {
     const search = $('[data-shortcut="search"]');
     if (search) {

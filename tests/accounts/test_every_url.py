@@ -29,7 +29,13 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from accounts.models import MailAccount, User, UserSession
 from tests.ui.mail import standard_mailbox
 from webmail.mail import proxy
-from webmail.models import Folder, OperationKind, OperationState, PendingOperation
+from webmail.models import (
+    Folder,
+    OperationKind,
+    OperationState,
+    OutgoingMessage,
+    PendingOperation,
+)
 from webmail.shared import bodycache, partlinks
 
 pytestmark = pytest.mark.django_db
@@ -156,6 +162,15 @@ CASES: dict[str, Case] = {
     "mail_account": Case(account),
     "mail_search": Case(account),
     "mail_search_bulk": Case(account),
+    "mail_compose": Case(account),
+    "mail_outgoing": Case(
+        lambda w: {
+            "account_id": w.account.id,
+            "outgoing_id": OutgoingMessage.objects.create(
+                account=w.account, raw=b"x", envelope_from=w.account.email
+            ).id,
+        }
+    ),
     "mail_dismiss_failure": Case(
         lambda w: {"account_id": w.account.id, "operation_id": w.operation.id}
     ),

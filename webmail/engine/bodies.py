@@ -373,6 +373,7 @@ def _render(
         "attachments": attachments(parsed),
         "forwarded": attached_messages(parsed, attached),
         "truncated": parsed.truncated,
+        "reply_to": [[a.name, a.address] for a in parsed.reply_to],
     }
 
 

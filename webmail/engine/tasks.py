@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from accounts.models import MailAccount
 from webmail import door
-from webmail.engine import bodies, hub, outbox, parts, publish
+from webmail.engine import bodies, hub, outbox, parts, publish, send
 from webmail.engine import search as searching
 from webmail.engine.connections import close_pool, get_pool
 from webmail.engine.publish import user_id_of
@@ -139,6 +139,26 @@ def apply_outbox(account_id: int) -> None:
         door.push_changes(account_id, countdown=result.retry_in)
 
 
+@shared_task(name=door.SEND_MESSAGE, acks_late=True, ignore_result=True)
+def send_message(account_id: int, outgoing_id: int) -> None:
+    """Submit a message the user sent, then file its copy in Sent (engine/send.py).
+
+    Safe to run twice: only a pending message is taken. A send that must
+    wait is left pending for the sweep, which queues it again when due.
+    """
+    result = send.send(outgoing_id)
+    if result is None:
+        return
+    if result.flagged:
+        _push_now(account_id)
+    if result.sent_folder_id is not None:
+        door.sync_folder(account_id, result.sent_folder_id)
+    user_id = user_id_of(account_id)
+    if user_id is not None:
+        event = {"type": events.SENT, "account": account_id, "id": outgoing_id}
+        events.publish(user_id, {**event, "state": result.state})
+
+
 @shared_task(name=door.WATCH, acks_late=True, ignore_result=True)
 def watch(account_id: int) -> None:
     """Make sure this worker keeps an IDLE watcher on the account."""
@@ -250,6 +270,9 @@ def sweep_outbox() -> int:
     for row in firsts:
         if row["first"] <= now:
             count += door.push_changes(row["account_id"])
+    # Messages to send whose task was lost, or whose retry is due.
+    for account_id, outgoing_id in send.due():
+        count += door.send_message(account_id, outgoing_id)
     return count
 
 

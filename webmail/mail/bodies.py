@@ -59,6 +59,8 @@ class BodyState:
     # Attached messages, as webmail.mime.forwarded.attached_messages gives
     # them, each with its sanitized "html" and its "attachments".
     forwarded: list[dict[str, Any]] = field(default_factory=list)
+    # The message's Reply-To, as [name, address] pairs.
+    reply_to: list[list[str]] = field(default_factory=list)
 
 
 def part_url(account_id: int, folder_id: int, uid: int, part_id: str) -> str:
@@ -168,6 +170,7 @@ def body_state(
         ],
         forwarded=list(body.get("forwarded") or []),
         truncated=bool(body.get("truncated")),
+        reply_to=[list(pair) for pair in body.get("reply_to") or []],
     )
 
 

@@ -29,7 +29,8 @@ from webmail.shared import events
 # bodies are redone. 2: each file inside a winmail.dat has its own part id.
 # 3: attached messages are kept to be read inline ("forwarded").
 # 4: the start of a text part too large to show whole ("truncated").
-POLICY_VERSION = 4
+# 5: "reply_to" ([name, address] pairs), for replies.
+POLICY_VERSION = 5
 
 CACHE_SECONDS = 7 * 24 * 3600
 

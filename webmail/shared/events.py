@@ -35,6 +35,7 @@ FOLDER = "folder"  # reload the folder's list: folder
 FOLDERS = "folders"  # reload the folder tree
 OUTBOX = "outbox"  # actions refused or done in part: failed, partial (ids)
 STATUS = "status"  # the account's server link broke or came back
+SENT = "sent"  # a message the user wrote was sent or failed: id, state
 
 # Long enough to survive a missed refresh; short enough that a closed tab
 # frees its IDLE connection soon.

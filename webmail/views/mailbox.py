@@ -9,10 +9,12 @@ quick and the back button, new tabs and bookmarks still work.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import preferences
@@ -30,7 +32,6 @@ from webmail.views.layout import (
     frame,
     is_htmx,
     layout,
-    optional_url,
 )
 
 if TYPE_CHECKING:
@@ -130,9 +131,10 @@ def _open(
             view.attachments, present.forwarded_views(view.url, body.forwarded)
         )
     ref = f"{folder.id}:{message.uid}"
-    view.reply_url = optional_url("compose", reply=ref)
-    view.reply_all_url = optional_url("compose", reply_all=ref)
-    view.forward_url = optional_url("compose", forward=ref)
+    write = reverse("mail_compose", args=[account.id])
+    view.reply_url = f"{write}?{urlencode({'reply': ref})}"
+    view.reply_all_url = f"{write}?{urlencode({'reply_all': ref})}"
+    view.forward_url = f"{write}?{urlencode({'forward': ref})}"
     return view
 
 

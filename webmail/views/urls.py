@@ -5,6 +5,7 @@ from django.urls import path
 from webmail.views import (
     body,
     bulk,
+    compose,
     conversations,
     images,
     mailbox,
@@ -26,6 +27,12 @@ urlpatterns = [
     path("new-mail", notify.new_mail_view, name="mail_new"),
     path("<int:account_id>/", mailbox.account_view, name="mail_account"),
     path("<int:account_id>/search", search.search_view, name="mail_search"),
+    path("<int:account_id>/compose/", compose.compose_view, name="mail_compose"),
+    path(
+        "<int:account_id>/compose/sent/<int:outgoing_id>",
+        compose.outgoing_view,
+        name="mail_outgoing",
+    ),
     path(
         "<int:account_id>/search/bulk",
         bulk.search_bulk_view,

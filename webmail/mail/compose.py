@@ -1,0 +1,271 @@
+"""The verbs for writing mail: record a message to send, and read its state.
+
+``send_message`` builds the message (webmail.mime.compose) and records it
+as an OutgoingMessage in one transaction; after the commit, once the page
+has its answer, the account's worker is asked to submit it (door). The
+worker (webmail/engine/send.py) sends it, files a copy in Sent and flags
+the message it answers. A lost request is found by the sweep.
+
+Callers pass an account they got through accounts.access (the user's own).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from functools import partial
+from typing import Any
+
+from django.db import transaction
+from django.http import Http404
+from django.utils.formats import date_format
+from django.utils.translation import gettext
+
+from accounts.models import MailAccount
+from webmail import door
+from webmail.after_response import run_after_response
+from webmail.mail.bodies import open_message
+from webmail.mime.compose import (
+    Outgoing,
+    Recipient,
+    build_message,
+    envelope_recipients,
+    new_message_id,
+)
+from webmail.mime.text import html_to_text
+from webmail.models import Folder, Message, OutgoingMessage, SendState
+
+
+class NoRecipients(ValueError):
+    """A message with nobody to send it to."""
+
+
+@dataclass(frozen=True)
+class Original:
+    """The message a reply or forward is about, and the flag it gets once sent."""
+
+    folder_id: int
+    uid: int
+    flag: str  # "\\Answered" or "$Forwarded"
+
+
+def sender_of(account: MailAccount) -> Recipient:
+    """The From of the account's mail."""
+    name = account.user.get_full_name() if account.user_id else ""
+    return Recipient(name, account.email)
+
+
+def _original_message(account: MailAccount, original: Original) -> Message:
+    message = (
+        Message.objects.filter(
+            folder_id=original.folder_id,
+            folder__account=account,
+            uid=original.uid,
+        )
+        .select_related("folder")
+        .first()
+    )
+    if message is None:
+        raise Http404("No such message.")
+    return message
+
+
+def send_message(
+    account: MailAccount,
+    outgoing: Outgoing,
+    original: Original | None = None,
+) -> OutgoingMessage:
+    """Record a message for the worker to send; return the recorded row.
+
+    outgoing's sender is replaced by the account's. Raises NoRecipients.
+    """
+    outgoing = _with_sender(account, outgoing)
+    recipients = envelope_recipients(outgoing)
+    if not recipients:
+        raise NoRecipients()
+    folder: Folder | None = None
+    if original is not None:
+        folder = _original_message(account, original).folder
+    raw = build_message(outgoing)
+    with transaction.atomic():
+        row = OutgoingMessage.objects.create(
+            account=account,
+            raw=raw,
+            message_id=outgoing.message_id or "",
+            subject=outgoing.subject,
+            envelope_from=account.email,
+            recipients=recipients,
+            original_folder=folder,
+            original_uid=original.uid if original else None,
+            original_flag=original.flag if original else "",
+        )
+        ask = partial(door.send_message, account.id, row.id)
+        transaction.on_commit(lambda: run_after_response(ask))
+    return row
+
+
+def _with_sender(account: MailAccount, outgoing: Outgoing) -> Outgoing:
+    # The Message-ID is chosen here, so the row knows the one the message carries.
+    message_id = outgoing.message_id or new_message_id(account.email)
+    return replace(outgoing, sender=sender_of(account), message_id=message_id)
+
+
+def outgoing_for(account: MailAccount, outgoing_id: int) -> OutgoingMessage:
+    """The account's recorded message with this id, or 404."""
+    row = OutgoingMessage.objects.filter(account=account, id=outgoing_id).first()
+    if row is None:
+        raise Http404("No such message.")
+    return row
+
+
+# Replies and forwards -----------------------------------------------------------
+
+REPLY, REPLY_ALL, FORWARD = "reply", "reply_all", "forward"
+MODES = (REPLY, REPLY_ALL, FORWARD)
+# "Re:", "Fwd:", "Fw:", "AW:", "SV:", "TR:", "Re[2]:", with ASCII or full-width colon.
+_PREFIXES = re.compile(r"^\s*((re|fwd?|aw|sv|tr)\s*(\[\d+\])?\s*[:\uff1a]\s*)+", re.I)
+
+
+@dataclass(frozen=True)
+class Start:
+    """What a compose form starts with."""
+
+    to: str = ""
+    cc: str = ""
+    subject: str = ""
+    text: str = ""
+    original: Original | None = None
+    in_reply_to: str = ""
+    references: tuple[str, ...] = ()
+
+
+def base_subject(subject: str) -> str:
+    """The subject without its "Re:", "Fwd:", "AW:" ... prefixes, however many."""
+    return _PREFIXES.sub("", subject).strip()
+
+
+def _formatted(pairs: Sequence[tuple[str, str]]) -> str:
+    return ", ".join(Recipient(name, address).formatted() for name, address in pairs)
+
+
+def _pairs(entries: Sequence[Any]) -> list[tuple[str, str]]:
+    """[name, address] lists (the cache's form) as tuples, blanks dropped."""
+    found = []
+    for entry in entries or ():
+        if isinstance(entry, dict):
+            name, address = entry.get("name", ""), entry.get("address", "")
+        else:
+            name, address = [*list(entry), "", ""][:2]
+        if address:
+            found.append((str(name), str(address)))
+    return found
+
+
+def _without(pairs: list[tuple[str, str]], drop: set[str]) -> list[tuple[str, str]]:
+    kept, seen = [], set(drop)
+    for name, address in pairs:
+        if address.lower() not in seen:
+            seen.add(address.lower())
+            kept.append((name, address))
+    return kept
+
+
+def quote(text: str) -> str:
+    """Quote text with '>' as mail programs do ('>>' for what was quoted)."""
+    lines = text.rstrip("\n").split("\n")
+    return "\n".join(
+        ">" + line if line.startswith(">") else "> " + line for line in lines
+    )
+
+
+def _sender_line(message: Message) -> str:
+    return message.from_name or message.from_address or gettext("(unknown sender)")
+
+
+def start_reply(account: MailAccount, folder_id: int, uid: int, mode: str) -> Start:
+    """The form of a reply, reply to all, or forward of an account's message."""
+    if mode not in MODES:
+        raise Http404("No such mode.")
+    message = _original_message(account, Original(folder_id, uid, ""))
+    body = open_message(account, message.folder, message)
+    text = body.text or (html_to_text(body.html) if body.html else "")
+    when = date_format(message.date, "DATETIME_FORMAT") if message.date else ""
+    sender = (message.from_name, message.from_address)
+    if mode == FORWARD:
+        header = [gettext("---------- Forwarded message ----------")]
+        header.append(gettext("From: %(sender)s") % {"sender": _formatted([sender])})
+        if when:
+            header.append(gettext("Date: %(date)s") % {"date": when})
+        header.append(gettext("Subject: %(subject)s") % {"subject": message.subject})
+        listed = _formatted(_pairs(message.to))
+        if listed:
+            header.append(gettext("To: %(to)s") % {"to": listed})
+        return Start(
+            subject=f"Fwd: {base_subject(message.subject)}",
+            text="\n\n" + "\n".join(header) + "\n\n" + text,
+            original=Original(folder_id, uid, "$Forwarded"),
+        )
+    own = {account.email.lower()}
+    answer_to = _pairs(body.reply_to) or [sender]
+    to, cc = _without(answer_to, set()), []
+    if mode == REPLY_ALL:
+        to = _without(answer_to + _pairs(message.to), own)
+        cc = _without(_pairs(message.cc), own | {a.lower() for _, a in to})
+        if not to:  # a reply to one's own message: back to its recipients
+            to = _without(answer_to, set())
+    wrote = gettext("On %(date)s, %(sender)s wrote:") % {
+        "date": when,
+        "sender": _sender_line(message),
+    }
+    references = tuple(message.references.split()) or tuple(message.in_reply_to.split())
+    if message.message_id:
+        references = (*references, message.message_id)
+    return Start(
+        to=_formatted(to),
+        cc=_formatted(cc),
+        subject=f"Re: {base_subject(message.subject)}",
+        text=f"\n\n{wrote}\n{quote(text)}\n" if text else "",
+        original=Original(folder_id, uid, "\\Answered"),
+        in_reply_to=message.message_id,
+        references=references,
+    )
+
+
+@dataclass(frozen=True)
+class SendStatus:
+    """What the page says of a message the user sent."""
+
+    state: str  # "sending", "sent" or "failed"
+    subject: str
+    reason: str = ""
+
+
+def _reason(row: OutgoingMessage) -> str:
+    detail = row.error_detail
+    kinds = {
+        "recipient": gettext("The mail server refused the recipient %(recipient)s."),
+        "login": gettext("The mail server refused the username or password."),
+        "unreachable": gettext("The mail server could not be reached."),
+        "certificate": gettext("The mail server's certificate is not trusted."),
+        "tls": gettext("The mail server offers no encryption; nothing was sent."),
+        "host": gettext("The mail server may not be used."),
+        "settings": gettext("This account has no outgoing mail server."),
+        "interrupted": gettext(
+            "Sending was interrupted; the message may or may not have gone out."
+        ),
+    }
+    reason = kinds.get(row.error_kind, gettext("The mail server refused the message."))
+    reason = reason % {"recipient": row.refused_recipient}
+    return f"{reason} ({detail})" if detail else reason
+
+
+def send_status(row: OutgoingMessage) -> SendStatus:
+    """The state of a recorded message, in the user's words."""
+    if row.state == SendState.SENT:
+        return SendStatus("sent", row.subject)
+    if row.state == SendState.FAILED:
+        return SendStatus("failed", row.subject, _reason(row))
+    if row.attempts and row.error_kind:  # waiting to try again
+        return SendStatus("sending", row.subject, _reason(row))
+    return SendStatus("sending", row.subject)

@@ -1,0 +1,149 @@
+"""The compose page: write a message, reply, reply to all, forward; its sending state.
+
+GET /mail/<account>/compose/ shows the form (?reply=, ?reply_all= or
+?forward= with "<folder id>:<uid>" start from that message); POST records
+the message to send (webmail.mail.compose) and goes to its status page,
+which says "Sending…" until the worker has sent it, then "Sent".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from webmail.mail import compose
+from webmail.mime.compose import ComposeError, Outgoing, Recipient, parse_recipients
+from webmail.views.layout import account_or_404
+
+FIELDS = ("to", "cc", "bcc", "subject", "body")
+
+
+def _reference(request: HttpRequest) -> tuple[str, int, int] | None:
+    for mode in compose.MODES:
+        value = request.GET.get(mode) or ""
+        if value:
+            folder_id, _, uid = value.partition(":")
+            if not (folder_id.isdigit() and uid.isdigit()):
+                raise Http404("No such message.")
+            return mode, int(folder_id), int(uid)
+    return None
+
+
+def _start(request: HttpRequest, account: Any) -> compose.Start:
+    reference = _reference(request)
+    if reference is None:
+        return compose.Start()
+    mode, folder_id, uid = reference
+    return compose.start_reply(account, folder_id, uid, mode)
+
+
+def _original(value: str) -> compose.Original | None:
+    parts = value.split(":")
+    if len(parts) != 3 or not (parts[0].isdigit() and parts[1].isdigit()):
+        return None
+    if parts[2] not in ("\\Answered", "$Forwarded"):
+        return None
+    return compose.Original(int(parts[0]), int(parts[1]), parts[2])
+
+
+def _read(values: dict[str, str]) -> tuple[dict[str, tuple[Recipient, ...]], list[str]]:
+    found: dict[str, tuple[Recipient, ...]] = {}
+    errors: list[str] = []
+    for name in ("to", "cc", "bcc"):
+        try:
+            found[name] = parse_recipients(values[name])
+        except ComposeError as exc:
+            errors.append(
+                _("“%(address)s” is not an email address.") % {"address": exc}
+            )
+    if not errors and not any(found.values()):
+        errors.append(_("Add at least one recipient."))
+    return found, errors
+
+
+@login_required
+def compose_view(request: HttpRequest, account_id: int) -> HttpResponse:
+    """Show the form, or record the message and go to its status."""
+    account = account_or_404(request, account_id)
+    if request.method == "POST":
+        values = {name: request.POST.get(name, "") for name in FIELDS}
+        original_value = request.POST.get("original", "")
+        original = _original(original_value)
+        recipients, errors = _read(values)
+        if not errors:
+            references = tuple(request.POST.get("references", "").split())
+            outgoing = Outgoing(
+                sender=compose.sender_of(account),
+                to=recipients["to"],
+                cc=recipients["cc"],
+                bcc=recipients["bcc"],
+                subject=values["subject"][:998],
+                text=values["body"],
+                in_reply_to=request.POST.get("in_reply_to", "") or None,
+                references=references,
+            )
+            row = compose.send_message(account, outgoing, original)
+            return redirect("mail_outgoing", account.id, row.id)
+        context = {
+            **values,
+            "original": original_value,
+            "in_reply_to": request.POST.get("in_reply_to", ""),
+            "references": request.POST.get("references", ""),
+            "errors": errors,
+        }
+        return _form(request, account, context, status=400)
+    start = _start(request, account)
+    original = start.original
+    context = {
+        "to": start.to,
+        "cc": start.cc,
+        "bcc": "",
+        "subject": start.subject,
+        "body": start.text,
+        "original": (
+            f"{original.folder_id}:{original.uid}:{original.flag}" if original else ""
+        ),
+        "in_reply_to": start.in_reply_to,
+        "references": " ".join(start.references),
+        "errors": [],
+    }
+    return _form(request, account, context)
+
+
+def _form(
+    request: HttpRequest, account: Any, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
+    context = {
+        **context,
+        "account": account,
+        "action": reverse("mail_compose", args=[account.id]),
+        "back_url": reverse("mail_account", args=[account.id]),
+    }
+    return render(request, "webmail/compose.html", context, status=status)
+
+
+@login_required
+def outgoing_view(
+    request: HttpRequest, account_id: int, outgoing_id: int
+) -> HttpResponse:
+    """The state of a message the user sent: sending, sent, or why not."""
+    account = account_or_404(request, account_id)
+    row = compose.outgoing_for(account, outgoing_id)
+    context = {
+        "account": account,
+        "sent": compose.send_status(row),
+        "url": reverse("mail_outgoing", args=[account.id, row.id]),
+        "back_url": reverse("mail_account", args=[account.id]),
+        "compose_url": reverse("mail_compose", args=[account.id]),
+    }
+    template = (
+        "webmail/_sent.html"
+        if request.headers.get("HX-Request")
+        else ("webmail/sent.html")
+    )
+    return render(request, template, context)
