@@ -1,0 +1,31 @@
+"""The answer to a request that cannot be read: a 400 that says why.
+
+An impossible id (webmail.mail.ids.BadId) says which value was wrong. An
+htmx request gets the text alone, for the page to show where it shows an
+action's outcome.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from webmail.mail.ids import BadId
+from webmail.views.layout import is_htmx
+
+
+def _reason(exception: Exception | None) -> str:
+    if isinstance(exception, BadId):
+        return str(exception)
+    return _("The request could not be read. Reload the page and try again.")
+
+
+def bad_request(request: HttpRequest, exception: Exception | None) -> HttpResponse:
+    """Answer a request that cannot be read with a 400 and the reason."""
+    reason = _reason(exception)
+    if is_htmx(request):
+        return HttpResponse(
+            reason, status=400, content_type="text/plain; charset=utf-8"
+        )
+    return render(request, "400.html", {"reason": reason}, status=400)
