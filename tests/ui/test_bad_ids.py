@@ -145,3 +145,42 @@ def test_new_mail_leaves_out_uids_that_are_no_uids(
     assert response.status_code == 200
     assert [m["uid"] for m in response.json()["messages"]] == [4]
 
+
+TOO_MANY = (
+    "Too many messages were selected to act on at once. Select fewer, or choose "
+    "the whole folder or search with its “Select all” link, and try again."
+)
+
+
+def csrf_client(user: User, url: str) -> tuple[Client, dict[str, str]]:
+    """A client that passes the CSRF check as the page's htmx does (a header).
+
+    Django's CSRF check reads the form before any view: the form's limits
+    are met there.
+    """
+    client = Client(enforce_csrf_checks=True, raise_request_exception=False)
+    client.force_login(user)
+    client.get(url)
+    return client, {"HTTP_X_CSRFTOKEN": client.cookies["csrftoken"].value}
+
+
+@pytest.mark.parametrize(
+    "limit",
+    [("DATA_UPLOAD_MAX_NUMBER_FIELDS", 10), ("DATA_UPLOAD_MAX_MEMORY_SIZE", 100)],
+)
+def test_a_bulk_form_over_the_limits_says_what_to_do(
+    limit: tuple[str, int], folders: dict[str, Folder], alice: User, settings
+):
+    inbox = folders["INBOX"]
+    folder_url = f"/mail/{inbox.account_id}/{inbox.id}/"
+    client, csrf = csrf_client(alice, folder_url)
+    setattr(settings, *limit)
+    data = {"action": "read", "uid": [str(uid) for uid in range(1, 41)]}
+    for url in (folder_url + "bulk", f"/mail/{inbox.account_id}/search/bulk"):
+        partial = client.post(url, data, **HTMX, **csrf)
+        assert partial.status_code == 400
+        assert partial.content.decode() == TOO_MANY
+        page = client.post(url, data, **csrf)
+        assert page.status_code == 400
+        assert TOO_MANY in page.content.decode()
+    assert flags(inbox) == {1: True, 2: False, 3: True, 4: False}
