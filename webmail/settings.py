@@ -304,6 +304,10 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1,
     "accounts.middleware.AccountSecurityMiddleware",
 )
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("accounts.middleware.AccountSecurityMiddleware") + 1,
+    "accounts.middleware.NoStoreMiddleware",
+)
 # Axes turns a locked-out sign-in into its lockout page; it must come last.
 MIDDLEWARE.append("axes.middleware.AxesMiddleware")
 AUTHENTICATION_BACKENDS = [

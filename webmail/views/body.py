@@ -58,5 +58,5 @@ def body_view(
     )
     response = render(request, "webmail/body.html", {"html": html})
     response["Referrer-Policy"] = "no-referrer"
-    response["Cache-Control"] = "private, no-cache"
+    response["Cache-Control"] = "private, no-store"
     return response
