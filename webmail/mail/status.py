@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 from django.http import Http404
 
 from accounts.models import MailAccount
@@ -9,14 +11,41 @@ from webmail.mail.errors_shown import shown_error
 from webmail.models import AccountState, OperationState, PendingOperation
 from webmail.shared.prepared import Prepared
 
+# The newest refused actions looked at for the notices (most pages: none).
+SHOWN_FAILURES = 100
 
-def failed_operations(account: MailAccount) -> list[PendingOperation]:
+
+@dataclass(frozen=True)
+class Failure:
+    """Refused actions on one folder for one reason: one notice on the page."""
+
+    # The newest operation's id, which the notice's "Dismiss" names.
+    id: int
+    folder_name: str
+    # The messages the actions were to change.
+    uids: list[int]
+    last_error: str
+
+
+def failed_operations(account: MailAccount) -> list[Failure]:
     """Return the actions the server refused that the user has not dismissed.
 
-    With only what the page shows of them: asked on every list page, where
+    Actions refused on the same folder for the same reason are one notice:
+    after a folder was rebuilt on the server (a new UIDVALIDITY), every
+    change that was waiting for it fails alike, message by message. The
+    query reads only what the page shows: it runs on every list page, where
     the columns cost more than the (usually empty) answer.
     """
-    return _FAILED.objects(account.id)
+    groups: dict[tuple[str, str], Failure] = {}
+    # Each notice's messages in order, once each (dicts keep their order).
+    uids: dict[tuple[str, str], dict[int, None]] = {}
+    for op in _FAILED.objects(account.id):
+        key = (op.folder_name, op.last_error)
+        if key not in groups:
+            groups[key] = Failure(op.id, op.folder_name, [], op.last_error)
+            uids[key] = {}
+        uids[key].update(dict.fromkeys(op.uids))
+    return [replace(failure, uids=list(uids[key])) for key, failure in groups.items()]
 
 
 _FAILED = Prepared(
@@ -25,7 +54,7 @@ _FAILED = Prepared(
             account_id=account_id, state=OperationState.FAILED, dismissed=False
         )
         .only("folder_name", "uids", "last_error")
-        .order_by("-id")[:20]
+        .order_by("-id")[:SHOWN_FAILURES]
     )
 )
 
@@ -38,12 +67,23 @@ def waiting_operations(account: MailAccount) -> int:
 
 
 def dismiss_failure(account: MailAccount, operation_id: int) -> None:
-    """Hide a failed action's error from the user; 404 if not theirs."""
-    changed = PendingOperation.objects.filter(
+    """Hide a refused action's notice; 404 if not theirs.
+
+    The notice is dismissed whole: the operation it names and the older
+    ones refused on the same folder for the same reason.
+    """
+    named = PendingOperation.objects.filter(
         account=account, id=operation_id, state=OperationState.FAILED
-    ).update(dismissed=True)
-    if not changed:
+    ).first()
+    if named is None:
         raise Http404("No such failure.")
+    PendingOperation.objects.filter(
+        account=account,
+        state=OperationState.FAILED,
+        folder_name=named.folder_name,
+        last_error=named.last_error,
+        id__lte=named.id,
+    ).update(dismissed=True)
 
 
 def account_error(account: MailAccount) -> str:
