@@ -280,12 +280,16 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # A Redis outage is logged once (webmail/shared/outage.py), Celery's
+    # "Couldn't ack" of each task that ends during it too.
+    "filters": {"ack_failures": {"()": "webmail.shared.outage.AckFailures"}},
     # Mail content must never reach a log, at any level: redis-py logs every
     # reply at DEBUG (task results carry message text), Celery every task's
     # result at INFO.
     "loggers": {
         "push_response": {"level": "INFO"},
         "celery.app.trace": {"level": "WARNING"},
+        "celery.worker.request": {"filters": ["ack_failures"]},
     },
 }
 
