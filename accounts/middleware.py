@@ -1,4 +1,4 @@
-"""Per-request account rules: two-factor sign-in, and session bookkeeping.
+"""Per-request account rules: two-factor sign-in, session bookkeeping, no-store.
 
 A signed-in user who has a two-factor device but whose session was not
 verified with it (a session from before enrolment elsewhere, or a sign-in
@@ -6,6 +6,7 @@ that skipped the code step) is signed out. A user who must use two-factor
 sign-in but has not set it up can reach only the set-up page and sign-out.
 A page whose password check found every hashing thread busy (password
 change, confirming a password, the operator pages) says "try again" (429).
+What a signed-in user is shown is not kept by the browser.
 """
 
 from __future__ import annotations
@@ -85,3 +86,23 @@ class AccountSecurityMiddleware:
         if twofactor.is_required(user) and not verified:
             return redirect("twofactor_setup")
         return None
+
+
+class NoStoreMiddleware:
+    """Tell the browser to keep no copy of what a signed-in user is shown.
+
+    On a shared computer, the next person could otherwise read mail pages
+    and settings from the browser's cache or its back-forward history. A
+    response that sets its own Cache-Control (the event stream, a download)
+    keeps it.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            response.setdefault("Cache-Control", "no-store")
+        return response

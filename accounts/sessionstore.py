@@ -2,20 +2,23 @@
 
 Django's cached_db engine falls back to the database when a cache read
 fails, but then writes the session back to the cache unguarded, so with
-Redis down every signed-in page failed. Here the database alone answers
-until Redis is back. Deleting a session still fails while Redis is away:
-a signed-out session must not live on in a cache that comes back.
+Redis down every signed-in page failed; and a save logged a traceback for
+every request. Here the database alone answers until Redis is back, and
+the outage is logged once (webmail.shared.outage). Deleting a session
+still fails while Redis is away: a signed-out session must not live on in
+a cache that comes back.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
+from django.conf import settings
 from django.contrib.sessions.backends import cached_db, db
+from django.core.cache import caches
 from redis.exceptions import RedisError
 
-logger = logging.getLogger(__name__)
+from webmail.shared import outage
 
 
 class SessionStore(cached_db.SessionStore):
@@ -23,11 +26,22 @@ class SessionStore(cached_db.SessionStore):
         try:
             return super().load()
         except RedisError as exc:
-            logger.warning("Sessions read from the database only: %s", exc)
+            outage.redis.failed("sessions read from the database only", exc)
             return db.SessionStore.load(self)
 
     def exists(self, session_key: str) -> bool:
         try:
             return bool(super().exists(session_key))
-        except RedisError:
+        except RedisError as exc:
+            outage.redis.failed("sessions read from the database only", exc)
             return bool(db.SessionStore.exists(self, session_key))
+
+    def save(self, must_create: bool = False) -> None:
+        # cached_db's save, without its traceback on every request while
+        # Redis is down: the outage is logged once.
+        db.SessionStore.save(self, must_create)
+        try:
+            cache = caches[settings.SESSION_CACHE_ALIAS]
+            cache.set(self.cache_key, dict(self.items()), self.get_expiry_age())
+        except RedisError as exc:
+            outage.redis.failed("sessions kept in the database only", exc)

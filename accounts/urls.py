@@ -1,4 +1,7 @@
-"""URLs of the signed-in user's own pages: sign-in, security, mail accounts."""
+"""URLs of the signed-in user's own pages: sign-in, security, mail accounts.
+
+<id:...> takes row ids in range only (webmail/urls.py registers it).
+"""
 
 from django.urls import path
 
@@ -20,16 +23,16 @@ urlpatterns = [
         name="sessions_end_all",
     ),
     path(
-        "security/sessions/<int:session_id>/end/",
+        "security/sessions/<id:session_id>/end/",
         security.session_end,
         name="session_end",
     ),
     path("mail/", mail.account_list, name="mail_accounts"),
     path("mail/add/", mail.account_add, name="mail_account_add"),
-    path("mail/<int:account_id>/", mail.account_edit, name="mail_account_edit"),
-    path("mail/<int:account_id>/test/", mail.account_test, name="mail_account_test"),
+    path("mail/<id:account_id>/", mail.account_edit, name="mail_account_edit"),
+    path("mail/<id:account_id>/test/", mail.account_test, name="mail_account_test"),
     path(
-        "mail/<int:account_id>/delete/",
+        "mail/<id:account_id>/delete/",
         mail.account_delete,
         name="mail_account_delete",
     ),

@@ -6,6 +6,9 @@ later dropped) a fresh TCP connection to Redis. Sharing one pool per URL
 lets requests reuse warm connections. redis-py's pool is thread-safe and
 starts afresh in a forked child. Django's client also builds a new
 redis.Redis on every call; RedisCache keeps one per pool instead.
+
+Every cache command tells webmail.shared.outage whether Redis answered, so
+that an outage is logged once, not once per request.
 """
 
 from __future__ import annotations
@@ -16,6 +19,10 @@ from typing import Any
 import redis
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from webmail.shared import outage
 
 _pools: dict[tuple[str, str], redis.ConnectionPool] = {}
 _lock = threading.Lock()
@@ -35,6 +42,19 @@ class SharedConnectionPool(redis.ConnectionPool):
             return pool  # type: ignore[return-value]
 
 
+class _ReportingRedis(redis.Redis):
+    """A client that reports Redis outages (once each) and their end."""
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        try:
+            answer = super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            outage.redis.failed("the cache", exc)
+            raise
+        outage.redis.answered()
+        return answer
+
+
 class _ClientKeepingRedisCacheClient(RedisCacheClient):
     """Django's Redis cache client, keeping one redis.Redis per pool.
 
@@ -51,7 +71,9 @@ class _ClientKeepingRedisCacheClient(RedisCacheClient):
         pool = self._get_connection_pool(write)  # type: ignore[attr-defined]
         client = self._clients.get(pool)
         if client is None:
-            client = self._clients.setdefault(pool, redis.Redis(connection_pool=pool))
+            client = self._clients.setdefault(
+                pool, _ReportingRedis(connection_pool=pool)
+            )
         return client
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from celery import current_app
 from celery.exceptions import TimeoutError as CeleryTimeout
 
+from webmail.shared import outage
 from webmail.shared.routing import queue_for
 
 logger = logging.getLogger(__name__)
@@ -79,8 +80,9 @@ def _ask(name: str, account_id: int, *args: Any, **options: Any) -> bool:
     try:
         _send(name, account_id, *args, **options)
     except Exception as exc:  # the broker is down; the sweep catches up
-        logger.warning("Could not queue %s for account %s: %s", name, account_id, exc)
+        outage.redis.failed(f"{name} for account {account_id} not queued", exc)
         return False
+    outage.redis.answered()
     return True
 
 

@@ -326,12 +326,16 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # A Redis outage is logged once (webmail/shared/outage.py), Celery's
+    # "Couldn't ack" of each task that ends during it too.
+    "filters": {"ack_failures": {"()": "webmail.shared.outage.AckFailures"}},
     # Mail content must never reach a log, at any level: redis-py logs every
     # reply at DEBUG (task results carry message text), Celery every task's
     # result at INFO.
     "loggers": {
         "push_response": {"level": "INFO"},
         "celery.app.trace": {"level": "WARNING"},
+        "celery.worker.request": {"filters": ["ack_failures"]},
     },
 }
 
@@ -349,6 +353,10 @@ MIDDLEWARE.insert(
 MIDDLEWARE.insert(
     MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1,
     "accounts.middleware.AccountSecurityMiddleware",
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("accounts.middleware.AccountSecurityMiddleware") + 1,
+    "accounts.middleware.NoStoreMiddleware",
 )
 # Axes turns a locked-out sign-in into its lockout page; it must come last.
 MIDDLEWARE.append("axes.middleware.AxesMiddleware")

@@ -1,8 +1,18 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
 
 from accounts.views import signin as accounts_views
-from webmail.views import events, mailbox
+from webmail.mail import ids
+from webmail.views import errors, events, mailbox
+
+# <id:...> and <uid:...> in every URLconf (accounts' too, included below):
+# a number no row can have is a 404, never a query.
+register_converter(ids.IdConverter, "id")
+register_converter(ids.UidConverter, "uid")
+
+# A request that cannot be read (an impossible id, a form over Django's
+# limits) says why.
+handler400 = errors.bad_request
 
 urlpatterns = [
     path("", mailbox.home, name="home"),

@@ -334,3 +334,42 @@ def test_a_non_staff_user_never_gets_an_operator_page(
     staff_client = client_for(staff)
     status = staff_client.get(url).status_code
     assert status in (200, 405), f"staff get {status} for {url}"
+
+
+# Ids no row can have: past a 64-bit integer (or a 32-bit UID), negative,
+# zero, and digits that are not ASCII: "²" and a full-width one.
+IMPOSSIBLE_IDS = [str(2**64), str(2**63), str(2**32), "-1", "0", "²", "\uff11"]
+UID_ARGUMENT = re.compile(r"(^|_)uid$")
+
+
+def check_impossible_ids(client: Client, name: str, arguments: dict[str, Any]) -> None:
+    """Each id of the URL, in turn, set to each impossible id: 404, never 500."""
+    client.raise_request_exception = False
+    for argument in arguments:
+        if not ID_ARGUMENT.search(argument) or argument == "part_id":
+            continue
+        marker = "987654321"
+        path = reverse(name, kwargs={**arguments, argument: int(marker)})
+        for value in IMPOSSIBLE_IDS:
+            if value == str(2**32) and not UID_ARGUMENT.search(argument):
+                continue  # a possible row id
+            url = path.replace(marker, value, 1)
+            for method in ("get", "post"):
+                status = getattr(client, method)(url).status_code
+                assert status in (404, 405), f"{method.upper()} {url}: {status}"
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_an_impossible_id_in_a_url_is_not_found(name: str, world: World):
+    case = CASES[name]
+    owner = case.owner or (lambda w: case.intruder(w)[0])  # type: ignore[misc]
+    check_impossible_ids(client_for(world.alice), name, owner(world))
+
+
+@pytest.mark.parametrize("name", sorted(route.name for route in operator_routes()))
+def test_an_impossible_id_in_an_operator_url_is_not_found(
+    name: str, alice: User, staff: User
+):
+    route = next(r for r in operator_routes() if r.name == name)
+    arguments = {argument: alice.id for argument in route.arguments}
+    check_impossible_ids(client_for(staff), name, arguments)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 
 from tests.engine.conftest import account_for, fill, wait_for
 from webmail import door
-from webmail.engine import backfill, folderlist, sync
+from webmail.engine import backfill, connections, folderlist, outbox, sync
 from webmail.mail import changes, reading, status
 from webmail.models import AccountState, Folder, Message, PendingOperation
 
@@ -252,3 +253,35 @@ def test_a_flag_change_meeting_a_newer_one_from_the_phone_keeps_both(
     event = listener.wait(lambda e: e["type"] == "flags")
     assert event == {"type": "flags", "account": account.id, "folder": inbox.id,
                      "uids": [1]}  # fmt: skip
+
+
+def test_changes_lost_to_a_rebuilt_folder_are_one_notice(
+    imap_user, other_device, monkeypatch
+):
+    phone = other_device(imap_user)
+    phone.create_folder("Work")
+    fill(phone, "Work", 3, prefix="old")
+    account = account_for(imap_user)
+    work = _ready(account, "Work")["Work"]
+    # The phone deletes and makes the folder again: a new UIDVALIDITY.
+    phone.delete_folder("Work")
+    phone.create_folder("Work")
+    fill(phone, "Work", 3, prefix="new")
+    # Three changes made before the webmail has seen it, pushed below.
+    monkeypatch.setattr(door, "push_changes", lambda *args, **kwargs: True)
+    changes.set_flags(account, work, [1], add=["\\Flagged"])
+    changes.mark_seen(account, work, [2], seen=True)
+    changes.delete_messages(account, work, [3])
+    connections.close_pool()  # the push selects the folder afresh
+    outbox.push(account.id)
+    assert PendingOperation.objects.filter(state="failed").count() == 3
+
+    client = Client()
+    client.force_login(account.user)
+    url = f"/mail/{account.id}/{work.id}/"
+    page = client.get(url).content.decode()
+    assert page.count("was rebuilt on the server") == 1
+    assert "The server refused a change to 3 messages in Work." in page
+    (notice,) = status.failed_operations(account)
+    client.post(f"/mail/{account.id}/failures/{notice.id}/dismiss")
+    assert "was rebuilt on the server" not in client.get(url).content.decode()

@@ -9,7 +9,7 @@ from django.test import Client
 
 from accounts.models import User
 from tests.ui.mail import account_of, add_folder, add_message, standard_mailbox
-from webmail.mail import proxy
+from webmail.mail import proxy, status
 from webmail.models import OperationKind, OperationState, PendingOperation
 
 pytestmark = pytest.mark.django_db
@@ -266,6 +266,42 @@ def test_a_refused_change_is_shown_until_dismissed(alice: User, alice_client):
     assert "Mailbox is full." in html
     alice_client.post(f"/mail/{account.id}/failures/{failed.id}/dismiss")
     assert "Mailbox is full." not in alice_client.get(url).content.decode()
+
+
+def test_changes_refused_alike_are_one_notice_dismissed_whole(
+    alice: User, alice_client
+):
+    inbox = standard_mailbox(alice)["INBOX"]
+    account = account_of(alice)
+
+    def refused(uids: list[int], error: str, folder: str = "INBOX") -> int:
+        return PendingOperation.objects.create(
+            account=account,
+            kind=OperationKind.FLAGS,
+            folder=inbox,
+            folder_name=folder,
+            uidvalidity=1,
+            uids=uids,
+            state=OperationState.FAILED,
+            last_error=error,
+        ).id
+
+    rebuilt = 'The folder "INBOX" was rebuilt on the server.'
+    for uids in ([1], [2], [2, 3]):
+        refused(uids, rebuilt)
+    refused([4], "Mailbox is full.")
+    url = f"/mail/{account.id}/{inbox.id}/"
+    html = alice_client.get(url).content.decode()
+    assert html.count("was rebuilt on the server") == 1
+    assert "The server refused a change to 3 messages in INBOX." in html
+    assert "The server refused a change to 1 message in INBOX." in html
+    (notice,) = (f for f in status.failed_operations(account) if f.uids != [4])
+    # One more refused while the page was open: not hidden unseen.
+    later = refused([4], rebuilt)
+    alice_client.post(f"/mail/{account.id}/failures/{notice.id}/dismiss")
+    left = {f.id: f.uids for f in status.failed_operations(account)}
+    assert left[later] == [4] and len(left) == 2
+    assert "Mailbox is full." in alice_client.get(url).content.decode()
 
 
 def test_bob_cannot_dismiss_alices_failures(alice: User, bob: User):

@@ -6,12 +6,14 @@ import ipaddress
 import time
 
 import pytest
+from django.core import signing
 from django.test import Client
 
 from accounts.models import User
 from devtools.ports import LOOPBACK
 from tests.ui.conftest import PIXEL_PNG, ImageServer
 from webmail.mail import proxy
+from webmail.shared import partlinks
 
 pytestmark = pytest.mark.django_db
 
@@ -167,3 +169,29 @@ def test_it_follows_redirects_and_checks_each_target(
     )
     with pytest.raises(proxy.ProxyError, match="refused address"):
         proxy.fetch(image_server.url("/to-metadata"))
+
+
+def token_made_ago(user: User, url: str, seconds: int) -> str:
+    """Return the token proxy.sign would have made for the user seconds ago."""
+
+    class Earlier(signing.TimestampSigner):
+        def timestamp(self) -> str:
+            return signing.b62_encode(int(time.time()) - seconds)
+
+    return Earlier(salt=f"webmail.proxy.user:{user.pk}").sign_object(url, compress=True)
+
+
+def test_a_token_expires_after_the_part_links_limit(
+    alice: User, image_server: ImageServer, loopback_allowed: None
+):
+    url = image_server.add("/pixel.png", PIXEL_PNG)
+    client = Client()
+    client.force_login(alice)
+    # A week old, within the limit: served.
+    week_old = token_made_ago(alice, url, 7 * 24 * 3600)
+    assert client.get(f"/mail/image/{alice.pk}/{week_old}").content == PIXEL_PNG
+    assert len(image_server.requests) == 1
+    # Past the limit: refused, and the remote host is not asked.
+    expired = token_made_ago(alice, url, partlinks.SIGNED_MAX_AGE + 60)
+    assert client.get(f"/mail/image/{alice.pk}/{expired}").status_code == 404
+    assert len(image_server.requests) == 1

@@ -208,3 +208,23 @@ def test_the_selection_survives_a_live_refresh_of_the_list(
         expect(page.locator(f"#m{uid} input[data-pick]")).to_be_checked()
     expect(page.locator("#bulk [data-picked]")).to_have_text("2 selected")
     expect(page.locator("#bulk .bulk-actions")).to_be_visible()
+
+
+def test_a_selection_over_the_servers_limit_says_what_to_do(
+    live_app: str, page: Page, inbox: Folder, settings
+):
+    # Django takes at most this many form fields: fewer than the rows here.
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 8
+    sign_in(page, live_app)
+    page.check("#bulk [data-pick-all]")
+    expect(page.locator("#bulk [data-picked]")).to_have_text("6 selected")
+    page.click("#bulk button[value='read']")
+    expect(page.locator("#bulk-status")).to_have_text(
+        "Too many messages were selected to act on at once. Select fewer, or "
+        "choose the whole folder or search with its “Select all” link, and try "
+        "again."
+    )
+    # Nothing changed, and the selection is still there for another try.
+    expect(page.locator("#list input[data-pick]:checked")).to_have_count(6)
+    assert not Message.objects.filter(folder=inbox, seen=True).exists()
+    assert not PendingOperation.objects.exists()

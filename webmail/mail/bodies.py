@@ -28,6 +28,7 @@ from webmail.mail.changes import set_flags
 from webmail.mime import text_to_html
 from webmail.mime.sanitize import sanitize_html
 from webmail.models import Folder, Message
+from webmail.shared import outage
 from webmail.shared.bodycache import LOAD_FAILED, WAIT_SLICE, cached_body, reply_client
 from webmail.shared.partlinks import inline_part_url
 
@@ -116,7 +117,7 @@ def fetch_through_worker(
         )
         answer = _wait_for_reply(key, timeout)
     except Exception as exc:  # broker or Redis unreachable
-        logger.warning("Could not fetch a body through the worker: %s", exc)
+        outage.redis.failed("a body not fetched through the worker", exc)
         return {
             "error": gettext_noop("The mail service is busy; try again in a moment.")
         }

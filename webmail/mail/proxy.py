@@ -7,7 +7,9 @@ signature made with that user's salt: only URLs the webmail wrote into that
 user's mail verify, so nobody can use the proxy as an open relay. The
 signature is the credential, not the session: the images load from inside
 the sandboxed message frame, whose opaque origin makes the browser leave
-the (SameSite) session cookie out.
+the (SameSite) session cookie out. Like the links of inline parts, a
+signature expires (partlinks.SIGNED_MAX_AGE), so a URL copied out of a
+page does not fetch through the proxy for ever.
 
 The fetch refuses anything but http and https, and any host that resolves
 to a loopback, private, link-local or otherwise non-public address unless an
@@ -37,6 +39,7 @@ from django.urls import reverse
 
 from accounts import hosts
 from accounts.hosts import IPAddress
+from webmail.shared.partlinks import SIGNED_MAX_AGE
 
 MAX_REDIRECTS = 3
 CHUNK = 64 * 1024
@@ -79,9 +82,12 @@ def sign(user_id: int, url: str) -> str:
 
 
 def unsign(user_id: int, token: str) -> str:
-    """Return the URL in a token signed for this user; ProxyError otherwise."""
+    """Return the URL in a token signed for this user; ProxyError otherwise.
+
+    A token older than SIGNED_MAX_AGE no longer verifies.
+    """
     try:
-        url = signing.loads(token, salt=_salt(user_id))
+        url = signing.loads(token, salt=_salt(user_id), max_age=SIGNED_MAX_AGE)
     except signing.BadSignature as exc:
         raise ProxyError("bad signature") from exc
     if not isinstance(url, str):

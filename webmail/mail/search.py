@@ -24,6 +24,7 @@ from django.utils.translation import gettext
 
 from accounts.models import MailAccount
 from webmail import door
+from webmail.mail import ids
 from webmail.models import Folder, Message
 from webmail.shared.searching import (
     ERROR_FAILED,
@@ -54,8 +55,8 @@ def parse_query(params: Mapping[str, str]) -> tuple[SearchQuery, list[str]]:
     folder_id: int | None = None
     if folder != "all":
         try:
-            folder_id = int(folder)
-        except ValueError:
+            folder_id = ids.parse_id(folder)
+        except ids.BadId:
             raise Http404("No such folder.") from None
     dates: dict[str, date | None] = {}
     for name, label in (("since", gettext("From date")), ("until", gettext("To date"))):

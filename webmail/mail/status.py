@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
+from typing import Any
+
 from django.http import Http404
 
 from accounts.models import MailAccount
@@ -12,24 +15,72 @@ from webmail.shared.prepared import Prepared
 # The actions the user is told of until they dismiss them: those the server
 # refused, and those done without messages another client removed first.
 TOLD = (OperationState.FAILED, OperationState.PARTIAL)
+# The newest such actions looked at for the notices (most pages: none).
+SHOWN_FAILURES = 100
 
 
-def failed_operations(account: MailAccount) -> list[PendingOperation]:
-    """Return the actions the server refused, or did in part, not dismissed.
+@dataclass(frozen=True)
+class Failure:
+    """One notice on the page: refused actions, or one action done in part.
 
-    With only what the page shows of them: asked on every list page, where
-    the columns cost more than the (usually empty) answer.
+    Actions refused on one folder for one reason are one notice; an action
+    done in part (state "partial") is a notice of its own, and its payload
+    names the messages another client removed first ("missing").
     """
-    return _FAILED.objects(account.id)
+
+    # The newest operation's id, which the notice's "Dismiss" names.
+    id: int
+    folder_name: str
+    # The messages the actions were to change.
+    uids: list[int]
+    last_error: str
+    state: str = OperationState.FAILED
+    kind: str = ""
+    payload: dict[str, Any] = field(default_factory=dict)
 
 
-_FAILED = Prepared(
+def failed_operations(account: MailAccount) -> list[Failure]:
+    """Return the notices of refused or partly done actions not dismissed.
+
+    After a folder was rebuilt on the server (a new UIDVALIDITY), every
+    change that was waiting for it fails alike, message by message: those
+    are one notice. The query reads only what the page shows: it runs on
+    every list page, where the columns cost more than the (usually empty)
+    answer.
+    """
+    notices: dict[object, Failure] = {}
+    # Each refused notice's messages in order, once each.
+    uids: dict[object, dict[int, None]] = {}
+    for op in _TOLD.objects(account.id):
+        if op.state == OperationState.PARTIAL:
+            notices[op.id] = Failure(
+                op.id,
+                op.folder_name,
+                list(op.uids),
+                op.last_error,
+                op.state,
+                op.kind,
+                op.payload or {},
+            )
+            continue
+        key = (op.folder_name, op.last_error)
+        if key not in notices:
+            notices[key] = Failure(op.id, op.folder_name, [], op.last_error)
+            uids[key] = {}
+        uids[key].update(dict.fromkeys(op.uids))
+    return [
+        replace(notice, uids=list(uids[key])) if key in uids else notice
+        for key, notice in notices.items()
+    ]
+
+
+_TOLD = Prepared(
     lambda account_id: (
         PendingOperation.objects.filter(
             account_id=account_id, state__in=TOLD, dismissed=False
         )
         .only("kind", "folder_name", "uids", "payload", "state", "last_error")
-        .order_by("-id")[:20]
+        .order_by("-id")[:SHOWN_FAILURES]
     )
 )
 
@@ -42,12 +93,26 @@ def waiting_operations(account: MailAccount) -> int:
 
 
 def dismiss_failure(account: MailAccount, operation_id: int) -> None:
-    """Hide a failed action's error from the user; 404 if not theirs."""
-    changed = PendingOperation.objects.filter(
+    """Hide a notice; 404 if not the account's.
+
+    A refused action's notice is dismissed whole: the operation it names and
+    the older ones refused on the same folder for the same reason.
+    """
+    named = PendingOperation.objects.filter(
         account=account, id=operation_id, state__in=TOLD
-    ).update(dismissed=True)
-    if not changed:
+    ).first()
+    if named is None:
         raise Http404("No such failure.")
+    if named.state == OperationState.PARTIAL:
+        PendingOperation.objects.filter(id=named.id).update(dismissed=True)
+        return
+    PendingOperation.objects.filter(
+        account=account,
+        state=OperationState.FAILED,
+        folder_name=named.folder_name,
+        last_error=named.last_error,
+        id__lte=named.id,
+    ).update(dismissed=True)
 
 
 def account_error(account: MailAccount) -> str:

@@ -7,6 +7,7 @@ from django.http import Http404
 from accounts.access import default_account_for_user, get_account_for_user
 from accounts.models import MailAccount, User
 from webmail import door
+from webmail.mail import ids
 from webmail.models import Folder
 from webmail.shared import events
 
@@ -21,7 +22,7 @@ def watch_target(
     account: MailAccount | None
     if account_param:
         try:
-            account = get_account_for_user(user, int(account_param))
+            account = get_account_for_user(user, ids.parse_id(account_param))
         except (Http404, ValueError):
             raise LookupError(account_param) from None
     else:
@@ -32,7 +33,7 @@ def watch_target(
     if folder_param:
         try:
             folder_id = Folder.objects.values_list("id", flat=True).get(
-                id=int(folder_param), account=account
+                id=ids.parse_id(folder_param), account=account
             )
         except (Folder.DoesNotExist, ValueError):
             raise LookupError(folder_param) from None

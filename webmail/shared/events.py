@@ -25,6 +25,8 @@ from typing import Any
 import redis
 from django.conf import settings
 
+from webmail.shared import outage
+
 logger = logging.getLogger(__name__)
 
 # Event types; each tells a page what to read again.
@@ -83,7 +85,9 @@ def publish(user_id: int, event: dict[str, Any]) -> None:
     try:
         redis_client().publish(user_channel(user_id), json.dumps(event))
     except redis.RedisError as exc:
-        logger.warning("Could not publish an event: %s", exc)
+        outage.redis.failed("an event not published", exc)
+    else:
+        outage.redis.answered()
 
 
 def mark_watching(account_id: int, folder_id: int | None) -> None:

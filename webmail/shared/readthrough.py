@@ -8,14 +8,13 @@ change that could not drop the old answer must fail loudly.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import TypeVar
 
 from django.core.cache import cache
 from redis.exceptions import RedisError
 
-logger = logging.getLogger(__name__)
+from webmail.shared import outage
 
 T = TypeVar("T")
 
@@ -25,7 +24,7 @@ def read_through(key: str, compute: Callable[[], T], seconds: int) -> T:
     try:
         known = cache.get(key)
     except RedisError as exc:
-        logger.warning("Cache unreachable, asking the database: %s", exc)
+        outage.redis.failed("a cached value, asked of the database", exc)
         return compute()
     if known is not None:
         return known  # type: ignore[no-any-return]
@@ -33,7 +32,7 @@ def read_through(key: str, compute: Callable[[], T], seconds: int) -> T:
     try:
         cache.set(key, value, seconds)
     except RedisError as exc:
-        logger.warning("Cache unreachable, not kept: %s", exc)
+        outage.redis.failed("a value not kept in the cache", exc)
     return value
 
 
@@ -42,4 +41,4 @@ def forget_if_reachable(key: str) -> None:
     try:
         cache.delete(key)
     except RedisError as exc:
-        logger.warning("Cache unreachable, %s not dropped: %s", key, exc)
+        outage.redis.failed(f"{key} not dropped from the cache", exc)

@@ -68,5 +68,5 @@ def body_view(
     }
     response = render(request, "webmail/body.html", context)
     response["Referrer-Policy"] = "no-referrer"
-    response["Cache-Control"] = "private, no-cache"
+    response["Cache-Control"] = "private, no-store"
     return response

@@ -18,7 +18,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.models import MailAccount
-from webmail.mail import bulk, reading, search
+from webmail.mail import bulk, ids, reading, search
 from webmail.views import present
 from webmail.views.layout import account_or_404, is_htmx, layout
 from webmail.views.search import results_context
@@ -69,11 +69,14 @@ def folder_title(folder: Folder) -> str:
     return next((n.title for n in nodes if n.id == folder.id), folder.display_name)
 
 
-def _uids(request: HttpRequest, name: str = "uid") -> list[int] | None:
-    try:
-        return [int(value) for value in request.POST.getlist(name)]
-    except ValueError:
-        return None
+def _uids(request: HttpRequest) -> list[int]:
+    """Return the selected rows' UIDs; a value no UID can have is a 400."""
+    return ids.parse_uids(request.POST.getlist("uid"))
+
+
+def _message_ids(request: HttpRequest) -> list[int]:
+    """Return the selected search results' ids; an impossible one is a 400."""
+    return ids.parse_ids(request.POST.getlist("message"))
 
 
 def _target(request: HttpRequest, account: MailAccount) -> Folder | None:
@@ -81,16 +84,14 @@ def _target(request: HttpRequest, account: MailAccount) -> Folder | None:
     if not value:
         return None
     # Another account's folder (another user's too) is a 404, like any id.
-    return reading.get_folder(account, int(value) if value.isdigit() else -1)
+    return reading.get_folder(account, ids.parse_id(value))
 
 
-def _problem(request: HttpRequest, name: str = "uid") -> str:
+def _problem(request: HttpRequest, selected: list[int]) -> str:
     """Return why the request cannot be carried out, or ""."""
     if request.POST.get("action") not in bulk.ACTIONS:
         return _("Pick an action for the selected messages.")
-    if _uids(request, name) is None:
-        return _("The selection could not be read. Reload the page and try again.")
-    if request.POST.get("all") != "1" and not _uids(request, name):
+    if request.POST.get("all") != "1" and not selected:
         return _("Select some messages first.")
     if request.POST.get("action") == "move" and not request.POST.get("target"):
         return _("Pick a folder to move the messages to.")
@@ -112,10 +113,11 @@ def bulk_view(request: HttpRequest, account_id: int, folder_id: int) -> HttpResp
     account = account_or_404(request, account_id)
     folder = reading.get_folder(account, folder_id)
     target = _target(request, account)
+    selected = _uids(request)
     action = request.POST.get("action", "")
-    status = _unusable(target) or _problem(request)
+    status = _unusable(target) or _problem(request, selected)
     if not status:
-        uids = None if request.POST.get("all") == "1" else _uids(request)
+        uids = None if request.POST.get("all") == "1" else selected
         count = bulk.apply(account, folder, action, uids, target)
         status = _done(action, count, target)
     folder_url = present.folder_url(account.id, folder.id)
@@ -144,14 +146,14 @@ def search_bulk_view(request: HttpRequest, account_id: int) -> HttpResponse:
     """
     account = account_or_404(request, account_id)
     target = _target(request, account)
+    selected = _message_ids(request)
     action = request.POST.get("action", "")
     search_url = reverse("mail_search", args=[account.id])
     back = request.POST.get("back", "")
     if not back.startswith(f"{search_url}?"):
         back = ""
     params = QueryDict(urlsplit(back).query)
-    status = _unusable(target) or _problem(request, "message")
-    ids = _uids(request, "message") or []
+    status = _unusable(target) or _problem(request, selected)
     if not status and request.POST.get("all") == "1":
         query, errors = search.parse_query(params)
         if not back or errors or query.empty:
@@ -159,9 +161,9 @@ def search_bulk_view(request: HttpRequest, account_id: int) -> HttpResponse:
                 "The selection could not be read. Reload the page and try again."
             )
         else:
-            ids, status = search.result_ids(account, query)
+            selected, status = search.result_ids(account, query)
     if not status:
-        count = bulk.apply_to_ids(account, ids, action, target)
+        count = bulk.apply_to_ids(account, selected, action, target)
         status = _done(action, count, target)
     if not is_htmx(request):
         return redirect(back or search_url)

@@ -110,7 +110,7 @@ def _guard(response: StreamingHttpResponse, disposition: str | None) -> None:
         response["Content-Disposition"] = disposition
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = PART_POLICY
-    response["Cache-Control"] = "private, no-cache"
+    response["Cache-Control"] = "private, no-store"
     response["Referrer-Policy"] = "no-referrer"
     response["X-Accel-Buffering"] = "no"
 
@@ -329,7 +329,7 @@ def print_view(
     }
     response = render(request, "webmail/print.html", context)
     response["Referrer-Policy"] = "no-referrer"
-    response["Cache-Control"] = "private, no-cache"
+    response["Cache-Control"] = "private, no-store"
     return response
 
 

@@ -15,36 +15,36 @@ from webmail.views import (
     seen,
 )
 
-message = "<int:account_id>/<int:folder_id>/<int:uid>/"
+message = "<id:account_id>/<id:folder_id>/<uid:uid>/"
 
 urlpatterns = [
-    path("image/<int:user_id>/<str:token>", images.image_proxy, name="image_proxy"),
+    path("image/<id:user_id>/<str:token>", images.image_proxy, name="image_proxy"),
     path(
-        "part/<int:user_id>/<str:token>",
+        "part/<id:user_id>/<str:token>",
         parts.inline_part_view,
         name="mail_inline_part",
     ),
     path("new-mail", notify.new_mail_view, name="mail_new"),
-    path("<int:account_id>/", mailbox.account_view, name="mail_account"),
-    path("<int:account_id>/search", search.search_view, name="mail_search"),
-    path("<int:account_id>/compose/", compose.compose_view, name="mail_compose"),
+    path("<id:account_id>/", mailbox.account_view, name="mail_account"),
+    path("<id:account_id>/search", search.search_view, name="mail_search"),
+    path("<id:account_id>/compose/", compose.compose_view, name="mail_compose"),
     path(
-        "<int:account_id>/compose/sent/<int:outgoing_id>",
+        "<id:account_id>/compose/sent/<id:outgoing_id>",
         compose.outgoing_view,
         name="mail_outgoing",
     ),
     path(
-        "<int:account_id>/search/bulk",
+        "<id:account_id>/search/bulk",
         bulk.search_bulk_view,
         name="mail_search_bulk",
     ),
     path(
-        "<int:account_id>/failures/<int:operation_id>/dismiss",
+        "<id:account_id>/failures/<id:operation_id>/dismiss",
         mailbox.dismiss_failure_view,
         name="mail_dismiss_failure",
     ),
-    path("<int:account_id>/<int:folder_id>/", mailbox.folder_view, name="mail_folder"),
-    path("<int:account_id>/<int:folder_id>/bulk", bulk.bulk_view, name="mail_bulk"),
+    path("<id:account_id>/<id:folder_id>/", mailbox.folder_view, name="mail_folder"),
+    path("<id:account_id>/<id:folder_id>/bulk", bulk.bulk_view, name="mail_bulk"),
     path(message, mailbox.message_view, name="mail_message"),
     path(message + "thread", conversations.conversation_view, name="mail_conversation"),
     path(
