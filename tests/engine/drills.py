@@ -17,7 +17,10 @@ Message-ID), with what the user did:
 - seconds until consistent: from the end of the fault (or of the burst,
   if later) until the server matched what the user did;
 - held: the operations still in the outbox at that moment (what the fault
-  held back).
+  held back);
+- errors: actions that failed as the user made them (an error page);
+- burst s: from the start of the burst to its last action (longer than
+  planned when the fault slows the actions down).
 
 tests/engine/test_drills.py runs small drills against the suite's servers;
 bench/drills.py runs larger ones on servers of its own and prints the
@@ -40,6 +43,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from django.db import DatabaseError
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
@@ -90,14 +94,17 @@ class Outcome:
     lost: int
     doubled: int
     seconds: float | None  # None: not consistent within the time allowed
+    burst: float = 0.0  # seconds from the start of the burst to its last action
     held: int = 0  # operations in the outbox when the fault (or burst) ended
+    errors: int = 0  # actions that failed with an error page
     pending: int = 0  # operations still waiting when the drill gave up
     failed: int = 0  # operations the server refused
     exits: int = 0  # times the worker exited unasked (and was restarted)
 
     @property
     def clean(self) -> bool:
-        return self.lost == 0 and self.doubled == 0 and self.seconds is not None
+        failed = self.errors or self.lost or self.doubled
+        return not failed and self.seconds is not None
 
 
 # The mailbox -----------------------------------------------------------------
@@ -249,6 +256,7 @@ class Burst:
     model: dict[str, Expected]
     rng: random.Random
     done: int = 0
+    errors: int = 0
     last_at: float = 0.0
 
     def __post_init__(self) -> None:
@@ -275,7 +283,20 @@ class Burst:
         return found
 
     def act(self) -> bool:
-        """Make one action; False if the list shows nothing to act on."""
+        """Make one action; False if the list shows nothing to act on.
+
+        An action the database refuses (the user would get an error page)
+        is counted in errors, and the user's state is left as it was.
+        """
+        try:
+            return self._act()
+        except DatabaseError:
+            self.errors += 1
+            self.done += 1
+            self.last_at = time.monotonic()
+            return True
+
+    def _act(self) -> bool:
         candidates = self._candidates()
         if not candidates:
             return False
@@ -532,7 +553,9 @@ def _run(
         lost,
         doubled,
         took,
+        burst=burst.last_at - started,
         held=held,
+        errors=burst.errors,
         pending=_operations(account, OperationState.PENDING),
         failed=_operations(account, OperationState.FAILED),
     )
@@ -540,13 +563,23 @@ def _run(
 
 def table(outcomes: list[Outcome]) -> str:
     """The figures, one drill a line."""
-    head = ("drill", "actions", "held", "lost", "doubled", "s until consistent")
+    head = (
+        "drill",
+        "actions",
+        "burst s",
+        "errors",
+        "held",
+        "lost",
+        "doubled",
+        "s until consistent",
+    )
     rows = [head]
     notes = []
     for o in outcomes:
         took = f"{o.seconds:.1f}" if o.seconds is not None else "never"
-        figures = (o.actions, o.held, o.lost, o.doubled)
-        rows.append((o.name, *(str(f) for f in figures), took))
+        figures = (o.errors, o.held, o.lost, o.doubled)
+        burst = f"{o.burst:.1f}"
+        rows.append((o.name, str(o.actions), burst, *(str(f) for f in figures), took))
         said = []
         if o.pending or o.failed:
             said.append(f"{o.pending} still pending, {o.failed} refused")

@@ -53,6 +53,7 @@ def _drill(
     )
     print(drills.table([outcome]))
     assert outcome.actions == ACTIONS
+    assert outcome.errors == 0, drills.describe(outcome)
     assert (outcome.lost, outcome.doubled) == (0, 0), drills.describe(outcome)
     assert outcome.seconds is not None, drills.describe(outcome)
     if held_back:  # the fault did keep actions from the server for a while
