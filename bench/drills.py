@@ -224,12 +224,23 @@ def main() -> None:
     unknown = sorted(set(chosen) - set(DRILLS))
     if unknown:
         parser.error(f"unknown drills {unknown}; pick from {', '.join(DRILLS)}")
-    if not 1 <= options.actions <= 5000 or not 0 < options.seconds <= 600:
-        parser.error("--actions must be 1-5000 and --seconds 0-600")
+    bounds = {
+        "actions": (1, 5000),
+        "seconds": (0.1, 600),
+        "messages": (10, 10_000),
+        "kills": (1, 20),
+        "redis_down": (0.1, 300),
+        "freeze": (0.1, 300),
+        "timeout": (1, 1800),
+    }
+    for name, (low, high) in bounds.items():
+        if not low <= getattr(options, name) <= high:
+            parser.error(f"--{name.replace('_', '-')} must be {low} to {high}")
 
     root = Path(tempfile.mkdtemp(prefix="dr-", dir="/tmp"))
     make_traversable(root)
     outcomes: list[Any] = []
+    finished = False
     database = "PostgreSQL" if options.database_url else "SQLite"
     if options.dovecot == "reduced":
         database += ", reduced Dovecot"
@@ -242,12 +253,13 @@ def main() -> None:
                 print(f"Drills on {database}, logs in {stack.logs}", flush=True)
                 for drill in chosen:
                     outcomes.append(run_one(stack, drill, options))
+                finished = True
             finally:
                 stack.stop()
     except KeyboardInterrupt:
         print("\nInterrupted: stopping.", flush=True)
     finally:
-        if all(o.clean for o in outcomes):
+        if finished and all(o.clean for o in outcomes):
             shutil.rmtree(root, ignore_errors=True)
         else:
             print(f"\nLogs kept in {root / 'logs'}", flush=True)
@@ -259,7 +271,7 @@ def main() -> None:
             f"actions over {options.seconds:g} s per drill\n"
         )
         print(drills.table(outcomes))
-    if any(not o.clean for o in outcomes):
+    if not finished or any(not o.clean for o in outcomes):
         sys.exit(1)
 
 
