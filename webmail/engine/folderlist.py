@@ -7,6 +7,7 @@ what changed, for the caller to publish.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -80,7 +81,11 @@ def apply_folder_list(
         lock_account(account_id)
         existing = {f.name: f for f in Folder.objects.filter(account_id=account_id)}
         by_path: dict[tuple[str, ...], Folder] = {}
-        for item in listed:
+        # Rows are written in id order (new ones last, in LIST order): a
+        # move locks its two folders in that order too (mail/changes.py),
+        # and on PostgreSQL the opposite order would deadlock with it.
+        known = {name: row.id for name, row in existing.items()}
+        for item in sorted(listed, key=lambda i: known.get(i.name, math.inf)):
             row = existing.pop(item.name, None)
             if row is None:
                 row = Folder(account_id=account_id, name=item.name)

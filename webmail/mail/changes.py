@@ -121,6 +121,11 @@ def _take_out(
     """Remove messages from a folder's cache and queue the server operation."""
     wanted = {int(u) for u in uids}
     with transaction.atomic():
+        if target is not None and target.id < folder.id:
+            # Folder rows are locked in id order, as the folder list's sync
+            # writes them (engine/folderlist.py): on PostgreSQL, two
+            # transactions taking two rows in opposite orders deadlock.
+            lock_folder(target.id)
         current = lock_folder(folder.id)
         rows = Message.objects.filter(folder=folder, uid__in=wanted)
         found = rows.aggregate(n=Count("id"), unseen=Count("id", filter=Q(seen=False)))
