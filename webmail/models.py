@@ -174,6 +174,20 @@ class OperationKind(models.TextChoices):
     MOVE = "move", "Move"
     COPY = "copy", "Copy"
     EXPUNGE = "expunge", "Delete for good"
+    # Folder operations: folder_name is the folder's server name, uids is
+    # empty; payload holds the rest (see webmail.mail.folders).
+    CREATE_FOLDER = "mkfolder", "Create a folder"
+    RENAME_FOLDER = "renfolder", "Rename a folder"
+    DELETE_FOLDER = "rmfolder", "Delete a folder"
+    SUBSCRIBE = "subscribe", "Change a subscription"
+
+
+FOLDER_KINDS = (
+    OperationKind.CREATE_FOLDER,
+    OperationKind.RENAME_FOLDER,
+    OperationKind.DELETE_FOLDER,
+    OperationKind.SUBSCRIBE,
+)
 
 
 class PendingOperation(models.Model):

@@ -17,7 +17,14 @@ from webmail.engine.connections import get_pool, with_session
 from webmail.imap import ImapSession
 from webmail.imap.types import Folder as ServerFolder
 from webmail.imap.types import Quota
-from webmail.models import AccountState, Folder, lock_account
+from webmail.models import (
+    FOLDER_KINDS,
+    AccountState,
+    Folder,
+    OperationState,
+    PendingOperation,
+    lock_account,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -74,14 +81,25 @@ def record_usage(account_id: int, quota: Quota | None) -> None:
 def apply_folder_list(
     account_id: int, listed: Sequence[ServerFolder], capabilities: list[str]
 ) -> FolderListResult:
-    """Write a LIST answer into the cache; folders gone from it are dropped."""
+    """Write a LIST answer into the cache; folders gone from it are dropped.
+
+    While folder operations wait in the outbox, the cache's folders stay
+    as the user made them: a LIST from before the push would undo them.
+    """
     result = FolderListResult()
     with transaction.atomic():
         lock_account(account_id)
+        hold = PendingOperation.objects.filter(
+            account_id=account_id, state=OperationState.PENDING, kind__in=FOLDER_KINDS
+        ).exists()
         existing = {f.name: f for f in Folder.objects.filter(account_id=account_id)}
         by_path: dict[tuple[str, ...], Folder] = {}
+        for kept in existing.values() if hold else ():
+            by_path[tuple(kept.path)] = kept
         for item in listed:
             row = existing.pop(item.name, None)
+            if row is None and hold:
+                continue
             if row is None:
                 row = Folder(account_id=account_id, name=item.name)
                 result.changed = True
@@ -91,7 +109,8 @@ def apply_folder_list(
             row.delimiter = item.delimiter or ""
             row.special_use = item.special_use or ""
             row.flags = list(item.flags)
-            row.subscribed = item.subscribed
+            if not hold:
+                row.subscribed = item.subscribed
             row.selectable = item.selectable
             if item.messages is not None:
                 row.total = item.messages
@@ -108,7 +127,7 @@ def apply_folder_list(
             if row.parent_id != (parent.id if parent else None):
                 row.parent = parent
                 row.save(update_fields=["parent"])
-        if existing:
+        if existing and not hold:
             result.changed = True
             Folder.objects.filter(id__in=[f.id for f in existing.values()]).delete()
         AccountState.objects.update_or_create(
