@@ -37,8 +37,11 @@ from webmail.shared.foldernames import BadFolderName, check_name, server_name
 
 __all__ = [
     "BadFolderName",
+    "account_folder",
+    "all_folders",
     "create_folder",
     "delete_folder",
+    "delimiter_of",
     "folder_and_below",
     "messages_in",
     "rename_folder",
@@ -50,7 +53,7 @@ def _is_inbox(folder: Folder) -> bool:
     return folder.name.upper() == "INBOX"
 
 
-def _delimiter(account: MailAccount) -> str:
+def delimiter_of(account: MailAccount) -> str:
     """Return the server's hierarchy delimiter, as LIST gave it ("/", ".")."""
     found = (
         Folder.objects.filter(account=account)
@@ -126,7 +129,7 @@ def create_folder(
     with transaction.atomic():
         lock_account(account.id)
         parent = _folder(account, parent_id)
-        delimiter = parent.delimiter if parent else _delimiter(account)
+        delimiter = parent.delimiter if parent else delimiter_of(account)
         parent_path = list(parent.path) if parent else []
         name = check_name(name, delimiter, _siblings(account, parent_path))
         path = [*parent_path, name]
@@ -161,7 +164,7 @@ def rename_folder(
         moving = folder_and_below(folder)
         if parent is not None and parent.id in {row.id for row in moving}:
             raise BadFolderName("into_itself")
-        delimiter = folder.delimiter or _delimiter(account)
+        delimiter = folder.delimiter or delimiter_of(account)
         parent_path = list(parent.path) if parent else []
         siblings = _siblings(account, parent_path, but=folder.id)
         name = check_name(name, delimiter, siblings)
@@ -209,3 +212,15 @@ def set_subscribed(account: MailAccount, folder: Folder, subscribed: bool) -> No
             return
         payload = {"name": folder.name, "subscribed": subscribed}
         _record(account, OperationKind.SUBSCRIBE, folder, payload)
+
+
+def all_folders(account: MailAccount) -> list[Folder]:
+    """Return every folder of the account, subscribed or not."""
+    return list(Folder.objects.filter(account=account).order_by())
+
+
+def account_folder(account: MailAccount, folder_id: int) -> Folder:
+    """Return the account's folder with this id, or 404."""
+    folder = _folder(account, folder_id)
+    assert folder is not None
+    return folder

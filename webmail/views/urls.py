@@ -6,6 +6,7 @@ from webmail.views import (
     body,
     bulk,
     conversations,
+    folders,
     images,
     mailbox,
     notify,
@@ -26,6 +27,27 @@ urlpatterns = [
     path("new-mail", notify.new_mail_view, name="mail_new"),
     path("<int:account_id>/", mailbox.account_view, name="mail_account"),
     path("<int:account_id>/search", search.search_view, name="mail_search"),
+    path("<int:account_id>/folders/", folders.folders_view, name="mail_folders"),
+    path(
+        "<int:account_id>/folders/new",
+        folders.create_view,
+        name="mail_folder_create",
+    ),
+    path(
+        "<int:account_id>/folders/<int:folder_id>/rename",
+        folders.rename_view,
+        name="mail_folder_rename",
+    ),
+    path(
+        "<int:account_id>/folders/<int:folder_id>/delete",
+        folders.delete_view,
+        name="mail_folder_delete",
+    ),
+    path(
+        "<int:account_id>/folders/<int:folder_id>/subscribe",
+        folders.subscribe_view,
+        name="mail_folder_subscribe",
+    ),
     path(
         "<int:account_id>/search/bulk",
         bulk.search_bulk_view,
