@@ -4,6 +4,7 @@ server through the outbox; the phone (a second IMAP connection) sees them."""
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 
 from tests.engine.conftest import account_for, fill, wait_for
 from webmail.engine import folderlist, sync
@@ -134,6 +135,11 @@ def test_a_folder_the_server_refuses_leaves_the_tree_and_is_reported(
         what="the tree as the server has it",
     )
     assert "~bad" not in _on_server(phone)
+    # The list page says what was refused.
+    client = Client()
+    client.force_login(account.user)
+    page = client.get(f"/mail/{account.id}/", follow=True).content.decode()
+    assert "The server refused a change to the folder ~bad." in page
 
 
 @pytest.mark.parametrize(
