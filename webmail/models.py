@@ -251,6 +251,8 @@ class AccountState(models.Model):
     error_at = models.DateTimeField(null=True, blank=True)
     folders_synced_at = models.DateTimeField(null=True, blank=True)
     capabilities = models.JSONField(default=list)
+    # Where the user's own folders live (NAMESPACE): "INBOX." on Courier.
+    folder_prefix = models.CharField(max_length=100, blank=True, default="")
     # Storage against the server's quota and the worker's open connections,
     # as of usage_at (the last folder-list sync), for the operator pages.
     quota_used_kb = models.BigIntegerField(null=True, blank=True)

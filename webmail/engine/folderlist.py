@@ -49,15 +49,19 @@ def sync_folder_list(account_id: int, *, counts: bool = True) -> FolderListResul
 
     def work(
         session: ImapSession,
-    ) -> tuple[list[ServerFolder], list[str], Quota | None]:
+    ) -> tuple[list[ServerFolder], list[str], Quota | None, str]:
         return (
             session.list_folders(with_status=counts),
             sorted(session.capabilities.names),
             session.get_quota() if counts else None,
+            session.personal_prefix(),
         )
 
-    listed, capabilities, quota = with_session(account_id, work)
+    listed, capabilities, quota, prefix = with_session(account_id, work)
     result = apply_folder_list(account_id, listed, capabilities)
+    AccountState.objects.filter(account_id=account_id).exclude(
+        folder_prefix=prefix
+    ).update(folder_prefix=prefix)
     if counts:
         record_usage(account_id, quota)
     return result
@@ -93,6 +97,7 @@ def apply_folder_list(
             account_id=account_id, state=OperationState.PENDING, kind__in=FOLDER_KINDS
         ).exists()
         existing = {f.name: f for f in Folder.objects.filter(account_id=account_id)}
+        guessed = guess_special_use(listed)
         by_path: dict[tuple[str, ...], Folder] = {}
         for kept in existing.values() if hold else ():
             by_path[tuple(kept.path)] = kept
@@ -107,7 +112,7 @@ def apply_folder_list(
             row.display_name = item.display_name
             row.path = list(item.path)
             row.delimiter = item.delimiter or ""
-            row.special_use = item.special_use or ""
+            row.special_use = item.special_use or guessed.get(item.name, "")
             row.flags = list(item.flags)
             if not hold:
                 row.subscribed = item.subscribed
@@ -141,6 +146,38 @@ def apply_folder_list(
             },
         )
     return result
+
+
+# Names that mean a special folder on servers that do not say (no SPECIAL-USE),
+# lower case.
+SPECIAL_NAMES = {
+    "\\Drafts": ("drafts", "draft"),
+    "\\Sent": ("sent", "sent messages", "sent items", "sent mail"),
+    "\\Trash": ("trash", "deleted messages", "deleted items", "bin"),
+    "\\Junk": ("junk", "spam", "junk e-mail", "junk mail"),
+    "\\Archive": ("archive", "archives"),
+}
+
+
+def guess_special_use(listed: Sequence[ServerFolder]) -> dict[str, str]:
+    """Return {server name: special use} for folders the server does not mark.
+
+    A folder named like a special one ("Sent", "Deleted Messages"), at the
+    top or right under INBOX (the "INBOX." layout), is taken for it when no
+    folder has that use already.
+    """
+    taken = {item.special_use.lower() for item in listed if item.special_use}
+    found: dict[str, str] = {}
+    for use, names in SPECIAL_NAMES.items():
+        if use.lower() in taken:
+            continue
+        for item in listed:
+            path = item.path
+            top = len(path) == 1 or (len(path) == 2 and path[0].upper() == "INBOX")
+            if top and not item.special_use and path[-1].lower() in names:
+                found[item.name] = use
+                break
+    return found
 
 
 def _looks_stale(row: Folder, item: ServerFolder) -> bool:

@@ -27,6 +27,7 @@ from accounts.models import MailAccount
 from webmail import door
 from webmail.after_response import run_after_response
 from webmail.models import (
+    AccountState,
     Folder,
     OperationKind,
     PendingOperation,
@@ -40,10 +41,12 @@ __all__ = [
     "account_folder",
     "all_folders",
     "create_folder",
+    "create_special_folders",
     "delete_folder",
     "delimiter_of",
     "folder_and_below",
     "messages_in",
+    "missing_special_folders",
     "rename_folder",
     "set_subscribed",
 ]
@@ -64,9 +67,34 @@ def delimiter_of(account: MailAccount) -> str:
     return found or "/"
 
 
-def _folder(account: MailAccount, folder_id: int | None) -> Folder | None:
+def _top(account: MailAccount, delimiter: str) -> list[str]:
+    """Return the path where the user's own folders start: [] or ["INBOX"].
+
+    Courier and old Cyrus keep every folder under "INBOX." (their personal
+    namespace, webmail.imap personal_prefix): "the top level" is there.
+    """
+    prefix = (
+        AccountState.objects.filter(account=account)
+        .values_list("folder_prefix", flat=True)
+        .first()
+    )
+    if not prefix or not delimiter:
+        return []
+    return [part for part in prefix.split(delimiter) if part]
+
+
+def _folder(
+    account: MailAccount, folder_id: int | None, *, top: bool = False
+) -> Folder | None:
+    """Return the account's folder with this id, or 404.
+
+    None for no id; with top, the folder the top level is under, if any.
+    """
     if folder_id is None:
-        return None
+        path = _top(account, delimiter_of(account)) if top else []
+        if not path:
+            return None
+        return Folder.objects.filter(account=account, path=path).first()
     try:
         return Folder.objects.get(id=folder_id, account=account)
     except (Folder.DoesNotExist, ValueError, TypeError):
@@ -128,7 +156,7 @@ def create_folder(
     """Create a folder (under the parent folder with that id); return it."""
     with transaction.atomic():
         lock_account(account.id)
-        parent = _folder(account, parent_id)
+        parent = _folder(account, parent_id, top=True)
         delimiter = parent.delimiter if parent else delimiter_of(account)
         parent_path = list(parent.path) if parent else []
         name = check_name(name, delimiter, _siblings(account, parent_path))
@@ -160,7 +188,7 @@ def rename_folder(
     with transaction.atomic():
         lock_account(account.id)
         folder = Folder.objects.get(id=folder.id)
-        parent = _folder(account, parent_id)
+        parent = _folder(account, parent_id, top=True)
         moving = folder_and_below(folder)
         if parent is not None and parent.id in {row.id for row in moving}:
             raise BadFolderName("into_itself")
@@ -224,3 +252,43 @@ def account_folder(account: MailAccount, folder_id: int) -> Folder:
     folder = _folder(account, folder_id)
     assert folder is not None
     return folder
+
+
+# The special folders a mailbox should have, by special use, with the name
+# each gets when made.
+SPECIAL_FOLDERS = (
+    ("\\Drafts", "Drafts"),
+    ("\\Sent", "Sent"),
+    ("\\Trash", "Trash"),
+    ("\\Junk", "Junk"),
+    ("\\Archive", "Archive"),
+)
+
+
+def missing_special_folders(account: MailAccount) -> list[str]:
+    """Return the names of the special folders the account lacks."""
+    have = {
+        use.lower()
+        for use in Folder.objects.filter(account=account).values_list(
+            "special_use", flat=True
+        )
+    }
+    return [name for use, name in SPECIAL_FOLDERS if use.lower() not in have]
+
+
+def create_special_folders(account: MailAccount) -> list[str]:
+    """Create the special folders the account lacks; return their names.
+
+    They are made as plain folders named Drafts, Sent, ...: servers know
+    them by these names (webmail.engine.folderlist guess_special_use).
+    """
+    made = []
+    uses = dict((name, use) for use, name in SPECIAL_FOLDERS)
+    for name in missing_special_folders(account):
+        try:
+            folder = create_folder(account, name)
+        except BadFolderName:
+            continue  # a folder of that name exists, with another use
+        Folder.objects.filter(id=folder.id).update(special_use=uses[name])
+        made.append(name)
+    return made

@@ -69,6 +69,7 @@ def _page(
     context = {
         "account": account,
         "rows": _rows(account),
+        "missing": verbs.missing_special_folders(account),
         "error": error,
         "typed": typed or {},
     }
@@ -160,4 +161,15 @@ def subscribe_view(
     account = account_or_404(request, account_id)
     folder = verbs.account_folder(account, folder_id)
     verbs.set_subscribed(account, folder, request.POST.get("subscribed") == "1")
+    return redirect("mail_folders", account.id)
+
+
+@require_POST
+@login_required
+def special_view(request: HttpRequest, account_id: int) -> HttpResponse:
+    """Create the special folders (Drafts, Sent, Trash, ...) the account lacks."""
+    account = account_or_404(request, account_id)
+    made = verbs.create_special_folders(account)
+    if made:
+        messages.success(request, _("Created: %s.") % ", ".join(made))
     return redirect("mail_folders", account.id)

@@ -75,7 +75,8 @@ def _label(info: FolderInfo) -> str:
 
 
 def _root_key(node: FolderNode) -> tuple[int, str]:
-    if node.kind is not None and node.depth == 0:
+    # Special folders first, also under INBOX (the "INBOX." layout).
+    if node.kind is not None:
         return (SPECIAL_ORDER.index(node.kind), "")
     return (len(SPECIAL_ORDER), node.label.casefold())
 

@@ -34,6 +34,11 @@ urlpatterns = [
         name="mail_folder_create",
     ),
     path(
+        "<int:account_id>/folders/special",
+        folders.special_view,
+        name="mail_folder_special",
+    ),
+    path(
         "<int:account_id>/folders/<int:folder_id>/rename",
         folders.rename_view,
         name="mail_folder_rename",
