@@ -118,3 +118,26 @@ def test_inbox_and_moves_into_itself_are_refused(imap_user, other_device):
     assert "cannot be moved into itself" in answer.content.decode()
     assert not PendingOperation.objects.filter(account=account)
     assert Folder.objects.filter(account=account, name="INBOX").exists()
+
+
+def test_the_sidebar_lists_subscribed_folders_and_the_folder_page_all(
+    imap_user, other_device
+):
+    phone = other_device(imap_user)
+    phone.create_folder("Hidden")
+    phone.create_folder("Shown")
+    phone.subscribe_folder("Shown")
+    account = account_for(imap_user)
+    folderlist.sync_folder_list(account.id)
+    client = _client(account)
+    hidden = _folder(account, "Hidden")
+
+    page = client.get(f"/mail/{account.id}/", follow=True).content.decode()
+    sidebar = page[
+        page.index('id="folders"') : page.index("</nav>", page.index('id="folders"'))
+    ]
+    assert "Shown" in sidebar and "Hidden" not in sidebar
+    assert "Hidden" in client.get(f"/mail/{account.id}/folders/").content.decode()
+    # Opened anyway (a bookmark), it shows while open.
+    page = client.get(f"/mail/{account.id}/{hidden.id}/").content.decode()
+    assert 'class="name">Hidden<' in page

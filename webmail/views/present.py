@@ -302,6 +302,7 @@ def folder_nodes(account_id: int, folders: Iterable[Any]) -> list[FolderNode]:
             unread=folder.unseen,
             total=folder.total,
             selectable=folder.selectable,
+            subscribed=getattr(folder, "subscribed", True),
         )
         for folder in folders
     ]

@@ -46,6 +46,8 @@ class FolderInfo:
     unread: int = 0
     total: int = 0
     selectable: bool = True
+    # The sidebar lists subscribed folders; the folder page lists them all.
+    subscribed: bool = True
 
 
 @dataclass
