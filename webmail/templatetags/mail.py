@@ -173,8 +173,15 @@ def folder_items(nodes: list[FolderNode], current_id: int | None) -> SafeString:
             ) % {"counter": node.unread}
             count = f'<span class="count" title="{_e(title)}">{node.unread}</span>'
         url = _e(node.url)
+        drag = ""
+        if node.move_url:
+            drag = (
+                f' draggable="true" data-move-url="{_e(node.move_url)}"'
+                f' data-label="{_e(node.label)}"'
+            )
         lines.append(
-            f'<li class="depth-{min(node.depth, 6)}{special}">\n'
+            f'<li class="depth-{min(node.depth, 6)}{special}"'
+            f' data-folder-id="{node.id}"{drag}>\n'
             f'  <a href="{url}" hx-get="{url}" hx-target="#app" hx-push-url="true"'
             f"{current}>\n"
             f'    <svg class="icon" aria-hidden="true"><use href="#i-'

@@ -59,6 +59,8 @@ class FolderNode:
     kind: str | None
     depth: int = 0
     url: str = ""
+    # Where the sidebar posts a move (drag and drop); "" for INBOX.
+    move_url: str = ""
     # The name shown: a special folder's name in the user's language.
     title: str = ""
     children: list[FolderNode] = field(default_factory=list)
