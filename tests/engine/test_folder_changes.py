@@ -105,14 +105,18 @@ def test_a_folder_is_deleted_with_its_subfolders_and_messages(
     assert f"Old{delimiter}Older" not in _on_server(phone)
 
 
-def test_subscriptions_reach_the_server(worker, server_user, other_device):
+def test_subscriptions_reach_the_server_and_the_other_tabs(
+    worker, server_user, other_device, subscribe
+):
     phone = other_device(server_user)
     phone.create_folder("Lists")
     account = account_for(server_user)
     rows = _ready(account)
     assert not rows["Lists"].subscribed
+    tabs = subscribe(account.user_id)
 
     folders.set_subscribed(account, rows["Lists"], True)
+    tabs.wait(lambda e: e["type"] == "folders")
     wait_for(lambda: _on_server(phone)["Lists"], what="subscribed")
     folders.set_subscribed(account, rows["Lists"], False)
     wait_for(lambda: not _on_server(phone)["Lists"], what="unsubscribed")
