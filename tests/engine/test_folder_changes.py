@@ -131,6 +131,7 @@ def test_a_folder_the_server_refuses_leaves_the_tree_and_is_reported(
     events = subscribe(account.user_id)
     # Dovecot refuses names that start with "~" (a home directory).
     folders.create_folder(account, "~bad")
+    folders.create_folder(account, "~日本")
 
     event = events.wait(lambda e: e["type"] == "outbox")
     assert event["failed"]
@@ -144,6 +145,7 @@ def test_a_folder_the_server_refuses_leaves_the_tree_and_is_reported(
     client.force_login(account.user)
     page = client.get(f"/mail/{account.id}/", follow=True).content.decode()
     assert "The server refused a change to the folder ~bad." in page
+    assert "The server refused a change to the folder ~日本." in page
 
 
 @pytest.mark.parametrize(

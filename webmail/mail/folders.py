@@ -135,7 +135,9 @@ def _record(
         account_id=account.id,
         kind=kind,
         folder_id=folder.id,
-        folder_name=folder.name,
+        # Decoded, for the page to name it if refused; the worker goes by
+        # the payload's server names.
+        folder_name=(folder.delimiter or "/").join(folder.path) or folder.name,
         uidvalidity=0,
         uids=[],
         payload=payload,
