@@ -45,7 +45,30 @@ STOP_GRACE = 0.5
 # Unix socket paths are limited to 108 bytes; Dovecot's longest one under
 # base_dir adds about 30.
 MAX_BASE_DIR = 75
-VARIANTS = ("full", "reduced")
+VARIANTS = ("full", "reduced", "prefixed")
+# The full and reduced servers create these folders for every user.
+SPECIAL_MAILBOXES = """\
+  mailbox Drafts {
+    special_use = \\Drafts
+    auto = subscribe
+  }
+  mailbox Sent {
+    special_use = \\Sent
+    auto = subscribe
+  }
+  mailbox Trash {
+    special_use = \\Trash
+    auto = subscribe
+  }
+  mailbox Junk {
+    special_use = \\Junk
+    auto = subscribe
+  }
+  mailbox Archive {
+    special_use = \\Archive
+    auto = subscribe
+  }
+"""
 # What Dovecot's auth_username_chars accepts by default.
 USERNAME = re.compile(r"[A-Za-z0-9.@_-]+")
 
@@ -210,6 +233,12 @@ class DovecotServer:
             "USERS_DIR": str(self.users_dir),
             "MAIL_DIR": str(self.mail_dir),
             "SEPARATOR": self.delimiter,
+            # "prefixed": the personal folders live under "INBOX." (as on
+            # Courier and Cyrus), and no special folder exists until made.
+            "PREFIX": "INBOX." if self.variant == "prefixed" else "",
+            "SPECIAL_MAILBOXES": ""
+            if self.variant == "prefixed"
+            else SPECIAL_MAILBOXES,
             "QUOTA_MB": str(self.quota_mb),
             "IMAP_PORT": str(self.imap_port),
             "IMAPS_PORT": str(self.imaps_port),
@@ -449,7 +478,9 @@ def start_dovecot(
 
     variant "full" offers what Dovecot offers (CONDSTORE, QRESYNC, IDLE,
     MOVE, COMPRESS=DEFLATE, ...) with "/" as hierarchy separator; "reduced"
-    hides those extensions and uses ".", like Courier. quota_mb is the
+    hides those extensions and uses ".", like Courier; "prefixed" is
+    "reduced" with the personal folders under "INBOX." and no special
+    folders made for the user (Courier's and old Cyrus's layout). quota_mb is the
     default per-user quota. allow_plaintext_auth permits LOGIN on the plain
     port before STARTTLS. tls_dir holds the CA and server certificate
     (made there if missing; default workdir/tls): pass the same one to

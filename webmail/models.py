@@ -174,6 +174,20 @@ class OperationKind(models.TextChoices):
     MOVE = "move", "Move"
     COPY = "copy", "Copy"
     EXPUNGE = "expunge", "Delete for good"
+    # Folder operations: folder_name is the folder's server name, uids is
+    # empty; payload holds the rest (see webmail.mail.folders).
+    CREATE_FOLDER = "mkfolder", "Create a folder"
+    RENAME_FOLDER = "renfolder", "Rename a folder"
+    DELETE_FOLDER = "rmfolder", "Delete a folder"
+    SUBSCRIBE = "subscribe", "Change a subscription"
+
+
+FOLDER_KINDS = (
+    OperationKind.CREATE_FOLDER,
+    OperationKind.RENAME_FOLDER,
+    OperationKind.DELETE_FOLDER,
+    OperationKind.SUBSCRIBE,
+)
 
 
 class PendingOperation(models.Model):
@@ -237,6 +251,8 @@ class AccountState(models.Model):
     error_at = models.DateTimeField(null=True, blank=True)
     folders_synced_at = models.DateTimeField(null=True, blank=True)
     capabilities = models.JSONField(default=list)
+    # Where the user's own folders live (NAMESPACE): "INBOX." on Courier.
+    folder_prefix = models.CharField(max_length=100, blank=True, default="")
     # Storage against the server's quota and the worker's open connections,
     # as of usage_at (the last folder-list sync), for the operator pages.
     quota_used_kb = models.BigIntegerField(null=True, blank=True)

@@ -178,6 +178,18 @@ CASES: dict[str, Case] = {
         lambda w: {"account_id": w.account.id, "folder_id": w.inbox.id}
     ),
     "mail_bulk": Case(lambda w: {"account_id": w.account.id, "folder_id": w.inbox.id}),
+    "mail_folders": Case(account),
+    "mail_folder_create": Case(account),
+    "mail_folder_special": Case(account),
+    "mail_folder_rename": Case(
+        lambda w: {"account_id": w.account.id, "folder_id": w.inbox.id}
+    ),
+    "mail_folder_delete": Case(
+        lambda w: {"account_id": w.account.id, "folder_id": w.inbox.id}
+    ),
+    "mail_folder_subscribe": Case(
+        lambda w: {"account_id": w.account.id, "folder_id": w.inbox.id}
+    ),
     "mail_message": Case(message),
     "mail_conversation": Case(message),
     "mail_conversation_seen": Case(message),

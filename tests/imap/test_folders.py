@@ -109,3 +109,16 @@ def test_a_kept_open_folder_follows_another_devices_changes(user) -> None:
     finally:
         session.logout()
         other.logout()
+
+
+def test_the_personal_namespace_prefix_is_read(
+    imap_user, imap_user_reduced, imap_user_prefixed
+) -> None:
+    prefixes = []
+    for user in (imap_user, imap_user_reduced, imap_user_prefixed):
+        session = open_session(user)
+        try:
+            prefixes.append(session.personal_prefix())
+        finally:
+            session.logout()
+    assert prefixes == ["", "", "INBOX."]

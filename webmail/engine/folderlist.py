@@ -18,7 +18,14 @@ from webmail.engine.connections import get_pool, with_session
 from webmail.imap import ImapSession
 from webmail.imap.types import Folder as ServerFolder
 from webmail.imap.types import Quota
-from webmail.models import AccountState, Folder, lock_account
+from webmail.models import (
+    FOLDER_KINDS,
+    AccountState,
+    Folder,
+    OperationState,
+    PendingOperation,
+    lock_account,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -43,15 +50,19 @@ def sync_folder_list(account_id: int, *, counts: bool = True) -> FolderListResul
 
     def work(
         session: ImapSession,
-    ) -> tuple[list[ServerFolder], list[str], Quota | None]:
+    ) -> tuple[list[ServerFolder], list[str], Quota | None, str]:
         return (
             session.list_folders(with_status=counts),
             sorted(session.capabilities.names),
             session.get_quota() if counts else None,
+            session.personal_prefix(),
         )
 
-    listed, capabilities, quota = with_session(account_id, work)
+    listed, capabilities, quota, prefix = with_session(account_id, work)
     result = apply_folder_list(account_id, listed, capabilities)
+    AccountState.objects.filter(account_id=account_id).exclude(
+        folder_prefix=prefix
+    ).update(folder_prefix=prefix)
     if counts:
         record_usage(account_id, quota)
     return result
@@ -75,18 +86,30 @@ def record_usage(account_id: int, quota: Quota | None) -> None:
 def apply_folder_list(
     account_id: int, listed: Sequence[ServerFolder], capabilities: list[str]
 ) -> FolderListResult:
-    """Write a LIST answer into the cache; folders gone from it are dropped."""
+    """Write a LIST answer into the cache; folders gone from it are dropped.
+
+    While folder operations wait in the outbox, the cache's folders stay
+    as the user made them: a LIST from before the push would undo them.
+    """
     result = FolderListResult()
     with transaction.atomic():
         lock_account(account_id)
+        hold = PendingOperation.objects.filter(
+            account_id=account_id, state=OperationState.PENDING, kind__in=FOLDER_KINDS
+        ).exists()
         existing = {f.name: f for f in Folder.objects.filter(account_id=account_id)}
+        guessed = guess_special_use(listed)
         by_path: dict[tuple[str, ...], Folder] = {}
+        for kept in existing.values() if hold else ():
+            by_path[tuple(kept.path)] = kept
         # Rows are written in id order (new ones last, in LIST order): a
         # move locks its two folders in that order too (mail/changes.py),
         # and on PostgreSQL the opposite order would deadlock with it.
         known = {name: row.id for name, row in existing.items()}
         for item in sorted(listed, key=lambda i: known.get(i.name, math.inf)):
             row = existing.pop(item.name, None)
+            if row is None and hold:
+                continue
             if row is None:
                 row = Folder(account_id=account_id, name=item.name)
                 result.changed = True
@@ -94,9 +117,10 @@ def apply_folder_list(
             row.display_name = item.display_name
             row.path = list(item.path)
             row.delimiter = item.delimiter or ""
-            row.special_use = item.special_use or ""
+            row.special_use = item.special_use or guessed.get(item.name, "")
             row.flags = list(item.flags)
-            row.subscribed = item.subscribed
+            if not hold:
+                row.subscribed = item.subscribed
             row.selectable = item.selectable
             if item.messages is not None:
                 row.total = item.messages
@@ -113,7 +137,7 @@ def apply_folder_list(
             if row.parent_id != (parent.id if parent else None):
                 row.parent = parent
                 row.save(update_fields=["parent"])
-        if existing:
+        if existing and not hold:
             result.changed = True
             Folder.objects.filter(id__in=[f.id for f in existing.values()]).delete()
         AccountState.objects.update_or_create(
@@ -127,6 +151,38 @@ def apply_folder_list(
             },
         )
     return result
+
+
+# Names that mean a special folder on servers that do not say (no SPECIAL-USE),
+# lower case.
+SPECIAL_NAMES = {
+    "\\Drafts": ("drafts", "draft"),
+    "\\Sent": ("sent", "sent messages", "sent items", "sent mail"),
+    "\\Trash": ("trash", "deleted messages", "deleted items", "bin"),
+    "\\Junk": ("junk", "spam", "junk e-mail", "junk mail"),
+    "\\Archive": ("archive", "archives"),
+}
+
+
+def guess_special_use(listed: Sequence[ServerFolder]) -> dict[str, str]:
+    """Return {server name: special use} for folders the server does not mark.
+
+    A folder named like a special one ("Sent", "Deleted Messages"), at the
+    top or right under INBOX (the "INBOX." layout), is taken for it when no
+    folder has that use already.
+    """
+    taken = {item.special_use.lower() for item in listed if item.special_use}
+    found: dict[str, str] = {}
+    for use, names in SPECIAL_NAMES.items():
+        if use.lower() in taken:
+            continue
+        for item in listed:
+            path = item.path
+            top = len(path) == 1 or (len(path) == 2 and path[0].upper() == "INBOX")
+            if top and not item.special_use and path[-1].lower() in names:
+                found[item.name] = use
+                break
+    return found
 
 
 def _looks_stale(row: Folder, item: ServerFolder) -> bool:

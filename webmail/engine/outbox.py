@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from accounts.models import MailAccount
 from webmail.engine.connections import AccountUnusable, account_session
+from webmail.engine.folderops import apply_folder_operation
 from webmail.engine.sync import forget_uids, refresh_flags, refresh_uids
 from webmail.imap import (
     AuthenticationFailed,
@@ -43,6 +44,7 @@ from webmail.imap import (
     TlsError,
 )
 from webmail.models import (
+    FOLDER_KINDS,
     AccountState,
     Folder,
     OperationKind,
@@ -88,6 +90,8 @@ class PushResult:
     retry_in: float | None = None
     # Folders that received messages (move and copy targets).
     touched_folders: set[int] | None = None
+    # A folder was created, renamed, deleted or (un)subscribed, or refused.
+    folders_changed: bool = False
 
 
 # One pusher per account per process; a push asked for while one runs is
@@ -123,6 +127,7 @@ def push(account_id: int) -> PushResult | None:
                 result.touched_folders or set()
             )
             total.retry_in = result.retry_in
+            total.folders_changed |= result.folders_changed
             with _guard:
                 if account_id not in _again or result.retry_in is not None:
                     _running.discard(account_id)
@@ -170,6 +175,8 @@ def _push_due(account_id: int) -> PushResult:
                     result.done += len(group)
                     if gone:
                         _forget(group[0], gone)
+                if group[0].kind in FOLDER_KINDS:
+                    result.folders_changed = True
                 target = group[0].payload.get("target_id")
                 if target:
                     assert result.touched_folders is not None
@@ -223,6 +230,9 @@ def _select(
 def _apply(session: ImapSession, group: list[PendingOperation]) -> set[int]:
     """Apply a group of operations; return the UIDs another client removed first."""
     first = group[0]
+    if first.kind in FOLDER_KINDS:
+        apply_folder_operation(session, first)
+        return set()
     _select(session, first)
     uids = sorted({int(u) for op in group for u in op.uids})
     if first.kind == OperationKind.FLAGS:
@@ -425,6 +435,8 @@ def _fail(session: ImapSession, group: list[PendingOperation], exc: ImapError) -
     )
     folder_id = group[0].folder_id
     folder = Folder.objects.filter(id=folder_id).first() if folder_id else None
+    if group[0].kind in FOLDER_KINDS:
+        return  # the folder list is read again after the push
     if folder is None or isinstance(exc, UidValidityChanged):
         return
     uids = {int(u) for op in group for u in op.uids}

@@ -67,10 +67,15 @@ def sync_and_publish(
     return result
 
 
-def sync_folder_list_and_publish(account_id: int, *, counts: bool = True) -> list[int]:
-    """Sync the folder list; publish if it changed; return stale folder ids."""
+def sync_folder_list_and_publish(
+    account_id: int, *, counts: bool = True, always: bool = False
+) -> list[int]:
+    """Sync the folder list; publish if it changed; return stale folder ids.
+
+    always: publish even if the cache had the list already.
+    """
     listed = sync_folder_list(account_id, counts=counts)
-    if listed.changed:
+    if listed.changed or always:
         user_id = user_id_of(account_id)
         if user_id is not None:
             events.publish(user_id, {"type": events.FOLDERS, "account": account_id})

@@ -133,6 +133,10 @@ def apply_outbox(account_id: int) -> None:
         events.publish(user_id, {**event, "partial": result.partial})
     for folder_id in result.touched_folders or ():
         door.sync_folder(account_id, folder_id)
+    if result.folders_changed:
+        # The cache took the user's changes at once; now it takes the
+        # server's list (also what a refusal left as it was).
+        publish.sync_folder_list_and_publish(account_id, counts=False, always=True)
     if result.retry_in is not None:
         if user_id is not None:
             events.publish(user_id, {"type": events.STATUS, "account": account_id})

@@ -20,7 +20,7 @@ from webmail.engine.folderlist import apply_folder_list, record_usage
 from webmail.engine.outbox import record_account_error
 from webmail.engine.publish import inbox_id, sync_and_publish, user_id_of
 from webmail.engine.sync import flag_news_known
-from webmail.imap import ImapError, ImapSession, encode_folder_name
+from webmail.imap import FolderMissing, ImapError, ImapSession, encode_folder_name
 from webmail.imap.types import FolderStatus, IdleEvent, NotificationsLost
 from webmail.models import Folder
 from webmail.shared import events
@@ -185,6 +185,11 @@ class Watch:
             return
         folder_id = self._folder_of(watched)
         folder = Folder.objects.filter(id=folder_id).first() if folder_id else None
+        if folder is None and watched:
+            # The page's folder is gone (another client deleted or renamed
+            # it): INBOX is watched until the page, told, moves there.
+            folder_id = self._folder_of(0)
+            folder = Folder.objects.filter(id=folder_id).first() if folder_id else None
         if folder is None:
             self._inbox_id = None  # dropped from the cache: look it up again
             self.release()
@@ -199,7 +204,17 @@ class Watch:
         self.inbox = (
             (inbox_row[0], encode_folder_name(inbox_row[1])) if inbox_row else None
         )
-        session.open_folder(folder.name)
+        try:
+            session.open_folder(folder.name)
+        except FolderMissing:
+            # Gone from the server: the list drops it and tells the pages,
+            # and the next step watches INBOX instead.
+            self._list_folders(session)
+            if Folder.objects.filter(id=folder.id).exists():
+                raise  # still listed (a change of the user's waits): retry later
+            self.restart = True
+            self.wake_at = 0.0
+            return
         self.folder_id = folder.id
         self.notify = session.capabilities.has("NOTIFY")
         if self.notify:
@@ -238,6 +253,10 @@ class Watch:
                 return
             if listing:
                 self._list_folders(session)
+                if not Folder.objects.filter(id=self.folder_id or 0).exists():
+                    self.restart = True  # the watched folder is gone
+                    self.wake_at = 0.0
+                    return
             # The folder list's answer may have carried news of the viewed
             # folder, which that command does not report: sync after it too.
             # The webmail's own changes come back as news the cache has.

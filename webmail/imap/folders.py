@@ -91,6 +91,23 @@ class FolderVerbs(SessionCore):
                 return parse.parse_status(rest)[1]
         return {}
 
+    def personal_prefix(self) -> str:
+        """Return the personal namespace's prefix ("INBOX." on Courier), or "".
+
+        "" also for servers without NAMESPACE.
+        """
+        if not self.capabilities.has("NAMESPACE"):
+            return ""
+        response = self._ok(self._run(Raw(b"NAMESPACE")), "read the namespaces")
+        for item in response.untagged:
+            kind, _, rest = parse.classify(item)
+            if kind != "NAMESPACE":
+                continue
+            personal = parse.parse(rest)[0]
+            if personal:
+                return parse.decode_folder_name(parse.text(personal[0][0]))
+        return ""
+
     def create_folder(self, folder: str) -> None:
         """Create a folder (name as the server spells it, see module doc)."""
         name = parse.encode_folder_name(folder)

@@ -58,7 +58,7 @@ def folders(account: MailAccount) -> list[Folder]:
 # list's (complete: backfill_below_uid) and the conversations' fields.
 FOLDER_PAGE_FIELDS = (
     "account_id", "name", "display_name", "path", "special_use", "selectable",
-    "total", "unseen", "backfill_below_uid",
+    "total", "unseen", "backfill_below_uid", "subscribed",
 )  # fmt: skip
 
 _FOLDERS = Prepared(

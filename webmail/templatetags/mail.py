@@ -157,10 +157,13 @@ def folder_items(nodes: list[FolderNode], current_id: int | None) -> SafeString:
     """Print the sidebar's folder lines (templates/webmail/_folders.html).
 
     Printed here rather than by a loop in the template: a line has ten
-    values and tests, and the sidebar is on every list page.
+    values and tests, and the sidebar is on every list page. Folders the
+    user unsubscribed from are left out, but for the open one.
     """
     lines = []
     for node in nodes:
+        if not node.folder.subscribed and not node.kind and node.id != current_id:
+            continue  # listed on the folder page (all folders)
         special = " special" if node.kind else ""
         current = ' aria-current="page"' if node.id == current_id else ""
         count = ""
@@ -170,8 +173,15 @@ def folder_items(nodes: list[FolderNode], current_id: int | None) -> SafeString:
             ) % {"counter": node.unread}
             count = f'<span class="count" title="{_e(title)}">{node.unread}</span>'
         url = _e(node.url)
+        drag = ""
+        if node.move_url:
+            drag = (
+                f' draggable="true" data-move-url="{_e(node.move_url)}"'
+                f' data-label="{_e(node.label)}"'
+            )
         lines.append(
-            f'<li class="depth-{min(node.depth, 6)}{special}">\n'
+            f'<li class="depth-{min(node.depth, 6)}{special}"'
+            f' data-folder-id="{node.id}"{drag}>\n'
             f'  <a href="{url}" hx-get="{url}" hx-target="#app" hx-push-url="true"'
             f"{current}>\n"
             f'    <svg class="icon" aria-hidden="true"><use href="#i-'

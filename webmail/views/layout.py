@@ -160,6 +160,7 @@ def layout(
 
 LIST_PAGE_DEFAULTS = {
     "folders_oob": False,
+    "folder_gone": False,
     "message": None,
     "conversation": None,
     "threads": None,

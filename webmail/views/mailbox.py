@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotFound
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -60,6 +60,9 @@ def account_view(request: HttpRequest, account_id: int) -> HttpResponse:
     folder = _inbox(account)
     if folder is None:
         return inbox_page(request, account)
+    if request.GET.get("gone") == "1":
+        url = reverse("mail_folder", args=[account.id, folder.id])
+        return redirect(f"{url}?gone=1")
     return redirect("mail_folder", account.id, folder.id)
 
 
@@ -83,9 +86,20 @@ def _folder_page(
     if accounts is None:
         accounts = accounts_for_user(account.user_id)
     folders = reading.folders(account)
-    folder = reading.pick_folder(folders, folder_id)
+    refresh = is_htmx(request) and request.headers.get("HX-Target") == "list"
+    try:
+        folder = reading.pick_folder(folders, folder_id)
+    except Http404:
+        if not refresh:
+            raise
+        # The open folder went (deleted or renamed in another app, or in
+        # another tab): the page moves to the inbox, which says so.
+        response = HttpResponseNotFound()
+        gone = reverse("mail_account", args=[account.id])
+        response["HX-Redirect"] = f"{gone}?gone=1"
+        return response
     loaded = Loaded(accounts, folders)
-    if is_htmx(request) and request.headers.get("HX-Target") == "list":
+    if refresh:
         # A refresh after an event: the worker has just synced, so the
         # folder is not checked again (that would echo another event).
         context = layout(request, account, folder, loaded=loaded)
@@ -93,6 +107,7 @@ def _folder_page(
         return render(request, "webmail/_refresh.html", context)
     reading.check_folder(account, folder)
     context = layout(request, account, folder, loaded=loaded)
+    context["folder_gone"] = request.GET.get("gone") == "1"
     if is_htmx(request):
         return render(request, "webmail/_content.html", context)
     return render(request, "webmail/mailbox.html", context)

@@ -302,6 +302,7 @@ def folder_nodes(account_id: int, folders: Iterable[Any]) -> list[FolderNode]:
             unread=folder.unseen,
             total=folder.total,
             selectable=folder.selectable,
+            subscribed=getattr(folder, "subscribed", True),
         )
         for folder in folders
     ]
@@ -311,6 +312,8 @@ def folder_nodes(account_id: int, folders: Iterable[Any]) -> list[FolderNode]:
     titles = special_titles()
     for node in nodes:
         node.url = f"{base}{node.id}/"
+        if node.kind != "inbox":
+            node.move_url = f"{base}folders/{node.id}/rename"
         if node.depth == 0 and node.kind is not None:
             node.title = titles[node.kind]
         else:

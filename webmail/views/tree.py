@@ -46,6 +46,8 @@ class FolderInfo:
     unread: int = 0
     total: int = 0
     selectable: bool = True
+    # The sidebar lists subscribed folders; the folder page lists them all.
+    subscribed: bool = True
 
 
 @dataclass
@@ -57,6 +59,8 @@ class FolderNode:
     kind: str | None
     depth: int = 0
     url: str = ""
+    # Where the sidebar posts a move (drag and drop); "" for INBOX.
+    move_url: str = ""
     # The name shown: a special folder's name in the user's language.
     title: str = ""
     children: list[FolderNode] = field(default_factory=list)
@@ -75,7 +79,8 @@ def _label(info: FolderInfo) -> str:
 
 
 def _root_key(node: FolderNode) -> tuple[int, str]:
-    if node.kind is not None and node.depth == 0:
+    # Special folders first, also under INBOX (the "INBOX." layout).
+    if node.kind is not None:
         return (SPECIAL_ORDER.index(node.kind), "")
     return (len(SPECIAL_ORDER), node.label.casefold())
 

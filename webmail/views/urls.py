@@ -7,6 +7,7 @@ from webmail.views import (
     bulk,
     compose,
     conversations,
+    folders,
     images,
     mailbox,
     notify,
@@ -28,6 +29,32 @@ urlpatterns = [
     path("<id:account_id>/", mailbox.account_view, name="mail_account"),
     path("<id:account_id>/search", search.search_view, name="mail_search"),
     path("<id:account_id>/compose/", compose.compose_view, name="mail_compose"),
+    path("<id:account_id>/folders/", folders.folders_view, name="mail_folders"),
+    path(
+        "<id:account_id>/folders/new",
+        folders.create_view,
+        name="mail_folder_create",
+    ),
+    path(
+        "<id:account_id>/folders/special",
+        folders.special_view,
+        name="mail_folder_special",
+    ),
+    path(
+        "<id:account_id>/folders/<id:folder_id>/rename",
+        folders.rename_view,
+        name="mail_folder_rename",
+    ),
+    path(
+        "<id:account_id>/folders/<id:folder_id>/delete",
+        folders.delete_view,
+        name="mail_folder_delete",
+    ),
+    path(
+        "<id:account_id>/folders/<id:folder_id>/subscribe",
+        folders.subscribe_view,
+        name="mail_folder_subscribe",
+    ),
     path(
         "<id:account_id>/compose/sent/<id:outgoing_id>",
         compose.outgoing_view,
