@@ -211,8 +211,8 @@ class PendingOperation(models.Model):
     uids = models.JSONField(default=list)
     # flags: {"add": [...], "remove": [...], "modseq": n};
     # move/copy: {"target": name, "target_id": id}; the worker adds its
-    # progress ("sent", "copied") and, when done in part, "missing": the
-    # UIDs another client removed first.
+    # progress ("copying" before a COPY, "sent", "copied") and, when done
+    # in part, "missing": the UIDs another client removed first.
     payload = models.JSONField(default=dict)
     state = models.CharField(
         max_length=10, choices=OperationState.choices, default=OperationState.PENDING

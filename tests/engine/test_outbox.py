@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.db import transaction
 from django.test import Client
 
 from tests.engine.conftest import account_for, fill, wait_for
@@ -126,6 +127,88 @@ def test_a_killed_worker_loses_none_of_200_changes(worker, server_user, other_de
     assert not Message.objects.filter(folder=inbox, seen=False).exists()
     sync.sync_folder(account.id, inbox.id)
     assert Message.objects.filter(folder=inbox, seen=True).count() == 200
+
+
+def _subjects(phone, folder: str) -> list[str]:
+    phone.select_folder(folder, readonly=True)
+    uids = phone.search(["ALL"])
+    if not uids:
+        return []
+    fetched = phone.fetch(uids, ["ENVELOPE"])
+    return sorted(data[b"ENVELOPE"].subject.decode() for data in fetched.values())
+
+
+@pytest.mark.parametrize(
+    "copied_before", [[1, 3], []], ids=["copy-reached-server", "copy-never-sent"]
+)
+def test_a_move_without_move_pushed_again_after_a_crash_copies_once(
+    worker, imap_user_reduced, other_device, copied_before
+):
+    """Without MOVE a move is COPY, then \\Deleted and UID EXPUNGE. A worker
+    killed between the server's COPY and the record of it leaves the state
+    made here: the operation records the copy it was about to make, the
+    copies are in the target (the phone's COPY stands in for the lost
+    push's), and nothing says they were made."""
+    phone = other_device(imap_user_reduced)
+    phone.create_folder("Archive")
+    fill(phone, "INBOX", 3)
+    # An older copy of "msg 0" (same Message-ID) in Archive is not the
+    # lost push's copy.
+    phone.select_folder("INBOX", readonly=True)
+    phone.append("Archive", phone.fetch([1], ["BODY.PEEK[]"])[1][b"BODY[]"])
+    account = account_for(imap_user_reduced)
+    rows = _ready(account, "Archive")
+    before = phone.folder_status("Archive", ["UIDVALIDITY", "UIDNEXT"])
+    if copied_before:
+        phone.select_folder("INBOX")
+        phone.copy(copied_before, "Archive")
+
+    with transaction.atomic():  # pushed once committed, intent and all
+        changes.move_messages(account, rows["INBOX"], [1, 3], rows["Archive"])
+        op = PendingOperation.objects.get(account=account)
+        op.payload["copying"] = {
+            "uids": [1, 3],
+            "uidvalidity": before[b"UIDVALIDITY"],
+            "uidnext": before[b"UIDNEXT"],
+        }
+        op.save(update_fields=["payload"])
+
+    wait_for(lambda: _pending(account) == 0, what="outbox drained")
+    op.refresh_from_db()
+    assert op.state == "done"
+    assert op.payload["copied"] == [1, 3]
+    assert _subjects(phone, "Archive") == ["msg 0", "msg 0", "msg 2"]
+    assert _subjects(phone, "INBOX") == ["msg 1"]  # expunged, not only \Deleted
+
+
+def test_a_copy_pushed_again_after_a_crash_copies_once(
+    worker, server_user, other_device
+):
+    """The same for a copy: the lost push's COPY stands, none is added."""
+    phone = other_device(server_user)
+    phone.create_folder("Archive")
+    fill(phone, "INBOX", 2)
+    account = account_for(server_user)
+    rows = _ready(account, "Archive")
+    before = phone.folder_status("Archive", ["UIDVALIDITY", "UIDNEXT"])
+    phone.select_folder("INBOX")
+    phone.copy([2], "Archive")
+
+    with transaction.atomic():
+        changes.copy_messages(account, rows["INBOX"], [1, 2], rows["Archive"])
+        op = PendingOperation.objects.get(account=account)
+        op.payload["copying"] = {
+            "uids": [1, 2],
+            "uidvalidity": before[b"UIDVALIDITY"],
+            "uidnext": before[b"UIDNEXT"],
+        }
+        op.save(update_fields=["payload"])
+
+    wait_for(lambda: _pending(account) == 0, what="outbox drained")
+    op.refresh_from_db()
+    assert op.state == "done"
+    assert _subjects(phone, "Archive") == ["msg 0", "msg 1"]
+    assert _subjects(phone, "INBOX") == ["msg 0", "msg 1"]
 
 
 def test_a_refused_move_is_undone_and_reported(

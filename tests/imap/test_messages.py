@@ -99,6 +99,21 @@ def test_search_and_esearch(session) -> None:
     assert (empty.uids, empty.count, empty.min) == ((), 0, None)
 
 
+def test_message_ids_are_read_as_written(session) -> None:
+    plain = session.append("INBOX", b"Message-ID: <a.1@example.org>\r\n\r\nx\r\n")
+    folded = session.append(
+        "INBOX", b"Subject: s\r\nMessage-Id:\r\n <b.2@example.org>\r\n\r\nx\r\n"
+    )
+    without = session.append("INBOX", b"Subject: none\r\n\r\nx\r\n")
+    session.select("INBOX")
+    assert session.fetch_message_ids([plain, folded, without, 99]) == {
+        plain: "<a.1@example.org>",
+        folded: "<b.2@example.org>",
+        without: None,
+    }
+    assert session.fetch_message_ids([]) == {}
+
+
 def test_flags_are_added_and_removed(session) -> None:
     _fill(session, 2)
     session.select("INBOX")

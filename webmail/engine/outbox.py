@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -245,8 +246,7 @@ def _apply(session: ImapSession, group: list[PendingOperation]) -> set[int]:
         return _move(session, first, uids)
     if first.kind == OperationKind.COPY:
         target = first.payload["target"]
-        copied = _on_present(session, first, uids, lambda p: session.copy(p, target))
-        return set(uids) - set(copied)
+        return set(uids) - set(_copy_once(session, first, uids, target))
     if first.kind == OperationKind.EXPUNGE:
         # Messages gone already are what the user asked for: nothing to tell.
         _on_present(session, first, uids, session.expunge_uids)
@@ -373,13 +373,14 @@ def _move(session: ImapSession, op: PendingOperation, uids: list[int]) -> set[in
 
         return set(uids) - set(_on_present(session, op, uids, move)) - earlier
     # COPY, then \Deleted and UID EXPUNGE. The copies are recorded before
-    # the originals go, so a repeat after a crash does not copy them twice.
+    # the originals go, so a repeat after a crash does not copy them twice;
+    # a crash between the COPY and that record is _copy_once's to handle.
     copied = op.payload.get("copied")
     if not isinstance(copied, list):
         if copied:  # recorded as True by an earlier version: all of them
             copied = uids
         else:
-            copied = _on_present(session, op, uids, lambda p: session.copy(p, target))
+            copied = _copy_once(session, op, uids, target)
             _save(op, copied=copied)
     present = _present(session, [int(u) for u in copied])
     if present:
@@ -387,6 +388,94 @@ def _move(session: ImapSession, op: PendingOperation, uids: list[int]) -> set[in
         if session.capabilities.has("UIDPLUS"):
             session.expunge_uids(present)
     return set(uids) - {int(u) for u in copied}
+
+
+def _copy_once(
+    session: ImapSession, op: PendingOperation, uids: list[int], target: str
+) -> list[int]:
+    """Copy those of uids still in the folder to target; return them.
+
+    The server's COPY and the caller's record of it are two steps: a worker
+    killed between them leaves an operation that looks as if nothing was
+    copied. So the intent is recorded first ("copying": the UIDs, and the
+    target's UIDVALIDITY and UIDNEXT just before), and a push that finds
+    one looks in the target for the copies an earlier push made, by
+    Message-ID among the messages that arrived there since, and copies only
+    the rest.
+    """
+    intent = op.payload.get("copying")
+    if isinstance(intent, dict):
+        there = _copies_in_target(session, op, intent, uids, target)
+    else:
+        there = []
+        counts = session.status(target, ("UIDVALIDITY", "UIDNEXT"))
+        _save(
+            op,
+            copying={
+                "uids": uids,
+                "uidvalidity": counts.get("UIDVALIDITY"),
+                "uidnext": counts.get("UIDNEXT"),
+            },
+        )
+    done = set(there)
+    rest = [u for u in uids if u not in done]
+    copied = _on_present(session, op, rest, lambda p: session.copy(p, target))
+    return sorted(done | set(copied))
+
+
+def _copies_in_target(
+    session: ImapSession,
+    op: PendingOperation,
+    intent: dict[str, object],
+    uids: list[int],
+    target: str,
+) -> list[int]:
+    """Return those of uids whose copy an earlier push already put in target.
+
+    A message is taken as copied when a message with its Message-ID arrived
+    in the target after the intent was recorded (two source messages with
+    one Message-ID need two such arrivals). A message without a Message-ID
+    cannot be told from others there: it is copied again. The user may then
+    see it twice, where skipping it would lose it when the original is
+    expunged.
+    """
+    _select(session, op, refresh=True)
+    intended = set(_ints(intent))
+    wanted = _present(session, [u for u in uids if u in intended])
+    ids = {
+        uid: mid
+        for uid, mid in session.fetch_message_ids(wanted).items()
+        if mid is not None
+    }
+    if not ids:
+        return []
+    info = session.select(target, readonly=True)
+    uidnext = intent.get("uidnext")
+    if info.uidvalidity == intent.get("uidvalidity") and isinstance(uidnext, int):
+        arrived = [
+            u for u in session.search_uids("UID", f"{uidnext}:*") if u >= uidnext
+        ]
+    else:  # the target was rebuilt since: any of its messages may be a copy
+        arrived = session.search_uids("ALL")
+    waiting = Counter(session.fetch_message_ids(arrived).values())
+    _select(session, op)
+    there = []
+    for uid in sorted(ids):
+        if waiting[ids[uid]] > 0:
+            waiting[ids[uid]] -= 1
+            there.append(uid)
+    if there:
+        logger.info(
+            "Operation %s: %d messages already copied by an earlier push",
+            op.id,
+            len(there),
+        )
+    return there
+
+
+def _ints(intent: dict[str, object]) -> list[int]:
+    values = intent.get("uids")
+    return [int(u) for u in values] if isinstance(values, list) else []
 
 
 def _save(op: PendingOperation, **values: object) -> None:

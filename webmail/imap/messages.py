@@ -31,6 +31,11 @@ SUMMARY_ITEMS = (
     b"BODY.PEEK[HEADER.FIELDS (REFERENCES)]"
 )
 _REFERENCES = b"BODY[HEADER.FIELDS (REFERENCES)]"
+_MESSAGE_ID_ITEMS = b"UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"
+_MESSAGE_ID_FIELD = re.compile(
+    rb"^message-id[ \t]*:(.*)$", re.IGNORECASE | re.MULTILINE
+)
+_FOLDING = re.compile(rb"\r?\n(?=[ \t])")
 FETCH_BATCH = 1000
 
 
@@ -248,6 +253,29 @@ class MessageVerbs(SessionCore):
                     found[change.uid] = change
         return found
 
+    def fetch_message_ids(self, uids: Iterable[int]) -> dict[int, str | None]:
+        """Return {uid: Message-ID header, or None without one} by UID.
+
+        The header's value as written, its folding and other white space
+        taken out (a Message-ID has none), so that two copies of a message
+        compare equal. Messages already gone are left out.
+        """
+        wanted = sorted(set(uids))
+        found: dict[int, str | None] = {}
+        for start in range(0, len(wanted), FETCH_BATCH):
+            batch = wanted[start : start + FETCH_BATCH]
+            asked = set(batch)
+            for _, data in self._fetch(batch, _MESSAGE_ID_ITEMS):
+                uid = data.get(b"UID")
+                block = next(
+                    (v for k, v in data.items() if k.startswith(b"BODY[HEADER")),
+                    None,
+                )
+                # News of other messages may come with the answer.
+                if uid in asked and (block is not None or uid not in found):
+                    found[uid] = _message_id(block)
+        return found
+
     def _exists_is_zero(self) -> bool:
         # "1:*" on an empty folder is an error on some servers.
         if self.capabilities.has("ESEARCH"):
@@ -310,6 +338,18 @@ def _summary(
         references=envelopes.references(references),
         bodystructure=bodystructure.safe_bodystructure(data[b"BODYSTRUCTURE"]),
     )
+
+
+def _message_id(header_block: bytes | None) -> str | None:
+    """Return the Message-ID in a HEADER.FIELDS (MESSAGE-ID) answer, or None."""
+    if not header_block:
+        return None
+    unfolded = _FOLDING.sub(b" ", header_block)
+    found = _MESSAGE_ID_FIELD.search(unfolded)
+    if found is None:
+        return None
+    value = b"".join(found.group(1).split())
+    return value.decode("utf-8", "surrogateescape") or None
 
 
 def _by_uid(summaries: list[MessageSummary]) -> list[MessageSummary]:
