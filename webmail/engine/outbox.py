@@ -23,8 +23,6 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -34,12 +32,19 @@ from django.utils import timezone
 from accounts.models import MailAccount
 from webmail.engine.connections import AccountUnusable, account_session
 from webmail.engine.folderops import apply_folder_operation
+from webmail.engine.moves import (
+    UidValidityChanged,
+    copy_once,
+    move,
+    on_present,
+    present_uids,
+    select_folder,
+)
 from webmail.engine.sync import forget_uids, refresh_flags, refresh_uids
 from webmail.imap import (
     AuthenticationFailed,
     ImapError,
     ImapSession,
-    MessageMissing,
     ServerUnreachable,
     Timeout,
     TlsError,
@@ -53,15 +58,9 @@ from webmail.models import (
     PendingOperation,
 )
 from webmail.shared import events
-from webmail.shared.flags import FLAG_OF
 
 logger = logging.getLogger(__name__)
 
-FLAG_DELETED = FLAG_OF["deleted"]
-
-# A command refused for naming messages another client expunged is sent
-# this many times in all, the view of the folder brought up to date first.
-RESYNC_TRIES = 3
 BACKOFF_BASE = 2.0
 BACKOFF_MAX = 15 * 60.0
 # Errors that concern the account as a whole rather than one operation.
@@ -72,12 +71,6 @@ ACCOUNT_ERRORS = (
     Timeout,
     AccountUnusable,
 )
-
-
-class UidValidityChanged(ImapError):
-    """The folder was rebuilt on the server; old UIDs name other messages."""
-
-    retryable = False
 
 
 @dataclass
@@ -215,83 +208,30 @@ def _group(ops: list[PendingOperation], start: int) -> list[PendingOperation]:
     return group
 
 
-def _select(
-    session: ImapSession, op: PendingOperation, *, refresh: bool = False
-) -> None:
-    """Select op's folder; refresh brings the view up to date (see _on_present)."""
-    opener = session.refresh_folder if refresh else session.open_folder
-    info = opener(op.folder_name)
-    if info.uidvalidity != op.uidvalidity:
-        raise UidValidityChanged(
-            f'The folder "{op.folder_name}" was rebuilt on the server, so the '
-            "change could not be applied safely."
-        )
-
-
 def _apply(session: ImapSession, group: list[PendingOperation]) -> set[int]:
     """Apply a group of operations; return the UIDs another client removed first."""
     first = group[0]
     if first.kind in FOLDER_KINDS:
         apply_folder_operation(session, first)
         return set()
-    _select(session, first)
+    select_folder(session, first)
     uids = sorted({int(u) for op in group for u in op.uids})
     if first.kind == OperationKind.FLAGS:
         _store(session, first, uids)
         # UID STORE leaves messages already gone alone, and the server tells
         # the connection of expunges as it ends: what is not found now was
         # not there.
-        return set(uids) - set(_present(session, uids))
+        return set(uids) - set(present_uids(session, uids))
     if first.kind == OperationKind.MOVE:
-        return _move(session, first, uids)
+        return move(session, first, uids)
     if first.kind == OperationKind.COPY:
         target = first.payload["target"]
-        return set(uids) - set(_copy_once(session, first, uids, target))
+        return set(uids) - set(copy_once(session, first, uids, target))
     if first.kind == OperationKind.EXPUNGE:
         # Messages gone already are what the user asked for: nothing to tell.
-        _on_present(session, first, uids, session.expunge_uids)
+        on_present(session, first, uids, session.expunge_uids)
         return set()
     raise ValueError(f"Unknown operation {first.kind!r}")
-
-
-def _present(session: ImapSession, uids: list[int]) -> list[int]:
-    """Return those of uids still in the selected folder."""
-    if not uids:
-        return []
-    found = set(session.search_uids("UID", ",".join(str(u) for u in uids)))
-    return [u for u in uids if u in found]
-
-
-def _on_present(
-    session: ImapSession,
-    op: PendingOperation,
-    uids: list[int],
-    command: Callable[[list[int]], object],
-) -> list[int]:
-    """Run command on those of uids still in the folder; return them.
-
-    The view of a folder kept selected may be up to a second behind the
-    server (ImapSession.open_folder) and still list messages another
-    client expunged. A server refuses a UID MOVE or COPY naming one of
-    them outright (Dovecot: NO [EXPUNGEISSUED]) and does none of it: the
-    view is then brought up to date and the command sent again for what
-    is left.
-    """
-    tries = 1
-    while True:
-        present = _present(session, uids)
-        if not present:
-            return []
-        try:
-            command(present)
-        except MessageMissing:
-            if tries >= RESYNC_TRIES:
-                raise
-            tries += 1
-            logger.info("Operation %s named messages gone meanwhile; resyncing", op.id)
-            _select(session, op, refresh=True)
-        else:
-            return present
 
 
 def _store(session: ImapSession, op: PendingOperation, uids: list[int]) -> None:
@@ -356,132 +296,6 @@ def _tell(account_id: int, event: dict[str, object]) -> None:
 def _has(flags: tuple[str, ...], flag: str) -> bool:
     lowered = flag.lower()
     return any(f.lower() == lowered for f in flags)
-
-
-def _move(session: ImapSession, op: PendingOperation, uids: list[int]) -> set[int]:
-    """Move the messages; return those another client removed first."""
-    target = op.payload["target"]
-    if session.capabilities.has("MOVE"):
-        # What an earlier push of this operation sent is gone from the
-        # folder if its worker died before recording the server's OK:
-        # moved, not removed by another client.
-        earlier = {int(u) for u in op.payload.get("sent", [])}
-
-        def move(present: list[int]) -> None:
-            _save(op, sent=present)
-            session.move(present, target)
-
-        return set(uids) - set(_on_present(session, op, uids, move)) - earlier
-    # COPY, then \Deleted and UID EXPUNGE. The copies are recorded before
-    # the originals go, so a repeat after a crash does not copy them twice;
-    # a crash between the COPY and that record is _copy_once's to handle.
-    copied = op.payload.get("copied")
-    if not isinstance(copied, list):
-        if copied:  # recorded as True by an earlier version: all of them
-            copied = uids
-        else:
-            copied = _copy_once(session, op, uids, target)
-            _save(op, copied=copied)
-    present = _present(session, [int(u) for u in copied])
-    if present:
-        session.store_flags(present, [FLAG_DELETED])
-        if session.capabilities.has("UIDPLUS"):
-            session.expunge_uids(present)
-    return set(uids) - {int(u) for u in copied}
-
-
-def _copy_once(
-    session: ImapSession, op: PendingOperation, uids: list[int], target: str
-) -> list[int]:
-    """Copy those of uids still in the folder to target; return them.
-
-    The server's COPY and the caller's record of it are two steps: a worker
-    killed between them leaves an operation that looks as if nothing was
-    copied. So the intent is recorded first ("copying": the UIDs, and the
-    target's UIDVALIDITY and UIDNEXT just before), and a push that finds
-    one looks in the target for the copies an earlier push made, by
-    Message-ID among the messages that arrived there since, and copies only
-    the rest.
-    """
-    intent = op.payload.get("copying")
-    if isinstance(intent, dict):
-        there = _copies_in_target(session, op, intent, uids, target)
-    else:
-        there = []
-        counts = session.status(target, ("UIDVALIDITY", "UIDNEXT"))
-        _save(
-            op,
-            copying={
-                "uids": uids,
-                "uidvalidity": counts.get("UIDVALIDITY"),
-                "uidnext": counts.get("UIDNEXT"),
-            },
-        )
-    done = set(there)
-    rest = [u for u in uids if u not in done]
-    copied = _on_present(session, op, rest, lambda p: session.copy(p, target))
-    return sorted(done | set(copied))
-
-
-def _copies_in_target(
-    session: ImapSession,
-    op: PendingOperation,
-    intent: dict[str, object],
-    uids: list[int],
-    target: str,
-) -> list[int]:
-    """Return those of uids whose copy an earlier push already put in target.
-
-    A message is taken as copied when a message with its Message-ID arrived
-    in the target after the intent was recorded (two source messages with
-    one Message-ID need two such arrivals). A message without a Message-ID
-    cannot be told from others there: it is copied again. The user may then
-    see it twice, where skipping it would lose it when the original is
-    expunged.
-    """
-    _select(session, op, refresh=True)
-    intended = set(_ints(intent))
-    wanted = _present(session, [u for u in uids if u in intended])
-    ids = {
-        uid: mid
-        for uid, mid in session.fetch_message_ids(wanted).items()
-        if mid is not None
-    }
-    if not ids:
-        return []
-    info = session.select(target, readonly=True)
-    uidnext = intent.get("uidnext")
-    if info.uidvalidity == intent.get("uidvalidity") and isinstance(uidnext, int):
-        arrived = [
-            u for u in session.search_uids("UID", f"{uidnext}:*") if u >= uidnext
-        ]
-    else:  # the target was rebuilt since: any of its messages may be a copy
-        arrived = session.search_uids("ALL")
-    waiting = Counter(session.fetch_message_ids(arrived).values())
-    _select(session, op)
-    there = []
-    for uid in sorted(ids):
-        if waiting[ids[uid]] > 0:
-            waiting[ids[uid]] -= 1
-            there.append(uid)
-    if there:
-        logger.info(
-            "Operation %s: %d messages already copied by an earlier push",
-            op.id,
-            len(there),
-        )
-    return there
-
-
-def _ints(intent: dict[str, object]) -> list[int]:
-    values = intent.get("uids")
-    return [int(u) for u in values] if isinstance(values, list) else []
-
-
-def _save(op: PendingOperation, **values: object) -> None:
-    """Record progress in op's payload before the next step."""
-    op.payload.update(values)
-    PendingOperation.objects.filter(id=op.id).update(payload=op.payload)
 
 
 def _record_done(group: list[PendingOperation], gone: set[int]) -> list[int]:
