@@ -187,6 +187,12 @@ CASES: dict[str, Case] = {
     "mail_folder_delete": Case(
         lambda w: {"account_id": w.account.id, "folder_id": w.inbox.id}
     ),
+    "mail_folder_empty": Case(
+        lambda w: {
+            "account_id": w.account.id,
+            "folder_id": Folder.objects.get(account=w.account, name="Trash").id,
+        }
+    ),
     "mail_folder_subscribe": Case(
         lambda w: {"account_id": w.account.id, "folder_id": w.inbox.id}
     ),

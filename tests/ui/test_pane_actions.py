@@ -156,3 +156,33 @@ def test_without_javascript_the_confirmation_is_a_page(client, folders):
     assert uids(trash) == [9]
     answer = client.post(url(trash, 9, "delete"), {"confirm": "1"})
     assert answer.status_code == 302 and uids(trash) == []
+
+
+def empty_url(folder: Folder) -> str:
+    return f"/mail/{folder.account_id}/folders/{folder.id}/empty"
+
+
+def test_emptying_trash_asks_first_saying_how_many(client, folders):
+    trash = folders["Trash"]
+    for uid in (11, 12, 13):
+        add_message(trash, uid, f"Old {uid}")
+    listing = client.get(f"/mail/{trash.account_id}/{trash.id}/").content.decode()
+    assert empty_url(trash) in listing
+    page = client.get(empty_url(trash)).content.decode()
+    assert "Its 3 messages will be deleted for good." in page
+    assert uids(trash) == [11, 12, 13]
+    answer = client.post(empty_url(trash))
+    assert answer.status_code == 302
+    assert uids(trash) == []
+    operation = PendingOperation.objects.get()
+    assert operation.kind == OperationKind.EXPUNGE
+    assert operation.uids == [11, 12, 13]
+
+
+def test_only_trash_and_junk_can_be_emptied(client, folders):
+    inbox = folders["INBOX"]
+    assert client.get(empty_url(inbox)).status_code == 404
+    assert client.post(empty_url(inbox)).status_code == 404
+    listing = client.get(f"/mail/{inbox.account_id}/{inbox.id}/").content.decode()
+    assert "/empty" not in listing
+    assert uids(inbox) == [1, 2, 3, 4]

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from django.db.models import Q
 
 from accounts.models import MailAccount
-from webmail.mail import changes
+from webmail.mail import bulk, changes
 from webmail.mail.reading import special_folder
 from webmail.models import Folder, Message
 
@@ -79,3 +79,17 @@ def next_message(folder: Folder, message: Message) -> Message | None:
     if found is None:
         found = rows.exclude(older).order_by("date", "uid").first()
     return found
+
+
+def empty_folder(account: MailAccount, folder: Folder) -> int:
+    """Delete every cached message of Trash or Junk for good; return how many.
+
+    A chunk of UIDs at a time, each one short transaction and one operation
+    in the outbox (as the selection's "all" does).
+    """
+    if not is_bin(folder):
+        raise ValueError("Only Trash and Junk can be emptied.")
+    emptied = 0
+    for chunk in bulk.chunks(bulk.folder_uids(folder), bulk.CHUNK):
+        emptied += changes.delete_forever(account, folder, chunk)
+    return emptied

@@ -12,12 +12,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
-from webmail.mail import actions, changes, ids, reading
+from webmail.mail import actions, bulk, changes, ids, reading
 from webmail.views import present
 from webmail.views.bulk import folder_title
 from webmail.views.layout import account_or_404, is_htmx, layout
@@ -199,3 +199,24 @@ def delete_view(
         changes.delete_messages,
         lambda: _("Moved to the trash."),
     )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def empty_view(request: HttpRequest, account_id: int, folder_id: int) -> HttpResponse:
+    """Ask whether to empty Trash or Junk, saying how many messages go; do it."""
+    account = account_or_404(request, account_id)
+    folder = reading.get_folder(account, folder_id)
+    if not actions.is_bin(folder):
+        raise Http404("Only Trash and Junk can be emptied.")
+    if request.method == "POST":
+        actions.empty_folder(account, folder)
+        return redirect("mail_folder", account.id, folder.id)
+    context = {
+        "account": account,
+        "folder": folder,
+        "folder_title": folder_title(folder),
+        "count": bulk.folder_count(folder),
+        "folder_url": present.folder_url(account.id, folder.id),
+    }
+    return render(request, "webmail/folder_empty.html", context)

@@ -52,6 +52,11 @@ urlpatterns = [
         name="mail_folder_delete",
     ),
     path(
+        "<id:account_id>/folders/<id:folder_id>/empty",
+        actions.empty_view,
+        name="mail_folder_empty",
+    ),
+    path(
         "<id:account_id>/folders/<id:folder_id>/subscribe",
         folders.subscribe_view,
         name="mail_folder_subscribe",
