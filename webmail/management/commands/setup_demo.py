@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
-from accounts.models import MailAccount, Security, User
+from accounts.models import Identity, MailAccount, Security, User
 
 
 class Command(BaseCommand):
@@ -47,5 +47,13 @@ class Command(BaseCommand):
             account.smtp_username = options["address"]
             account.smtp_password = options["password"]
         account.save()
+        if not account.identities.exists():
+            Identity.objects.create(
+                account=account,
+                name=options["login"].capitalize(),
+                email=options["address"],
+                signature=f"{options['login'].capitalize()}, trying the webmail",
+                is_default=True,
+            )
         verb = "Created" if created else "Updated"
         self.stdout.write(f"{verb} the demo user {user.username!r}.")
