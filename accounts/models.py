@@ -81,6 +81,29 @@ class MailAccount(models.Model):
         self.smtp_password_encrypted = crypto.encrypt(value) if value else ""
 
 
+class Identity(models.Model):
+    """A From the user writes as from one mail account: name, address, signature.
+
+    A reply is written as the identity whose address the original was sent
+    to; anything else uses the account's default identity.
+    """
+
+    account = models.ForeignKey(
+        MailAccount, on_delete=models.CASCADE, related_name="identities"
+    )
+    name = models.CharField(_("name"), max_length=255, blank=True)
+    email = models.EmailField(_("address"))
+    reply_to = models.EmailField(_("reply-to"), blank=True)
+    signature = models.TextField(_("signature"), blank=True)
+    is_default = models.BooleanField(_("default"), default=False)
+
+    class Meta:
+        ordering = ["-is_default", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>" if self.name else self.email
+
+
 class MailDomain(models.Model):
     """Server settings an admin presets for one mail domain.
 

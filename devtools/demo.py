@@ -1,6 +1,8 @@
 """Start the whole webmail with a demo mail server, for `scripts/start`.
 
-Starts a Redis of its own, a demo Dovecot with a seeded mailbox, a Celery
+Starts a Redis of its own, a demo Dovecot with a seeded mailbox and a second
+demo user, the demo's mail server (devtools/demo_smtp.py: mail between demo
+users arrives, mail for other domains is kept and shown here), a Celery
 worker and beat, and uvicorn; prints where to sign in; restarts any of them
 that stops (saying so); stops them all on Ctrl-C. Everything it keeps lives
 in var/, so a second run finds its data.
@@ -20,13 +22,16 @@ from cryptography.fernet import Fernet
 
 from devtools.celery_worker import REPO, CeleryWorker, base_env
 from devtools.dovecot import DovecotServer, start_dovecot
-from devtools.ports import wait_for_ports
+from devtools.ports import free_port, wait_for_ports
 from devtools.redis_server import start_redis
 from devtools.supervise import Command, GaveUp, Supervisor
 
 DEMO_LOGIN = "demo"
 DEMO_PASSWORD = "demo"
 DEMO_ADDRESS = "demo@example.org"
+DEMO_DOMAIN = "example.org"
+# A second user to write to: (login, password, address).
+DEMO2 = ("demo2", "demo2", "demo2@example.org")
 SEED_COUNT = 400
 
 
@@ -81,6 +86,19 @@ def main() -> None:
     try:
         dovecot.add_user(DEMO_ADDRESS, DEMO_PASSWORD)
         seed_mailbox(dovecot, DEMO_ADDRESS, data / "dovecot" / ".seeded")
+        dovecot.add_user(DEMO2[2], DEMO2[1])
+        smtp_port = int(os.environ.get("WEBMAIL_SMTP_PORT", "0")) or free_port()
+        smtp = Command(
+            [sys.executable, "-m", "devtools.demo_smtp", f"--port={smtp_port}",
+             f"--dovecot-config={dovecot.config_path}", f"--domain={DEMO_DOMAIN}",
+             f"--kept-dir={data / 'kept-mail'}", f"--cert={dovecot.server_cert_path}",
+             f"--key={dovecot.server_key_path}"],
+            cwd=REPO, env={**os.environ, "PYTHONUNBUFFERED": "1"}, log=None,
+        )  # fmt: skip
+        smtp.start()
+        supervisor.add("mail server", smtp)
+        if not wait_for_ports([smtp_port], timeout=10):
+            raise SystemExit(f"The demo mail server did not start on {smtp_port}.")
 
         env = base_env(
             **load_secrets(data / "secrets.env"),
@@ -95,14 +113,19 @@ def main() -> None:
         )
         manage(env, "migrate", "--noinput", "-v", "0")
         manage(env, "collectstatic", "--noinput", "-v", "0")
-        manage(
-            env,
-            "setup_demo",
-            f"--login={DEMO_LOGIN}",
-            f"--password={DEMO_PASSWORD}",
-            f"--address={DEMO_ADDRESS}",
-            f"--imap-port={dovecot.imaps_port}",
-        )
+        for login, password, address in [
+            (DEMO_LOGIN, DEMO_PASSWORD, DEMO_ADDRESS),
+            DEMO2,
+        ]:
+            manage(
+                env,
+                "setup_demo",
+                f"--login={login}",
+                f"--password={password}",
+                f"--address={address}",
+                f"--imap-port={dovecot.imaps_port}",
+                f"--smtp-port={smtp_port}",
+            )
 
         shards = int(env.get("IMAP_SHARDS", "4"))
         queues = ["default"] + [f"imap.{n}" for n in range(shards)]
@@ -130,6 +153,9 @@ def main() -> None:
             "\n"
             f"  Webmail is running: http://{options.host}:{options.port}/\n"
             f"  Sign in as {DEMO_LOGIN!r} with the password {DEMO_PASSWORD!r}.\n"
+            f"  Write to {DEMO_ADDRESS} or {DEMO2[2]} (sign in as {DEMO2[0]!r},\n"
+            f"  password {DEMO2[1]!r}); mail to other domains is kept in\n"
+            f"  {data / 'kept-mail'} and shown here, never sent.\n"
             f"  Logs are in {logs}. Press Ctrl-C to stop.\n",
             flush=True,
         )

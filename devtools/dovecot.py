@@ -86,7 +86,7 @@ class DovecotError(RuntimeError):
     """Dovecot could not be set up, started, or asked something."""
 
 
-def _find_binary(name: str) -> str:
+def find_binary(name: str) -> str:
     # /usr/sbin is not on every account's PATH.
     for candidate in (shutil.which(name), f"/usr/sbin/{name}", f"/usr/bin/{name}"):
         if candidate and os.access(candidate, os.X_OK):
@@ -161,8 +161,8 @@ class DovecotServer:
             raise ValueError(f"variant must be one of {VARIANTS}, not {variant!r}")
         if os.geteuid() != 0:
             raise DovecotError("Dovecot must be started as root here.")
-        self.dovecot_bin = _find_binary("dovecot")
-        self.doveadm_bin = _find_binary("doveadm")
+        self.dovecot_bin = find_binary("dovecot")
+        self.doveadm_bin = find_binary("doveadm")
         self.workdir = workdir.resolve()
         self.variant = variant
         self.delimiter = "/" if variant == "full" else "."
@@ -190,6 +190,7 @@ class DovecotServer:
         self._prepare()
         self.ca_cert_path = self._certs.ca_cert
         self.server_cert_path = self._certs.server_cert
+        self.server_key_path = self._certs.server_key
 
     def _prepare(self) -> None:
         if len(str(self.base_dir)) > MAX_BASE_DIR:

@@ -6,6 +6,7 @@ import queue
 import re
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from celery import Celery
+from imapclient import IMAPClient
 
 from devtools.dovecot import make_traversable
 from devtools.ports import free_port, port_open
@@ -60,20 +62,32 @@ def wait_for_banner(process: subprocess.Popen[str], timeout: float = 90) -> str:
     pytest.fail("The demo did not start:\n" + "".join(seen[-40:]))
 
 
-def sign_in(base: str, login: str, password: str) -> str:
-    jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    page = opener.open(f"{base}/accounts/login/", timeout=10).read().decode()
+def post_form(
+    opener: urllib.request.OpenerDirector, base: str, path: str, fields: dict[str, str]
+) -> str:
+    """GET path for its CSRF token, then POST fields to it; the page it ends on."""
+    page = opener.open(f"{base}{path}", timeout=10).read().decode()
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
     assert token, page
-    form = urllib.parse.urlencode(
-        {"username": login, "password": password, "csrfmiddlewaretoken": token[1]}
-    ).encode()
+    form = urllib.parse.urlencode({**fields, "csrfmiddlewaretoken": token[1]})
     request = urllib.request.Request(
-        f"{base}/accounts/login/", data=form, headers={"Referer": base}
+        f"{base}{path}", data=form.encode(), headers={"Referer": base}
     )
     body: bytes = opener.open(request, timeout=10).read()
     return body.decode()
+
+
+def signed_in(
+    base: str, login: str, password: str
+) -> tuple[urllib.request.OpenerDirector, str]:
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    fields = {"username": login, "password": password}
+    return opener, post_form(opener, base, "/accounts/login/", fields)
+
+
+def sign_in(base: str, login: str, password: str) -> str:
+    return signed_in(base, login, password)[1]
 
 
 def stop(process: subprocess.Popen[str]) -> None:
@@ -225,3 +239,71 @@ def test_the_demo_restarts_a_killed_worker_and_web_server(short_tmp):
         stop(demo)
     assert not port_open(web_port)
     assert not port_open(redis_port)
+
+
+def _demo_inbox(data: Path, address: str, password: str) -> IMAPClient:
+    """Log in to the demo Dovecot over IMAPS, as a mail app would."""
+    config = (data / "dovecot" / "dovecot.conf").read_text()
+    port = re.search(r"inet_listener imaps \{[^}]*port = (\d+)", config)
+    assert port, config
+    context = ssl.create_default_context(cafile=data / "dovecot" / "tls" / "ca.pem")
+    client = IMAPClient("127.0.0.1", int(port[1]), ssl_context=context, timeout=10)
+    client.login(address, password)
+    client.select_folder("INBOX", readonly=True)
+    return client
+
+
+def _arrived(client: IMAPClient, subject: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        client.noop()
+        if client.search(["SUBJECT", subject]):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.mark.slow
+def test_the_demo_delivers_between_its_users_and_keeps_other_mail(short_tmp):
+    data = short_tmp / "var"
+    data.mkdir()
+    make_traversable(data)
+    web_port, redis_port = free_port(), free_port()
+    base = f"http://127.0.0.1:{web_port}"
+
+    demo = start_demo(data, web_port, redis_port)
+    try:
+        output = Output(demo)
+        output.wait_for("Press Ctrl-C to stop", timeout=90)
+        opener, home = signed_in(base, "demo", "demo")
+        account = re.search(r'href="(/mail/[^"/]+/)"', home)
+        assert account, home
+        page = post_form(
+            opener,
+            base,
+            f"{account[1]}compose/",
+            {
+                "to": "demo2@example.org, someone@elsewhere.test",
+                "cc": "",
+                "bcc": "",
+                "subject": "Lunch on Friday",
+                "body": "Shall we?",
+            },
+        )
+        assert "Lunch on Friday" in page
+
+        inbox = _demo_inbox(data, "demo2@example.org", "demo2")
+        try:
+            assert _arrived(inbox, "Lunch on Friday", timeout=30)
+        finally:
+            inbox.logout()
+        kept = output.wait_for(
+            r"kept, not sent: from demo@example\.org to someone@elsewhere\.test "
+            r"\((.+)\)$",
+            timeout=10,
+        )
+        assert b"Subject: Lunch on Friday" in Path(kept[1]).read_bytes()
+        assert Path(kept[1]).parent == data / "kept-mail"
+        assert "Signed in as demo2" in sign_in(base, "demo2", "demo2")
+    finally:
+        stop(demo)

@@ -80,6 +80,15 @@ function clickAction(name) {
   return false;
 }
 
+// v or m: the reading pane's "Move to…" menu opens, its folder list focused.
+function openMoveMenu() {
+  const menu = $("#reader .move-menu");
+  if (!menu) return;
+  menu.open = true;
+  const select = $("select", menu);
+  if (select) select.focus();
+}
+
 function toggleHelp() {
   const dialog = $("#help");
   if (!dialog) return;
@@ -101,6 +110,11 @@ const actions = {
     if (star) star.click();
   },
   "#": () => clickAction("delete"),
+  U: () => clickAction("unread"),
+  e: () => clickAction("archive"),
+  "!": () => clickAction("spam") || clickAction("not-spam"),
+  v: openMoveMenu,
+  m: openMoveMenu,
   r: () => clickAction("reply"),
   a: () => clickAction("reply-all"),
   f: () => clickAction("forward"),

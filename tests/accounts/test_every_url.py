@@ -187,6 +187,12 @@ CASES: dict[str, Case] = {
     "mail_folder_delete": Case(
         lambda w: {"account_id": w.account.id, "folder_id": w.inbox.id}
     ),
+    "mail_folder_empty": Case(
+        lambda w: {
+            "account_id": w.account.id,
+            "folder_id": Folder.objects.get(account=w.account, name="Trash").id,
+        }
+    ),
     "mail_folder_subscribe": Case(
         lambda w: {"account_id": w.account.id, "folder_id": w.inbox.id}
     ),
@@ -197,6 +203,11 @@ CASES: dict[str, Case] = {
     "mail_flag": Case(message),
     "mail_seen": Case(message),
     "mail_delete": Case(message),
+    "mail_unread": Case(message),
+    "mail_move": Case(message),
+    "mail_archive": Case(message),
+    "mail_spam": Case(message),
+    "mail_not_spam": Case(message),
     "mail_allow": Case(message),
     "mail_part": Case(part),
     "mail_parts_zip": Case(message),

@@ -14,7 +14,13 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
 from accounts.models import User
 from tests.ui.conftest import PASSWORD, PIXEL_PNG, ImageServer
-from tests.ui.mail import account_of, cache_body, html_mail, standard_mailbox
+from tests.ui.mail import (
+    account_of,
+    add_folder,
+    cache_body,
+    html_mail,
+    standard_mailbox,
+)
 from webmail.models import Folder, OperationKind, OperationState, PendingOperation
 from webmail.shared import events
 
@@ -279,13 +285,54 @@ def test_star_and_delete_from_the_keyboard_reach_the_cache(
     page.keyboard.press("s")
     expect(page.locator('#m1 .star[aria-pressed="true"]')).to_have_count(1)
     assert inbox.messages.get(uid=1).flagged
-    # In a message, # moves it to the trash and goes back to the list.
+    # In a message, # moves it to the trash and the next older one opens.
     page.click("#m3 a.open")
     expect(page.locator("#reader h2.subject")).to_have_text("Re: the plan")
     page.keyboard.press("#")
     expect(page.locator("#m3")).to_have_count(0)
-    page.wait_for_url(re.compile(rf"/{inbox.id}/$"))
+    expect(page.locator("#reader h2.subject")).to_have_text("お知らせ メンテナンス")
+    page.wait_for_url(re.compile(rf"/{inbox.id}/4/$"))
+    expect(page.locator("#bulk-status")).to_have_text("Moved to the trash.")
     assert not inbox.messages.filter(uid=3).exists()
+
+
+def test_pane_keys_archive_unread_move_and_spam(live_app: str, page: Page, alice):
+    folders = standard_mailbox(alice)
+    inbox = folders["INBOX"]
+    junk = add_folder(account_of(alice), "Junk", "\\Junk")
+    sign_in(page, live_app)
+    page.keyboard.press("?")
+    help_box = page.locator("#help")
+    for text in ("Archive", "Mark unread", "Move to a folder", "Spam / not spam"):
+        expect(help_box).to_contain_text(text)
+    page.keyboard.press("Escape")
+    # e archives the open message; the next older one opens.
+    page.click("#m1 a.open")
+    expect(page.locator("#reader h2.subject")).to_have_text("Quarterly report")
+    page.keyboard.press("e")
+    expect(page.locator("#reader h2.subject")).to_have_text("Lunch on Friday?")
+    expect(page.locator("#bulk-status")).to_have_text("Archived.")
+    assert not inbox.messages.filter(uid=1)
+    # ! reports it as spam.
+    page.keyboard.press("!")
+    expect(page.locator("#reader h2.subject")).to_have_text("Re: the plan")
+    assert not inbox.messages.filter(uid=2)
+    moves = PendingOperation.objects.filter(kind=OperationKind.MOVE)
+    targets = list(moves.order_by("id").values_list("payload__target_id", flat=True))
+    assert targets == [folders["Archive"].id, junk.id]
+    # v opens the folder menu; a folder and Move take it there.
+    page.keyboard.press("v")
+    select = page.locator("#reader .move-menu select")
+    expect(select).to_be_focused()
+    select.select_option(label="Beta")
+    page.click('#reader [data-action="move-go"]')
+    expect(page.locator("#reader h2.subject")).to_have_text("お知らせ メンテナンス")
+    assert not inbox.messages.filter(uid=3)
+    # Shift+U marks it unread and goes back to the list.
+    page.keyboard.press("U")
+    page.wait_for_url(re.compile(rf"/{inbox.id}/$"))
+    expect(page.locator("#m4")).to_have_count(1)
+    assert not inbox.messages.get(uid=4).seen
 
 
 def test_showing_remote_images_loads_them_through_the_proxy(

@@ -193,6 +193,13 @@ def delete_messages(account: MailAccount, folder: Folder, uids: Iterable[int]) -
     trash = special_folder(account, "\\Trash")
     if trash is not None and trash.id != folder.id:
         return move_messages(account, folder, uids, trash)
+    return delete_forever(account, folder, uids)
+
+
+def delete_forever(account: MailAccount, folder: Folder, uids: Iterable[int]) -> int:
+    """Delete messages for good, wherever they are; return how many."""
+    if folder.account_id != account.id:
+        raise Http404("No such folder.")
     return _take_out(account, folder, uids, OperationKind.EXPUNGE, {}, None)
 
 

@@ -22,7 +22,7 @@ from django.http import Http404
 from django.utils.formats import date_format
 from django.utils.translation import gettext
 
-from accounts.models import MailAccount
+from accounts.models import Identity, MailAccount
 from webmail import door
 from webmail.after_response import run_after_response
 from webmail.mail.bodies import open_message
@@ -50,10 +50,31 @@ class Original:
     flag: str  # "\\Answered" or "$Forwarded"
 
 
-def sender_of(account: MailAccount) -> Recipient:
-    """The From of the account's mail."""
+def sender_of(account: MailAccount, identity: Identity | None = None) -> Recipient:
+    """The From of the account's mail, or of one of its identities."""
     name = account.user.get_full_name() if account.user_id else ""
+    if identity is not None:
+        return Recipient(identity.name or name, identity.email)
     return Recipient(name, account.email)
+
+
+def identities_of(account: MailAccount) -> list[Identity]:
+    """The account's identities, the default first."""
+    return list(account.identities.all())
+
+
+def identity_for(account: MailAccount, identity_id: int | None) -> Identity | None:
+    """The account's identity with this id, else its default one, else None."""
+    identities = identities_of(account)
+    chosen = [i for i in identities if i.id == identity_id] or identities
+    return chosen[0] if chosen else None
+
+
+def with_signature(text: str, identity: Identity | None) -> str:
+    """The text a form starts with, the identity's signature above any quote."""
+    if identity is None or not identity.signature.strip():
+        return text
+    return f"\n\n-- \n{identity.signature.strip()}{text}"
 
 
 def _original_message(account: MailAccount, original: Original) -> Message:
@@ -75,12 +96,14 @@ def send_message(
     account: MailAccount,
     outgoing: Outgoing,
     original: Original | None = None,
+    identity: Identity | None = None,
 ) -> OutgoingMessage:
     """Record a message for the worker to send; return the recorded row.
 
-    outgoing's sender is replaced by the account's. Raises NoRecipients.
+    outgoing's sender is replaced by the account's, or the identity's (with
+    its Reply-To). Raises NoRecipients.
     """
-    outgoing = _with_sender(account, outgoing)
+    outgoing = _with_sender(account, outgoing, identity)
     recipients = envelope_recipients(outgoing)
     if not recipients:
         raise NoRecipients()
@@ -105,10 +128,20 @@ def send_message(
     return row
 
 
-def _with_sender(account: MailAccount, outgoing: Outgoing) -> Outgoing:
+def _with_sender(
+    account: MailAccount, outgoing: Outgoing, identity: Identity | None
+) -> Outgoing:
     # The Message-ID is chosen here, so the row knows the one the message carries.
     message_id = outgoing.message_id or new_message_id(account.email)
-    return replace(outgoing, sender=sender_of(account), message_id=message_id)
+    reply_to = outgoing.reply_to
+    if identity is not None and identity.reply_to:
+        reply_to = (Recipient("", identity.reply_to),)
+    return replace(
+        outgoing,
+        sender=sender_of(account, identity),
+        reply_to=reply_to,
+        message_id=message_id,
+    )
 
 
 def outgoing_for(account: MailAccount, outgoing_id: int) -> OutgoingMessage:
@@ -138,6 +171,26 @@ class Start:
     original: Original | None = None
     in_reply_to: str = ""
     references: tuple[str, ...] = ()
+    identity_id: int | None = None
+
+
+def start_new(account: MailAccount) -> Start:
+    """The form of a new message: the default identity and its signature."""
+    identity = identity_for(account, None)
+    return Start(
+        text=with_signature("", identity),
+        identity_id=identity.id if identity else None,
+    )
+
+
+def _reply_identity(account: MailAccount, message: Message) -> Identity | None:
+    """The identity the original was sent to, else the default one."""
+    sent_to = {a.lower() for _, a in _pairs(message.to) + _pairs(message.cc)}
+    identities = identities_of(account)
+    for identity in identities:
+        if identity.email.lower() in sent_to:
+            return identity
+    return identities[0] if identities else None
 
 
 def base_subject(subject: str) -> str:
@@ -201,12 +254,15 @@ def start_reply(account: MailAccount, folder_id: int, uid: int, mode: str) -> St
         listed = _formatted(_pairs(message.to))
         if listed:
             header.append(gettext("To: %(to)s") % {"to": listed})
+        identity = identity_for(account, None)
         return Start(
             subject=f"Fwd: {base_subject(message.subject)}",
-            text="\n\n" + "\n".join(header) + "\n\n" + text,
+            text=with_signature("\n\n" + "\n".join(header) + "\n\n" + text, identity),
             original=Original(folder_id, uid, "$Forwarded"),
+            identity_id=identity.id if identity else None,
         )
-    own = {account.email.lower()}
+    identity = _reply_identity(account, message)
+    own = {account.email.lower()} | {i.email.lower() for i in identities_of(account)}
     answer_to = _pairs(body.reply_to) or [sender]
     to, cc = _without(answer_to, set()), []
     if mode == REPLY_ALL:
@@ -225,10 +281,11 @@ def start_reply(account: MailAccount, folder_id: int, uid: int, mode: str) -> St
         to=_formatted(to),
         cc=_formatted(cc),
         subject=f"Re: {base_subject(message.subject)}",
-        text=f"\n\n{wrote}\n{quote(text)}\n" if text else "",
+        text=with_signature(f"\n\n{wrote}\n{quote(text)}\n" if text else "", identity),
         original=Original(folder_id, uid, "\\Answered"),
         in_reply_to=message.message_id,
         references=references,
+        identity_id=identity.id if identity else None,
     )
 
 

@@ -37,9 +37,14 @@ def _reference(request: HttpRequest) -> tuple[str, int, int] | None:
 def _start(request: HttpRequest, account: Any) -> compose.Start:
     reference = _reference(request)
     if reference is None:
-        return compose.Start()
+        return compose.start_new(account)
     mode, folder_id, uid = reference
     return compose.start_reply(account, folder_id, uid, mode)
+
+
+def _number(request: HttpRequest, name: str) -> int | None:
+    value = request.POST.get(name, "")
+    return int(value) if value.isdigit() else None
 
 
 def _original(value: str) -> compose.Original | None:
@@ -77,8 +82,9 @@ def compose_view(request: HttpRequest, account_id: int) -> HttpResponse:
         recipients, errors = _read(values)
         if not errors:
             references = tuple(request.POST.get("references", "").split())
+            identity = compose.identity_for(account, _number(request, "identity"))
             outgoing = Outgoing(
-                sender=compose.sender_of(account),
+                sender=compose.sender_of(account, identity),
                 to=recipients["to"],
                 cc=recipients["cc"],
                 bcc=recipients["bcc"],
@@ -87,13 +93,14 @@ def compose_view(request: HttpRequest, account_id: int) -> HttpResponse:
                 in_reply_to=request.POST.get("in_reply_to", "") or None,
                 references=references,
             )
-            row = compose.send_message(account, outgoing, original)
+            row = compose.send_message(account, outgoing, original, identity)
             return redirect("mail_outgoing", account.id, row.id)
         context = {
             **values,
             "original": original_value,
             "in_reply_to": request.POST.get("in_reply_to", ""),
             "references": request.POST.get("references", ""),
+            "identity_id": _number(request, "identity"),
             "errors": errors,
         }
         return _form(request, account, context, status=400)
@@ -110,6 +117,7 @@ def compose_view(request: HttpRequest, account_id: int) -> HttpResponse:
         ),
         "in_reply_to": start.in_reply_to,
         "references": " ".join(start.references),
+        "identity_id": start.identity_id,
         "errors": [],
     }
     return _form(request, account, context)
@@ -121,6 +129,7 @@ def _form(
     context = {
         **context,
         "account": account,
+        "identities": compose.identities_of(account),
         "action": reverse("mail_compose", args=[account.id]),
         "back_url": reverse("mail_account", args=[account.id]),
     }

@@ -33,6 +33,7 @@ from webmail.views.layout import (
     is_htmx,
     layout,
 )
+from webmail.views.pane import pane_tools
 
 if TYPE_CHECKING:
     from webmail.models import Folder, Message
@@ -163,8 +164,30 @@ def _reader(
         "message": view,
         "folder_url": present.folder_url(account.id, folder.id),
         "row_oob": present.row_for(account.id, folder.id, message, current=True),
+        "tools": pane_tools(account, folder),
     }
     return render(request, "webmail/_reader.html", context)
+
+
+def message_page(
+    request: HttpRequest,
+    account: MailAccount,
+    folder: Folder,
+    message: Message,
+    notice: str = "",
+) -> HttpResponse:
+    """Render the layout with a message open (only #app's part for htmx).
+
+    notice says what was just done (an htmx answer shows it in the status).
+    """
+    view = _open(request, account, folder, message)
+    context = layout(request, account, folder, current_uid=message.uid)
+    context["message"] = view
+    context["notice"] = notice
+    context["tools"] = pane_tools(account, folder)
+    if is_htmx(request):
+        return render(request, "webmail/_content.html", context)
+    return render(request, "webmail/mailbox.html", context)
 
 
 @require_GET
@@ -178,12 +201,7 @@ def message_view(
     message = reading.get_message(folder, uid)
     if is_htmx(request) and request.headers.get("HX-Target") == "reader":
         return _reader(request, account, folder, message)
-    view = _open(request, account, folder, message)
-    context = layout(request, account, folder, current_uid=uid)
-    context["message"] = view
-    if is_htmx(request):
-        return render(request, "webmail/_content.html", context)
-    return render(request, "webmail/mailbox.html", context)
+    return message_page(request, account, folder, message)
 
 
 @require_POST
@@ -209,24 +227,6 @@ def flag_view(
         row = present.row_for(account_id, folder_id, message)
         return render(request, "webmail/_row.html", {"m": row})
     return redirect("mail_message", account_id, folder_id, uid)
-
-
-@require_POST
-@login_required
-def delete_view(
-    request: HttpRequest, account_id: int, folder_id: int, uid: int
-) -> HttpResponse:
-    """Move a message to the trash (or delete it for good from the trash)."""
-    account = account_or_404(request, account_id)
-    folder = reading.get_folder(account, folder_id)
-    reading.get_message(folder, uid)
-    changes.delete_messages(account, folder, [uid])
-    if is_htmx(request):
-        context = layout(request, account, folder)
-        response = render(request, "webmail/_content.html", context)
-        response["HX-Push-Url"] = context["folder_url"]
-        return response
-    return redirect("mail_folder", account.id, folder.id)
 
 
 @require_POST

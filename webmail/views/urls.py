@@ -3,6 +3,7 @@
 from django.urls import path
 
 from webmail.views import (
+    actions,
     body,
     bulk,
     compose,
@@ -51,6 +52,11 @@ urlpatterns = [
         name="mail_folder_delete",
     ),
     path(
+        "<id:account_id>/folders/<id:folder_id>/empty",
+        actions.empty_view,
+        name="mail_folder_empty",
+    ),
+    path(
         "<id:account_id>/folders/<id:folder_id>/subscribe",
         folders.subscribe_view,
         name="mail_folder_subscribe",
@@ -82,7 +88,12 @@ urlpatterns = [
     path(message + "body", body.body_view, name="mail_body"),
     path(message + "flag", mailbox.flag_view, name="mail_flag"),
     path(message + "seen", seen.seen_view, name="mail_seen"),
-    path(message + "delete", mailbox.delete_view, name="mail_delete"),
+    path(message + "delete", actions.delete_view, name="mail_delete"),
+    path(message + "unread", actions.unread_view, name="mail_unread"),
+    path(message + "move", actions.move_view, name="mail_move"),
+    path(message + "archive", actions.archive_view, name="mail_archive"),
+    path(message + "spam", actions.spam_view, name="mail_spam"),
+    path(message + "not-spam", actions.not_spam_view, name="mail_not_spam"),
     path(message + "part/<str:part_id>", parts.part_view, name="mail_part"),
     path(message + "attachments.zip", parts.zip_view, name="mail_parts_zip"),
     path(message + "source", parts.source_view, name="mail_source"),

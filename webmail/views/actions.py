@@ -1,0 +1,222 @@
+"""The reading pane's actions on its message: unread, move, archive, spam, delete.
+
+Each goes through the verbs (the cache and the outbox in one transaction).
+After the message leaves the folder the next one opens (older, else newer),
+with a notice saying what was done. A delete that would destroy the message
+(in Trash or Junk) first asks, naming what is lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from webmail.mail import actions, bulk, changes, ids, reading
+from webmail.views import present
+from webmail.views.bulk import folder_title
+from webmail.views.layout import account_or_404, is_htmx, layout
+from webmail.views.mailbox import message_page
+
+if TYPE_CHECKING:
+    from accounts.models import MailAccount
+    from webmail.models import Folder, Message
+
+Remover = Callable[["MailAccount", "Folder", list[int]], int]
+
+
+def _message(
+    request: HttpRequest, account_id: int, folder_id: int, uid: int
+) -> tuple[MailAccount, Folder, Message]:
+    account = account_or_404(request, account_id)
+    folder = reading.get_folder(account, folder_id)
+    return account, folder, reading.get_message(folder, uid)
+
+
+def _after(
+    request: HttpRequest,
+    account: MailAccount,
+    folder: Folder,
+    following: Message | None,
+    notice: str,
+) -> HttpResponse:
+    """Answer an action that took the message out of the folder.
+
+    The next message opens; with none left, the folder's list shows.
+    """
+    if following is not None:
+        if not is_htmx(request):
+            return redirect("mail_message", account.id, folder.id, following.uid)
+        response = message_page(request, account, folder, following, notice)
+        response["HX-Push-Url"] = present.message_url(
+            account.id, folder.id, following.uid
+        )
+        return response
+    if not is_htmx(request):
+        return redirect("mail_folder", account.id, folder.id)
+    context = layout(request, account, folder)
+    context["notice"] = notice
+    response = render(request, "webmail/_content.html", context)
+    response["HX-Push-Url"] = context["folder_url"]
+    return response
+
+
+def _remove(
+    request: HttpRequest,
+    account_id: int,
+    folder_id: int,
+    uid: int,
+    remove: Remover,
+    notice: Callable[[], str],
+) -> HttpResponse:
+    account, folder, message = _message(request, account_id, folder_id, uid)
+    following = actions.next_message(folder, message)
+    if not remove(account, folder, [uid]):
+        # Nowhere to go (no Archive or Junk folder): the message stays open.
+        return message_page(request, account, folder, message)
+    return _after(request, account, folder, following, notice())
+
+
+@require_POST
+@login_required
+def unread_view(
+    request: HttpRequest, account_id: int, folder_id: int, uid: int
+) -> HttpResponse:
+    """Mark the message unread and go back to the list."""
+    account, folder, _message_row = _message(request, account_id, folder_id, uid)
+    changes.mark_seen(account, folder, [uid], seen=False)
+    if not is_htmx(request):
+        return redirect("mail_folder", account.id, folder.id)
+    context = layout(request, account, folder)
+    context["notice"] = _("Marked unread.")
+    response = render(request, "webmail/_content.html", context)
+    response["HX-Push-Url"] = context["folder_url"]
+    return response
+
+
+@require_POST
+@login_required
+def move_view(
+    request: HttpRequest, account_id: int, folder_id: int, uid: int
+) -> HttpResponse:
+    """Move the message to the folder named by "target"; open the next one."""
+    account, _folder, _row = _message(request, account_id, folder_id, uid)
+    # Another account's folder (another user's too) is a 404, like any id.
+    target = reading.get_folder(account, ids.parse_id(request.POST.get("target", "")))
+
+    def move(account: MailAccount, folder: Folder, uids: list[int]) -> int:
+        return changes.move_messages(account, folder, uids, target)
+
+    def notice() -> str:
+        return _("Moved to %(folder)s.") % {"folder": folder_title(target)}
+
+    return _remove(request, account_id, folder_id, uid, move, notice)
+
+
+@require_POST
+@login_required
+def archive_view(
+    request: HttpRequest, account_id: int, folder_id: int, uid: int
+) -> HttpResponse:
+    """Move the message to the Archive folder; open the next one."""
+    return _remove(
+        request,
+        account_id,
+        folder_id,
+        uid,
+        actions.archive_messages,
+        lambda: _("Archived."),
+    )
+
+
+@require_POST
+@login_required
+def spam_view(
+    request: HttpRequest, account_id: int, folder_id: int, uid: int
+) -> HttpResponse:
+    """Move the message to Junk; open the next one."""
+    return _remove(
+        request,
+        account_id,
+        folder_id,
+        uid,
+        actions.report_spam,
+        lambda: _("Reported as spam."),
+    )
+
+
+@require_POST
+@login_required
+def not_spam_view(
+    request: HttpRequest, account_id: int, folder_id: int, uid: int
+) -> HttpResponse:
+    """Move the message from Junk back to the inbox; open the next one."""
+    return _remove(
+        request,
+        account_id,
+        folder_id,
+        uid,
+        actions.not_spam,
+        lambda: _("Not spam: moved to the inbox."),
+    )
+
+
+@require_POST
+@login_required
+def delete_view(
+    request: HttpRequest, account_id: int, folder_id: int, uid: int
+) -> HttpResponse:
+    """Move the message to Trash; in Trash or Junk, delete it for good once
+    the user has confirmed (confirm=1). Then open the next message.
+    """
+    account, folder, message = _message(request, account_id, folder_id, uid)
+    if actions.deletes_for_good(account, folder):
+        if request.POST.get("confirm") != "1":
+            context = {
+                "account": account,
+                "message": present.message_view(account.id, folder.id, message),
+                "folder_title": folder_title(folder),
+            }
+            if is_htmx(request):
+                response = render(request, "webmail/_delete_confirm.html", context)
+                response["HX-Retarget"] = "#reader"
+                response["HX-Reswap"] = "innerHTML"
+                return response
+            return render(request, "webmail/message_delete.html", context)
+        following = actions.next_message(folder, message)
+        changes.delete_forever(account, folder, [uid])
+        return _after(request, account, folder, following, _("Deleted for good."))
+    return _remove(
+        request,
+        account_id,
+        folder_id,
+        uid,
+        changes.delete_messages,
+        lambda: _("Moved to the trash."),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def empty_view(request: HttpRequest, account_id: int, folder_id: int) -> HttpResponse:
+    """Ask whether to empty Trash or Junk, saying how many messages go; do it."""
+    account = account_or_404(request, account_id)
+    folder = reading.get_folder(account, folder_id)
+    if not actions.is_bin(folder):
+        raise Http404("Only Trash and Junk can be emptied.")
+    if request.method == "POST":
+        actions.empty_folder(account, folder)
+        return redirect("mail_folder", account.id, folder.id)
+    context = {
+        "account": account,
+        "folder": folder,
+        "folder_title": folder_title(folder),
+        "count": bulk.folder_count(folder),
+        "folder_url": present.folder_url(account.id, folder.id),
+    }
+    return render(request, "webmail/folder_empty.html", context)
