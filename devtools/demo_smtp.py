@@ -61,7 +61,9 @@ class DemoDelivery:
 
     def check_login(self, login: str, password: str) -> bool:
         """Whether Dovecot accepts this login and password."""
-        return self._doveadm("auth", "test", login, password)
+        # "--": a password may start with "-", which doveadm would read as
+        # an option.
+        return self._doveadm("auth", "test", "--", login, password)
 
     def deliver(self, sender: str, recipient: str, data: bytes) -> str:
         """Hand the message to Dovecot's LDA; an SMTP reply line."""

@@ -1,6 +1,7 @@
 """The demo's mail server: logins and delivery through the demo Dovecot."""
 
 import smtplib
+import time
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -77,3 +78,12 @@ def test_it_keeps_mail_for_other_domains(relay, imap_user, dovecot, tmp_path, ca
     assert b"Subject: Hi" in kept.read_bytes()
     out = capsys.readouterr().out
     assert f"kept, not sent: from {imap_user.username} to carol@elsewhere.test" in out
+
+
+def test_a_password_that_starts_with_a_dash_is_a_password(relay, dovecot, imap_user):
+    # doveadm would read "-…" as an option, not the password.
+    dovecot.add_user(imap_user.username, "-starts-with-a-dash")
+    time.sleep(1.1)  # Dovecot reads a changed passwd-file at most once a second.
+    client = _client(dovecot, relay)
+    client.login(imap_user.username, "-starts-with-a-dash")
+    client.quit()
