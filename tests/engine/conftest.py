@@ -25,6 +25,7 @@ from tests.fixtures.servers import ImapUser
 from webmail.engine import connections, folderlist, sync
 from webmail.models import Folder
 from webmail.shared import events
+from webmail.shared.heartbeat import shard_key
 
 WORKER_ENV = {
     "MAIL_ALLOWED_PRIVATE_HOSTS": "127.0.0.1",
@@ -65,7 +66,24 @@ def worker(engine_env: dict[str, str], celery_worker: CeleryWorker) -> CeleryWor
         celery_worker.restart()
     elif not celery_worker.alive():
         celery_worker.start()
+    wait_for_heartbeats()
     return celery_worker
+
+
+def start_worker(worker: CeleryWorker) -> None:
+    """Start the worker again and wait until the pages see it serve its shards."""
+    worker.start()
+    wait_for_heartbeats()
+
+
+def wait_for_heartbeats(timeout: float = 60) -> None:
+    """Wait until every shard queue has a worker's heartbeat (a worker is ready)."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    keys = [shard_key(f"imap.{n}") for n in range(settings.IMAP_SHARDS)]
+    try:
+        wait_for(lambda: client.exists(*keys) == len(keys), timeout, "heartbeats")
+    finally:
+        client.close()
 
 
 def synced_inbox(account: MailAccount) -> Folder:

@@ -14,14 +14,14 @@ import time
 from typing import Any
 
 from celery import Task, shared_task
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import worker_ready, worker_shutdown, worker_shutting_down
 from django.conf import settings
 from django.db.models import Min
 from django.utils import timezone
 
 from accounts.models import MailAccount
 from webmail import door
-from webmail.engine import bodies, hub, outbox, parts, publish
+from webmail.engine import bodies, heartbeat, hub, outbox, parts, publish
 from webmail.engine import search as searching
 from webmail.engine.connections import close_pool, get_pool
 from webmail.engine.publish import user_id_of
@@ -284,8 +284,31 @@ def stream_parts(
 # The worker's start and end -----------------------------------------------------
 
 
+_heartbeat: heartbeat.Heartbeat | None = None
+
+
+@worker_ready.connect
+def _start_heartbeat(sender: Any = None, **_: object) -> None:
+    # The pages look for it before they wait on this worker's shards.
+    global _heartbeat
+    consumer = getattr(sender, "task_consumer", None)
+    queues = [queue.name for queue in getattr(consumer, "queues", [])]
+    shards = [name for name in queues if name.startswith("imap.")]
+    name = str(getattr(sender, "hostname", "") or "worker")
+    _heartbeat = heartbeat.Heartbeat(shards, name)
+    _heartbeat.start()
+
+
+@worker_shutting_down.connect
+def _stop_heartbeat(**_: object) -> None:
+    # From here on the worker takes no new task: the pages should know.
+    if _heartbeat is not None:
+        _heartbeat.stop(timeout=1.0)
+
+
 @worker_shutdown.connect
 def _log_out_everything(**_: object) -> None:
+    _stop_heartbeat()
     hub.stop_all()
     close_pool()
 
