@@ -105,7 +105,13 @@ def fetch_through_worker(
     until = time.time() + timeout if mark_seen else None
     try:
         door.fetch_body(
-            account_id, folder_id, uid, key, mark_seen_until=until, facts=facts
+            account_id,
+            folder_id,
+            uid,
+            key,
+            mark_seen_until=until,
+            facts=facts,
+            expires=timeout,
         )
         answer = _wait_for_reply(key, timeout)
     except Exception as exc:  # broker or Redis unreachable
