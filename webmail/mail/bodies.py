@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,11 +23,12 @@ from django.utils.translation import gettext, gettext_noop
 
 from accounts.models import MailAccount
 from webmail import door
+from webmail.mail import waits
 from webmail.mail.changes import set_flags
 from webmail.mime import text_to_html
 from webmail.mime.sanitize import sanitize_html
 from webmail.models import Folder, Message
-from webmail.shared.bodycache import LOAD_FAILED, WAIT_SLICE, cached_body, reply_client
+from webmail.shared.bodycache import LOAD_FAILED, cached_body
 from webmail.shared.partlinks import inline_part_url
 
 logger = logging.getLogger(__name__)
@@ -80,6 +80,10 @@ def message_facts(user_id: int, folder: Folder, message: Message) -> dict[str, A
     }
 
 
+BUSY = gettext_noop("The mail service is busy; try again in a moment.")
+SLOW = gettext_noop("The mail server is slow to answer; try again in a moment.")
+
+
 def fetch_through_worker(
     account_id: int,
     folder_id: int,
@@ -97,48 +101,33 @@ def fetch_through_worker(
     and the worker answers before it writes the list's preview. With
     mark_seen the worker then marks the message read, if it could read it
     and answered while this request still waited. facts (message_facts())
-    spare the worker reading them from the database.
+    spare the worker reading them from the database. When no worker serves
+    the account's shard, the error says so at once (webmail.mail.waits).
     """
-    key = f"{settings.REDIS_KEY_PREFIX}:body-reply:{uuid.uuid4().hex}"
     # An absolute time, so that a retried or long-queued task does not
     # mark read a message whose reader was told it could not be loaded.
     until = time.time() + timeout if mark_seen else None
     try:
+        wait = waits.begin(account_id, timeout)
         door.fetch_body(
             account_id,
             folder_id,
             uid,
-            key,
+            wait.reply_key,
             mark_seen_until=until,
             facts=facts,
             expires=timeout,
         )
-        answer = _wait_for_reply(key, timeout)
+        answer = waits.take(wait, timeout)
+    except waits.Refused as refused:
+        return {"error": refused.reason}
     except Exception as exc:  # broker or Redis unreachable
         logger.warning("Could not fetch a body through the worker: %s", exc)
-        return {
-            "error": gettext_noop("The mail service is busy; try again in a moment.")
-        }
+        return {"error": BUSY}
     if answer is None:
-        return {
-            "error": gettext_noop(
-                "The mail server is slow to answer; try again in a moment."
-            )
-        }
+        return {"error": SLOW}
     body = json.loads(answer)
     return body if isinstance(body, dict) else dict(LOAD_FAILED)
-
-
-def _wait_for_reply(key: str, timeout: float) -> bytes | str | None:
-    """Pop the worker's reply from key; None if none came within timeout."""
-    deadline = time.monotonic() + timeout
-    client = reply_client()
-    # Not down to 0: to BLPOP, a timeout of 0 means waiting for ever.
-    while (left := deadline - time.monotonic()) > 0.01:
-        got = client.blpop([key], timeout=min(left, WAIT_SLICE))
-        if got is not None:
-            return got[1]
-    return None
 
 
 def body_state(
@@ -208,6 +197,17 @@ def open_message(
     return body_state(account.id, folder, uid, body)
 
 
+def frame_body(account: MailAccount, folder: Folder, uid: int) -> dict[str, Any]:
+    """Return a message's body dict for the body frame: cached, or fetched.
+
+    An {"error": ...} when it could not be loaded.
+    """
+    body = cached_body(account.id, folder, uid)
+    if body is None:
+        body = fetch_through_worker(account.id, folder.id, uid, body_timeout())
+    return body
+
+
 def message_html(
     account: MailAccount,
     folder: Folder,
@@ -216,18 +216,31 @@ def message_html(
     allow_remote: bool = False,
     rewrite_url: Callable[[str], str] | None = None,
 ) -> str:
-    """Return a message's HTML, sanitized, for the body frame.
+    """Return a message's HTML, sanitized ("" if it could not be loaded).
 
     With allow_remote, remote images are kept, their URLs passed through
     rewrite_url (the image proxy).
     """
-    state_body = cached_body(account.id, folder, uid)
-    if state_body is None:
-        state_body = fetch_through_worker(account.id, folder.id, uid, body_timeout())
-    if "error" in state_body:
+    body = frame_body(account, folder, uid)
+    if "error" in body:
         return ""
-    if allow_remote and rewrite_url is not None and state_body.get("raw_html"):
-        cids = dict(state_body.get("cid_parts", []))
+    return body_html(
+        account, folder, uid, body, allow_remote=allow_remote, rewrite_url=rewrite_url
+    )
+
+
+def body_html(
+    account: MailAccount,
+    folder: Folder,
+    uid: int,
+    body: dict[str, Any],
+    *,
+    allow_remote: bool = False,
+    rewrite_url: Callable[[str], str] | None = None,
+) -> str:
+    """Return the sanitized HTML of a body dict that holds no error."""
+    if allow_remote and rewrite_url is not None and body.get("raw_html"):
+        cids = dict(body.get("cid_parts", []))
 
         def cid_url(content_id: str) -> str:
             part = cids.get(content_id.strip().strip("<>"))
@@ -236,9 +249,9 @@ def message_html(
             return inline_part_url(account.user_id, account.id, folder.id, uid, part)
 
         return sanitize_html(
-            state_body["raw_html"],
+            body["raw_html"],
             allow_remote=True,
             rewrite_url=rewrite_url,
             cid_url=cid_url,
         ).html
-    return body_state(account.id, folder, uid, state_body).html
+    return body_state(account.id, folder, uid, body).html

@@ -46,17 +46,25 @@ def body_view(
     account = get_account_for_user(request.user, account_id)  # type: ignore[arg-type]
     folder = reading.get_folder(account, folder_id)
     message = reading.get_message(folder, uid)
-    allow_remote = request.GET.get("images") == "show" or remote.sender_allowed(
-        request, message.from_address
-    )
-    html = bodies.message_html(
-        account,
-        folder,
-        uid,
-        allow_remote=allow_remote,
-        rewrite_url=proxy.url_rewriter(account.user_id) if allow_remote else None,
-    )
-    response = render(request, "webmail/body.html", {"html": html})
+    body = bodies.frame_body(account, folder, uid)
+    if "error" in body:
+        # Not an empty page: the frame says what went wrong, and the
+        # status says it is not the message.
+        error = bodies.body_state(account.id, folder, uid, body).error
+        response = render(request, "webmail/body.html", {"error": error}, status=503)
+    else:
+        allow_remote = request.GET.get("images") == "show" or remote.sender_allowed(
+            request, message.from_address
+        )
+        html = bodies.body_html(
+            account,
+            folder,
+            uid,
+            body,
+            allow_remote=allow_remote,
+            rewrite_url=proxy.url_rewriter(account.user_id) if allow_remote else None,
+        )
+        response = render(request, "webmail/body.html", {"html": html})
     response["Referrer-Policy"] = "no-referrer"
     response["Cache-Control"] = "private, no-cache"
     return response
