@@ -18,7 +18,7 @@ from accounts.models import User
 from tests.ui.mail import add_message, standard_mailbox
 from webmail import door
 from webmail.models import Message
-from webmail.shared import events
+from webmail.shared import events, heartbeat
 from webmail.shared.heartbeat import shard_key
 from webmail.views.present import folder_url, message_url
 
@@ -46,13 +46,17 @@ def _get(base: str, path: str, cookie: str) -> tuple[int, str]:
 def no_worker(request: pytest.FixtureRequest) -> None:
     """No worker runs (one an earlier test started is stopped)."""
     client = redis.Redis.from_url(settings.REDIS_URL)
+    keys = [shard_key(f"imap.{n}") for n in range(settings.IMAP_SHARDS)]
     try:
-        running = client.exists(shard_key("imap.0"))
+        if client.exists(*keys):
+            # The next test that needs it starts it again (the worker fixture).
+            request.getfixturevalue("celery_worker").stop()
+        # A worker killed a moment ago is seen until its heartbeat runs out.
+        deadline = time.monotonic() + heartbeat.TTL + 2
+        while client.exists(*keys) and time.monotonic() < deadline:
+            time.sleep(0.1)
     finally:
         client.close()
-    if running:
-        # The next test that needs it starts it again (the worker fixture).
-        request.getfixturevalue("celery_worker").stop()
 
 
 def test_tabs_opening_mail_with_no_worker_running_hear_so_at_once(
