@@ -54,8 +54,8 @@ MIDDLEWARE = [
 ROOT_URLCONF = "webmail.urls"
 ASGI_APPLICATION = "webmail.asgi.application"
 # Threads per web process that run the page views (webmail/serving.py). A
-# page that waits for the worker, such as a message body, holds one for up
-# to BODY_FETCH_TIMEOUT seconds.
+# page that waits for the worker, such as a message body, holds one for
+# BODY_PAGE_WAIT_MS at most; an async view waits for the rest.
 WEB_THREADS = env_int("WEB_THREADS", 32)
 
 TEMPLATES = [
@@ -221,6 +221,12 @@ IMAP_INBOX_CHECK = env_int("IMAP_INBOX_CHECK", 5)
 IMAP_PUSH_THREADS = env_int("IMAP_PUSH_THREADS", 8)
 # How long opening a message waits for its worker to fetch the body.
 BODY_FETCH_TIMEOUT = env_int("BODY_FETCH_TIMEOUT", 20)
+# How long of that a page thread waits (milliseconds), and only for a
+# user's one body under way; an async view waits for the rest
+# (webmail/mail/bodies.py).
+BODY_PAGE_WAIT_MS = env_int("BODY_PAGE_WAIT_MS", 500)
+# Bodies one user may wait for at once; more are refused at once.
+BODY_WAITS_PER_USER = env_int("BODY_WAITS_PER_USER", 10)
 # Seconds between keep-alive comments on an open event stream.
 EVENTS_KEEPALIVE = env_int("EVENTS_KEEPALIVE", 20)
 CELERY_TASK_ROUTES = ["webmail.shared.routing.route_task"]

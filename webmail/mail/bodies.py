@@ -2,9 +2,15 @@
 
 Opening a message is the one read that waits on a worker: a body not in
 the body cache yet (webmail.shared.bodycache) is fetched by the account's
-worker, which hands it back on a Redis list of this request's own; the
-page waits up to BODY_FETCH_TIMEOUT seconds before giving up with a clear
-error.
+worker, which hands it back on a Redis list of this request's own
+(webmail.mail.waits). Nothing is asked when the worker could not answer:
+when no worker runs the account's shard, or when the user already waits
+for many bodies.
+
+A page thread waits BODY_PAGE_WAIT_MS at most, and only for a user's one
+wait under way: a body that takes longer is "pending", and the page hands
+the rest of the wait to an async view (await_body), which holds no thread
+while a hung server keeps it waiting up to BODY_FETCH_TIMEOUT seconds.
 """
 
 from __future__ import annotations
@@ -54,6 +60,8 @@ class BodyState:
     has_remote_content: bool = False
     attachments: list[AttachmentInfo] = field(default_factory=list)
     error: str | None = None
+    # The worker has not answered yet: the token that await_body() takes.
+    pending: str | None = None
 
 
 def part_url(account_id: int, folder_id: int, uid: int, part_id: str) -> str:
@@ -92,6 +100,8 @@ def fetch_through_worker(
     *,
     mark_seen: bool = False,
     facts: dict[str, Any] | None = None,
+    owner: int | None = None,
+    defer: bool = False,
 ) -> dict[str, Any]:
     """Ask the account's worker for a body and wait up to timeout seconds.
 
@@ -101,14 +111,26 @@ def fetch_through_worker(
     and the worker answers before it writes the list's preview. With
     mark_seen the worker then marks the message read, if it could read it
     and answered while this request still waited. facts (message_facts())
-    spare the worker reading them from the database. When no worker serves
-    the account's shard, the error says so at once (webmail.mail.waits).
+    spare the worker reading them from the database. owner: the account's
+    user, whose waits are counted (looked up if not given).
+
+    With defer, a body that is not there within BODY_PAGE_WAIT_MS (or at
+    once, while the user waits for another) comes back as {"pending":
+    token}, for await_body() to take.
     """
+    if owner is None:
+        owner = int((facts or {}).get("owner") or _owner(account_id))
     # An absolute time, so that a retried or long-queued task does not
     # mark read a message whose reader was told it could not be loaded.
     until = time.time() + timeout if mark_seen else None
     try:
-        wait = waits.begin(account_id, timeout)
+        wait = waits.begin(owner, account_id, timeout)
+    except waits.Refused as refused:
+        return {"error": refused.reason}
+    except Exception as exc:  # Redis unreachable
+        logger.warning("Could not ask the worker for a body: %s", exc)
+        return {"error": BUSY}
+    try:
         door.fetch_body(
             account_id,
             folder_id,
@@ -118,22 +140,52 @@ def fetch_through_worker(
             facts=facts,
             expires=timeout,
         )
-        answer = waits.take(wait, timeout)
-    except waits.Refused as refused:
-        return {"error": refused.reason}
+        if defer:
+            quick = float(settings.BODY_PAGE_WAIT_MS) / 1000
+            answer = waits.take(wait, quick) if wait.others == 0 else None
+            if answer is None:
+                return {"pending": wait.token}
+        else:
+            answer = waits.take(wait, timeout)
     except Exception as exc:  # broker or Redis unreachable
         logger.warning("Could not fetch a body through the worker: %s", exc)
+        waits.end(wait)
         return {"error": BUSY}
+    waits.end(wait)
+    return _body_of(answer)
+
+
+async def await_body(user_id: int, token: str) -> dict[str, Any]:
+    """Take the body a {"pending": token} stands for, within its deadline."""
+    try:
+        answer = await waits.atake(user_id, token)
+    except Exception as exc:  # Redis unreachable
+        logger.warning("Could not wait for a body: %s", exc)
+        return {"error": BUSY}
+    return _body_of(answer)
+
+
+def _body_of(answer: bytes | None) -> dict[str, Any]:
     if answer is None:
         return {"error": SLOW}
     body = json.loads(answer)
     return body if isinstance(body, dict) else dict(LOAD_FAILED)
 
 
+def _owner(account_id: int) -> int:
+    return int(
+        MailAccount.objects.filter(id=account_id)
+        .values_list("user_id", flat=True)
+        .get()
+    )
+
+
 def body_state(
     account_id: int, folder: Folder, uid: int, body: dict[str, Any]
 ) -> BodyState:
     """Return the reading pane's view of a body dict."""
+    if "pending" in body:
+        return BodyState(pending=str(body["pending"]))
     if "error" in body:
         # The worker writes English (marked with gettext_noop) or an IMAP
         # error's own text; shown in the reader's language where the
@@ -170,12 +222,15 @@ def open_message(
     *,
     timeout: float | None = None,
     mark_seen: bool = False,
+    defer: bool = False,
 ) -> BodyState:
     """Return a message's body for the reading pane; errors are in .error.
 
     The one read that waits on a worker: a body not in the cache yet is
     fetched by the account's worker, waiting up to timeout seconds
     (settings.BODY_FETCH_TIMEOUT) before giving up with a clear error.
+    With defer, one that does not come at once is .pending instead (see
+    fetch_through_worker).
 
     With mark_seen the message is also marked read, unless its text could
     not be shown. When the worker fetches the body, it marks the message
@@ -189,22 +244,45 @@ def open_message(
     if body is None:
         limit = timeout if timeout is not None else body_timeout()
         facts = message_facts(account.user_id, folder, message)
-        body = fetch_through_worker(
-            account.id, folder.id, uid, limit, mark_seen=mark_seen, facts=facts
-        )
+        body = _fetch(account, folder.id, uid, limit, mark_seen, facts, defer)
     elif mark_seen and "error" not in body:
         set_flags(account, folder, [uid], add=["\\Seen"])
     return body_state(account.id, folder, uid, body)
 
 
-def frame_body(account: MailAccount, folder: Folder, uid: int) -> dict[str, Any]:
+def _fetch(
+    account: MailAccount,
+    folder_id: int,
+    uid: int,
+    timeout: float,
+    mark_seen: bool,
+    facts: dict[str, Any] | None,
+    defer: bool,
+) -> dict[str, Any]:
+    """fetch_through_worker() for the reading pane or the frame."""
+    return fetch_through_worker(
+        account.id,
+        folder_id,
+        uid,
+        timeout,
+        mark_seen=mark_seen,
+        facts=facts,
+        owner=account.user_id,
+        defer=defer,
+    )
+
+
+def frame_body(
+    account: MailAccount, folder: Folder, uid: int, *, defer: bool = False
+) -> dict[str, Any]:
     """Return a message's body dict for the body frame: cached, or fetched.
 
-    An {"error": ...} when it could not be loaded.
+    An {"error": ...} when it could not be loaded; with defer, possibly
+    {"pending": token} (see fetch_through_worker).
     """
     body = cached_body(account.id, folder, uid)
     if body is None:
-        body = fetch_through_worker(account.id, folder.id, uid, body_timeout())
+        body = _fetch(account, folder.id, uid, body_timeout(), False, None, defer)
     return body
 
 
