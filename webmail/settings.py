@@ -227,6 +227,9 @@ BODY_FETCH_TIMEOUT = env_int("BODY_FETCH_TIMEOUT", 20)
 BODY_PAGE_WAIT_MS = env_int("BODY_PAGE_WAIT_MS", 500)
 # Bodies one user may wait for at once; more are refused at once.
 BODY_WAITS_PER_USER = env_int("BODY_WAITS_PER_USER", 10)
+# Seconds after the worker last found an account's server unreachable
+# during which opening its mail says so at once instead of asking again.
+UNREACHABLE_FAIL_FAST = env_int("UNREACHABLE_FAIL_FAST", 60)
 # Seconds between keep-alive comments on an open event stream.
 EVENTS_KEEPALIVE = env_int("EVENTS_KEEPALIVE", 20)
 CELERY_TASK_ROUTES = ["webmail.shared.routing.route_task"]

@@ -133,6 +133,16 @@ def test_one_hung_mail_server_does_not_slow_other_users(
     told = sum("Too many messages are loading at once" in page for _, page in answers)
     assert told >= OPENS - settings.BODY_WAITS_PER_USER
 
+    # The worker has found that Bob's server does not answer: opening more
+    # of his mail now says so at once, without asking it again.
+    cache.delete(bodycache.cache_key(account_b.id, inbox_b, 1))
+    started = time.monotonic()
+    status, page = _open_as_the_browser(
+        live_app, message_url(account_b.id, inbox_b.id, 1), bob_cookie
+    )
+    assert time.monotonic() - started < 2
+    assert f"{own_dovecot.host} did not answer in time." in page
+
 
 @pytest.mark.django_db(transaction=True)
 def test_a_frame_whose_body_is_slow_waits_off_the_page_threads_then_shows_it(

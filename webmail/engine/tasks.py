@@ -165,6 +165,10 @@ def fetch_body(
     try:
         rendered = bodies.render_body(account_id, folder_id, uid, facts)
     except ImapError as exc:
+        if isinstance(exc, outbox.ACCOUNT_ERRORS):
+            # Recorded at once: opening more of its mail then says so
+            # without asking (webmail.mail.status.unreachable_error).
+            _report(account_id, exc)
         if isinstance(exc, RETRYABLE) and self.request.retries < 1:
             raise
         rendered = bodies.Rendered({"error": str(exc)})

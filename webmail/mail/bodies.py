@@ -4,8 +4,8 @@ Opening a message is the one read that waits on a worker: a body not in
 the body cache yet (webmail.shared.bodycache) is fetched by the account's
 worker, which hands it back on a Redis list of this request's own
 (webmail.mail.waits). Nothing is asked when the worker could not answer:
-when no worker runs the account's shard, or when the user already waits
-for many bodies.
+when no worker runs the account's shard, when the account's server is
+known to be unreachable, or when the user already waits for many bodies.
 
 A page thread waits BODY_PAGE_WAIT_MS at most, and only for a user's one
 wait under way: a body that takes longer is "pending", and the page hands
@@ -31,6 +31,7 @@ from accounts.models import MailAccount
 from webmail import door
 from webmail.mail import waits
 from webmail.mail.changes import set_flags
+from webmail.mail.status import unreachable_error
 from webmail.mime import text_to_html
 from webmail.mime.sanitize import sanitize_html
 from webmail.models import Folder, Message
@@ -259,7 +260,10 @@ def _fetch(
     facts: dict[str, Any] | None,
     defer: bool,
 ) -> dict[str, Any]:
-    """fetch_through_worker() for the reading pane or the frame."""
+    """fetch_through_worker(), unless the account's server is known to be away."""
+    known = unreachable_error(account)
+    if known:
+        return {"error": known}
     return fetch_through_worker(
         account.id,
         folder_id,
