@@ -13,6 +13,7 @@ import time
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import override_settings
 
 from tests.engine.conftest import account_for, fill, wait_for
 from webmail.engine import connections, folderlist, sync
@@ -99,9 +100,11 @@ def test_pushes_go_on_after_a_dovecot_restart(
     listener.wait(lambda e: e["type"] == "new" and e["folder"] == archive.id, 30)
 
 
+@override_settings(BODY_WAITS_PER_USER=20)
 def test_twenty_requests_at_once_stay_within_the_connection_cap(
     worker, server_user, other_device
 ):
+    # The worker's cap is under test here, not the one on a user's waits.
     phone = other_device(server_user)
     fill(phone, "INBOX", 20)
     phone.logout()
