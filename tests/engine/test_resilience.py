@@ -16,6 +16,7 @@ from django.db import connection
 from django.test import override_settings
 
 from tests.engine.conftest import account_for, fill, wait_for
+from tests.fixtures.servers import ImapUser
 from webmail.engine import connections, folderlist, sync
 from webmail.mail import bodies, changes, reading, watching
 from webmail.models import Folder, PendingOperation
@@ -144,3 +145,34 @@ def test_twenty_requests_at_once_stay_within_the_connection_cap(
     assert all(results[u].error is None for u in range(1, 21)), results
     assert "Hello there." in (results[7].text or "")
     assert 1 <= peak <= settings.IMAP_COMMAND_CONNECTIONS
+
+
+def test_a_redis_restart_while_an_action_waits_for_the_server_keeps_the_worker(
+    worker, own_dovecot, other_device, redis_server
+):
+    user = ImapUser("fay@example.org", "fays-mail-password", own_dovecot)
+    own_dovecot.add_user(user.username, user.password)
+    fill(other_device(user), "INBOX", 1)
+    account = account_for(user)
+    inbox = _inbox(account)
+    connections.close_pool()
+
+    own_dovecot.stop()
+    try:
+        changes.set_flags(account, inbox, [1], add=["\\Seen"])
+        wait_for(
+            lambda: PendingOperation.objects.filter(
+                account=account, attempts__gte=2
+            ).exists(),
+            what="the push put off",
+        )
+        # Its next try is due in a few seconds: the broker goes away meanwhile.
+        redis_server.restart()
+        time.sleep(3)
+        assert worker.alive(), worker.log_tail()
+    finally:
+        own_dovecot.start()
+
+    phone = other_device(user)
+    wait_for(lambda: _seen_on_server(phone, 1), timeout=60, what="pushed")
+    wait_for(lambda: _drained(account))

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from accounts.models import MailAccount
 from webmail import door
-from webmail.engine import bodies, heartbeat, hub, outbox, parts, publish
+from webmail.engine import bodies, heartbeat, hub, outbox, parts, publish, retries
 from webmail.engine import search as searching
 from webmail.engine.connections import close_pool, get_pool
 from webmail.engine.publish import user_id_of
@@ -119,7 +119,7 @@ def push_outbox(account_id: int) -> None:
 def apply_outbox(account_id: int) -> None:
     """Push the account's outbox from this worker; tell the user what failed.
 
-    Operations that must wait are left to a push queued with a countdown.
+    Operations that must wait are pushed again later (_later).
     """
     result = outbox.push(account_id)
     if result is None:
@@ -136,7 +136,11 @@ def apply_outbox(account_id: int) -> None:
     if result.retry_in is not None:
         if user_id is not None:
             events.publish(user_id, {"type": "status", "account": account_id})
-        door.push_changes(account_id, countdown=result.retry_in)
+        _later.at(account_id, result.retry_in)
+
+
+# Pushes put off until the server may be back (see engine/retries.py).
+_later = retries.Later(door.push_changes)
 
 
 @shared_task(name=door.WATCH, acks_late=True, ignore_result=True)
