@@ -147,6 +147,28 @@ def test_twenty_requests_at_once_stay_within_the_connection_cap(
     assert 1 <= peak <= settings.IMAP_COMMAND_CONNECTIONS
 
 
+def test_an_action_taken_while_redis_was_down_goes_when_it_is_back(
+    worker, imap_user, other_device, redis_server
+):
+    phone = other_device(imap_user)
+    fill(phone, "INBOX", 1)
+    account = account_for(imap_user)
+    inbox = _inbox(account)
+
+    redis_server.stop()
+    try:
+        # The page records it; no task can be queued to push it.
+        changes.set_flags(account, inbox, [1], add=["\\Seen"])
+        time.sleep(2)
+    finally:
+        redis_server.start()
+
+    # The worker pushes it once it finds Redis again, not at the next sweep
+    # (a minute apart; none runs here at all).
+    wait_for(lambda: _seen_on_server(phone, 1), timeout=20, what="pushed")
+    wait_for(lambda: _drained(account))
+
+
 def test_a_redis_restart_while_an_action_waits_for_the_server_keeps_the_worker(
     worker, own_dovecot, other_device, redis_server
 ):

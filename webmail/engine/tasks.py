@@ -16,8 +16,7 @@ from typing import Any
 from celery import Task, shared_task
 from celery.signals import worker_ready, worker_shutdown, worker_shutting_down
 from django.conf import settings
-from django.db.models import Min
-from django.utils import timezone
+from django.db import close_old_connections, connections
 
 from accounts.models import MailAccount
 from webmail import door
@@ -32,9 +31,10 @@ from webmail.imap import (
     ServerUnreachable,
     Timeout,
 )
-from webmail.models import Folder, OperationState, PendingOperation
+from webmail.models import Folder
 from webmail.shared import events
 from webmail.shared.bodycache import LOAD_FAILED
+from webmail.shared.routing import queue_for
 from webmail.shared.searching import ERROR_FAILED, ERROR_UNREACHABLE
 
 logger = logging.getLogger(__name__)
@@ -248,17 +248,23 @@ def sweep_outbox() -> int:
     Catches operations whose task was lost (a killed worker, a restarted
     broker) or whose retry was only scheduled in a worker's memory.
     """
-    firsts = (
-        PendingOperation.objects.filter(state=OperationState.PENDING)
-        .values("account_id")
-        .annotate(first=Min("next_attempt_at"))
-    )
-    now = timezone.now()
-    count = 0
-    for row in firsts:
-        if row["first"] <= now:
-            count += door.push_changes(row["account_id"])
-    return count
+    return sum(door.push_changes(account_id) for account_id in outbox.due_accounts())
+
+
+def resume_outboxes(queues: list[str]) -> None:
+    """Push, here and now, the due outboxes of the accounts of these queues.
+
+    Run when Redis comes back after an outage (the heartbeat sees it): the
+    actions the pages recorded meanwhile could not be queued, and this
+    worker's consumer may take a while to find the broker again.
+    """
+    close_old_connections()
+    try:
+        for account_id in outbox.due_accounts():
+            if queue_for(account_id) in queues:
+                apply_outbox(account_id)
+    finally:
+        connections.close_all()
 
 
 @shared_task(name=door.REAP_CONNECTIONS)
@@ -303,7 +309,9 @@ def _start_heartbeat(sender: Any = None, **_: object) -> None:
     queues = [queue.name for queue in getattr(consumer, "queues", [])]
     shards = [name for name in queues if name.startswith("imap.")]
     name = str(getattr(sender, "hostname", "") or "worker")
-    _heartbeat = heartbeat.Heartbeat(shards, name)
+    _heartbeat = heartbeat.Heartbeat(
+        shards, name, on_redis_back=lambda: resume_outboxes(shards)
+    )
     _heartbeat.start()
 
 
