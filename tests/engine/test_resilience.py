@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.test import override_settings
+from django.utils import timezone
 
 from tests.engine.conftest import account_for, fill, wait_for
 from tests.fixtures.servers import ImapUser
@@ -166,6 +167,42 @@ def test_an_action_taken_while_redis_was_down_goes_when_it_is_back(
     # The worker pushes it once it finds Redis again, not at the next sweep
     # (a minute apart; none runs here at all).
     wait_for(lambda: _seen_on_server(phone, 1), timeout=20, what="pushed")
+    wait_for(lambda: _drained(account))
+
+
+def test_an_action_taken_while_the_server_was_down_goes_when_it_is_back(
+    worker, own_dovecot, other_device
+):
+    user = ImapUser("erin@example.org", "erins-mail-password", own_dovecot)
+    own_dovecot.add_user(user.username, user.password)
+    fill(other_device(user), "INBOX", 1)
+    account = account_for(user)
+    inbox = _inbox(account)
+    connections.close_pool()  # this process's own connection
+    watching.keep_watching(account.id, inbox.id)  # the webmail is open
+
+    own_dovecot.stop()
+    try:
+        changes.set_flags(account, inbox, [1], add=["\\Seen"])
+
+        def put_off() -> float:
+            op = PendingOperation.objects.filter(account=account).first()
+            if op is None or not op.attempts:
+                return 0.0
+            return (op.next_attempt_at - timezone.now()).total_seconds()
+
+        # Refused a few times: its next try is a good while away.
+        wait_for(lambda: put_off() > 10, timeout=90, what="a long backoff")
+        watching.keep_watching(account.id, inbox.id)
+    finally:
+        own_dovecot.start()
+    back = time.monotonic()
+
+    # The watched account's worker gets in again within seconds and pushes
+    # it then, well before its backoff runs out.
+    phone = other_device(user)
+    wait_for(lambda: _seen_on_server(phone, 1), timeout=30, what="pushed")
+    assert time.monotonic() - back < 8
     wait_for(lambda: _drained(account))
 
 

@@ -119,7 +119,8 @@ def push_outbox(account_id: int) -> None:
 def apply_outbox(account_id: int) -> None:
     """Push the account's outbox from this worker; tell the user what failed.
 
-    Operations that must wait are pushed again later (_later).
+    Operations that must wait are pushed again later (_later), or as soon
+    as the server is reached again (engine/connections.py).
     """
     result = outbox.push(account_id)
     if result is None:
