@@ -385,6 +385,8 @@ class DovecotServer:
         if process is None:
             return
         if process.poll() is None:
+            # A frozen server would not act on SIGTERM.
+            self._signal_group(signal.SIGCONT)
             # Signalling every process at once, not only the master, makes
             # the master's wait for its children short; a child stuck in
             # start-up still delays it by seconds, hence the grace limit.
@@ -411,6 +413,24 @@ class DovecotServer:
         """Stop and start again on the same ports, keeping users and mail."""
         self.stop()
         self.start()
+
+    def freeze(self) -> None:
+        """Stop every Dovecot process (SIGSTOP), as a server that hangs.
+
+        Its ports still accept connections (the kernel queues them), but
+        nothing answers, not even the greeting, until thaw().
+        """
+        self._signal_group(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """Let a frozen Dovecot go on (SIGCONT)."""
+        self._signal_group(signal.SIGCONT)
+
+    def _signal_group(self, signum: int) -> None:
+        process = self._process
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signum)
 
     def _kill_group(self, process: subprocess.Popen[bytes]) -> None:
         with contextlib.suppress(ProcessLookupError):

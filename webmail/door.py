@@ -137,18 +137,22 @@ def fetch_body(
     *,
     mark_seen_until: float | None = None,
     facts: dict[str, Any] | None = None,
+    expires: float | None = None,
 ) -> None:
     """Ask for a body to be fetched and pushed onto the Redis list reply_to.
 
     mark_seen_until (a time.time()): mark it read if handed over before
-    then. facts: what the page has read of the message already.
+    then. facts: what the page has read of the message already. A request
+    still queued after expires seconds (the page has given up by then) is
+    dropped, not run late.
     """
     kwargs: dict[str, Any] = {}
     if facts:
         kwargs["facts"] = facts
     if mark_seen_until is not None:
         kwargs["mark_seen_until"] = mark_seen_until
-    _send(FETCH_BODY, account_id, folder_id, uid, reply_to, kwargs=kwargs)
+    options: dict[str, Any] = {} if expires is None else {"expires": expires}
+    _send(FETCH_BODY, account_id, folder_id, uid, reply_to, kwargs=kwargs, **options)
 
 
 def stream_parts(

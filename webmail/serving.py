@@ -5,7 +5,9 @@ event loop and a new thread several times per request, and each request
 opens a new database connection. Pages are plain sync views, so they run
 as WSGI in a fixed pool of threads, which keep their database connections
 (CONN_MAX_AGE). Views that stream from Redis with async iterators (the event
-stream, attachments) stay on ASGI, where a slow reader holds no thread.
+stream, attachments) stay on ASGI, where a slow reader holds no thread; so
+do the async views that wait for a body the worker has not sent yet
+(webmail/mail/bodies.py), where a mail server that hangs holds none.
 """
 
 from __future__ import annotations

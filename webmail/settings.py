@@ -64,8 +64,8 @@ if WEBMAIL_PROCESS not in {"web", "worker", "beat"}:
         f"WEBMAIL_PROCESS must be web, worker or beat, not {WEBMAIL_PROCESS!r}."
     )
 # Threads per web process that run the page views (webmail/serving.py). A
-# page that waits for the worker, such as a message body, holds one for up
-# to BODY_FETCH_TIMEOUT seconds.
+# page that waits for the worker, such as a message body, holds one for
+# BODY_PAGE_WAIT_MS at most; an async view waits for the rest.
 WEB_THREADS = env_int("WEB_THREADS", 32)
 # Threads per worker process that run tasks (Celery's thread pool).
 WORKER_THREADS = env_int("WORKER_THREADS", 8)
@@ -267,6 +267,15 @@ IMAP_POLL_INTERVAL = env_int("IMAP_POLL_INTERVAL", 30)
 IMAP_INBOX_CHECK = env_int("IMAP_INBOX_CHECK", 5)
 # How long opening a message waits for its worker to fetch the body.
 BODY_FETCH_TIMEOUT = env_int("BODY_FETCH_TIMEOUT", 20)
+# How long of that a page thread waits (milliseconds), and only for a
+# user's one body under way; an async view waits for the rest
+# (webmail/mail/bodies.py).
+BODY_PAGE_WAIT_MS = env_int("BODY_PAGE_WAIT_MS", 500)
+# Bodies one user may wait for at once; more are refused at once.
+BODY_WAITS_PER_USER = env_int("BODY_WAITS_PER_USER", 10)
+# Seconds after the worker last found an account's server unreachable
+# during which opening its mail says so at once instead of asking again.
+UNREACHABLE_FAIL_FAST = env_int("UNREACHABLE_FAIL_FAST", 60)
 # Seconds between keep-alive comments on an open event stream.
 EVENTS_KEEPALIVE = env_int("EVENTS_KEEPALIVE", 20)
 CELERY_TASK_ROUTES = ["webmail.shared.routing.route_task"]

@@ -197,9 +197,11 @@ CASES: dict[str, Case] = {
         lambda w: {"account_id": w.account.id, "folder_id": w.inbox.id}
     ),
     "mail_message": Case(message),
+    "mail_message_wait": Case(lambda w: {**message(w), "token": "0" * 32}),
     "mail_conversation": Case(message),
     "mail_conversation_seen": Case(message),
     "mail_body": Case(message),
+    "mail_body_wait": Case(lambda w: {**message(w), "token": "0" * 32}),
     "mail_flag": Case(message),
     "mail_seen": Case(message),
     "mail_delete": Case(message),

@@ -7,11 +7,14 @@ worker restarted if it was started without them).
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -25,6 +28,7 @@ from tests.fixtures.servers import ImapUser
 from webmail.engine import connections, folderlist, sync
 from webmail.models import Folder
 from webmail.shared import events
+from webmail.shared.heartbeat import shard_key
 
 WORKER_ENV = {
     "MAIL_ALLOWED_PRIVATE_HOSTS": "127.0.0.1",
@@ -65,7 +69,24 @@ def worker(engine_env: dict[str, str], celery_worker: CeleryWorker) -> CeleryWor
         celery_worker.restart()
     elif not celery_worker.alive():
         celery_worker.start()
+    wait_for_heartbeats()
     return celery_worker
+
+
+def start_worker(worker: CeleryWorker) -> None:
+    """Start the worker again and wait until the pages see it serve its shards."""
+    worker.start()
+    wait_for_heartbeats()
+
+
+def wait_for_heartbeats(timeout: float = 60) -> None:
+    """Wait until every shard queue has a worker's heartbeat (a worker is ready)."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    keys = [shard_key(f"imap.{n}") for n in range(settings.IMAP_SHARDS)]
+    try:
+        wait_for(lambda: client.exists(*keys) == len(keys), timeout, "heartbeats")
+    finally:
+        client.close()
 
 
 def synced_inbox(account: MailAccount) -> Folder:
@@ -172,16 +193,32 @@ def server_user(request: pytest.FixtureRequest) -> ImapUser:
     return request.getfixturevalue(name)
 
 
+WAIT_URL = re.compile(r'hx-get="([^"]+/wait/[^"]+)"')
+
+
 def open_in_reader(account: MailAccount, folder: Folder, uid: int) -> str:
-    """Open a message in the reading pane as the page does; return the pane."""
+    """Open a message in the reading pane as the page does; return the pane.
+
+    A pane still loading its body asks for itself again (hx-trigger
+    "load"), and that second answer is returned.
+    """
     client = Client()
     client.force_login(account.user)
-    answer = client.get(
-        f"/mail/{account.id}/{folder.id}/{uid}/",
-        headers={"HX-Request": "true", "HX-Target": "reader"},
-    )
+    headers = {"HX-Request": "true", "HX-Target": "reader"}
+    answer = client.get(f"/mail/{account.id}/{folder.id}/{uid}/", headers=headers)
     assert answer.status_code == 200
-    return answer.content.decode()
+    pane = answer.content.decode()
+    waiting = WAIT_URL.search(pane)
+    if waiting:
+        # An async view: the test client runs it in an event loop of its
+        # own, which it cannot start in a thread that has one (Playwright's).
+        with ThreadPoolExecutor(1) as thread:
+            answer = thread.submit(
+                client.get, html.unescape(waiting.group(1)), headers=headers
+            ).result()
+        assert answer.status_code == 200
+        pane = answer.content.decode()
+    return pane
 
 
 def seen_on_server(phone: Any, uid: int) -> bool:

@@ -10,6 +10,7 @@ import time
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.test import Client
 
 from tests.engine.conftest import (
     account_for,
@@ -17,15 +18,18 @@ from tests.engine.conftest import (
     message_bytes,
     open_in_reader,
     seen_on_server,
+    start_worker,
     synced_inbox,
     wait_for,
+    wait_for_heartbeats,
 )
 from tests.mime.builders import newsletter
 from webmail.engine import bodies as worker_bodies
 from webmail.engine import folderlist, publish, sync
 from webmail.mail import bodies, reading
+from webmail.mail.waits import NO_WORKER
 from webmail.models import Folder, Message, PendingOperation
-from webmail.shared import bodycache
+from webmail.shared import bodycache, heartbeat
 
 SLOW = "The mail server is slow to answer; try again in a moment."
 BUSY = "The mail service is busy; try again in a moment."
@@ -131,26 +135,53 @@ def test_the_worker_hands_over_the_body_and_fills_the_list_preview(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_without_a_running_worker_the_reader_hears_so_when_the_wait_ends(
+def test_with_the_worker_stopped_the_pane_and_the_frame_say_so_at_once(
     worker, imap_user, other_device
 ):
     fill(other_device(imap_user), "INBOX", 1)
     account = account_for(imap_user)
     inbox = synced_inbox(account)
-    worker.kill()
+    worker.stop()
     # The worker's own first sync of the account may have rendered it ahead.
     cache.delete(bodycache.cache_key(account.id, inbox, 1))
+    client = Client()
+    client.force_login(account.user)
+    try:
+        started = time.monotonic()
+        pane = open_in_reader(account, inbox, 1)
+        waited = time.monotonic() - started
+        frame = client.get(f"/mail/{account.id}/{inbox.id}/1/body")
+    finally:
+        start_worker(worker)
+
+    assert NO_WORKER in pane
+    assert waited < 1.5
+    # The frame says it too, and is no empty page that looks like a message.
+    assert frame.status_code == 503
+    assert NO_WORKER in frame.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_killed_worker_is_known_to_be_gone_within_seconds(
+    worker, imap_user, other_device
+):
+    fill(other_device(imap_user), "INBOX", 1)
+    account = account_for(imap_user)
+    inbox = synced_inbox(account)
+    worker.kill()  # no word to anyone, as the OOM killer would
+    cache.delete(bodycache.cache_key(account.id, inbox, 1))
+    time.sleep(heartbeat.TTL)
     try:
         started = time.monotonic()
         body = bodies.open_message(
-            account, inbox, reading.get_message(inbox, 1), timeout=1
+            account, inbox, reading.get_message(inbox, 1), timeout=20
         )
         waited = time.monotonic() - started
     finally:
-        worker.start()
+        start_worker(worker)
 
-    assert body.error == SLOW
-    assert 1 <= waited < 3
+    assert body.error == NO_WORKER
+    assert waited < 1.5
 
 
 @pytest.mark.django_db(transaction=True)
@@ -202,6 +233,7 @@ def test_with_redis_down_the_reader_hears_the_service_is_busy(
     assert body == {"error": BUSY}
     assert waited < 10
     # Once Redis is back (and the worker has found it again), bodies come.
+    wait_for_heartbeats()
     body = bodies.open_message(
         account, inbox, reading.get_message(inbox, 1), timeout=90
     )
@@ -257,7 +289,7 @@ def test_a_message_gone_from_the_server_when_opened_is_not_marked_read(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_message_whose_reader_gave_up_waiting_is_not_marked_read_later(
+def test_a_body_whose_reader_gave_up_waiting_is_not_fetched_late(
     worker, imap_user, other_device, settings
 ):
     settings.BODY_FETCH_TIMEOUT = 1
@@ -265,17 +297,20 @@ def test_a_message_whose_reader_gave_up_waiting_is_not_marked_read_later(
     account = account_for(imap_user)
     inbox = synced_inbox(account)
     cache.delete_many([bodycache.cache_key(account.id, inbox, uid) for uid in (1, 2)])
+    # Killed a moment ago: its heartbeat has not run out yet, so the page
+    # still asks it, and its request waits in the queue.
     worker.kill()
     try:
         pane = open_in_reader(account, inbox, 1)
+        time.sleep(1)  # the request's time runs out
     finally:
-        worker.start()
+        start_worker(worker)
     assert SLOW in pane
 
-    # The restarted worker finds the request queued and fetches the body,
-    # long after the reader was told it could not be loaded.
-    wait_for(lambda: bodycache.cached_body(account.id, inbox, 1), what="late body")
+    # The restarted worker drops the request instead of fetching the body
+    # (and marking it read) long after the reader was told it could not be.
     settings.BODY_FETCH_TIMEOUT = 20
     open_in_reader(account, inbox, 2)
     wait_for(lambda: Message.objects.get(folder=inbox, uid=2).seen, what="read")
+    assert bodycache.cached_body(account.id, inbox, 1) is None
     assert not Message.objects.get(folder=inbox, uid=1).seen

@@ -13,8 +13,11 @@ import time
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import override_settings
+from django.utils import timezone
 
 from tests.engine.conftest import account_for, fill, wait_for
+from tests.fixtures.servers import ImapUser
 from webmail.engine import connections, folderlist, sync
 from webmail.mail import bodies, changes, reading, watching
 from webmail.models import Folder, PendingOperation
@@ -99,9 +102,11 @@ def test_pushes_go_on_after_a_dovecot_restart(
     listener.wait(lambda e: e["type"] == "new" and e["folder"] == archive.id, 30)
 
 
+@override_settings(BODY_WAITS_PER_USER=20)
 def test_twenty_requests_at_once_stay_within_the_connection_cap(
     worker, server_user, other_device
 ):
+    # The worker's cap is under test here, not the one on a user's waits.
     phone = other_device(server_user)
     fill(phone, "INBOX", 20)
     phone.logout()
@@ -141,3 +146,92 @@ def test_twenty_requests_at_once_stay_within_the_connection_cap(
     assert all(results[u].error is None for u in range(1, 21)), results
     assert "Hello there." in (results[7].text or "")
     assert 1 <= peak <= settings.IMAP_COMMAND_CONNECTIONS
+
+
+def test_an_action_taken_while_redis_was_down_goes_when_it_is_back(
+    worker, imap_user, other_device, redis_server
+):
+    phone = other_device(imap_user)
+    fill(phone, "INBOX", 1)
+    account = account_for(imap_user)
+    inbox = _inbox(account)
+
+    redis_server.stop()
+    try:
+        # The page records it; no task can be queued to push it.
+        changes.set_flags(account, inbox, [1], add=["\\Seen"])
+        time.sleep(2)
+    finally:
+        redis_server.start()
+
+    # The worker pushes it once it finds Redis again, not at the next sweep
+    # (a minute apart; none runs here at all).
+    wait_for(lambda: _seen_on_server(phone, 1), timeout=20, what="pushed")
+    wait_for(lambda: _drained(account))
+
+
+def test_an_action_taken_while_the_server_was_down_goes_when_it_is_back(
+    worker, own_dovecot, other_device
+):
+    user = ImapUser("erin@example.org", "erins-mail-password", own_dovecot)
+    own_dovecot.add_user(user.username, user.password)
+    fill(other_device(user), "INBOX", 1)
+    account = account_for(user)
+    inbox = _inbox(account)
+    connections.close_pool()  # this process's own connection
+    watching.keep_watching(account.id, inbox.id)  # the webmail is open
+
+    own_dovecot.stop()
+    try:
+        changes.set_flags(account, inbox, [1], add=["\\Seen"])
+
+        def put_off() -> float:
+            op = PendingOperation.objects.filter(account=account).first()
+            if op is None or not op.attempts:
+                return 0.0
+            return (op.next_attempt_at - timezone.now()).total_seconds()
+
+        # Refused a few times: its next try is a good while away.
+        wait_for(lambda: put_off() > 10, timeout=90, what="a long backoff")
+        watching.keep_watching(account.id, inbox.id)
+    finally:
+        own_dovecot.start()
+    back = time.monotonic()
+
+    # The watched account's worker gets in again within seconds and pushes
+    # it then, well before its backoff runs out.
+    phone = other_device(user)
+    wait_for(lambda: _seen_on_server(phone, 1), timeout=30, what="pushed")
+    assert time.monotonic() - back < 8
+    wait_for(lambda: _drained(account))
+
+
+def test_a_redis_restart_while_an_action_waits_for_the_server_keeps_the_worker(
+    worker, own_dovecot, other_device, redis_server
+):
+    user = ImapUser("fay@example.org", "fays-mail-password", own_dovecot)
+    own_dovecot.add_user(user.username, user.password)
+    fill(other_device(user), "INBOX", 1)
+    account = account_for(user)
+    inbox = _inbox(account)
+    connections.close_pool()
+
+    own_dovecot.stop()
+    try:
+        changes.set_flags(account, inbox, [1], add=["\\Seen"])
+        wait_for(
+            lambda: PendingOperation.objects.filter(
+                account=account, attempts__gte=2
+            ).exists(),
+            what="the push put off",
+        )
+        # Its next try is due in a few seconds: the broker goes away meanwhile.
+        redis_server.restart()
+        time.sleep(3)
+        assert worker.alive(), worker.log_tail()
+    finally:
+        own_dovecot.start()
+
+    phone = other_device(user)
+    wait_for(lambda: _seen_on_server(phone, 1), timeout=60, what="pushed")
+    wait_for(lambda: _drained(account))

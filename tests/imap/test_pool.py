@@ -145,6 +145,26 @@ def test_killed_server_is_connection_lost_then_the_pool_reconnects(
             server.start()
 
 
+def test_on_open_hears_of_each_new_login_not_of_a_reused_connection(
+    imap_user,
+) -> None:
+    opened: list[object] = []
+    pool = ConnectionPool(max_command=1, check_after=0, on_open=opened.append)
+    settings = _settings(imap_user)
+    try:
+        with pool.session("alice", settings) as session:
+            first = session
+        with pool.session("alice", settings):
+            pass
+        assert opened == ["alice"]
+        first.close()  # dropped meanwhile: the next loan logs in afresh
+        with pool.session("alice", settings):
+            pass
+        assert opened == ["alice", "alice"]
+    finally:
+        pool.close_all()
+
+
 def test_a_dropped_idle_connection_is_noticed_before_it_is_lent(imap_user) -> None:
     pool = ConnectionPool(max_command=1, check_after=0)
     settings = _settings(imap_user)

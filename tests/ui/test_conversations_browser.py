@@ -9,7 +9,14 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from accounts.models import MarkRead, Preference, User
-from tests.ui.mail import NOW, account_of, add_folder, add_message
+from tests.ui.mail import (
+    NOW,
+    account_of,
+    add_folder,
+    add_message,
+    cache_body,
+    html_mail,
+)
 from tests.ui.test_browser import errors, sign_in  # noqa: F401 (fixture)
 from webmail.models import Message
 
@@ -40,6 +47,9 @@ def test_a_thread_across_folders_reads_me_and_three_and_opening_unbolds_it(
                 date=NOW - timedelta(hours=1), preview="Let us book it.")  # fmt: skip
     add_message(trash, 1, "Re: Trip to Kyoto", thread_key=root, seen=False,
                 date=NOW, preview="Thrown away")  # fmt: skip
+    # No worker runs here: the frames show bodies the cache has.
+    for folder in (archive, inbox, sent):
+        cache_body(folder, 1, html_mail("<p>Kyoto in May?</p>"))
     sign_in(page, live_app)
     errors.clear()
     page.click(".view-toggle [data-view='threads']")
@@ -88,6 +98,8 @@ def test_with_a_one_second_delay_an_open_conversation_turns_read(
                 date=NOW - timedelta(hours=3))  # fmt: skip
     add_message(inbox, 1, "Re: Tea", thread_key=root, seen=False,
                 date=NOW - timedelta(hours=1))  # fmt: skip
+    for folder in (archive, inbox):
+        cache_body(folder, 1, html_mail("<p>Green or black?</p>"))
     sign_in(page, live_app)
     errors.clear()
     page.click(".view-toggle [data-view='threads']")

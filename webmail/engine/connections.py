@@ -12,13 +12,16 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from typing import TypeVar
 
 from django.conf import settings
+from django.db import DatabaseError
+from django.utils import timezone
 
 from accounts.hosts import HostError, check_host, plaintext_allowed
 from accounts.models import MailAccount
+from webmail import door
 from webmail.imap import (
     ConnectionLost,
     ConnectionPool,
@@ -27,6 +30,8 @@ from webmail.imap import (
     ImapSession,
     Security,
 )
+from webmail.models import AccountState, OperationState, PendingOperation
+from webmail.shared import events
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -51,8 +56,46 @@ def get_pool() -> ConnectionPool:
                 max_idle_connections=1,
                 max_idle=settings.IMAP_IDLE_TIMEOUT,
                 wait_timeout=float(settings.IMAP_POOL_WAIT),
+                on_open=_reached,
             )
         return _pool
+
+
+def _reached(account_key: Hashable) -> None:
+    """A new connection of the account logged in: what waited for it goes now.
+
+    The account's recorded error (server unreachable, password refused)
+    no longer holds, and the pages stop saying it; operations whose push
+    was put off until the server came back are pushed at once rather
+    than after their backoff.
+    """
+    account_id = int(str(account_key))
+    now = timezone.now()
+    try:
+        state = AccountState.objects.filter(account_id=account_id).exclude(error="")
+        cleared = state.exists() and state.update(
+            error="", error_kind="", error_at=None
+        )
+        postponed = PendingOperation.objects.filter(
+            account_id=account_id,
+            state=OperationState.PENDING,
+            next_attempt_at__gt=now,
+        )
+        resumed = postponed.exists() and postponed.update(next_attempt_at=now)
+    except DatabaseError:
+        logger.exception("Could not resume the work of account %s", account_id)
+        return
+    if resumed:
+        logger.info("Account %s reached again: pushing its outbox now", account_id)
+        door.push_changes(account_id)
+    if cleared:
+        owner = (
+            MailAccount.objects.filter(id=account_id)
+            .values_list("user_id", flat=True)
+            .first()
+        )
+        if owner is not None:
+            events.publish(owner, {"type": "status", "account": account_id})
 
 
 def close_pool() -> None:

@@ -68,8 +68,9 @@ def push_threads() -> int:
     """Return how many handler threads the hub may run.
 
     A server that does not answer holds one for up to MAIL_CONNECT_TIMEOUT
-    each time its watch retries (after 2, 4, 8... and at most 60 seconds);
-    the others go on serving the other accounts.
+    each time its watch retries (after 2, 4, 8... and at most 60 seconds;
+    one that refuses connections is tried every 2 seconds, which costs
+    next to nothing); the others go on serving the other accounts.
     """
     return max(1, int(settings.IMAP_PUSH_THREADS))
 

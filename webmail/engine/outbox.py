@@ -26,7 +26,7 @@ import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import F
+from django.db.models import F, Min
 from django.utils import timezone
 
 from accounts.models import MailAccount
@@ -130,6 +130,17 @@ def push(account_id: int) -> PushResult | None:
         with _guard:
             _running.discard(account_id)
         raise
+
+
+def due_accounts() -> list[int]:
+    """Return the accounts whose outbox has an operation due now."""
+    firsts = (
+        PendingOperation.objects.filter(state=OperationState.PENDING)
+        .values("account_id")
+        .annotate(first=Min("next_attempt_at"))
+    )
+    now = timezone.now()
+    return [row["account_id"] for row in firsts if row["first"] <= now]
 
 
 def due_operations(account_id: int) -> list[PendingOperation]:

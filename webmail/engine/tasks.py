@@ -14,14 +14,22 @@ import time
 from typing import Any
 
 from celery import Task, shared_task
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import worker_ready, worker_shutdown, worker_shutting_down
 from django.conf import settings
-from django.db.models import Min
-from django.utils import timezone
+from django.db import close_old_connections, connections
 
 from accounts.models import MailAccount
 from webmail import door
-from webmail.engine import bodies, hub, outbox, parts, publish, send
+from webmail.engine import (
+    bodies,
+    heartbeat,
+    hub,
+    outbox,
+    parts,
+    publish,
+    retries,
+    send,
+)
 from webmail.engine import search as searching
 from webmail.engine.connections import close_pool, get_pool
 from webmail.engine.publish import user_id_of
@@ -32,9 +40,10 @@ from webmail.imap import (
     ServerUnreachable,
     Timeout,
 )
-from webmail.models import Folder, OperationState, PendingOperation
+from webmail.models import Folder
 from webmail.shared import events
 from webmail.shared.bodycache import LOAD_FAILED
+from webmail.shared.routing import queue_for
 from webmail.shared.searching import ERROR_FAILED, ERROR_UNREACHABLE
 
 logger = logging.getLogger(__name__)
@@ -119,7 +128,8 @@ def push_outbox(account_id: int) -> None:
 def apply_outbox(account_id: int) -> None:
     """Push the account's outbox from this worker; tell the user what failed.
 
-    Operations that must wait are left to a push queued with a countdown.
+    Operations that must wait are pushed again later (_later), or as soon
+    as the server is reached again (engine/connections.py).
     """
     result = outbox.push(account_id)
     if result is None:
@@ -140,7 +150,11 @@ def apply_outbox(account_id: int) -> None:
     if result.retry_in is not None:
         if user_id is not None:
             events.publish(user_id, {"type": events.STATUS, "account": account_id})
-        door.push_changes(account_id, countdown=result.retry_in)
+        _later.at(account_id, result.retry_in)
+
+
+# Pushes put off until the server may be back (see engine/retries.py).
+_later = retries.Later(door.push_changes)
 
 
 @shared_task(name=door.SEND_MESSAGE, acks_late=True, ignore_result=True)
@@ -189,6 +203,10 @@ def fetch_body(
     try:
         rendered = bodies.render_body(account_id, folder_id, uid, facts)
     except ImapError as exc:
+        if isinstance(exc, outbox.ACCOUNT_ERRORS):
+            # Recorded at once: opening more of its mail then says so
+            # without asking (webmail.mail.status.unreachable_error).
+            _report(account_id, exc)
         if isinstance(exc, RETRYABLE) and self.request.retries < 1:
             raise
         rendered = bodies.Rendered({"error": str(exc)})
@@ -264,20 +282,27 @@ def sweep_outbox() -> int:
     Catches operations whose task was lost (a killed worker, a restarted
     broker) or whose retry was only scheduled in a worker's memory.
     """
-    firsts = (
-        PendingOperation.objects.filter(state=OperationState.PENDING)
-        .values("account_id")
-        .annotate(first=Min("next_attempt_at"))
-    )
-    now = timezone.now()
-    count = 0
-    for row in firsts:
-        if row["first"] <= now:
-            count += door.push_changes(row["account_id"])
+    count = sum(door.push_changes(account_id) for account_id in outbox.due_accounts())
     # Messages to send whose task was lost, or whose retry is due.
     for account_id, outgoing_id in send.due():
         count += door.send_message(account_id, outgoing_id)
     return count
+
+
+def resume_outboxes(queues: list[str]) -> None:
+    """Push, here and now, the due outboxes of the accounts of these queues.
+
+    Run when Redis comes back after an outage (the heartbeat sees it): the
+    actions the pages recorded meanwhile could not be queued, and this
+    worker's consumer may take a while to find the broker again.
+    """
+    close_old_connections()
+    try:
+        for account_id in outbox.due_accounts():
+            if queue_for(account_id) in queues:
+                apply_outbox(account_id)
+    finally:
+        connections.close_all()
 
 
 @shared_task(name=door.REAP_CONNECTIONS)
@@ -311,8 +336,33 @@ def stream_parts(
 # The worker's start and end -----------------------------------------------------
 
 
+_heartbeat: heartbeat.Heartbeat | None = None
+
+
+@worker_ready.connect
+def _start_heartbeat(sender: Any = None, **_: object) -> None:
+    # The pages look for it before they wait on this worker's shards.
+    global _heartbeat
+    consumer = getattr(sender, "task_consumer", None)
+    queues = [queue.name for queue in getattr(consumer, "queues", [])]
+    shards = [name for name in queues if name.startswith("imap.")]
+    name = str(getattr(sender, "hostname", "") or "worker")
+    _heartbeat = heartbeat.Heartbeat(
+        shards, name, on_redis_back=lambda: resume_outboxes(shards)
+    )
+    _heartbeat.start()
+
+
+@worker_shutting_down.connect
+def _stop_heartbeat(**_: object) -> None:
+    # From here on the worker takes no new task: the pages should know.
+    if _heartbeat is not None:
+        _heartbeat.stop(timeout=1.0)
+
+
 @worker_shutdown.connect
 def _log_out_everything(**_: object) -> None:
+    _stop_heartbeat()
     hub.stop_all()
     close_pool()
 

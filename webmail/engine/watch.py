@@ -20,7 +20,13 @@ from webmail.engine.folderlist import apply_folder_list, record_usage
 from webmail.engine.outbox import record_account_error
 from webmail.engine.publish import inbox_id, sync_and_publish, user_id_of
 from webmail.engine.sync import flag_news_known
-from webmail.imap import FolderMissing, ImapError, ImapSession, encode_folder_name
+from webmail.imap import (
+    FolderMissing,
+    ImapError,
+    ImapSession,
+    ServerUnreachable,
+    encode_folder_name,
+)
 from webmail.imap.types import FolderStatus, IdleEvent, NotificationsLost
 from webmail.models import Folder
 from webmail.shared import events
@@ -28,6 +34,12 @@ from webmail.shared import events
 logger = logging.getLogger(__name__)
 
 IDLE_RENEW = 25 * 60.0
+# A server that refuses connections (or whose name does not resolve) costs
+# next to nothing to try again, so a watched account tries every few
+# seconds: once it gets in, what waited for the server is pushed at once
+# (webmail.engine.connections). One that does not answer holds a handler
+# thread each time, and is tried after 2, 4, 8... seconds, at most 60.
+RETRY_REFUSED = 2.0
 
 
 class FolderCheck:
@@ -144,7 +156,10 @@ class Watch:
     def _failed(self, exc: BaseException) -> None:
         self.release(exc)
         self.failures += 1
-        self.wake_at = time.monotonic() + min(60.0, 2.0**self.failures)
+        delay = min(60.0, 2.0**self.failures)
+        if isinstance(exc, ServerUnreachable):
+            delay = min(delay, RETRY_REFUSED)
+        self.wake_at = time.monotonic() + delay
 
     def _watched(self) -> int | None:
         try:

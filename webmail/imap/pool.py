@@ -16,7 +16,8 @@ checked with NOOP before it is lent. reap() closes connections unused for
 connection (worker shutdown).
 
 settings_provider is called only when a connection must be opened, so the
-pool never keeps passwords.
+pool never keeps passwords. on_open, if given, is called with the account
+key each time a new connection has logged in (the server can be reached).
 """
 
 from __future__ import annotations
@@ -110,6 +111,7 @@ class ConnectionPool:
         check_after: float = 30.0,
         max_idle: float = 300.0,
         opener: Opener = open_session,
+        on_open: Callable[[Hashable], None] | None = None,
     ) -> None:
         if max_command < 1 or max_idle_connections < 0:
             raise ValueError("The pool needs at least one command connection.")
@@ -119,6 +121,7 @@ class ConnectionPool:
         self.check_after = check_after
         self.max_idle = max_idle
         self._opener = opener
+        self._on_open = on_open
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._slots: dict[tuple[Hashable, bool], _Slots] = {}
@@ -197,12 +200,18 @@ class ConnectionPool:
                     return entry.session
                 logger.info("Replacing a dropped IMAP connection of %r", key[0])
                 entry.session.close()
-            return self._opener(settings())
+            session = self._opener(settings())
         except BaseException:
             with self._changed:
                 self._slots_for(key).open -= 1
                 self._changed.notify()
             raise
+        if self._on_open is not None:
+            try:
+                self._on_open(key[0])
+            except Exception:
+                logger.exception("The on_open hook failed for %r", key[0])
+        return session
 
     @staticmethod
     def _healthy(session: ImapSession) -> bool:

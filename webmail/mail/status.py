@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.http import Http404
+from django.utils import timezone
 
 from accounts.models import MailAccount
 from webmail.mail.errors_shown import shown_error
@@ -134,3 +137,29 @@ def state_error(account: MailAccount) -> str:
     if not state.error:
         return ""
     return shown_error(account, state.error_kind, state.error)
+
+
+# Errors that say the server cannot be reached at all (as opposed to a
+# refused password): while one is recent, asking the worker for mail
+# would only wait in vain.
+UNREACHABLE_KINDS = ("ServerUnreachable", "Timeout")
+
+
+def unreachable_error(account: MailAccount) -> str:
+    """Return why the account's server is known to be unreachable now, or "".
+
+    Known: the worker recorded such an error within UNREACHABLE_FAIL_FAST
+    seconds, and has not reached the server since (which clears it).
+    Worded for the reader, as state_error().
+    """
+    since = timezone.now() - timedelta(seconds=int(settings.UNREACHABLE_FAIL_FAST))
+    row = (
+        AccountState.objects.filter(
+            account_id=account.id,
+            error_kind__in=UNREACHABLE_KINDS,
+            error_at__gte=since,
+        )
+        .values_list("error_kind", "error")
+        .first()
+    )
+    return shown_error(account, row[0], row[1]) if row else ""

@@ -11,17 +11,26 @@ styles only inline.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ParamSpec, cast
+
+from asgiref.sync import sync_to_async
 from csp.constants import NONE, SELF
 from csp.decorators import csp
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET
 
 from accounts.access import get_account_for_user
+from accounts.models import MailAccount
 from webmail.mail import bodies, proxy, reading
 from webmail.views import present, remote
+
+if TYPE_CHECKING:
+    from webmail.models import Folder, Message
 
 BODY_POLICY = {
     "default-src": [NONE],
@@ -36,37 +45,101 @@ BODY_POLICY = {
     "frame-ancestors": [SELF],
 }
 
+P = ParamSpec("P")
+
+
+def body_policy(view: Callable[P, HttpResponse]) -> Callable[P, HttpResponse]:
+    """Give a view's responses BODY_POLICY (csp's own decorator, typed)."""
+    return cast(Callable[P, HttpResponse], csp(BODY_POLICY)(view))  # type: ignore[arg-type]
+
 
 @require_GET
 @login_required
 @xframe_options_sameorigin
-@csp(BODY_POLICY)  # type: ignore[arg-type]
+@body_policy
 def body_view(
     request: HttpRequest, account_id: int, folder_id: int, uid: int
 ) -> HttpResponse:
-    """Serve a message's sanitized HTML, for the reading pane's frame."""
+    """Serve a message's sanitized HTML, for the reading pane's frame.
+
+    A body the worker does not send at once is waited for by
+    body_wait_view, where the wait holds none of the page threads.
+    """
     account = get_account_for_user(request.user, account_id)  # type: ignore[arg-type]
     folder = reading.get_folder(account, folder_id)
     message = reading.get_message(folder, uid)
-    allow_remote = request.GET.get("images") == "show" or remote.sender_allowed(
-        request, message.from_address
+    body = bodies.frame_body(account, folder, uid, defer=True)
+    if "pending" in body:
+        args = [account.id, folder.id, uid, body["pending"]]
+        url = reverse("mail_body_wait", args=args)
+        query = request.GET.urlencode()
+        if query:
+            url = f"{url}?{query}"
+        return HttpResponseRedirect(url)
+    return _frame(request, account, folder, message, body)
+
+
+@require_GET
+@login_required
+async def body_wait_view(
+    request: HttpRequest, account_id: int, folder_id: int, uid: int, token: str
+) -> HttpResponse:
+    """body_view for a body that was still on its way (an async wait)."""
+    user = await request.auser()
+    assert user.pk is not None  # signed in
+    body = await bodies.await_body(int(user.pk), token)
+    return await sync_to_async(_frame_with_body)(
+        request, account_id, folder_id, uid, body
     )
-    body = bodies.open_message(account, folder, message)
-    html = body.html
-    if allow_remote and not body.error:
-        html = bodies.message_html(
+
+
+@xframe_options_sameorigin
+@body_policy
+def _frame_with_body(
+    request: HttpRequest,
+    account_id: int,
+    folder_id: int,
+    uid: int,
+    body: dict[str, Any],
+) -> HttpResponse:
+    account = get_account_for_user(request.user, account_id)  # type: ignore[arg-type]
+    folder = reading.get_folder(account, folder_id)
+    message = reading.get_message(folder, uid)
+    return _frame(request, account, folder, message, body)
+
+
+def _frame(
+    request: HttpRequest,
+    account: MailAccount,
+    folder: Folder,
+    message: Message,
+    body: dict[str, Any],
+) -> HttpResponse:
+    """Render the frame: the body's HTML, or why it could not be loaded."""
+    if "error" in body:
+        # Not an empty page: the frame says what went wrong, and the
+        # status says it is not the message.
+        error = bodies.body_state(account.id, folder, message.uid, body).error
+        response = render(request, "webmail/body.html", {"error": error}, status=503)
+    else:
+        allow_remote = request.GET.get("images") == "show" or remote.sender_allowed(
+            request, message.from_address
+        )
+        html = bodies.body_html(
             account,
             folder,
-            uid,
-            allow_remote=True,
-            rewrite_url=proxy.url_rewriter(account.user_id),
+            message.uid,
+            body,
+            allow_remote=allow_remote,
+            rewrite_url=proxy.url_rewriter(account.user_id) if allow_remote else None,
         )
-    url = present.message_url(account.id, folder.id, uid)
-    context = {
-        "html": html,
-        "forwarded": present.forwarded_views(url, body.forwarded),
-    }
-    response = render(request, "webmail/body.html", context)
+        url = present.message_url(account.id, folder.id, message.uid)
+        forwarded = bodies.body_state(account.id, folder, message.uid, body).forwarded
+        context = {
+            "html": html,
+            "forwarded": present.forwarded_views(url, forwarded),
+        }
+        response = render(request, "webmail/body.html", context)
     response["Referrer-Policy"] = "no-referrer"
     response["Cache-Control"] = "private, no-store"
     return response

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+from asgiref.sync import sync_to_async
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotFound
 from django.shortcuts import redirect, render
@@ -115,17 +116,33 @@ def _folder_page(
 
 
 def _open(
-    request: HttpRequest, account: MailAccount, folder: Folder, message: Message
+    request: HttpRequest,
+    account: MailAccount,
+    folder: Folder,
+    message: Message,
+    body: bodies.BodyState | None = None,
 ) -> present.MessageView:
-    """Return the reading pane's view of a message, fetching its body."""
+    """Return the reading pane's view of a message, fetching its body.
+
+    body: the body the worker has sent meanwhile (message_wait_view).
+    """
     setting = preferences.mark_read(request.user)  # type: ignore[arg-type]
     # A message whose text could not be shown stays unread.
     mark = not message.seen and setting.mode == MarkRead.AT_ONCE
-    body = bodies.open_message(account, folder, message, mark_seen=mark)
-    if mark and not body.error:
+    if body is None:
+        body = bodies.open_message(account, folder, message, mark_seen=mark, defer=True)
+    if mark and not body.error and not body.pending:
         message.seen = True
     view = present.message_view(account.id, folder.id, message)
-    if not message.seen and setting.mode == MarkRead.AFTER_DELAY:
+    if body.pending:
+        # The pane asks for itself again, from an async view that waits
+        # for the body without holding one of the page threads.
+        args = [account.id, folder.id, message.uid, body.pending]
+        query = request.GET.urlencode()
+        view.wait_url = reverse("mail_message_wait", args=args) + (
+            f"?{query}" if query else ""
+        )
+    elif not message.seen and setting.mode == MarkRead.AFTER_DELAY:
         view.seen_url = f"{view.url}seen"
         view.seen_after = setting.delay
     view.error = body.error or ""
@@ -155,10 +172,14 @@ def _open(
 
 
 def _reader(
-    request: HttpRequest, account: MailAccount, folder: Folder, message: Message
+    request: HttpRequest,
+    account: MailAccount,
+    folder: Folder,
+    message: Message,
+    body: bodies.BodyState | None = None,
 ) -> HttpResponse:
     """Render only the reading pane (and the message's list row, out of band)."""
-    view = _open(request, account, folder, message)
+    view = _open(request, account, folder, message, body)
     context = {
         "account": account,
         "message": view,
@@ -202,6 +223,37 @@ def message_view(
     if is_htmx(request) and request.headers.get("HX-Target") == "reader":
         return _reader(request, account, folder, message)
     return message_page(request, account, folder, message)
+
+
+@require_GET
+@login_required
+async def message_wait_view(
+    request: HttpRequest, account_id: int, folder_id: int, uid: int, token: str
+) -> HttpResponse:
+    """The reading pane of a message whose body was still on its way.
+
+    An async view: the wait (up to BODY_FETCH_TIMEOUT, behind a server that
+    hangs) holds none of the page threads. token: the pane's wait.
+    """
+    user = await request.auser()
+    assert user.pk is not None  # signed in
+    body = await bodies.await_body(int(user.pk), token)
+    return await sync_to_async(_reader_with_body)(
+        request, account_id, folder_id, uid, body
+    )
+
+
+def _reader_with_body(
+    request: HttpRequest,
+    account_id: int,
+    folder_id: int,
+    uid: int,
+    body: dict[str, Any],
+) -> HttpResponse:
+    folder = reading.user_folder(request.user, account_id, folder_id)  # type: ignore[arg-type]
+    message = reading.get_message(folder, uid)
+    state = bodies.body_state(folder.account_id, folder, uid, body)
+    return _reader(request, folder.account, folder, message, state)
 
 
 @require_POST

@@ -245,6 +245,9 @@ class MessageView:
     # open (the user's setting): the reading pane's script posts there.
     seen_url: str = ""
     seen_after: int = 0
+    # Set while the worker has not sent the body yet: the pane asks here
+    # for itself again, once it has (views/mailbox.py).
+    wait_url: str = ""
     # The "More" menu and "Download all" (views/parts.py).
     zip_url: str = ""
     source_url: str = ""

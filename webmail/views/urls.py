@@ -79,6 +79,11 @@ urlpatterns = [
     path("<id:account_id>/<id:folder_id>/", mailbox.folder_view, name="mail_folder"),
     path("<id:account_id>/<id:folder_id>/bulk", bulk.bulk_view, name="mail_bulk"),
     path(message, mailbox.message_view, name="mail_message"),
+    path(
+        message + "wait/<str:token>",
+        mailbox.message_wait_view,
+        name="mail_message_wait",
+    ),
     path(message + "thread", conversations.conversation_view, name="mail_conversation"),
     path(
         message + "thread/seen",
@@ -86,6 +91,11 @@ urlpatterns = [
         name="mail_conversation_seen",
     ),
     path(message + "body", body.body_view, name="mail_body"),
+    path(
+        message + "body/wait/<str:token>",
+        body.body_wait_view,
+        name="mail_body_wait",
+    ),
     path(message + "flag", mailbox.flag_view, name="mail_flag"),
     path(message + "seen", seen.seen_view, name="mail_seen"),
     path(message + "delete", actions.delete_view, name="mail_delete"),
