@@ -332,7 +332,7 @@ class OutgoingMessage(models.Model):
 
     Recorded by the page (webmail/mail/compose.py) with the message's bytes
     already built, so that every attempt sends the same message; the
-    account's worker submits it (webmail/engine/send.py). The state only
+    account's worker submits it (webmail/engine/compose.py). The state only
     moves forward, pending -> sending -> sent or failed, each step a
     conditional update: a redelivered task finds the row taken, and a
     message left in "sending" by a killed worker is never sent again (the

@@ -12,7 +12,7 @@ from devtools.smtp_server import SmtpServer
 from tests.engine.conftest import account_for, fill, synced_inbox, wait_for
 from tests.fixtures.servers import SUBMISSION_LOGIN
 from webmail import door
-from webmail.engine import send as engine_send
+from webmail.engine import compose as worker_compose
 from webmail.engine import tasks
 from webmail.mail import compose
 from webmail.mime.compose import FileToSend, Outgoing, Recipient, build_message
@@ -100,7 +100,7 @@ def test_a_message_reaches_the_smtp_server_and_sent(
     phone = other_device(imap_user)
     copies = wait_for(lambda: _sent_copies(phone, row.message_id), what="Sent copy")
     assert copies == [received.data]
-    assert OutgoingMessage.objects.get(id=row.id).sent_copy == engine_send.SAVED
+    assert OutgoingMessage.objects.get(id=row.id).sent_copy == worker_compose.SAVED
 
 
 def test_a_reply_flags_its_original_answered(
@@ -171,7 +171,7 @@ def test_a_server_that_is_down_is_tried_again_later(
     assert (row.state, row.error_kind, row.attempts) == ("pending", "unreachable", 1)
     assert "refused" in row.error_detail.lower()
     assert row.next_attempt_at > row.updated_at
-    assert engine_send.due() == []  # not yet
+    assert worker_compose.due() == []  # not yet
 
     OutgoingMessage.objects.filter(id=row.id).update(next_attempt_at=row.created_at)
     assert tasks.sweep_outbox() >= 1
@@ -191,7 +191,7 @@ def test_a_message_is_sent_once_however_often_it_is_asked_for(
 
     assert _settled(row.id).state == SendState.SENT
     assert len(submission_outbox.messages) == 1
-    assert engine_send.due() == []
+    assert worker_compose.due() == []
 
 
 def test_a_send_a_dead_worker_left_is_failed_not_repeated(imap_user, submission_outbox):
@@ -203,10 +203,10 @@ def test_a_send_a_dead_worker_left_is_failed_not_repeated(imap_user, submission_
         envelope_from=imap_user.address,
         recipients=["hanako@example.jp"],
         state=SendState.SENDING,
-        claimed_at=timezone.now() - engine_send.SENDING_STALE,
+        claimed_at=timezone.now() - worker_compose.SENDING_STALE,
     )
 
-    assert engine_send.due() == []
+    assert worker_compose.due() == []
     tasks.send_message(account.id, row.id)
 
     row.refresh_from_db()

@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from accounts.models import MailAccount
 from webmail.engine.connections import AccountUnusable, account_session
-from webmail.engine.folderops import apply_folder_operation
+from webmail.engine.folders import apply_folder_operation
 from webmail.engine.moves import (
     UidValidityChanged,
     copy_once,

@@ -22,13 +22,13 @@ from accounts.models import MailAccount
 from webmail import door
 from webmail.engine import (
     bodies,
+    compose,
     heartbeat,
     hub,
     outbox,
     parts,
     publish,
     retries,
-    send,
 )
 from webmail.engine import search as searching
 from webmail.engine.connections import close_pool, get_pool
@@ -159,12 +159,12 @@ _later = retries.Later(door.push_changes)
 
 @shared_task(name=door.SEND_MESSAGE, acks_late=True, ignore_result=True)
 def send_message(account_id: int, outgoing_id: int) -> None:
-    """Submit a message the user sent, then file its copy in Sent (engine/send.py).
+    """Submit a message the user sent, then file its copy in Sent (engine/compose.py).
 
     Safe to run twice: only a pending message is taken. A send that must
     wait is left pending for the sweep, which queues it again when due.
     """
-    result = send.send(outgoing_id)
+    result = compose.send(outgoing_id)
     if result is None:
         return
     if result.flagged:
@@ -284,7 +284,7 @@ def sweep_outbox() -> int:
     """
     count = sum(door.push_changes(account_id) for account_id in outbox.due_accounts())
     # Messages to send whose task was lost, or whose retry is due.
-    for account_id, outgoing_id in send.due():
+    for account_id, outgoing_id in compose.due():
         count += door.send_message(account_id, outgoing_id)
     return count
 

@@ -3,7 +3,7 @@
 ``send_message`` builds the message (webmail.mime.compose) and records it
 as an OutgoingMessage in one transaction; after the commit, once the page
 has its answer, the account's worker is asked to submit it (door). The
-worker (webmail/engine/send.py) sends it, files a copy in Sent and flags
+worker (webmail/engine/compose.py) sends it, files a copy in Sent and flags
 the message it answers. A lost request is found by the sweep.
 
 Callers pass an account they got through accounts.access (the user's own).

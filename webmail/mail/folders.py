@@ -2,7 +2,7 @@
 
 Like the message verbs (webmail.mail.changes), each updates the cache and
 records a PendingOperation in one transaction; after the commit the
-account's worker is asked to apply it (webmail.engine.folderops) and the
+account's worker is asked to apply it (webmail.engine.folders) and the
 user's pages are told to reload their folder tree. The tree shows the
 change at once; the worker reads the server's list back after the push,
 so a refusal puts the tree back as the server has it.
