@@ -137,7 +137,7 @@ def fetch_through_worker(
     except waits.Refused as refused:
         return {"error": refused.reason}
     except Exception as exc:  # Redis unreachable
-        logger.warning("Could not ask the worker for a body: %s", exc)
+        outage.redis.failed("a body not asked of the worker", exc)
         return {"error": BUSY}
     try:
         door.fetch_body(
