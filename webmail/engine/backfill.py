@@ -16,13 +16,11 @@ from django.db import transaction
 
 from webmail.engine.connections import with_session
 from webmail.engine.rows import insert_summaries
+from webmail.engine.statistics import analyze_if_stale
 from webmail.engine.sync import SyncResult, batch_size, sync_folder_on
 from webmail.imap import ImapSession
 from webmail.imap.types import MessageSummary
 from webmail.models import Folder, lock_folder
-
-# A backfill batch is fetched in this many pieces: the server reads the next
-# piece while the last one is parsed and stored.
 
 # A backfill batch is fetched in this many pieces: the server reads the next
 # piece while the last one is parsed and stored.
@@ -63,9 +61,12 @@ def backfill_folder(account_id: int, folder_id: int) -> SyncResult | None:
     with _only_backfill(folder_id) as claimed:
         if not claimed:
             return None
-        return with_session(
+        result = with_session(
             account_id, lambda s: backfill_folder_on(s, folder_id), folder=folder.name
         )
+    # After the batch, not during it: the IMAP connection is free meanwhile.
+    analyze_if_stale()
+    return result
 
 
 def backfill_folder_on(session: ImapSession, folder_id: int) -> SyncResult | None:
