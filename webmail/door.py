@@ -99,11 +99,9 @@ def load_older(account_id: int, folder_id: int) -> bool:
     return _ask(BACKFILL, account_id, folder_id)
 
 
-def push_changes(account_id: int, *, countdown: float | None = None) -> bool:
-    """Ask the account's worker to apply its pending operations (after countdown s)."""
-    if countdown is None:
-        return _ask(PUSH_OUTBOX, account_id)
-    return _ask(PUSH_OUTBOX, account_id, countdown=countdown)
+def push_changes(account_id: int) -> bool:
+    """Ask the account's worker to apply its pending operations."""
+    return _ask(PUSH_OUTBOX, account_id)
 
 
 def prefetch_body(account_id: int, folder_id: int, uid: int) -> bool:
