@@ -18,6 +18,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 from imapclient import IMAPClient
 
+from bench._procs import stop_process
 from devtools.celery_worker import REPO, CeleryWorker, base_env
 from devtools.dovecot import DovecotServer, start_dovecot
 from devtools.ports import free_port, wait_for_ports
@@ -171,18 +172,6 @@ def fmt(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def rss_kib(pid: int) -> int | None:
-    """Return the resident set size of a process in KiB (None if gone)."""
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
 # The stack -------------------------------------------------------------------
 
 
@@ -259,13 +248,7 @@ class Stack:
         )
 
     def stop(self) -> None:
-        if self.web is not None and self.web.poll() is None:
-            self.web.terminate()
-            try:
-                self.web.wait(10)
-            except subprocess.TimeoutExpired:
-                self.web.kill()
-                self.web.wait()
+        stop_process(self.web)
         if self.worker is not None:
             self.worker.stop()
         if self.redis is not None:

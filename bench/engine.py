@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from imapclient import IMAPClient
 
+from bench._procs import rss_kib
 from bench._support import (
     PASSWORD,
     Client,
@@ -51,7 +52,6 @@ from bench._support import (
     millis,
     path_of,
     poll,
-    rss_kib,
 )
 from devtools.dovecot import make_traversable
 

@@ -44,6 +44,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._procs import children_of, cpu_seconds
 from bench._support import PASSWORD, Client, Mailbox, Stack, Stat, millis, poll
 from bench.engine import HTMX_READER, cold_first_page, report
 from devtools.dovecot import make_traversable
@@ -90,31 +91,6 @@ def forget_body(box: Mailbox, uid: int) -> None:
 
     folder = Folder.objects.get(id=box.folder_id)
     cache.delete(bodycache.cache_key(box.account_id, folder, uid))
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of a process so far (0 if it is gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            # The fields after the command name, which may hold spaces.
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
-                    found.append(int(entry))
-        except (OSError, IndexError, ValueError):
-            continue
-    return found
 
 
 class CpuMeter:

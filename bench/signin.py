@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cryptography.fernet import Fernet
 
+from bench._procs import children_of, cmdline, memory_kib, reset_peak, stop_process
 from bench._support import CSRF_FIELD, Client, Response, Stat, fmt
 from devtools.celery_worker import REPO, base_env
 from devtools.ports import free_port, wait_for_ports
@@ -91,13 +92,7 @@ class WebStack:
         django.setup()
 
     def stop(self) -> None:
-        if self.web is not None and self.web.poll() is None:
-            self.web.terminate()
-            try:
-                self.web.wait(10)
-            except subprocess.TimeoutExpired:
-                self.web.kill()
-                self.web.wait()
+        stop_process(self.web)
         if self.redis is not None:
             self.redis.stop()
 
@@ -112,52 +107,6 @@ class WebStack:
 
     def client(self) -> Client:
         return Client("127.0.0.1", self.port)
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
-                    found.append(int(entry))
-        except (OSError, IndexError, ValueError):
-            continue
-    return found
-
-
-def cmdline(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as raw:
-            return raw.read().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
-
-
-def memory_kib(pid: int) -> dict[str, int]:
-    """VmRSS and VmHWM (the peak since start or the last reset) in KiB."""
-    found = {}
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                key, _, rest = line.partition(":")
-                if key in ("VmRSS", "VmHWM"):
-                    found[key] = int(rest.split()[0])
-    except OSError:
-        pass
-    return found
-
-
-def reset_peak(pid: int) -> bool:
-    """Reset a process's VmHWM to its current RSS (Linux 4.0 and later)."""
-    try:
-        with open(f"/proc/{pid}/clear_refs", "w") as refs:
-            refs.write("5")
-    except OSError:
-        return False
-    return True
 
 
 def make_users() -> None:

@@ -39,7 +39,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._support import Mailbox, Stack, fmt, poll, rss_kib
+from bench._procs import rss_kib
+from bench._support import Mailbox, Stack, fmt, poll
 from bench.engine import worker_memory
 from devtools.celery_worker import CeleryWorker
 from devtools.dovecot import make_traversable
