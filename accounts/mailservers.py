@@ -16,7 +16,7 @@ from __future__ import annotations
 import smtplib
 import socket
 import ssl
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -29,6 +29,8 @@ IMAPS_PORT, IMAP_PORT = 993, 143
 # Failures that another port or another kind of TLS would not fix.
 FINAL_PROBLEMS = ("login", "lookup", "certificate")
 SMTPS_PORT, SUBMISSION_PORT = 465, 587
+# Problems from the most telling to the least (ProbeResult.message).
+TELLING = ("login", "certificate", "lookup", "other", "refused", "tls", "timeout", "")
 
 
 @dataclass(frozen=True)
@@ -65,11 +67,10 @@ class ProbeResult:
             return self.working.message
         if not self.attempts:
             return _("Nothing was tried.")
-        # A login failure means the server was fine: that is what to fix.
-        for attempt in self.attempts:
-            if attempt.problem == "login":
-                return attempt.message
-        return self.attempts[0].message
+        # The attempt that got furthest says what to fix: a login failure
+        # means the server was fine; an untrusted certificate on STARTTLS
+        # matters more than implicit TLS not being spoken on that port.
+        return min(self.attempts, key=lambda a: TELLING.index(a.problem)).message
 
 
 def _candidates(
@@ -200,15 +201,37 @@ def probe_imap(
     result = ProbeResult(host)
     if not host_passes(result, port, "ssl"):
         return result
-    for try_port, security in _candidates(port, IMAPS_PORT, IMAP_PORT, host):
-        attempt = try_imap_once(
-            host, try_port, security, username, password, fingerprint
-        )
-        result.attempts.append(attempt)
-        # A wrong password or an untrusted certificate will be the same on the
-        # next port.
-        if attempt.ok or attempt.problem in FINAL_PROBLEMS:
+    return _try_in_turn(
+        result,
+        _candidates(port, IMAPS_PORT, IMAP_PORT, host),
+        lambda p, security: try_imap_once(
+            host, p, security, username, password, fingerprint
+        ),
+    )
+
+
+def _try_in_turn(
+    result: ProbeResult,
+    tries: list[tuple[int, str]],
+    attempt: Callable[[int, str], Attempt],
+) -> ProbeResult:
+    """Try each way in until one works or the rest cannot help.
+
+    A wrong password or an untrusted certificate will be the same on the
+    next port. A port that timed out is not tried again with the other
+    kind of TLS: nothing spoke there, and each try would cost the user the
+    whole timeout again.
+    """
+    silent: set[int] = set()
+    for port, security in tries:
+        if port in silent:
+            continue
+        outcome = attempt(port, security)
+        result.attempts.append(outcome)
+        if outcome.ok or outcome.problem in FINAL_PROBLEMS:
             break
+        if outcome.problem == "timeout":
+            silent.add(port)
     return result
 
 
@@ -235,6 +258,11 @@ def _smtp_problem(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, ssl.SSLCertVerificationError):
         return "certificate", _(
             "The certificate of %(host)s is not trusted: %(reason)s."
+        )
+    if isinstance(exc, ssl.SSLError) and exc.reason == "WRONG_VERSION_NUMBER":
+        return "tls", _(
+            "%(host)s does not speak TLS at once on port %(port)d; "
+            "it may expect STARTTLS there."
         )
     if isinstance(exc, ssl.SSLError):
         return "tls", _("Could not set up TLS with %(host)s: %(reason)s.")
@@ -348,12 +376,11 @@ def probe_smtp(
     result = ProbeResult(host)
     if not host_passes(result, port, "ssl"):
         return result
-    for try_port, security in _candidates(port, SMTPS_PORT, SUBMISSION_PORT, host):
-        attempt = try_smtp_once(host, try_port, security, username, password)
-        result.attempts.append(attempt)
-        if attempt.ok or attempt.problem in FINAL_PROBLEMS:
-            break
-    return result
+    return _try_in_turn(
+        result,
+        _candidates(port, SMTPS_PORT, SUBMISSION_PORT, host),
+        lambda p, security: try_smtp_once(host, p, security, username, password),
+    )
 
 
 def open_smtp(

@@ -47,6 +47,24 @@ def load_secrets(path: Path) -> dict[str, str]:
     return {key: value for key, value in pairs}
 
 
+def mail_trust(data: Path, demo_ca: Path) -> dict[str, str]:
+    """The demo's own mail servers, trusted beside what the operator set.
+
+    MAIL_ALLOWED_PRIVATE_HOSTS and MAIL_CA_FILE from the environment still
+    apply, so the demo can also reach the operator's own mail servers: the
+    demo's loopback host is added to the first, its CA to a copy of the
+    second.
+    """
+    allowed = os.environ.get("MAIL_ALLOWED_PRIVATE_HOSTS", "").split(",")
+    hosts = dict.fromkeys(["127.0.0.1", *(h.strip() for h in allowed if h.strip())])
+    ca_file = demo_ca
+    own_ca = os.environ.get("MAIL_CA_FILE", "")
+    if own_ca:
+        ca_file = data / "mail-ca.pem"
+        ca_file.write_bytes(Path(own_ca).read_bytes() + b"\n" + demo_ca.read_bytes())
+    return {"MAIL_ALLOWED_PRIVATE_HOSTS": ",".join(hosts), "MAIL_CA_FILE": str(ca_file)}
+
+
 def seed_mailbox(dovecot: DovecotServer, username: str, marker: Path) -> None:
     if marker.exists():
         return
@@ -106,8 +124,7 @@ def main() -> None:
             WEBMAIL_DATA_DIR=str(data),
             WEBMAIL_HTTPS="false",
             REDIS_URL=redis.url,
-            MAIL_ALLOWED_PRIVATE_HOSTS="127.0.0.1",
-            MAIL_CA_FILE=str(dovecot.ca_cert_path),
+            **mail_trust(data, Path(dovecot.ca_cert_path)),
             ALLOWED_HOSTS=f"{options.host},localhost,127.0.0.1",
             PYTHONUNBUFFERED="1",
         )

@@ -125,6 +125,26 @@ def test_an_untrusted_certificate_is_named(alice_client, imap_user, mail_setting
     assert not MailAccount.objects.filter(email=imap_user.address).exists()
 
 
+def test_an_untrusted_certificate_on_a_starttls_port_is_what_is_said(
+    alice_client, imap_user, mail_settings
+):
+    # A port number of its own: implicit TLS is tried first, and fails
+    # because the server greets in plain text there.
+    mail_settings.MAIL_CA_FILE = None
+    response = add(
+        alice_client,
+        email=imap_user.address,
+        imap_host=imap_user.server.host,
+        imap_port=imap_user.server.imap_port,
+        imap_password=imap_user.password,
+    )
+    # The headline above the list of attempts.
+    headline = response.context["outcome"].imap.message
+    assert "certificate of 127.0.0.1 is not trusted" in headline
+    assert "WRONG_VERSION_NUMBER" not in response.content.decode()
+    assert not MailAccount.objects.filter(email=imap_user.address).exists()
+
+
 @pytest.fixture
 def silent_server() -> Iterator[int]:
     """A port that accepts connections and then never says anything."""
@@ -147,6 +167,19 @@ def test_a_server_that_never_answers_is_a_timeout(
         imap_password="x",
     )
     assert "did not answer" in response.content.decode()
+
+
+@pytest.mark.parametrize("probe", [mailservers.probe_imap, mailservers.probe_smtp])
+def test_a_port_that_never_answers_costs_one_timeout(
+    mail_settings, silent_server, probe
+):
+    # TLS, STARTTLS and (allowed here) no encryption on one port: once it has
+    # said nothing, the other two would only make the user wait twice more.
+    mail_settings.MAIL_CONNECT_TIMEOUT = 1
+    mail_settings.MAIL_ALLOWED_PLAINTEXT_HOSTS = ["127.0.0.1"]
+    result = probe("127.0.0.1", silent_server, "alice", "x")
+    assert [a.problem for a in result.attempts] == ["timeout"]
+    assert "did not answer" in result.message
 
 
 def test_a_private_host_needs_the_admin(alice_client, imap_user, mail_settings):

@@ -177,6 +177,13 @@ def _map_os_error(
     if isinstance(exc, ssl.SSLCertVerificationError):
         reason = exc.verify_message or exc.reason or str(exc)
         return TlsError(f"The certificate of {host} is not trusted: {reason}.")
+    if isinstance(exc, ssl.SSLError) and exc.reason == "WRONG_VERSION_NUMBER":
+        # What OpenSSL says when the server's first bytes are not TLS: an
+        # IMAP greeting, on a port that expects STARTTLS.
+        return TlsError(
+            f"{host} does not speak TLS at once on port {port}; "
+            "it may expect STARTTLS there."
+        )
     if isinstance(exc, ssl.SSLError):
         return TlsError(f"Could not set up TLS with {host}: {exc.reason or exc}.")
     if isinstance(exc, socket.gaierror):
