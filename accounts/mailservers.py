@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from accounts import hosts
+from accounts import certificates, hosts
+from accounts.certificates import CertificateInfo
 from webmail import imap
 
 IMAPS_PORT, IMAP_PORT = 993, 143
@@ -43,6 +44,8 @@ class Attempt:
     # "", "lookup", "refused", "timeout", "certificate", "tls", "login", "other"
     problem: str
     message: str
+    # The certificate that was not trusted, for a person to check.
+    certificate: CertificateInfo | None = None
 
 
 @dataclass
@@ -183,12 +186,16 @@ def try_imap_once(
             username=username,
             password=password,
             ca_file=settings.MAIL_CA_FILE,
-            fingerprint_sha256=fingerprint or None,
+            fingerprint_sha256=certificates.fingerprints_for(host, fingerprint),
             timeout=_timeout(),
             addresses=[str(address) for address in addresses],
         )
     except imap.ImapError as exc:
-        return Attempt(port, security, False, _imap_problem(exc), exc.message)
+        problem = _imap_problem(exc)
+        shown = None
+        if problem == "certificate":
+            shown = read_certificate(host, port, security, "imap")
+        return Attempt(port, security, False, problem, exc.message, shown)
     session.logout()
     return Attempt(port, security, True, "", _signed_in(host, port, security))
 
@@ -235,12 +242,22 @@ def _try_in_turn(
     return result
 
 
-def _smtp_context() -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    if settings.MAIL_CA_FILE:
-        context.load_verify_locations(cafile=settings.MAIL_CA_FILE)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    return context
+class CertificateMismatch(ssl.SSLError):
+    """The SMTP server's certificate is not one of those trusted for it."""
+
+    def __init__(self, presented: str) -> None:
+        super().__init__(presented)
+        self.presented = presented
+
+
+def _check_smtp_certificate(client: smtplib.SMTP, pinned: frozenset[str]) -> None:
+    sock = client.sock
+    der = (
+        sock.getpeercert(binary_form=True) if isinstance(sock, ssl.SSLSocket) else None
+    )
+    presented = imap.fingerprint_of(der) if der else ""
+    if presented not in pinned:
+        raise CertificateMismatch(presented)
 
 
 def _smtp_failure(exc: BaseException, host: str, port: int) -> tuple[str, str]:
@@ -255,6 +272,11 @@ def _smtp_failure(exc: BaseException, host: str, port: int) -> tuple[str, str]:
 
 def _smtp_problem(exc: BaseException) -> tuple[str, str]:
     """The kind of failure, and what to say, with %(host)s, %(port)d, %(reason)s."""
+    if isinstance(exc, CertificateMismatch):
+        return "certificate", _(
+            "The certificate of %(host)s is not the one trusted for it; "
+            "it may have been replaced, and an operator must check it."
+        )
     if isinstance(exc, ssl.SSLCertVerificationError):
         return "certificate", _(
             "The certificate of %(host)s is not trusted: %(reason)s."
@@ -274,6 +296,8 @@ def _smtp_problem(exc: BaseException) -> tuple[str, str]:
         return "refused", _("%(host)s refused the connection on port %(port)d.")
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return "login", _("%(host)s refused the username or password.")
+    if isinstance(exc, smtplib.SMTPNotSupportedError) and "STARTTLS" in str(exc):
+        return "tls", _("%(host)s does not offer STARTTLS on port %(port)d.")
     if isinstance(exc, smtplib.SMTPNotSupportedError):
         return "login", _("%(host)s does not accept a sign-in on port %(port)d.")
     if isinstance(exc, smtplib.SMTPException | OSError):
@@ -335,30 +359,15 @@ def try_smtp_once(
         return refused
     client: smtplib.SMTP | None = None
     try:
-        if security == "ssl":
-            client = PinnedSMTPSSL(
-                host, port, addresses, timeout=_timeout(), context=_smtp_context()
-            )
-        else:
-            client = PinnedSMTP(host, port, addresses, timeout=_timeout())
-            if security == "starttls":
-                try:
-                    client.starttls(context=_smtp_context())
-                except smtplib.SMTPNotSupportedError:
-                    return Attempt(
-                        port,
-                        security,
-                        False,
-                        "tls",
-                        _("%(host)s does not offer STARTTLS on port %(port)d.")
-                        % {"host": host, "port": port},
-                    )
-        client.ehlo_or_helo_if_needed()
+        client = open_smtp(host, port, security, addresses, _timeout())
         if username:
             client.login(username, password)
     except (OSError, smtplib.SMTPException) as exc:
         problem, message = _smtp_failure(exc, host, port)
-        return Attempt(port, security, False, problem, message)
+        shown = None
+        if problem == "certificate":
+            shown = read_certificate(host, port, security, "smtp")
+        return Attempt(port, security, False, problem, message, shown)
     finally:
         if client is not None:
             try:
@@ -395,21 +404,74 @@ def open_smtp(
     security "ssl" is TLS from the start (465), "starttls" upgrades the
     connection (587) and fails if the server does not offer it; "none"
     is for hosts the caller has checked with hosts.plaintext_allowed().
-    The certificate is verified against the host name, with MAIL_CA_FILE.
+    The certificate is verified against the host name, with MAIL_CA_FILE,
+    or must be one an operator trusts for the host (accounts.certificates).
     The caller logs in and closes the client.
     """
+    pinned = frozenset(certificates.fingerprints_for(host))
+    context = imap.tls_context(settings.MAIL_CA_FILE, sorted(pinned))
+    client: smtplib.SMTP
+    if security == "ssl":
+        client = PinnedSMTPSSL(host, port, addresses, timeout=timeout, context=context)
+    else:
+        client = PinnedSMTP(host, port, addresses, timeout=timeout)
+    try:
+        if security == "starttls":
+            client.starttls(context=context)
+        if pinned and security != "none":
+            _check_smtp_certificate(client, pinned)
+        client.ehlo_or_helo_if_needed()
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def read_certificate(
+    host: str, port: int, security: str, protocol: str
+) -> CertificateInfo | None:
+    """The certificate a server presents, unverified; None if it cannot be read."""
+    if security not in ("ssl", "starttls"):
+        return None
+    try:
+        addresses = hosts.check_host(host, port)
+        if protocol == "imap":
+            der = imap.fetch_certificate(
+                host,
+                port,
+                security=security,  # type: ignore[arg-type]
+                timeout=_timeout(),
+                addresses=[str(address) for address in addresses],
+            )
+        else:
+            der = _smtp_certificate(host, port, security, addresses)
+    except (hosts.HostError, imap.ImapError, OSError, smtplib.SMTPException):
+        return None
+    return certificates.describe(der, host, port, security, protocol)
+
+
+def _smtp_certificate(
+    host: str, port: int, security: str, addresses: Sequence[hosts.IPAddress]
+) -> bytes:
+    context = imap.unverified_context()
     client: smtplib.SMTP
     if security == "ssl":
         client = PinnedSMTPSSL(
-            host, port, addresses, timeout=timeout, context=_smtp_context()
+            host, port, addresses, timeout=_timeout(), context=context
         )
     else:
-        client = PinnedSMTP(host, port, addresses, timeout=timeout)
+        client = PinnedSMTP(host, port, addresses, timeout=_timeout())
+    try:
         if security == "starttls":
-            try:
-                client.starttls(context=_smtp_context())
-            except BaseException:
-                client.close()
-                raise
-    client.ehlo_or_helo_if_needed()
-    return client
+            client.starttls(context=context)
+        sock = client.sock
+        der = (
+            sock.getpeercert(binary_form=True)
+            if isinstance(sock, ssl.SSLSocket)
+            else None
+        )
+    finally:
+        client.close()
+    if not der:
+        raise OSError(f"{host} presented no certificate.")
+    return der

@@ -5,7 +5,7 @@
 
 from django.urls import path
 
-from accounts.views import manage
+from accounts.views import certificates, manage
 
 app_name = "manage"
 
@@ -25,4 +25,13 @@ urlpatterns = [
     path("import/", manage.user_import, name="import"),
     path("audit/", manage.audit_log, name="audit"),
     path("audit/export.csv", manage.audit_export, name="audit_export"),
+    path("certificates/", certificates.certificate_list, name="certificates"),
+    path(
+        "certificates/trust/", certificates.certificate_trust, name="certificate_trust"
+    ),
+    path(
+        "certificates/<id:certificate_id>/remove/",
+        certificates.certificate_remove,
+        name="certificate_remove",
+    ),
 ]

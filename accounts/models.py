@@ -142,6 +142,40 @@ class MailDomain(models.Model):
         super().save(*args, **kwargs)
 
 
+class TrustedCertificate(models.Model):
+    """A mail server's certificate an operator has checked and trusts.
+
+    For a server whose certificate no trusted CA signed (a self-signed
+    one). Connections to the host then accept exactly its trusted
+    certificates, found by their SHA-256 fingerprints, and no other.
+    """
+
+    host = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    subject = models.CharField(max_length=500, blank=True)
+    issuer = models.CharField(max_length=500, blank=True)
+    not_after = models.DateTimeField(null=True, blank=True)
+    trusted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["host", "sha256"], name="trusted_certificate_unique"
+            )
+        ]
+        ordering = ["host", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.host} {self.sha256[:16]}"
+
+
 class UserSession(models.Model):
     """A signed-in browser session, so a user can see and end their sessions."""
 
@@ -174,6 +208,7 @@ class AuditKind(models.TextChoices):
     RECOVERY_CODE_USED = "recovery_used", _("Recovery code used")
     USER_PROVISIONED = "user_provisioned", _("User created by mail sign-in")
     MAIL_ACCOUNT_CHANGED = "mail_account", _("Mail account changed")
+    CERTIFICATE_TRUSTED = "certificate", _("Mail server certificate trusted")
     ADMIN_ACTION = "admin", _("Admin action")
 
 

@@ -140,6 +140,7 @@ def test_the_connection_test_never_reaches_the_rebound_address(
     assert not MailAccount.objects.filter(imap_host=REBINDING_NAME).exists()
 
 
+@pytest.mark.django_db  # for the certificates an operator trusts
 @pytest.mark.usefixtures("admin_allows_only_the_first_answer")
 @pytest.mark.parametrize("honest", HONEST_ANSWERS)
 def test_the_smtp_test_never_reaches_the_rebound_address(

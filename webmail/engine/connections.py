@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
 
+from accounts.certificates import fingerprints_for
 from accounts.hosts import HostError, check_host, plaintext_allowed
 from accounts.models import MailAccount
 from webmail import door
@@ -134,7 +135,7 @@ def connect_settings(account_id: int) -> ConnectSettings:
         username=account.imap_username,
         password=account.imap_password,
         ca_file=settings.MAIL_CA_FILE,
-        fingerprint_sha256=account.tls_fingerprint or None,
+        fingerprint_sha256=fingerprints_for(account.imap_host, account.tls_fingerprint),
         timeout=float(settings.MAIL_CONNECT_TIMEOUT),
         addresses=tuple(str(address) for address in addresses),
     )

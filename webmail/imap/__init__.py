@@ -6,7 +6,15 @@ dataclass from webmail.imap.types; everything raised is an ImapError from
 webmail.imap.errors, which says whether a retry can help.
 """
 
-from webmail.imap.connect import Security, connect, normalise_fingerprint
+from webmail.imap.connect import (
+    Security,
+    connect,
+    fetch_certificate,
+    fingerprint_of,
+    normalise_fingerprint,
+    tls_context,
+    unverified_context,
+)
 from webmail.imap.errors import (
     AuthenticationFailed,
     CharsetRefused,
@@ -48,6 +56,10 @@ __all__ = [
     "UnknownEncoding",
     "connect",
     "encode_folder_name",
+    "fetch_certificate",
+    "fingerprint_of",
     "folder_name_from_parts",
     "normalise_fingerprint",
+    "tls_context",
+    "unverified_context",
 ]

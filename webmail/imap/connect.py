@@ -1,8 +1,9 @@
 """Opening a logged-in ImapSession: sockets, TLS, certificate pinning, login.
 
 Certificates are verified against the system trust store (plus ca_file)
-unless the caller pins one exact certificate by its SHA-256 fingerprint,
-which an admin does for a server with a self-signed certificate. Whether a
+unless the caller pins exact certificates by their SHA-256 fingerprints,
+which an admin does for a server with a self-signed certificate (after
+reading it with fetch_certificate). Whether a
 plain-text connection is acceptable is a policy decision made by the
 caller; it is allowed here only when asked for by name. So is which
 addresses may be reached: a caller that has checked the host's addresses
@@ -57,8 +58,19 @@ def normalise_fingerprint(value: str) -> str:
     return cleaned
 
 
+Fingerprints = str | Sequence[str] | None
+
+
+def pinned_fingerprints(value: Fingerprints) -> frozenset[str]:
+    """The normalised fingerprints of one or several pinned certificates."""
+    if not value:
+        return frozenset()
+    values = [value] if isinstance(value, str) else value
+    return frozenset(normalise_fingerprint(v) for v in values)
+
+
 def tls_context(
-    ca_file: str | None = None, fingerprint_sha256: str | None = None
+    ca_file: str | None = None, fingerprint_sha256: Fingerprints = None
 ) -> ssl.SSLContext:
     """Return the TLS context to use for a mail server.
 
@@ -71,10 +83,15 @@ def tls_context(
     (same path, new modification time) gets a new context.
     """
     stamp = None
-    if ca_file and fingerprint_sha256 is None:
+    if ca_file and not fingerprint_sha256:
         with contextlib.suppress(OSError):
             stamp = os.stat(ca_file).st_mtime_ns
-    return _shared_context(ca_file, fingerprint_sha256 is not None, stamp)
+    return _shared_context(ca_file, bool(fingerprint_sha256), stamp)
+
+
+def unverified_context() -> ssl.SSLContext:
+    """A context that takes any certificate: to read one, or to pin one."""
+    return _shared_context(None, True, None)
 
 
 @functools.lru_cache(maxsize=32)
@@ -155,20 +172,70 @@ class _PinnedClient(IMAPClient):  # type: ignore[misc]
         return _PinnedIMAP4(self.host, self.port, timeout, self._addresses)
 
 
-def _check_fingerprint(client: IMAPClient, host: str, expected: str) -> None:
+def _check_fingerprint(client: IMAPClient, host: str, expected: frozenset[str]) -> None:
+    actual = fingerprint_of(_peer_certificate(client, host))
+    if not any(hmac.compare_digest(actual, one) for one in expected):
+        raise TlsError(
+            f"The certificate of {host} does not match the trusted fingerprint "
+            f"(it presents {actual}). It may have been replaced; an admin must "
+            "check it."
+        )
+
+
+def _peer_certificate(client: IMAPClient, host: str) -> bytes:
     sock = client.socket()
     der = (
         sock.getpeercert(binary_form=True) if isinstance(sock, ssl.SSLSocket) else None
     )
     if not der:
         raise TlsError(f"{host} presented no certificate.")
-    actual = hashlib.sha256(der).hexdigest()
-    if not hmac.compare_digest(actual, expected):
-        raise TlsError(
-            f"The certificate of {host} does not match the trusted fingerprint "
-            f"(it presents {actual}). It may have been replaced; an admin must "
-            "check it."
-        )
+    return bytes(der)
+
+
+def fingerprint_of(der: bytes) -> str:
+    """The SHA-256 fingerprint of a certificate, as 64 lowercase hex digits."""
+    return hashlib.sha256(der).hexdigest()
+
+
+def fetch_certificate(
+    host: str,
+    port: int,
+    *,
+    security: Security,
+    timeout: float = DEFAULT_TIMEOUT,
+    addresses: Sequence[str] = (),
+) -> bytes:
+    """Return the certificate a server presents (DER), without trusting it.
+
+    Nothing is sent after TLS is set up: this only lets an admin see the
+    certificate that failed verification, and decide whether to pin it.
+    Raises ImapError subclasses only.
+    """
+    if security not in ("ssl", "starttls"):
+        raise ValueError("Only a TLS connection has a certificate.")
+    context = unverified_context()
+    client: IMAPClient | None = None
+    try:
+        options = {
+            "port": port,
+            "ssl": security == "ssl",
+            "ssl_context": context,
+            "timeout": timeout,
+        }
+        if addresses:
+            client = _PinnedClient(host, addresses, **options)
+        else:
+            client = IMAPClient(host, **options)
+        if security == "starttls":
+            try:
+                client.starttls(context)
+            except CapabilityError as exc:
+                raise TlsError(f"{host} does not offer STARTTLS.") from exc
+        return _peer_certificate(client, host)
+    except (OSError, IMAPClientError) as exc:
+        raise _map_os_error(exc, host, port, timeout) from exc
+    finally:
+        _discard(client)
 
 
 def _map_os_error(
@@ -205,7 +272,7 @@ def connect(
     username: str,
     password: str,
     ca_file: str | None = None,
-    fingerprint_sha256: str | None = None,
+    fingerprint_sha256: Fingerprints = None,
     timeout: float = DEFAULT_TIMEOUT,
     compress: bool = False,
     addresses: Sequence[str] = (),
@@ -223,8 +290,8 @@ def connect(
         raise ValueError(f"Unknown security {security!r}")
     if security == "none" and fingerprint_sha256:
         raise ValueError("A certificate fingerprint needs a TLS connection.")
-    pinned = normalise_fingerprint(fingerprint_sha256) if fingerprint_sha256 else None
-    context = tls_context(ca_file, pinned)
+    pinned = pinned_fingerprints(fingerprint_sha256)
+    context = tls_context(ca_file, sorted(pinned))
     client: IMAPClient | None = None
     try:
         options = {
@@ -245,7 +312,7 @@ def connect(
                 client.starttls(context)
             except CapabilityError as exc:
                 raise TlsError(f"{host} does not offer STARTTLS.") from exc
-        if pinned is not None:
+        if pinned:
             _check_fingerprint(client, host, pinned)
         try:
             client.login(username, password)

@@ -47,7 +47,8 @@ class ConnectSettings:
     username: str
     password: str = field(repr=False)
     ca_file: str | None = None
-    fingerprint_sha256: str | None = None
+    # Pinned certificates: the only ones accepted (then without the CA check).
+    fingerprint_sha256: tuple[str, ...] = ()
     timeout: float = DEFAULT_TIMEOUT
     compress: bool = False
     # The addresses the host was checked to have; empty to resolve the name.
