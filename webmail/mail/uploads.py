@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+import secrets
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO
 
 from django.conf import settings
 from django.db.models import Sum
@@ -135,8 +135,11 @@ def upload_for(account: MailAccount, upload_id: int) -> Upload:
     return upload
 
 
-def receive_chunk(upload: Upload, offset: int, body: BinaryIO, length: int) -> int:
-    """Append a chunk read from body to the upload; return the bytes received.
+def receive_chunk(
+    upload: Upload, offset: int, read: Callable[[int], bytes], length: int
+) -> int:
+    """Append a chunk of length bytes, read with read, to the upload; return
+    the bytes received.
 
     Raises WrongOffset when offset is not where the upload stands, and
     UploadRefused when the chunk goes past the announced size.
@@ -152,7 +155,7 @@ def receive_chunk(upload: Upload, offset: int, body: BinaryIO, length: int) -> i
     with open(path_of(upload), "r+b") as file:
         file.seek(offset)
         while written < length:
-            block = body.read(min(_READ, length - written))
+            block = read(min(_READ, length - written))
             if not block:
                 break
             file.write(block)
@@ -175,7 +178,8 @@ def interrupted(upload: Upload) -> str:
     """The message for an upload that stopped before its end."""
     percent = upload.received * 100 // upload.size if upload.size else 0
     return gettext(
-        "The upload of “%(name)s” stopped at %(percent)s%%; retry it or remove it."
+        "The upload of “%(name)s” stopped at %(percent)s%%; add the file again or "
+        "remove it."
     ) % {"name": upload.filename, "percent": percent}
 
 
@@ -202,6 +206,11 @@ def problems(account: MailAccount, uploads: Sequence[Upload]) -> list[str]:
             found.append(too_large(upload.filename, limit))
             break
     return found
+
+
+def new_form_key() -> str:
+    """A key naming one compose form, whose files the limit counts together."""
+    return secrets.token_hex(16)
 
 
 def forward_sections(values: Sequence[str]) -> list[str]:
