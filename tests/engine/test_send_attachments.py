@@ -7,6 +7,7 @@ import email
 import os
 from email import policy
 from email.message import EmailMessage
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -59,7 +60,7 @@ def _post(client: Client, account, **fields) -> OutgoingMessage:
     return _settled(row.id)
 
 
-def _files(raw: bytes) -> list[tuple[str, bytes]]:
+def _files(raw: bytes) -> list[tuple[Any, Any]]:
     parsed = email.message_from_bytes(raw, policy=policy.default)
     return [
         (p.get_filename(), p.get_payload(decode=True))
