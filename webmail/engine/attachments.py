@@ -98,11 +98,6 @@ def _opener(upload: Upload) -> contextlib.AbstractContextManager[BinaryIO]:
         raise FilesMissing(f"The file of {upload.filename} is gone.") from None
 
 
-def has_files(message: OutgoingMessage) -> bool:
-    """Whether the message is sent with files added by the worker."""
-    return bool(message.forward_parts) or message.uploads.exists()
-
-
 @contextlib.contextmanager
 def message_file(message: OutgoingMessage) -> Iterator[BinaryIO]:
     """The whole message in a temporary file, at its start.

@@ -81,7 +81,8 @@ def compose_view(request: HttpRequest, account_id: int) -> HttpResponse:
         original_value = request.POST.get("original", "")
         original = _original(original_value)
         recipients, errors = _read(values)
-        files = attachments.posted_files(request, account, original is not None)
+        forwarding = original is not None and original.flag == "$Forwarded"
+        files = attachments.posted_files(request, account, forwarding)
         errors += files.errors
         if not errors:
             references = tuple(request.POST.get("references", "").split())
@@ -102,7 +103,7 @@ def compose_view(request: HttpRequest, account_id: int) -> HttpResponse:
                 original,
                 identity,
                 files.uploads,
-                files.forward_parts if original else (),
+                files.forward_parts,
             )
             return redirect("mail_outgoing", account.id, row.id)
         context = {
