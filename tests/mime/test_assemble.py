@@ -81,3 +81,15 @@ def test_smtp_data_doubles_leading_dots_and_ends_with_a_dot_line():
     data = b"".join(dot_stuffed(io.BytesIO(message), block=4))
 
     assert data == b"Subject: x\r\n\r\n..hidden\r\nplain\r\n.\r\n"
+
+
+def test_a_hostile_type_from_the_browser_becomes_octet_stream():
+    raw = build_message(_outgoing())
+    hostile = "text/html\r\nBcc: victim@example.org"
+
+    written = _written(raw, [_source("a.html", b"<p>", hostile)])
+
+    assert b"victim" not in written
+    parsed = email.message_from_bytes(written, policy=policy.default)
+    [part] = parsed.iter_attachments()
+    assert part.get_content_type() == "application/octet-stream"

@@ -267,3 +267,12 @@ def test_a_forward_lists_the_originals_files_kept_and_drops_the_removed_one(alic
     )
     assert answer.status_code == 302
     assert OutgoingMessage.objects.get(account=account).forward_parts == ["3"]
+
+
+def test_a_file_name_with_a_path_and_line_breaks_is_cleaned(alice):
+    account = account_of(alice)
+
+    answer = _start(_client(alice), account, "C:\\Users\\me\\悪い\r\nBcc: x.txt", 1)
+
+    assert answer.status_code == 201
+    assert Upload.objects.get().filename == "悪いBcc_ x.txt"

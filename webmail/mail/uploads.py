@@ -15,7 +15,6 @@ smaller messages (AccountState.smtp_max_size, learned by the worker).
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 from collections.abc import Callable, Sequence
@@ -28,6 +27,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext
 
 from accounts.models import MailAccount
+from webmail.mime.filenames import safe_filename
 from webmail.models import AccountState, Upload
 from webmail.shared.uploads import new_stored_name, path_of, remove
 
@@ -106,9 +106,7 @@ def start_upload(
     account: MailAccount, form_key: str, filename: str, content_type: str, size: int
 ) -> Upload:
     """Record a file about to be sent in chunks; raise UploadRefused."""
-    filename = os.path.basename(filename.replace("\\", "/")).strip()[:255]
-    if not filename:
-        filename = gettext("attachment")
+    filename = safe_filename(filename, gettext("attachment"))
     if size < 0:
         raise UploadRefused(gettext("The file's size is missing."))
     limit = limit_for(account)

@@ -14,6 +14,7 @@ No Django here: the page side and the worker both build with this module.
 from __future__ import annotations
 
 import mimetypes
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +33,7 @@ ISO_2022_JP = "iso-2022-jp"
 CHARSETS = (UTF8, ISO_2022_JP)
 _ADDRESS_HEADERS = ("from", "to", "cc", "reply-to", "sender")
 _JIS_HEADERS = ("subject", *_ADDRESS_HEADERS)
+_TOKEN = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
 
 
 class ComposeError(ValueError):
@@ -209,11 +211,13 @@ def _set_text(message: EmailMessage, text: str, charset: str, subtype: str) -> N
 
 
 def _split_type(content_type: str, filename: str) -> tuple[str, str]:
+    # The type comes from the browser: anything but a plain type/subtype
+    # (parameters, line breaks) becomes application/octet-stream.
     ctype = content_type or mimetypes.guess_type(filename)[0] or ""
-    maintype, _, subtype = ctype.lower().partition("/")
-    if not maintype or not subtype or "/" in subtype or not ctype.isascii():
+    maintype, _, subtype = ctype.strip().lower().partition("/")
+    if not (_TOKEN.fullmatch(maintype) and _TOKEN.fullmatch(subtype)):
         return "application", "octet-stream"
-    return maintype.strip(), subtype.strip()
+    return maintype, subtype
 
 
 def _name_for_japanese(part: MIMEPart, filename: str, ctype: str) -> None:
