@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import email
 import os
+import ssl
+from collections.abc import Iterator
 from email import policy
 from email.message import EmailMessage
 from typing import Any
@@ -12,8 +14,10 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from devtools.smtp_server import SmtpServer, start_smtp_server
 from tests.engine.conftest import synced_inbox, wait_for
 from tests.engine.test_send import _sent_copies, _settled, _smtp_account
+from tests.fixtures.servers import SUBMISSION_LOGIN
 from webmail import door
 from webmail.mail import compose
 from webmail.mime.compose import Outgoing, Recipient
@@ -203,3 +207,39 @@ def test_lines_starting_with_a_dot_survive_smtp(worker, imap_user, submission_ou
     [received] = submission_outbox.messages
     assert _files(received.data) == [("notes.txt", data)]
     assert parse_message(received.data).text.rstrip() == text.rstrip()
+
+
+@pytest.fixture
+def small_server(mail_certs) -> Iterator[SmtpServer]:
+    """A submission server whose EHLO says SIZE 100000."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(mail_certs.server_cert, mail_certs.server_key)
+    server = start_smtp_server(tls_context=context, login=SUBMISSION_LOGIN)
+    # Each connection's SMTP session is made with these arguments.
+    server._controller.SMTP_kwargs["data_size_limit"] = 100_000
+    yield server
+    server.stop()
+
+
+def test_a_message_over_the_servers_size_fails_saying_so_and_teaches_the_limit(
+    worker, imap_user, small_server
+):
+    account = _smtp_account(imap_user, small_server)
+    client = _client(account)
+    upload_id = _upload(client, account, "scan.pdf", os.urandom(150_000))
+
+    row = _post(client, account, upload=[str(upload_id)])
+
+    assert (row.state, row.error_kind) == (SendState.FAILED, "size")
+    assert compose.send_status(row).reason == (
+        "The message is too large for the mail server."
+    )
+    assert small_server.messages == []
+    # The next file that cannot fit is refused before it goes up.
+    assert AccountState.objects.get(account=account).smtp_max_size == 100_000
+    answer = client.post(
+        f"/mail/{account.id}/compose/uploads/",
+        {"key": "k3", "name": "scan2.pdf", "type": "", "size": "60000"},
+    )
+    assert answer.status_code == 413
+    assert "your mail server" in answer.json()["error"]
