@@ -13,6 +13,13 @@ os.environ.setdefault("WEBMAIL_HTTPS", "false")
 # every client at the suite's own server.
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:1/0")
 
+# Attachments being written: one directory per test run, which the worker
+# and served-app processes inherit through the environment.
+os.environ.setdefault(
+    "COMPOSE_UPLOAD_DIR",
+    os.path.join(tempfile.gettempdir(), f"webmail-uploads-{os.getpid()}"),
+)
+
 from webmail.settings import *  # noqa: F403
 from webmail.settings import DATABASES
 

@@ -42,6 +42,7 @@ SEND_MESSAGE = "webmail.account.send_message"
 SWEEP_OUTBOX = "webmail.sweep_outbox"
 REAP_CONNECTIONS = "webmail.reap_connections"
 REAP_SHARD = "webmail.reap_shard"
+CLEAN_UPLOADS = "webmail.clean_uploads"
 
 PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2}
 

@@ -259,6 +259,9 @@ class AccountState(models.Model):
     quota_limit_kb = models.BigIntegerField(null=True, blank=True)
     open_connections = models.PositiveIntegerField(default=0)
     usage_at = models.DateTimeField(null=True, blank=True)
+    # The largest message the SMTP server takes (its EHLO SIZE), learned by
+    # the worker when it sends; None until then or when it names none.
+    smtp_max_size = models.BigIntegerField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.account}: {self.error or 'ok'}"
@@ -356,6 +359,9 @@ class OutgoingMessage(models.Model):
     )
     original_uid = models.BigIntegerField(null=True, blank=True)
     original_flag = models.CharField(max_length=20, blank=True)
+    # Sections of the original whose files a forward keeps: the worker
+    # fetches them from the server, so the browser never carries them.
+    forward_parts = models.JSONField(default=list, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     # Why the last attempt failed: a kind the page words for the user
     # ("recipient", "login", "unreachable", "tls", "refused", "unknown"),
@@ -379,3 +385,47 @@ class OutgoingMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} ({self.state})"
+
+
+class Upload(models.Model):
+    """A file attached to a message being written; its bytes are on disk.
+
+    The browser sends it in chunks (webmail/mail/uploads.py) to a file named
+    stored_name in settings.COMPOSE_UPLOAD_DIR; received counts the bytes
+    that arrived, size the ones announced. Sending ties it to its
+    OutgoingMessage; the worker streams it into the message and removes it
+    once sent. Rows (and files) nobody sent are removed after
+    COMPOSE_UPLOAD_MAX_AGE hours (webmail/shared/uploads.py).
+    """
+
+    account = models.ForeignKey(
+        MailAccount, on_delete=models.CASCADE, related_name="uploads"
+    )
+    outgoing = models.ForeignKey(
+        OutgoingMessage,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="uploads",
+    )
+    # The form the file belongs to, so the limit counts that message's files.
+    form_key = models.CharField(max_length=64, blank=True)
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=255, blank=True)
+    size = models.BigIntegerField()
+    received = models.BigIntegerField(default=0)
+    stored_name = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["updated_at"], name="upload_age")]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.received}/{self.size})"
+
+    @property
+    def complete(self) -> bool:
+        """Whether every announced byte arrived."""
+        return self.received == self.size

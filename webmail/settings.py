@@ -286,6 +286,7 @@ CELERY_BEAT_SCHEDULE = {
     # Re-queues outbox operations whose task was lost.
     "sweep-outbox": {"task": "webmail.sweep_outbox", "schedule": 60.0},
     "reap-connections": {"task": "webmail.reap_connections", "schedule": 120.0},
+    "clean-uploads": {"task": "webmail.clean_uploads", "schedule": 3600.0},
 }
 # Loopback and private addresses are refused as mail servers unless listed
 # here, so that a user cannot point the workers at internal services.
@@ -399,6 +400,16 @@ REQUIRE_2FA = env_bool("REQUIRE_2FA", False)
 # network in clear text): host names or addresses, set by the admin.
 MAIL_ALLOWED_PLAINTEXT_HOSTS = env_list("MAIL_ALLOWED_PLAINTEXT_HOSTS")
 MAIL_CONNECT_TIMEOUT = env_int("MAIL_CONNECT_TIMEOUT", 15)
+
+# Attachments of the mail users write: their chunks go to files here, which
+# web and worker processes must both reach (a shared volume across hosts).
+COMPOSE_UPLOAD_DIR = Path(env_str("COMPOSE_UPLOAD_DIR", str(DATA_DIR / "uploads")))
+# The most a message's attachments may add up to, in MB (2**20 bytes); the
+# SMTP server's own SIZE limit, once the worker has learned it, may be less.
+COMPOSE_MAX_ATTACHMENT_MB = env_int("COMPOSE_MAX_ATTACHMENT_MB", 25)
+COMPOSE_UPLOAD_CHUNK = env_int("COMPOSE_UPLOAD_CHUNK", 1024 * 1024)
+# Uploads of messages never sent are removed after this many hours.
+COMPOSE_UPLOAD_MAX_AGE = env_int("COMPOSE_UPLOAD_MAX_AGE", 24)
 # --- end of accounts section ---
 
 # --- Reading mail: the image proxy (webmail/mail/proxy.py; keep edits here) ---

@@ -35,8 +35,10 @@ from webmail.models import (
     OperationState,
     OutgoingMessage,
     PendingOperation,
+    Upload,
 )
 from webmail.shared import bodycache, partlinks
+from webmail.shared.uploads import new_stored_name
 
 pytestmark = pytest.mark.django_db
 
@@ -163,6 +165,18 @@ CASES: dict[str, Case] = {
     "mail_search": Case(account),
     "mail_search_bulk": Case(account),
     "mail_compose": Case(account),
+    "mail_upload_start": Case(account),
+    "mail_upload": Case(
+        lambda w: {
+            "account_id": w.account.id,
+            "upload_id": Upload.objects.create(
+                account=w.account,
+                filename="a.txt",
+                size=1,
+                stored_name=new_stored_name(),
+            ).id,
+        }
+    ),
     "mail_outgoing": Case(
         lambda w: {
             "account_id": w.account.id,

@@ -245,3 +245,22 @@ def test_compression_carries_large_fetches_intact(user) -> None:
     finally:
         plain.logout()
         packed.logout()
+
+
+@pytest.mark.parametrize("literal_plus", [True, False])
+def test_a_message_appended_from_a_file_is_stored_whole(
+    session, tmp_path, literal_plus
+) -> None:
+    attached = message("From a file", attachment=os.urandom(700_000))
+    raw = attached.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    path = tmp_path / "message.eml"
+    path.write_bytes(raw)
+    session._channel.literal_plus = literal_plus
+
+    with path.open("rb") as file:
+        uid = session.append("INBOX", file, flags=["\\Seen"])
+
+    session.select("INBOX")
+    assert session.fetch_part(uid, "") == raw
+    # The connection is in step after the literal.
+    assert session.search_uids("ALL") == [uid]

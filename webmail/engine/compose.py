@@ -23,6 +23,7 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import BinaryIO
 
 from django.conf import settings
 from django.db.models import Q
@@ -30,10 +31,11 @@ from django.utils import timezone
 
 from accounts import hosts, mailservers
 from accounts.models import MailAccount
-from webmail.engine import folderlist
+from webmail.engine import attachments, folderlist
 from webmail.engine.connections import with_session
 from webmail.imap import ImapError
-from webmail.models import Folder, OutgoingMessage, SendState
+from webmail.mime.assemble import dot_stuffed
+from webmail.models import AccountState, Folder, OutgoingMessage, SendState
 from webmail.shared import events
 from webmail.shared.changes import flags_event, set_flags_by_ids
 
@@ -119,7 +121,24 @@ def _client(account: MailAccount) -> smtplib.SMTP:
         except (OSError, smtplib.SMTPException) as exc:
             client.close()
             raise _Transient("unreachable", str(exc)) from None
+    _remember_size(account.id, client)
     return client
+
+
+def _server_size(client: smtplib.SMTP) -> int | None:
+    value = client.esmtp_features.get("size", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+def _remember_size(account_id: int, client: smtplib.SMTP) -> None:
+    """Keep the largest message the server takes (EHLO SIZE) for the page."""
+    size = _server_size(client)
+    state = AccountState.objects.filter(account_id=account_id)
+    if not state.exclude(smtp_max_size=size).exists() and state.exists():
+        return
+    AccountState.objects.update_or_create(
+        account_id=account_id, defaults={"smtp_max_size": size}
+    )
 
 
 def _check(code: int, text: bytes | str, what: str, recipient: str = "") -> None:
@@ -131,17 +150,33 @@ def _check(code: int, text: bytes | str, what: str, recipient: str = "") -> None
     raise _Permanent(what, detail, recipient)
 
 
-def _submit(message: OutgoingMessage) -> None:
+def _data(client: smtplib.SMTP, source: BinaryIO) -> tuple[int, bytes]:
+    """DATA with the message read from source as it goes out."""
+    code, text = client.docmd("DATA")
+    if code != 354:
+        return code, text
+    for block in dot_stuffed(source):
+        client.send(block)
+    return client.getreply()
+
+
+def _submit(message: OutgoingMessage, source: BinaryIO) -> None:
     """One SMTP transaction; returns once the server has taken the message."""
     client = _client(message.account)
+    size = source.seek(0, 2)
+    source.seek(0)
     try:
-        code, text = client.mail(message.envelope_from)
+        limit = _server_size(client)
+        if limit is not None and size > limit:
+            raise _Permanent("size", "")
+        options = [f"SIZE={size}"] if client.has_extn("size") else []
+        code, text = client.mail(message.envelope_from, options)
         _check(code, text, "refused")
         for recipient in message.recipients:
             code, text = client.rcpt(recipient)
             _check(code, text, "recipient", recipient)
-        code, text = client.data(bytes(message.raw))
-        _check(code, text, "refused")
+        code, text = _data(client, source)
+        _check(code, text, "size" if code == 552 else "refused")
     except smtplib.SMTPResponseException as exc:
         _check(exc.smtp_code, exc.smtp_error, "refused")
         detail = _reply_text(exc.smtp_code, exc.smtp_error)
@@ -191,7 +226,7 @@ def sent_folder(account_id: int) -> Folder | None:
     )
 
 
-def _save_copy(message: OutgoingMessage) -> int | None:
+def _save_copy(message: OutgoingMessage, source: BinaryIO) -> int | None:
     """APPEND the message to Sent (made if missing); return the folder's id."""
     account_id = message.account_id
     folder = sent_folder(account_id)
@@ -205,8 +240,7 @@ def _save_copy(message: OutgoingMessage) -> int | None:
     if folder is None:
         raise ImapError("There is no Sent folder.")
     name = folder.name
-    raw = bytes(message.raw)
-    with_session(account_id, lambda session: session.append(name, raw, ["\\Seen"]))
+    with_session(account_id, lambda session: session.append(name, source, ["\\Seen"]))
     return folder.id
 
 
@@ -229,10 +263,22 @@ def send(outgoing_id: int) -> SendResult | None:
     message = _claim(outgoing_id)
     if message is None:
         return None
-    try:
-        _submit(message)
-    except (_Transient, _Permanent) as exc:
-        return SendResult(_record_failure(message, exc))
+    with contextlib.ExitStack() as stack:
+        try:
+            source = stack.enter_context(attachments.message_file(message))
+            _submit(message, source)
+        except attachments.FilesMissing:
+            return SendResult(_record_failure(message, _Permanent("attachment", "")))
+        except ImapError as exc:
+            failure = _Transient("unreachable", str(exc))
+            return SendResult(_record_failure(message, failure))
+        except (_Transient, _Permanent) as exc:
+            return SendResult(_record_failure(message, exc))
+        return _sent(message, source)
+    return None  # pragma: no cover (the with block always returns)
+
+
+def _sent(message: OutgoingMessage, source: BinaryIO) -> SendResult:
     now = timezone.now()
     OutgoingMessage.objects.filter(id=message.id, state=SendState.SENDING).update(
         state=SendState.SENT,
@@ -245,12 +291,14 @@ def send(outgoing_id: int) -> SendResult | None:
     )
     flagged = _flag_original(message)
     try:
-        folder_id = _save_copy(message)
+        folder_id = _save_copy(message, source)
     except ImapError as exc:
         OutgoingMessage.objects.filter(id=message.id).update(sent_copy=str(exc)[:255])
         logger.info("No Sent copy of %s: %s", message.id, exc)
+        attachments.forget_uploads(message)
         return SendResult(SendState.SENT, flagged)
     OutgoingMessage.objects.filter(id=message.id).update(sent_copy=SAVED)
+    attachments.forget_uploads(message)
     return SendResult(SendState.SENT, flagged, folder_id)
 
 

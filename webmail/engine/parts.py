@@ -102,7 +102,8 @@ def find_part(root: BodyPart, section: str) -> BodyPart | None:
     return None
 
 
-def _decoded(session: ImapSession, uid: int, part: BodyPart) -> Iterator[bytes]:
+def decoded(session: ImapSession, uid: int, part: BodyPart) -> Iterator[bytes]:
+    """A non-multipart part's decoded bytes, FETCH_CHUNK at a time."""
     encoding = (part.encoding or "").lower()
     if encoding in ("base64", "quoted-printable") and session.capabilities.has(
         "BINARY"
@@ -157,7 +158,7 @@ def _stream(
                 "size": part.size,
             }
         )
-        for chunk in _decoded(session, uid, part):
+        for chunk in decoded(session, uid, part):
             sink.data(chunk)
 
 
@@ -184,7 +185,7 @@ def _stream_tnef_file(
         part = find_part(root, section)
         if part is None or part.is_multipart or part.size > FULL_FETCH_MAX:
             raise MessageMissing("The message has no such part.")
-        content = read_tnef(b"".join(_decoded(session, uid, part)))
+        content = read_tnef(b"".join(decoded(session, uid, part)))
         unpacked.clear()
         unpacked[section] = content
     if index is None or index >= len(content.files):

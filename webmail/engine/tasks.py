@@ -41,7 +41,7 @@ from webmail.imap import (
     Timeout,
 )
 from webmail.models import Folder
-from webmail.shared import events
+from webmail.shared import events, uploads
 from webmail.shared.bodycache import LOAD_FAILED
 from webmail.shared.routing import queue_for
 from webmail.shared.searching import ERROR_FAILED, ERROR_UNREACHABLE
@@ -287,6 +287,12 @@ def sweep_outbox() -> int:
     for account_id, outgoing_id in compose.due():
         count += door.send_message(account_id, outgoing_id)
     return count
+
+
+@shared_task(name=door.CLEAN_UPLOADS)
+def clean_uploads() -> int:
+    """Remove the attachments of messages never sent, and stray files."""
+    return uploads.clean_abandoned()
 
 
 def resume_outboxes(queues: list[str]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import BinaryIO
 
 from imapclient.datetime_util import datetime_to_INTERNALDATE
 
@@ -13,6 +14,7 @@ from webmail.imap.types import (
     Quota,
 )
 from webmail.imap.wire import (
+    FileLiteral,
     Literal,
     Raw,
     Response,
@@ -95,16 +97,19 @@ class ChangeVerbs(SessionCore):
     def append(
         self,
         folder: str,
-        raw: bytes,
+        raw: bytes | BinaryIO,
         flags: Iterable[str] = (),
         date: datetime | None = None,
     ) -> int | None:
-        """Store a message in a folder; return its UID when the server says."""
+        """Store a message in a folder; return its UID when the server says.
+
+        raw may be a file (opened for binary reading), sent as it is read.
+        """
         name = parse.encode_folder_name(folder)
         args: list[bytes] = [Raw(b"APPEND"), quoted(name), flag_list(flags)]
         if date is not None:
             args.append(quoted(datetime_to_INTERNALDATE(date)))
-        args.append(Literal(raw))
+        args.append(Literal(raw) if isinstance(raw, bytes) else FileLiteral.of(raw))
         response = self._ok(self._run(*args), "store the message", name)
         if response.code == "APPENDUID" and response.code_data:
             parts = response.code_data.split()

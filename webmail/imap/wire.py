@@ -16,6 +16,7 @@ import socket
 import ssl
 import zlib
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from webmail.imap.errors import ConnectionLost, Timeout
 
@@ -33,6 +34,34 @@ hands them to imapclient's parsers."""
 
 class Literal(bytes):
     """An argument that must be sent as an IMAP literal."""
+
+
+class FileLiteral(Literal):
+    """A literal read from a file as it is sent, so that it is never whole
+    in memory (a message with large attachments APPENDed)."""
+
+    file: BinaryIO
+    size: int
+
+    @classmethod
+    def of(cls, file: BinaryIO) -> FileLiteral:
+        """The file's content from its start as a literal."""
+        literal = cls(b"")
+        literal.file = file
+        literal.size = file.seek(0, 2)
+        file.seek(0)
+        return literal
+
+    def send_to(self, transport: Transport) -> None:
+        """Write the file's bytes to transport, a block at a time."""
+        self.file.seek(0)
+        left = self.size
+        while left > 0:
+            block = self.file.read(min(left, 256 * 1024))
+            if not block:
+                raise OSError("The file to send became shorter.")
+            transport.send(block)
+            left -= len(block)
 
 
 class Raw(bytes):
@@ -226,13 +255,15 @@ class Channel:
         line = tag
         for arg in args:
             if isinstance(arg, Literal):
-                marker = (
-                    b"{%d+}" % len(arg) if self.literal_plus else b"{%d}" % len(arg)
-                )
+                size = arg.size if isinstance(arg, FileLiteral) else len(arg)
+                marker = b"{%d+}" % size if self.literal_plus else b"{%d}" % size
                 self.transport.send(line + b" " + marker + b"\r\n")
                 if not self.literal_plus:
                     early.extend(self._wait_continuation(tag))
-                self.transport.send(bytes(arg))
+                if isinstance(arg, FileLiteral):
+                    arg.send_to(self.transport)
+                else:
+                    self.transport.send(bytes(arg))
                 line = b""
             else:
                 line += b" " + arg

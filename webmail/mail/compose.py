@@ -25,7 +25,7 @@ from django.utils.translation import gettext
 from accounts.models import Identity, MailAccount
 from webmail import door
 from webmail.after_response import run_after_response
-from webmail.mail.bodies import open_message
+from webmail.mail.bodies import AttachmentInfo, open_message
 from webmail.mime.compose import (
     Outgoing,
     Recipient,
@@ -34,7 +34,7 @@ from webmail.mime.compose import (
     new_message_id,
 )
 from webmail.mime.text import html_to_text
-from webmail.models import Folder, Message, OutgoingMessage, SendState
+from webmail.models import Folder, Message, OutgoingMessage, SendState, Upload
 
 
 class NoRecipients(ValueError):
@@ -97,11 +97,14 @@ def send_message(
     outgoing: Outgoing,
     original: Original | None = None,
     identity: Identity | None = None,
+    uploads: Sequence[Upload] = (),
+    forward_parts: Sequence[str] = (),
 ) -> OutgoingMessage:
     """Record a message for the worker to send; return the recorded row.
 
     outgoing's sender is replaced by the account's, or the identity's (with
-    its Reply-To). Raises NoRecipients.
+    its Reply-To). Its files (uploads, and the parts of the original a
+    forward keeps) are added by the worker as it sends. Raises NoRecipients.
     """
     outgoing = _with_sender(account, outgoing, identity)
     recipients = envelope_recipients(outgoing)
@@ -122,7 +125,12 @@ def send_message(
             original_folder=folder,
             original_uid=original.uid if original else None,
             original_flag=original.flag if original else "",
+            forward_parts=list(forward_parts) if original else [],
         )
+        if uploads:
+            Upload.objects.filter(
+                account=account, id__in=[u.id for u in uploads], outgoing=None
+            ).update(outgoing=row)
         ask = partial(door.send_message, account.id, row.id)
         transaction.on_commit(lambda: run_after_response(ask))
     return row
@@ -172,6 +180,8 @@ class Start:
     in_reply_to: str = ""
     references: tuple[str, ...] = ()
     identity_id: int | None = None
+    # A forward's files, kept unless the user removes them.
+    attachments: tuple[AttachmentInfo, ...] = ()
 
 
 def start_new(account: MailAccount) -> Start:
@@ -260,6 +270,8 @@ def start_reply(account: MailAccount, folder_id: int, uid: int, mode: str) -> St
             text=with_signature("\n\n" + "\n".join(header) + "\n\n" + text, identity),
             original=Original(folder_id, uid, "$Forwarded"),
             identity_id=identity.id if identity else None,
+            # Files inside a winmail.dat are not parts the worker can fetch.
+            attachments=tuple(a for a in body.attachments if "~" not in a.part_id),
         )
     identity = _reply_identity(account, message)
     own = {account.email.lower()} | {i.email.lower() for i in identities_of(account)}
@@ -308,6 +320,10 @@ def _reason(row: OutgoingMessage) -> str:
         "tls": gettext("The mail server offers no encryption; nothing was sent."),
         "host": gettext("The mail server may not be used."),
         "settings": gettext("This account has no outgoing mail server."),
+        "size": gettext("The message is too large for the mail server."),
+        "attachment": gettext(
+            "A file of the forwarded message is no longer on the server."
+        ),
         "interrupted": gettext(
             "Sending was interrupted; the message may or may not have gone out."
         ),

@@ -14,13 +14,14 @@ No Django here: the page side and the worker both build with this module.
 from __future__ import annotations
 
 import mimetypes
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy as email_policy
 from email.header import Header
 from email.headerregistry import Address as HeaderAddress
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from email.policy import EmailPolicy
 from email.utils import format_datetime, formataddr, getaddresses, make_msgid
 from typing import Any
@@ -32,6 +33,7 @@ ISO_2022_JP = "iso-2022-jp"
 CHARSETS = (UTF8, ISO_2022_JP)
 _ADDRESS_HEADERS = ("from", "to", "cc", "reply-to", "sender")
 _JIS_HEADERS = ("subject", *_ADDRESS_HEADERS)
+_TOKEN = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
 
 
 class ComposeError(ValueError):
@@ -208,22 +210,49 @@ def _set_text(message: EmailMessage, text: str, charset: str, subtype: str) -> N
     message.set_content(body, subtype=subtype, charset=charset)
 
 
+def _split_type(content_type: str, filename: str) -> tuple[str, str]:
+    # The type comes from the browser: anything but a plain type/subtype
+    # (parameters, line breaks) becomes application/octet-stream.
+    ctype = content_type or mimetypes.guess_type(filename)[0] or ""
+    maintype, _, subtype = ctype.strip().lower().partition("/")
+    if not (_TOKEN.fullmatch(maintype) and _TOKEN.fullmatch(subtype)):
+        return "application", "octet-stream"
+    return maintype, subtype
+
+
+def _name_for_japanese(part: MIMEPart, filename: str, ctype: str) -> None:
+    if filename.isascii():
+        return
+    # RFC 2231 (Content-Disposition) for standard readers, and the RFC 2047
+    # name= that some Japanese mail programs read instead; set raw, or the
+    # email package would turn it into RFC 2231 too.
+    name = Header(filename, UTF8, maxlinelen=70).encode(linesep="\r\n")
+    del part["Content-Type"]
+    part.set_raw("Content-Type", f'{ctype};\r\n name="{name}"')
+
+
+def attachment_headers(filename: str, content_type: str = "") -> bytes:
+    """The header block (ending in a blank line) of a base64 attachment part.
+
+    The same headers build_email gives a file; the caller writes the body.
+    """
+    maintype, subtype = _split_type(content_type, filename)
+    part = MIMEPart(policy=SMTP_POLICY)
+    part.set_content(
+        b"", maintype=maintype, subtype=subtype, filename=filename, cte="base64"
+    )
+    _name_for_japanese(part, filename, f"{maintype}/{subtype}")
+    head = part.as_bytes(policy=SMTP_POLICY).partition(b"\r\n\r\n")[0]
+    return head + b"\r\n\r\n"
+
+
 def _attach(message: EmailMessage, file: FileToSend) -> None:
-    ctype = file.content_type or mimetypes.guess_type(file.filename)[0] or ""
-    maintype, _, subtype = ctype.partition("/")
-    if not maintype or not subtype:
-        maintype, subtype = "application", "octet-stream"
+    maintype, subtype = _split_type(file.content_type, file.filename)
     message.add_attachment(
         file.data, maintype=maintype, subtype=subtype, filename=file.filename
     )
     part = list(message.iter_attachments())[-1]
-    if not file.filename.isascii():
-        # RFC 2231 (Content-Disposition) for standard readers, and the
-        # RFC 2047 name= that some Japanese mail programs read instead;
-        # set raw, or the email package would turn it into RFC 2231 too.
-        name = Header(file.filename, UTF8, maxlinelen=70).encode(linesep="\r\n")
-        del part["Content-Type"]
-        part.set_raw("Content-Type", f'{maintype}/{subtype};\r\n name="{name}"')
+    _name_for_japanese(part, file.filename, f"{maintype}/{subtype}")
 
 
 def build_email(outgoing: Outgoing) -> EmailMessage:

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from webmail.mail import compose
 from webmail.mime.compose import ComposeError, Outgoing, Recipient, parse_recipients
+from webmail.views import attachments
 from webmail.views.layout import account_or_404
 
 FIELDS = ("to", "cc", "bcc", "subject", "body")
@@ -80,6 +81,9 @@ def compose_view(request: HttpRequest, account_id: int) -> HttpResponse:
         original_value = request.POST.get("original", "")
         original = _original(original_value)
         recipients, errors = _read(values)
+        forwarding = original is not None and original.flag == "$Forwarded"
+        files = attachments.posted_files(request, account, forwarding)
+        errors += files.errors
         if not errors:
             references = tuple(request.POST.get("references", "").split())
             identity = compose.identity_for(account, _number(request, "identity"))
@@ -93,7 +97,14 @@ def compose_view(request: HttpRequest, account_id: int) -> HttpResponse:
                 in_reply_to=request.POST.get("in_reply_to", "") or None,
                 references=references,
             )
-            row = compose.send_message(account, outgoing, original, identity)
+            row = compose.send_message(
+                account,
+                outgoing,
+                original,
+                identity,
+                files.uploads,
+                files.forward_parts,
+            )
             return redirect("mail_outgoing", account.id, row.id)
         context = {
             **values,
@@ -102,6 +113,7 @@ def compose_view(request: HttpRequest, account_id: int) -> HttpResponse:
             "references": request.POST.get("references", ""),
             "identity_id": _number(request, "identity"),
             "errors": errors,
+            **attachments.form_context(request, account),
         }
         return _form(request, account, context, status=400)
     start = _start(request, account)
@@ -119,6 +131,7 @@ def compose_view(request: HttpRequest, account_id: int) -> HttpResponse:
         "references": " ".join(start.references),
         "identity_id": start.identity_id,
         "errors": [],
+        **attachments.form_context(request, account, start.attachments),
     }
     return _form(request, account, context)
 

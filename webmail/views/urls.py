@@ -4,6 +4,7 @@ from django.urls import path
 
 from webmail.views import (
     actions,
+    attachments,
     body,
     bulk,
     compose,
@@ -30,6 +31,16 @@ urlpatterns = [
     path("<id:account_id>/", mailbox.account_view, name="mail_account"),
     path("<id:account_id>/search", search.search_view, name="mail_search"),
     path("<id:account_id>/compose/", compose.compose_view, name="mail_compose"),
+    path(
+        "<id:account_id>/compose/uploads/",
+        attachments.upload_start_view,
+        name="mail_upload_start",
+    ),
+    path(
+        "<id:account_id>/compose/uploads/<id:upload_id>",
+        attachments.upload_view,
+        name="mail_upload",
+    ),
     path("<id:account_id>/folders/", folders.folders_view, name="mail_folders"),
     path(
         "<id:account_id>/folders/new",

@@ -1,0 +1,129 @@
+"""The files of a message to send, put into it as it is written to disk.
+
+A message recorded with uploads or with parts a forward keeps is written
+to a temporary file (webmail.mime.assemble): uploads are read from their
+files, forwarded parts are fetched from the IMAP server part by part
+(decoded, a megabyte at a time, into temporary files of their own). The
+worker then sends and APPENDs from that file, so no process holds the
+message whole however large its files are.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import partial
+from typing import BinaryIO
+
+from webmail.engine.connections import with_session
+from webmail.engine.parts import decoded, find_part
+from webmail.imap import ImapSession, MessageMissing
+from webmail.mime.assemble import FileSource, write_message
+from webmail.mime.filenames import safe_filename
+from webmail.models import OutgoingMessage, Upload
+from webmail.shared.uploads import path_of, remove, upload_dir
+
+
+class FilesMissing(Exception):
+    """A file of the message is gone: an upload's file, or a forwarded part."""
+
+
+@dataclass
+class _Fetched:
+    filename: str
+    content_type: str
+    file: BinaryIO
+
+
+def _temporary(stack: contextlib.ExitStack) -> BinaryIO:
+    """A file that is gone once the stack closes (and if the process dies)."""
+    # Closed by the stack, not here: the file lives as long as the send.
+    temporary = tempfile.TemporaryFile(dir=upload_dir())  # noqa: SIM115
+    return stack.enter_context(temporary)
+
+
+def _kept_open(file: BinaryIO) -> contextlib.AbstractContextManager[BinaryIO]:
+    file.seek(0)
+    return contextlib.nullcontext(file)
+
+
+def _fetch_parts(
+    message: OutgoingMessage, stack: contextlib.ExitStack
+) -> list[_Fetched]:
+    """Fetch the parts of the forwarded message into temporary files."""
+    sections = [str(s) for s in message.forward_parts or []]
+    folder = message.original_folder
+    if not sections:
+        return []
+    if folder is None or message.original_uid is None:
+        raise FilesMissing("The forwarded message's folder is gone.")
+    uid, name, uidvalidity = message.original_uid, folder.name, folder.uidvalidity
+    files = [_temporary(stack) for _ in sections]
+
+    def work(session: ImapSession) -> list[_Fetched]:
+        info = session.open_folder(name)
+        if info.uidvalidity != uidvalidity:
+            raise MessageMissing("The folder changed on the server.")
+        summaries = session.fetch_summaries([uid])
+        if not summaries:
+            raise MessageMissing("The forwarded message is gone.")
+        fetched = []
+        for section, file in zip(sections, files, strict=True):
+            part = find_part(summaries[0].bodystructure, section)
+            if part is None or part.is_multipart:
+                raise MessageMissing("The forwarded message has no such part.")
+            file.seek(0)
+            file.truncate()
+            for chunk in decoded(session, uid, part):
+                file.write(chunk)
+            ctype = part.content_type
+            if ctype.startswith(("message/", "multipart/")):
+                # base64 is not allowed on message/*; the bytes stay the same.
+                ctype = "application/octet-stream"
+            fetched.append(_Fetched(safe_filename(part.filename or ""), ctype, file))
+        return fetched
+
+    try:
+        return with_session(message.account_id, work, folder=name)
+    except MessageMissing as exc:
+        raise FilesMissing(str(exc)) from exc
+
+
+def _opener(upload: Upload) -> contextlib.AbstractContextManager[BinaryIO]:
+    try:
+        return open(path_of(upload), "rb")
+    except FileNotFoundError:
+        raise FilesMissing(f"The file of {upload.filename} is gone.") from None
+
+
+@contextlib.contextmanager
+def message_file(message: OutgoingMessage) -> Iterator[BinaryIO]:
+    """The whole message in a temporary file, at its start.
+
+    Raises FilesMissing, or the ImapError that fetching a forwarded part met.
+    """
+    with contextlib.ExitStack() as stack:
+        out = _temporary(stack)
+        sources = [
+            FileSource(f.filename, f.content_type, partial(_kept_open, f.file))
+            for f in _fetch_parts(message, stack)
+        ]
+        for upload in message.uploads.order_by("id"):
+            if not upload.complete:
+                raise FilesMissing(f"{upload.filename} was not uploaded whole.")
+            sources.append(
+                FileSource(
+                    upload.filename, upload.content_type, partial(_opener, upload)
+                )
+            )
+        write_message(bytes(message.raw), sources, out)
+        out.flush()
+        out.seek(0)
+        yield out
+
+
+def forget_uploads(message: OutgoingMessage) -> None:
+    """Remove the uploads of a message once it is sent."""
+    remove(list(message.uploads.all()))
