@@ -92,6 +92,21 @@ def folder_sizes(folders: Iterable[Folder]) -> list[FolderSize]:
     return sorted(found, key=lambda row: (-row.size, -row.messages))
 
 
+def load_missing(account: MailAccount, folders: Iterable[Folder]) -> bool:
+    """Ask the worker for folders never loaded; return if any folder is partial.
+
+    A folder nobody opened yet is not in the cache at all: the page would
+    count it empty. Its sync loads it, newest first, then backfills on its
+    own (a folder already backfilling is not asked again: each sync that
+    finds older mail queues another backfill).
+    """
+    partial = [f for f in folders if f.selectable and not f.complete]
+    for folder in partial:
+        if folder.backfill_below_uid is None:
+            reading.check_folder(account, folder)
+    return bool(partial)
+
+
 def largest_messages(
     folders: Iterable[Folder], attachments: bool = False, limit: int = LARGEST
 ) -> list[Message]:

@@ -74,7 +74,10 @@ def storage_context(account_id: int, folders: list[Folder]) -> dict[str, Any]:
         FolderLine(
             title=titles.get(row.folder.id, row.folder.display_name),
             url=present.folder_url(account_id, row.folder.id),
-            messages=row.messages,
+            # Until the cache holds it all, the server's own count.
+            messages=row.messages
+            if row.folder.complete
+            else max(row.messages, row.folder.total),
             size=row.size,
             partial=not row.folder.complete,
         )
@@ -109,7 +112,13 @@ def storage_view(request: HttpRequest, account_id: int) -> HttpResponse:
     account = account_or_404(request, account_id)
     folders = reading.folders(account)
     context = storage_context(account.id, folders)
-    context.update({"account": account, "quota": storage.quota_of(account)})
+    context.update(
+        {
+            "account": account,
+            "quota": storage.quota_of(account),
+            "loading": storage.load_missing(account, folders),
+        }
+    )
     return render(request, "webmail/storage.html", context)
 
 
