@@ -65,9 +65,7 @@ def test_the_meter_and_the_storage_page_on_a_desktop(
             "input[type=checkbox]"
         ).check()
         page.locator('[data-action="storage-delete"]').first.click()
-        expect(page.locator("ul.messages")).to_contain_text(
-            "1 message moved to Trash."
-        )
+        expect(page.locator("ul.messages")).to_contain_text("1 message moved to Trash.")
         # Gone from the inbox's rows (once synced, Trash lists it instead).
         moved = page.locator("#storage tr", has_text="Holiday photos")
         expect(moved.filter(has_text="Inbox")).to_have_count(0)

@@ -57,7 +57,9 @@ def _quota_link(page: str) -> str:
 def _rows(page: str, list_id: str) -> list[str]:
     """Return the subjects of a message list of the storage page, in order."""
     section = page.split(f'id="{list_id}"', 1)[1].split("</table>", 1)[0]
-    return re.findall(r'<td class="subject"><a href="[^"]*">([^<]*)</a>', section)
+    return re.findall(
+        r'<td class="subject"><a id="[^"]*" href="[^"]*">([^<]*)</a>', section
+    )
 
 
 def _row_id(page: str, subject: str) -> str:

@@ -12,6 +12,7 @@ import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.db import connection
 from django.db.models import Count, Sum
 
 from accounts.models import MailAccount
@@ -112,18 +113,31 @@ def largest_messages(
 ) -> list[Message]:
     """Return the largest cached messages across the folders, largest first.
 
-    One query a folder, each reading the top of a size index; attachments:
-    only messages with attachments.
+    Each folder's top of its size index, as one UNION ALL of per-folder
+    queries (a query over the whole account would sort all its messages),
+    then the rows of the winners; attachments: only messages with some.
     """
-    found: list[Message] = []
+    parts = []
+    params: list[object] = []
     for folder in folders:
         if not folder.selectable:
             continue
         rows = Message.objects.filter(folder_id=folder.id)
         if attachments:
             rows = rows.filter(has_attachments=True)
-        found.extend(rows.order_by("-size").only(*ROW_FIELDS)[:limit])
-    return heapq.nlargest(limit, found, key=lambda m: (m.size, -m.id))
+        top = rows.order_by("-size").values_list("id", "size")[:limit]
+        sql, values = top.query.sql_with_params()
+        # Django compiled it; the values stay parameters.
+        parts.append(f"SELECT * FROM ({sql}) AS top{len(parts)}")  # noqa: S608
+        params.extend(values)
+    if not parts:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        found = cursor.fetchall()
+    winners = [row[0] for row in heapq.nlargest(limit, found, key=lambda r: r[1])]
+    loaded = Message.objects.filter(id__in=winners).only(*ROW_FIELDS).in_bulk()
+    return [loaded[i] for i in winners if i in loaded]
 
 
 @dataclass

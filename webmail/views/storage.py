@@ -8,7 +8,6 @@ first, saying how many messages it will destroy.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
@@ -21,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from webmail.mail import ids, reading, storage
 from webmail.views import present
+from webmail.views.dates import ListDates
 from webmail.views.layout import account_or_404
 
 if TYPE_CHECKING:
@@ -36,7 +36,8 @@ class StorageRow:
     url: str
     sender: str
     subject: str
-    date: datetime | None
+    # As the message list shows it ("09:30", "November 28").
+    date: str
     size: int
 
 
@@ -53,6 +54,7 @@ class FolderLine:
 
 
 def _rows(account_id: int, found: list[Message], titles: dict[int, str]) -> list[Any]:
+    dates = ListDates()
     return [
         StorageRow(
             id=m.id,
@@ -60,7 +62,7 @@ def _rows(account_id: int, found: list[Message], titles: dict[int, str]) -> list
             url=f"{present.folder_url(account_id, m.folder_id)}{m.uid}/",
             sender=present.sender_of(m) or _("(unknown sender)"),
             subject=m.subject or _("(no subject)"),
-            date=m.date,
+            date=dates(m.date),
             size=m.size,
         )
         for m in found
