@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import connection
 from django.db.models import Count, Sum
@@ -117,8 +118,8 @@ def largest_messages(
     queries (a query over the whole account would sort all its messages),
     then the rows of the winners; attachments: only messages with some.
     """
-    parts = []
-    params: list[object] = []
+    parts: list[str] = []
+    params: list[Any] = []
     for folder in folders:
         if not folder.selectable:
             continue
