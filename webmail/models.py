@@ -336,6 +336,11 @@ class SendState(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+# OutgoingMessage.sent_copy when the server refused the copy for a full
+# mailbox: the page says so and offers the storage page.
+SENT_COPY_FULL = "full"
+
+
 class OutgoingMessage(models.Model):
     """A message the user sent: kept until the SMTP server has taken it.
 
@@ -372,7 +377,8 @@ class OutgoingMessage(models.Model):
     error_kind = models.CharField(max_length=20, blank=True)
     error_detail = models.TextField(blank=True)
     refused_recipient = models.CharField(max_length=255, blank=True)
-    # The copy in the Sent folder: "" not yet, "saved", or why it was not.
+    # The copy in the Sent folder: "" not yet, "saved", SENT_COPY_FULL, or
+    # why it was not.
     sent_copy = models.CharField(max_length=255, blank=True)
     next_attempt_at = models.DateTimeField(db_default=Now())
     claimed_at = models.DateTimeField(null=True, blank=True)

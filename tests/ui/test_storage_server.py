@@ -16,6 +16,7 @@ from tests.engine.conftest import (  # noqa: F401 (fixtures)
     wait_for,
     worker,
 )
+from tests.fixtures.servers import SUBMISSION_LOGIN
 from tests.ui.storage_mail import (
     KB,
     fill_near_quota,
@@ -25,8 +26,9 @@ from tests.ui.storage_mail import (
     sync_all,
 )
 from webmail.engine import publish
-from webmail.mail import changes
-from webmail.models import Message, OperationState, PendingOperation
+from webmail.mail import changes, compose
+from webmail.mime.compose import FileToSend, Outgoing, Recipient
+from webmail.models import Message, OperationState, OutgoingMessage, PendingOperation
 from webmail.shared import events
 from webmail.views.sizes import readable_size
 
@@ -247,3 +249,40 @@ def test_a_copy_refused_for_a_full_mailbox_says_so_and_loses_nothing(
     assert "Holiday photos" in server_sizes(phone, "INBOX")
     assert "Holiday photos" not in server_sizes(phone, "Archive")
     assert Message.objects.filter(folder=inbox, uid=photos.uid).exists()
+
+
+@pytest.mark.usefixtures("worker")
+def test_a_sent_copy_refused_for_a_full_mailbox_says_so(
+    make_imap_user, other_device, submission_outbox
+):
+    phone, account, _, client = _near_full(make_imap_user, other_device)
+    login, password = SUBMISSION_LOGIN
+    account.smtp_host = submission_outbox.host
+    account.smtp_port = submission_outbox.port
+    account.smtp_security = "starttls"
+    account.smtp_username = login
+    account.smtp_password = password
+    account.save()
+    outgoing = Outgoing(
+        sender=Recipient("", "ignored@example.org"),
+        to=(Recipient("", "hanako@example.jp"),),
+        subject="The plans",
+        text="Attached.\n",
+        files=(FileToSend("plans.bin", bytes(range(256)) * 1200),),
+    )
+
+    row = compose.send_message(account, outgoing)
+
+    wait_for(
+        lambda: OutgoingMessage.objects.get(id=row.id).sent_copy,
+        what="the Sent copy tried",
+    )
+    # The message went out; only its copy in Sent was refused.
+    assert [list(m.rcpt_tos) for m in submission_outbox.messages] == [
+        ["hanako@example.jp"]
+    ]
+    assert "The plans" not in server_sizes(phone, "Sent")
+    page = _text(client.get(f"/mail/{account.id}/compose/sent/{row.id}").content)
+    assert "Sent" in page
+    assert "No copy was saved in Sent: the mailbox is full." in page
+    assert f'href="/mail/{account.id}/storage/">Free up space</a>' in page

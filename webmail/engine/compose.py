@@ -32,8 +32,8 @@ from accounts import hosts, mailservers
 from accounts.models import MailAccount
 from webmail.engine import folderlist
 from webmail.engine.connections import with_session
-from webmail.imap import ImapError
-from webmail.models import Folder, OutgoingMessage, SendState
+from webmail.imap import ImapError, OverQuota
+from webmail.models import SENT_COPY_FULL, Folder, OutgoingMessage, SendState
 from webmail.shared import events
 from webmail.shared.changes import flags_event, set_flags_by_ids
 
@@ -247,7 +247,8 @@ def send(outgoing_id: int) -> SendResult | None:
     try:
         folder_id = _save_copy(message)
     except ImapError as exc:
-        OutgoingMessage.objects.filter(id=message.id).update(sent_copy=str(exc)[:255])
+        why = SENT_COPY_FULL if isinstance(exc, OverQuota) else str(exc)[:255]
+        OutgoingMessage.objects.filter(id=message.id).update(sent_copy=why)
         logger.info("No Sent copy of %s: %s", message.id, exc)
         return SendResult(SendState.SENT, flagged)
     OutgoingMessage.objects.filter(id=message.id).update(sent_copy=SAVED)
