@@ -23,7 +23,7 @@ def accounts_for_user(user: User | int) -> list[MailAccount]:
     With their sync state, so that a page showing the account list and the
     current account's state needs one query for both. Only what the mail
     pages show of them is read (the address, the server's name, the state's
-    error): the list page asks for this on every view, and the other
+    error and quota): the list page asks for this on every view, and the other
     columns cost it more than the query. Others load when first used.
     """
     return list(
@@ -41,6 +41,9 @@ PAGE_FIELDS = (
     "imap_host",
     "sync_state__error",
     "sync_state__error_kind",
+    # The quota meter beside the folders.
+    "sync_state__quota_used_kb",
+    "sync_state__quota_limit_kb",
 )
 
 

@@ -155,6 +155,12 @@ class Message(models.Model):
                 fields=["folder", "sort_subject", "uid"], name="message_by_subject"
             ),
             models.Index(fields=["folder", "size", "uid"], name="message_by_size"),
+            # The storage page's "largest attachments": the biggest messages
+            # with attachments of each folder, from this index alone.
+            models.Index(
+                fields=["folder", "has_attachments", "size"],
+                name="message_attachments_by_size",
+            ),
         ]  # fmt: skip
 
     def __str__(self) -> str:
@@ -219,6 +225,9 @@ class PendingOperation(models.Model):
     )
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # The ImapError class of a refusal ("OverQuota"), so that the page can
+    # say what it means and what to do; blank for other errors.
+    error_kind = models.CharField(max_length=40, blank=True, default="")
     next_attempt_at = models.DateTimeField(db_default=Now())
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -330,6 +339,11 @@ class SendState(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+# OutgoingMessage.sent_copy when the server refused the copy for a full
+# mailbox: the page says so and offers the storage page.
+SENT_COPY_FULL = "full"
+
+
 class OutgoingMessage(models.Model):
     """A message the user sent: kept until the SMTP server has taken it.
 
@@ -369,7 +383,8 @@ class OutgoingMessage(models.Model):
     error_kind = models.CharField(max_length=20, blank=True)
     error_detail = models.TextField(blank=True)
     refused_recipient = models.CharField(max_length=255, blank=True)
-    # The copy in the Sent folder: "" not yet, "saved", or why it was not.
+    # The copy in the Sent folder: "" not yet, "saved", SENT_COPY_FULL, or
+    # why it was not.
     sent_copy = models.CharField(max_length=255, blank=True)
     next_attempt_at = models.DateTimeField(db_default=Now())
     claimed_at = models.DateTimeField(null=True, blank=True)

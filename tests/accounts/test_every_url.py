@@ -193,6 +193,8 @@ CASES: dict[str, Case] = {
     ),
     "mail_bulk": Case(lambda w: {"account_id": w.account.id, "folder_id": w.inbox.id}),
     "mail_folders": Case(account),
+    "mail_storage": Case(account),
+    "mail_storage_delete": Case(account),
     "mail_folder_create": Case(account),
     "mail_folder_special": Case(account),
     "mail_folder_rename": Case(

@@ -33,9 +33,15 @@ from accounts import hosts, mailservers
 from accounts.models import MailAccount
 from webmail.engine import attachments, folderlist
 from webmail.engine.connections import with_session
-from webmail.imap import ImapError
+from webmail.imap import ImapError, OverQuota
 from webmail.mime.assemble import dot_stuffed
-from webmail.models import AccountState, Folder, OutgoingMessage, SendState
+from webmail.models import (
+    SENT_COPY_FULL,
+    AccountState,
+    Folder,
+    OutgoingMessage,
+    SendState,
+)
 from webmail.shared import events
 from webmail.shared.changes import flags_event, set_flags_by_ids
 
@@ -293,7 +299,8 @@ def _sent(message: OutgoingMessage, source: BinaryIO) -> SendResult:
     try:
         folder_id = _save_copy(message, source)
     except ImapError as exc:
-        OutgoingMessage.objects.filter(id=message.id).update(sent_copy=str(exc)[:255])
+        why = SENT_COPY_FULL if isinstance(exc, OverQuota) else str(exc)[:255]
+        OutgoingMessage.objects.filter(id=message.id).update(sent_copy=why)
         logger.info("No Sent copy of %s: %s", message.id, exc)
         attachments.forget_uploads(message)
         return SendResult(SendState.SENT, flagged)

@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 class FolderListResult:
     """What a folder-list sync found."""
 
+    # The tree, or the quota shown beside it, changed: the pages re-read it.
     changed: bool = False
     # Folders whose status says they hold news for the cache.
     stale: list[int] = field(default_factory=list)
@@ -63,24 +64,36 @@ def sync_folder_list(account_id: int, *, counts: bool = True) -> FolderListResul
     AccountState.objects.filter(account_id=account_id).exclude(
         folder_prefix=prefix
     ).update(folder_prefix=prefix)
-    if counts:
-        record_usage(account_id, quota)
+    if counts and record_usage(account_id, quota):
+        # The quota meter beside the tree is re-read with it.
+        result.changed = True
     return result
 
 
-def record_usage(account_id: int, quota: Quota | None) -> None:
-    """Note the account's quota and this worker's connections to its server."""
+def record_usage(account_id: int, quota: Quota | None) -> bool:
+    """Note the account's quota and this worker's connections to its server.
+
+    Returns whether the quota's figures changed (the user's meter shows them).
+    """
     pool = get_pool()
+    used = quota.used_kb if quota else None
+    limit = quota.limit_kb if quota else None
+    before = (
+        AccountState.objects.filter(account_id=account_id)
+        .values_list("quota_used_kb", "quota_limit_kb")
+        .first()
+    )
     AccountState.objects.update_or_create(
         account_id=account_id,
         defaults={
-            "quota_used_kb": quota.used_kb if quota else None,
-            "quota_limit_kb": quota.limit_kb if quota else None,
+            "quota_used_kb": used,
+            "quota_limit_kb": limit,
             "open_connections": pool.open_count(account_id)
             + pool.open_count(account_id, idle=True),
             "usage_at": timezone.now(),
         },
     )
+    return before != (used, limit)
 
 
 def apply_folder_list(

@@ -345,6 +345,7 @@ def _fail(session: ImapSession, group: list[PendingOperation], exc: ImapError) -
     PendingOperation.objects.filter(id__in=[op.id for op in group]).update(
         state=OperationState.FAILED,
         last_error=str(exc),
+        error_kind=type(exc).__name__,
         attempts=group[0].attempts + 1,
     )
     folder_id = group[0].folder_id

@@ -381,9 +381,9 @@ class Watch:
         quota = session.get_quota()
         names = sorted(session.capabilities.names)
         result = apply_folder_list(self.account_id, listed, names)
-        record_usage(self.account_id, quota)
+        quota_changed = record_usage(self.account_id, quota)
         self.last_poll = time.monotonic()
-        if result.changed:
+        if result.changed or quota_changed:
             user_id = user_id_of(self.account_id)
             if user_id is not None:
                 events.publish(

@@ -14,11 +14,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
 from django.db import transaction
 from django.http import Http404
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext
 
@@ -34,7 +36,14 @@ from webmail.mime.compose import (
     new_message_id,
 )
 from webmail.mime.text import html_to_text
-from webmail.models import Folder, Message, OutgoingMessage, SendState, Upload
+from webmail.models import (
+    SENT_COPY_FULL,
+    Folder,
+    Message,
+    OutgoingMessage,
+    SendState,
+    Upload,
+)
 
 
 class NoRecipients(ValueError):
@@ -301,6 +310,10 @@ def start_reply(account: MailAccount, folder_id: int, uid: int, mode: str) -> St
     )
 
 
+# How long after sending the page waits to hear of the copy in Sent.
+COPY_WAIT = timedelta(seconds=60)
+
+
 @dataclass(frozen=True)
 class SendStatus:
     """What the page says of a message the user sent."""
@@ -308,6 +321,10 @@ class SendStatus:
     state: str  # "sending", "sent" or "failed"
     subject: str
     reason: str = ""
+    # Sent, and the copy in Sent is still being saved: the page asks again.
+    copy_pending: bool = False
+    # Sent, but the server refused the copy in Sent: the mailbox is full.
+    copy_refused_full: bool = False
 
 
 def _reason(row: OutgoingMessage) -> str:
@@ -336,7 +353,15 @@ def _reason(row: OutgoingMessage) -> str:
 def send_status(row: OutgoingMessage) -> SendStatus:
     """The state of a recorded message, in the user's words."""
     if row.state == SendState.SENT:
-        return SendStatus("sent", row.subject)
+        # A worker killed before the copy leaves it "" for good: the page
+        # stops asking after COPY_WAIT.
+        recent = row.sent_at is not None and timezone.now() - row.sent_at < COPY_WAIT
+        return SendStatus(
+            "sent",
+            row.subject,
+            copy_pending=not row.sent_copy and recent,
+            copy_refused_full=row.sent_copy == SENT_COPY_FULL,
+        )
     if row.state == SendState.FAILED:
         return SendStatus("failed", row.subject, _reason(row))
     if row.attempts and row.error_kind:  # waiting to try again

@@ -18,6 +18,7 @@ from webmail.shared.prepared import Prepared
 # The actions the user is told of until they dismiss them: those the server
 # refused, and those done without messages another client removed first.
 TOLD = (OperationState.FAILED, OperationState.PARTIAL)
+OVER_QUOTA = "OverQuota"
 # The newest such actions looked at for the notices (most pages: none).
 SHOWN_FAILURES = 100
 
@@ -40,6 +41,13 @@ class Failure:
     state: str = OperationState.FAILED
     kind: str = ""
     payload: dict[str, Any] = field(default_factory=dict)
+    # Why the server refused ("OverQuota"), for the words the page uses.
+    error_kind: str = ""
+
+    @property
+    def over_quota(self) -> bool:
+        """The mailbox was full: the page names the action and offers space."""
+        return self.error_kind == OVER_QUOTA
 
 
 def failed_operations(account: MailAccount) -> list[Failure]:
@@ -66,9 +74,20 @@ def failed_operations(account: MailAccount) -> list[Failure]:
                 op.payload or {},
             )
             continue
-        key = (op.folder_name, op.last_error)
+        # A full mailbox is told per action (a copy, a move): the notice
+        # names it.
+        quota_kind = op.kind if op.error_kind == OVER_QUOTA else ""
+        key = (op.folder_name, op.last_error, quota_kind)
         if key not in notices:
-            notices[key] = Failure(op.id, op.folder_name, [], op.last_error)
+            notices[key] = Failure(
+                op.id,
+                op.folder_name,
+                [],
+                op.last_error,
+                kind=quota_kind,
+                payload=(op.payload or {}) if quota_kind else {},
+                error_kind=op.error_kind,
+            )
             uids[key] = {}
         uids[key].update(dict.fromkeys(op.uids))
     return [
@@ -82,7 +101,15 @@ _TOLD = Prepared(
         PendingOperation.objects.filter(
             account_id=account_id, state__in=TOLD, dismissed=False
         )
-        .only("kind", "folder_name", "uids", "payload", "state", "last_error")
+        .only(
+            "kind",
+            "folder_name",
+            "uids",
+            "payload",
+            "state",
+            "last_error",
+            "error_kind",
+        )
         .order_by("-id")[:SHOWN_FAILURES]
     )
 )
@@ -109,13 +136,16 @@ def dismiss_failure(account: MailAccount, operation_id: int) -> None:
     if named.state == OperationState.PARTIAL:
         PendingOperation.objects.filter(id=named.id).update(dismissed=True)
         return
-    PendingOperation.objects.filter(
+    alike = PendingOperation.objects.filter(
         account=account,
         state=OperationState.FAILED,
         folder_name=named.folder_name,
         last_error=named.last_error,
         id__lte=named.id,
-    ).update(dismissed=True)
+    )
+    if named.error_kind == OVER_QUOTA:
+        alike = alike.filter(kind=named.kind)
+    alike.update(dismissed=True)
 
 
 def account_error(account: MailAccount) -> str:

@@ -17,6 +17,7 @@ from django.utils.translation import ngettext
 
 from webmail.views.dates import ListDates
 from webmail.views.present import MessageRow, cached_reverse
+from webmail.views.sizes import readable_size
 from webmail.views.tree import FolderNode
 
 register = template.Library()
@@ -31,6 +32,12 @@ def _e(value: object) -> str:
 def mail_date(value: datetime | None) -> str:
     """Show a message date the way a list does: time today, else the date."""
     return ListDates()(value)
+
+
+@register.filter
+def size(value: int | None) -> str:
+    """Show a size in bytes as "11.1 MB" (webmail.views.sizes)."""
+    return readable_size(value)
 
 
 @register.simple_tag

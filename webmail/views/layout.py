@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.access import accounts_for_user, get_account_for_user
 from accounts.models import MailAccount
-from webmail.mail import bulk, reading, status
+from webmail.mail import bulk, reading, status, storage
 from webmail.mail.conversations import list_conversations as conversations_list
 from webmail.views import present
 
@@ -94,6 +94,7 @@ def frame(
         "scope_folders": [node for node in nodes if node.folder.selectable],
         "account_error": status.state_error(this),
         "failures": status.failed_operations(account),
+        "quota": storage.quota_of(this),
     }
 
 

@@ -16,6 +16,7 @@ from webmail.views import (
     parts,
     search,
     seen,
+    storage,
 )
 
 message = "<id:account_id>/<id:folder_id>/<uid:uid>/"
@@ -42,6 +43,12 @@ urlpatterns = [
         name="mail_upload",
     ),
     path("<id:account_id>/folders/", folders.folders_view, name="mail_folders"),
+    path("<id:account_id>/storage/", storage.storage_view, name="mail_storage"),
+    path(
+        "<id:account_id>/storage/delete",
+        storage.storage_delete_view,
+        name="mail_storage_delete",
+    ),
     path(
         "<id:account_id>/folders/new",
         folders.create_view,
