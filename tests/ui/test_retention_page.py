@@ -9,6 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.ui.mail import account_of, add_message, standard_mailbox
+from webmail.engine import retention as engine_retention
 from webmail.models import Folder, RetentionRule, RetentionRun
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +51,11 @@ def test_the_preview_says_what_the_rule_would_take_and_saves_nothing(
 
     response = page.post(url(alice), {**form, "step": "save"}, follow=True)
     rule = RetentionRule.objects.get()
-    assert (rule.folder_id, rule.action, rule.days) == (mailbox["Trash"].id, "delete", 365)
+    assert (rule.folder_id, rule.action, rule.days) == (
+        mailbox["Trash"].id,
+        "delete",
+        365,
+    )
     text = response.content.decode()
     assert "Rule saved." in text
     assert "Delete messages older than 365 days" in text
@@ -150,3 +155,19 @@ def test_removing_a_rule(alice, mailbox, page):
     assert "Rule removed." in response.content.decode()
     assert not RetentionRule.objects.exists()
     assert not RetentionRun.objects.exists()
+
+
+def test_a_run_on_a_folder_gone_is_reported_as_such(alice, mailbox, page):
+    folder = mailbox["Projects"]
+    rule = RetentionRule.objects.create(
+        account=account_of(alice),
+        folder=folder,
+        folder_name="Projects",
+        action="delete",
+        days=30,
+    )
+    folder.delete()
+    run = engine_retention.run_rule(rule.id, timezone.now())
+    assert (run.outcome, run.messages) == ("gone", 0)
+    text = page.get(url(alice)).content.decode()
+    assert "Not run: the folder no longer exists" in text
