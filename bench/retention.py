@@ -146,10 +146,10 @@ def run_bench(count: int, repeat: int) -> None:
         for days, what in ((1, "all"), (365, "4 years of 5"), (3650, "none")):
             found = figures(inbox.id, days)
 
-            def count(days: int = days) -> object:
+            def compute(days: int = days) -> object:
                 return figures(inbox.id, days)
 
-            p50, p95 = timed(count, repeat)
+            p50, p95 = timed(compute, repeat)
             form = {"folder": str(inbox.id), "action": "delete", "days": str(days)}
 
             def page(form: dict[str, str] = form) -> None:
