@@ -171,3 +171,29 @@ def test_a_run_on_a_folder_gone_is_reported_as_such(alice, mailbox, page):
     assert (run.outcome, run.messages) == ("gone", 0)
     text = page.get(url(alice)).content.decode()
     assert "Not run: the folder no longer exists" in text
+
+
+def test_a_run_a_dead_worker_left_is_closed_and_its_rule_falls_due(
+    alice, mailbox, page, settings
+):
+    rule = RetentionRule.objects.create(
+        account=account_of(alice),
+        folder=mailbox["Trash"],
+        folder_name="Trash",
+        action="delete",
+        days=30,
+        next_run_at=timezone.now() + timedelta(days=1),
+    )
+    run = RetentionRun.objects.create(rule=rule, messages=0)
+    long_ago = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 1)
+    RetentionRun.objects.filter(id=run.id).update(started_at=long_ago)
+    fresh = RetentionRun.objects.create(rule=rule)  # still within its time limit
+
+    assert engine_retention.recover_interrupted() == 1
+    assert engine_retention.due_accounts() == [rule.account_id]
+    fresh.refresh_from_db()
+    assert fresh.outcome == "running"
+    text = page.get(url(alice)).content.decode()
+    assert (
+        "Failed: The run was interrupted; the rest follows at the next check." in text
+    )

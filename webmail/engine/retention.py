@@ -41,9 +41,30 @@ def due_accounts(now: dt.datetime | None = None) -> list[int]:
     return sorted(set(rows.values_list("account_id", flat=True)))
 
 
+def recover_interrupted(now: dt.datetime | None = None) -> int:
+    """Close the runs a killed worker left running; their rules fall due again.
+
+    A run outlives its task's time limit only if its worker died: what it
+    recorded stays in the outbox, and the rest goes at the next check.
+    Returns how many runs were closed.
+    """
+    now = now or timezone.now()
+    stale = now - dt.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    runs = RetentionRun.objects.filter(
+        outcome=RetentionOutcome.RUNNING, started_at__lt=stale
+    )
+    rule_ids = list(runs.values_list("rule_id", flat=True))
+    closed = runs.update(
+        outcome=RetentionOutcome.FAILED, detail="interrupted", finished_at=now
+    )
+    RetentionRule.objects.filter(id__in=rule_ids).update(next_run_at=now)
+    return closed
+
+
 @shared_task(name=door.CHECK_RETENTION)
 def check_retention() -> int:
     """Ask the worker of each account with due rules to apply them."""
+    recover_interrupted()
     return sum(door.apply_retention(account_id) for account_id in due_accounts())
 
 

@@ -38,6 +38,9 @@ def problem_text(code: str) -> str:
             "This mailbox has no Archive folder: create it on the Folders page."
         ),
         "archive_itself": _("Messages in the Archive folder cannot be archived."),
+        "interrupted": _(
+            "The run was interrupted; the rest follows at the next check."
+        ),
     }
     return texts.get(code, _("This rule cannot be applied."))
 
