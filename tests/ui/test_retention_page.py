@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.template.defaultfilters import filesizeformat
 from django.test import Client
 from django.utils import timezone
 
-from tests.ui.mail import account_of, add_message, standard_mailbox
+from tests.ui.mail import account_of, add_folder, add_message, standard_mailbox
 from webmail.engine import retention as engine_retention
-from webmail.models import Folder, RetentionRule, RetentionRun
+from webmail.models import Folder, Message, RetentionRule, RetentionRun
 
 pytestmark = pytest.mark.django_db
 
@@ -60,6 +61,18 @@ def test_the_preview_says_what_the_rule_would_take_and_saves_nothing(
     assert "Rule saved." in text
     assert "Delete messages older than 365 days" in text
     assert "Not run yet" in text
+
+
+def test_the_preview_groups_large_counts(alice, mailbox, page):
+    junk = add_folder(account_of(alice), "Junk", "\\Junk")
+    old = timezone.now() - timedelta(days=100)
+    Message.objects.bulk_create(
+        Message(folder=junk, uid=uid, date=old, size=170_000) for uid in range(1, 1235)
+    )
+    form = {"folder": junk.id, "action": "delete", "days": "30"}
+    text = page.post(url(alice), form).content.decode()
+    size = filesizeformat(1234 * 170_000)
+    assert f"This will delete 1,234 messages for good, {size}." in text
 
 
 def test_deleting_outside_trash_is_previewed_as_a_move_to_trash(alice, mailbox, page):
