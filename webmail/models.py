@@ -426,7 +426,7 @@ class RetentionRule(models.Model):
 class RetentionOutcome(models.TextChoices):
     RUNNING = "running", "Running"
     DONE = "done", "Done"
-    # The run's batch limit was reached; the next check goes on.
+    # The run's limit was reached; another run follows at once.
     MORE = "more", "More to do"
     FOLDER_GONE = "gone", "Folder gone"
     FAILED = "failed", "Failed"

@@ -278,8 +278,8 @@ BODY_WAITS_PER_USER = env_int("BODY_WAITS_PER_USER", 10)
 UNREACHABLE_FAIL_FAST = env_int("UNREACHABLE_FAIL_FAST", 60)
 # Retention rules (webmail/engine/retention.py): beat looks for due rules
 # every RETENTION_CHECK seconds; a rule runs once every RETENTION_EVERY
-# seconds and takes at most RETENTION_LIMIT messages a run (the next
-# check goes on with the rest).
+# seconds and takes at most RETENTION_LIMIT messages a run (another run
+# follows at once for the rest).
 RETENTION_CHECK = env_int("RETENTION_CHECK", 3600)
 RETENTION_EVERY = env_int("RETENTION_EVERY", 86400)
 RETENTION_LIMIT = env_int("RETENTION_LIMIT", 10000)

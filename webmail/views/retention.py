@@ -52,7 +52,7 @@ def outcome_text(outcome: str, detail: str) -> str:
     texts = {
         "running": _("Running"),
         "done": _("Done"),
-        "more": _("Done in part: the rest follows at the next check"),
+        "more": _("Done in part: the rest follows in the next run"),
         "gone": _("Not run: the folder no longer exists"),
         "failed": _("Failed"),
     }
