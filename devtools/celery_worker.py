@@ -100,6 +100,33 @@ class CeleryWorker:
         return "\n".join(text.splitlines()[-lines:])
 
 
+class CeleryBeat(CeleryWorker):
+    """One `celery beat` process: it sends the periodic tasks, runs none.
+
+    A deployment runs exactly one; its schedule file (when each task last
+    went) is kept at schedule_path.
+    """
+
+    def __init__(
+        self, env: Mapping[str, str], schedule_path: Path, log_path: Path
+    ) -> None:
+        super().__init__(env, [], log_path, name="beat")
+        self.env["WEBMAIL_PROCESS"] = "beat"
+        self.schedule_path = schedule_path
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "webmail",
+            "beat",
+            f"--schedule={self.schedule_path}",
+            "--loglevel=INFO",
+        ]
+
+
 def wait_until(
     check: Callable[[], object], timeout: float, interval: float = 0.05
 ) -> bool:

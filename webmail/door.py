@@ -43,6 +43,8 @@ SWEEP_OUTBOX = "webmail.sweep_outbox"
 REAP_CONNECTIONS = "webmail.reap_connections"
 REAP_SHARD = "webmail.reap_shard"
 CLEAN_UPLOADS = "webmail.clean_uploads"
+APPLY_RETENTION = "webmail.account.apply_retention"
+CHECK_RETENTION = "webmail.check_retention"
 
 PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2}
 
@@ -113,6 +115,11 @@ def prefetch_body(account_id: int, folder_id: int, uid: int) -> bool:
 def send_message(account_id: int, outgoing_id: int) -> bool:
     """Ask the account's worker to submit a recorded message to the SMTP server."""
     return _ask(SEND_MESSAGE, account_id, outgoing_id)
+
+
+def apply_retention(account_id: int) -> bool:
+    """Ask the account's worker to apply its retention rules that are due."""
+    return _ask(APPLY_RETENTION, account_id)
 
 
 def keep_watching(account_id: int) -> bool:

@@ -161,6 +161,9 @@ class Message(models.Model):
                 fields=["folder", "has_attachments", "size"],
                 name="message_attachments_by_size",
             ),
+            # A retention rule's preview counts and sums a folder's messages
+            # older than a date from this index alone (bench/retention.py).
+            models.Index(fields=["folder", "date", "size"], name="message_age"),
         ]  # fmt: skip
 
     def __str__(self) -> str:
@@ -444,3 +447,75 @@ class Upload(models.Model):
     def complete(self) -> bool:
         """Whether every announced byte arrived."""
         return self.received == self.size
+
+
+class RetentionAction(models.TextChoices):
+    # Inside Trash and Junk for good; elsewhere to Trash.
+    DELETE = "delete", "Delete"
+    # Into the Archive folder (or its folder for the message's year).
+    ARCHIVE = "archive", "Archive"
+
+
+class RetentionRule(models.Model):
+    """A user's standing order for one folder: messages older than days go.
+
+    Applied by Celery beat (webmail/engine/retention.py) through the same
+    recorded changes as the user's own bulk actions. folder is None once
+    the folder is gone; folder_name still names it for the page.
+    """
+
+    account = models.ForeignKey(
+        MailAccount, on_delete=models.CASCADE, related_name="retention_rules"
+    )
+    folder = models.ForeignKey(
+        Folder, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    folder_name = models.CharField(max_length=1000)
+    action = models.CharField(max_length=10, choices=RetentionAction.choices)
+    days = models.PositiveIntegerField()
+    # Archive into Archive/<year of the message> rather than Archive itself.
+    by_year = models.BooleanField(default=False)
+    # When beat may next apply it; None: at its next check.
+    next_run_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["next_run_at"], name="retention_due")]
+
+    def __str__(self) -> str:
+        return f"{self.action} after {self.days} days in {self.folder_name}"
+
+
+class RetentionOutcome(models.TextChoices):
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    # The run's limit was reached; another run follows at once.
+    MORE = "more", "More to do"
+    FOLDER_GONE = "gone", "Folder gone"
+    FAILED = "failed", "Failed"
+
+
+class RetentionRun(models.Model):
+    """One application of a rule: what it took out of the folder."""
+
+    rule = models.ForeignKey(
+        RetentionRule, on_delete=models.CASCADE, related_name="runs"
+    )
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    messages = models.PositiveIntegerField(default=0)
+    bytes = models.BigIntegerField(default=0)
+    outcome = models.CharField(
+        max_length=10,
+        choices=RetentionOutcome.choices,
+        default=RetentionOutcome.RUNNING,
+    )
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id}: {self.messages} messages ({self.outcome})"

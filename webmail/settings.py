@@ -276,17 +276,29 @@ BODY_WAITS_PER_USER = env_int("BODY_WAITS_PER_USER", 10)
 # Seconds after the worker last found an account's server unreachable
 # during which opening its mail says so at once instead of asking again.
 UNREACHABLE_FAIL_FAST = env_int("UNREACHABLE_FAIL_FAST", 60)
+# Retention rules (webmail/engine/retention.py): beat looks for due rules
+# every RETENTION_CHECK seconds; a rule runs once every RETENTION_EVERY
+# seconds and takes at most RETENTION_LIMIT messages a run (another run
+# follows at once for the rest).
+RETENTION_CHECK = env_int("RETENTION_CHECK", 3600)
+RETENTION_EVERY = env_int("RETENTION_EVERY", 86400)
+RETENTION_LIMIT = env_int("RETENTION_LIMIT", 10000)
 # Seconds between keep-alive comments on an open event stream.
 EVENTS_KEEPALIVE = env_int("EVENTS_KEEPALIVE", 20)
 CELERY_TASK_ROUTES = ["webmail.shared.routing.route_task"]
 # The tasks live on the worker side only; web processes send them by name
 # (webmail.door) and never import them.
-CELERY_IMPORTS = ("webmail.engine.tasks",)
+CELERY_IMPORTS = ("webmail.engine.tasks", "webmail.engine.retention")
 CELERY_BEAT_SCHEDULE = {
     # Re-queues outbox operations whose task was lost.
     "sweep-outbox": {"task": "webmail.sweep_outbox", "schedule": 60.0},
     "reap-connections": {"task": "webmail.reap_connections", "schedule": 120.0},
     "clean-uploads": {"task": "webmail.clean_uploads", "schedule": 3600.0},
+    # Applies the users' retention rules that are due.
+    "check-retention": {
+        "task": "webmail.check_retention",
+        "schedule": float(RETENTION_CHECK),
+    },
 }
 # Loopback and private addresses are refused as mail servers unless listed
 # here, so that a user cannot point the workers at internal services.

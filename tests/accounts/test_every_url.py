@@ -35,6 +35,7 @@ from webmail.models import (
     OperationState,
     OutgoingMessage,
     PendingOperation,
+    RetentionRule,
     Upload,
 )
 from webmail.shared import bodycache, partlinks
@@ -117,6 +118,13 @@ def part(w: World) -> dict[str, Any]:
     return {**message(w), "part_id": "2"}
 
 
+def rule(w: World) -> dict[str, Any]:
+    made = RetentionRule.objects.create(
+        account=w.account, folder=w.inbox, folder_name="INBOX", action="delete", days=30
+    )
+    return {"account_id": w.account.id, "rule_id": made.id}
+
+
 def inline_part_token(signer: User, w: World) -> str:
     return partlinks.sign_part(signer.id, w.account.id, w.inbox.id, 2, "2")
 
@@ -195,6 +203,9 @@ CASES: dict[str, Case] = {
     "mail_folders": Case(account),
     "mail_storage": Case(account),
     "mail_storage_delete": Case(account),
+    "mail_retention": Case(account),
+    "mail_retention_rule": Case(rule),
+    "mail_retention_remove": Case(rule),
     "mail_folder_create": Case(account),
     "mail_folder_special": Case(account),
     "mail_folder_rename": Case(

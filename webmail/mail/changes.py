@@ -16,8 +16,6 @@ from functools import partial
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, F, Q
-from django.db.models.functions import Greatest
 from django.http import Http404
 
 from accounts.models import MailAccount, User
@@ -28,10 +26,12 @@ from webmail.models import Folder, Message, OperationKind, lock_folder, lock_use
 from webmail.shared import events
 from webmail.shared.changes import (
     check_flags,
+    expunged_event,
     flags_event,
     operation,
     record_flags,
     set_flags_by_ids,
+    take_out,
 )
 
 
@@ -119,31 +119,10 @@ def _take_out(
     target: Folder | None,
 ) -> int:
     """Remove messages from a folder's cache and queue the server operation."""
-    wanted = {int(u) for u in uids}
     with transaction.atomic():
-        if target is not None and target.id < folder.id:
-            # Folder rows are locked in id order, as the folder list's sync
-            # writes them (engine/folderlist.py): on PostgreSQL, two
-            # transactions taking two rows in opposite orders deadlock.
-            lock_folder(target.id)
-        current = lock_folder(folder.id)
-        rows = Message.objects.filter(folder=folder, uid__in=wanted)
-        found = rows.aggregate(n=Count("id"), unseen=Count("id", filter=Q(seen=False)))
-        moved = sorted(rows.values_list("uid", flat=True))
-        if not moved:
-            return 0
-        rows.delete()
-        operation(account.id, kind, folder.id, moved, payload, current)
-        Folder.objects.filter(id=folder.id).update(
-            total=Greatest(F("total") - found["n"], 0),
-            unseen=Greatest(F("unseen") - found["unseen"], 0),
-        )
-        if target is not None:
-            Folder.objects.filter(id=target.id).update(
-                total=F("total") + found["n"], unseen=F("unseen") + found["unseen"]
-            )
-        event = {"type": events.EXPUNGED, "folder": folder.id, "uids": moved}
-        _queue(account.id, account.user_id, event)
+        moved = take_out(account.id, folder, uids, kind, payload, target)
+        if moved:
+            _queue(account.id, account.user_id, expunged_event(folder.id, moved))
     return len(moved)
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, F, Q
 from django.db.models.functions import Greatest
 from django.http import Http404
 
@@ -23,6 +23,7 @@ from webmail.models import (
     Message,
     OperationKind,
     PendingOperation,
+    lock_folder,
     lock_user_folder,
 )
 from webmail.shared import events
@@ -158,3 +159,48 @@ def _save_flags(changed: list[Message], add: list[str], remove: list[str]) -> No
         Message.objects.filter(id__in=[row.id for row in changed]).update(**values)
     if any(flag not in FIELDS for flag in flags):
         Message.objects.bulk_update(changed, ["keywords"])
+
+
+def take_out(
+    account_id: int,
+    folder: Folder,
+    uids: Iterable[int],
+    kind: str,
+    payload: dict[str, Any],
+    target: Folder | None,
+) -> list[int]:
+    """Remove messages from a folder's cache and record the server operation.
+
+    A move (target given) or a deletion for good, in one transaction; the
+    folders' counts follow. Returns the UIDs taken out, sorted: those of
+    uids still in the cache.
+    """
+    wanted = {int(u) for u in uids}
+    with transaction.atomic():
+        if target is not None and target.id < folder.id:
+            # Folder rows are locked in id order, as the folder list's sync
+            # writes them (engine/folderlist.py): on PostgreSQL, two
+            # transactions taking two rows in opposite orders deadlock.
+            lock_folder(target.id)
+        current = lock_folder(folder.id)
+        rows = Message.objects.filter(folder=folder, uid__in=wanted)
+        found = rows.aggregate(n=Count("id"), unseen=Count("id", filter=Q(seen=False)))
+        moved = sorted(rows.values_list("uid", flat=True))
+        if not moved:
+            return []
+        rows.delete()
+        operation(account_id, kind, folder.id, moved, payload, current)
+        Folder.objects.filter(id=folder.id).update(
+            total=Greatest(F("total") - found["n"], 0),
+            unseen=Greatest(F("unseen") - found["unseen"], 0),
+        )
+        if target is not None:
+            Folder.objects.filter(id=target.id).update(
+                total=F("total") + found["n"], unseen=F("unseen") + found["unseen"]
+            )
+    return moved
+
+
+def expunged_event(folder_id: int, uids: list[int]) -> dict[str, Any]:
+    """Return the event that tells the user's pages of messages taken out."""
+    return {"type": events.EXPUNGED, "folder": folder_id, "uids": uids}

@@ -14,6 +14,7 @@ from webmail.views import (
     mailbox,
     notify,
     parts,
+    retention,
     search,
     seen,
     storage,
@@ -78,6 +79,21 @@ urlpatterns = [
         "<id:account_id>/folders/<id:folder_id>/subscribe",
         folders.subscribe_view,
         name="mail_folder_subscribe",
+    ),
+    path(
+        "<id:account_id>/retention/",
+        retention.rules_view,
+        name="mail_retention",
+    ),
+    path(
+        "<id:account_id>/retention/<id:rule_id>/",
+        retention.rule_view,
+        name="mail_retention_rule",
+    ),
+    path(
+        "<id:account_id>/retention/<id:rule_id>/remove",
+        retention.remove_view,
+        name="mail_retention_remove",
     ),
     path(
         "<id:account_id>/compose/sent/<id:outgoing_id>",

@@ -1,0 +1,171 @@
+"""Time a retention rule's preview over a large folder in the cache.
+
+Usage: python bench/retention.py [--count 100000] [--repeat 30]
+       DATABASE_URL=postgres://... python bench/retention.py
+
+Starts its own Redis (devtools) and fills a throwaway SQLite database (or
+the database DATABASE_URL names, whose bench rows are removed afterwards)
+with one user whose INBOX holds --count cached messages spread over five
+years. Then it times, for rules that take all, most and none of them, the
+figures the preview counts (webmail.shared.retention.figures) and the
+whole preview page (a POST through Django's test client), and prints p50
+and p95 in milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from devtools.redis_server import start_redis
+
+
+def timed(run: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """Return the median and 95th percentile of run() in milliseconds."""
+    run()  # warm up: templates, connections, the database's cache
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[max(int(len(samples) * 0.95) - 1, 0)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=30)
+    options = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="retention-bench-", dir="/tmp"))
+    redis = start_redis(workdir / "redis")
+    database = os.environ.get("DATABASE_URL") or f"sqlite:///{workdir / 'b.sqlite3'}"
+    try:
+        os.environ.update(
+            {
+                "DJANGO_SETTINGS_MODULE": "webmail.settings",
+                "SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
+                "CREDENTIALS_KEYS": "oyTMOES_hzCt5G021bSMxv4PgkRM4XOPfWs9jHVlKnM=",
+                "WEBMAIL_HTTPS": "false",
+                "DATABASE_URL": database,
+                "REDIS_URL": redis.url,
+                "LOG_LEVEL": "WARNING",
+                "ALLOWED_HOSTS": "testserver",
+            }
+        )
+        run_bench(options.count, options.repeat)
+    finally:
+        redis.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run_bench(count: int, repeat: int) -> None:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.utils import timezone
+
+    from accounts.models import MailAccount, User
+    from webmail.models import Folder, Message
+    from webmail.shared.retention import figures
+
+    call_command("migrate", verbosity=0)
+    name = f"bench{uuid.uuid4().hex[:8]}"
+    user = User.objects.create_user(name, password="bench-password-1")  # noqa: S106
+    try:
+        account = MailAccount(
+            user=user,
+            email=f"{name}@example.org",
+            imap_host="imap.example.org",
+            imap_username=f"{name}@example.org",
+        )
+        account.imap_password = "unused"  # noqa: S105
+        account.save()
+        inbox = Folder.objects.create(
+            account=account,
+            name="INBOX",
+            display_name="INBOX",
+            path=["INBOX"],
+            uidvalidity=1,
+            backfill_below_uid=1,
+            total=count,
+        )
+        for special in ("Trash", "Archive"):
+            Folder.objects.create(
+                account=account,
+                name=special,
+                display_name=special,
+                path=[special],
+                special_use=f"\\{special}",
+            )
+        now = timezone.now()
+        span = 5 * 365 * 24 * 60  # minutes in five years
+        started = time.perf_counter()
+        batch: list[Message] = []
+        for uid in range(1, count + 1):
+            batch.append(
+                Message(
+                    folder=inbox,
+                    uid=uid,
+                    date=now - timedelta(minutes=span * (count - uid) // count + 1),
+                    size=2_000 + (uid * 7919) % 200_000,
+                    from_address=f"sender{uid % 500}@example.net",
+                    subject=f"Message number {uid}",
+                )
+            )
+            if len(batch) == 5000:
+                Message.objects.bulk_create(batch)
+                batch = []
+        Message.objects.bulk_create(batch)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE webmail_message")
+        print(
+            f"{connection.vendor}: {count} messages cached in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
+
+        client = Client()
+        client.force_login(user)
+        url = f"/mail/{account.id}/retention/"
+        for days, what in ((1, "all"), (365, "4 years of 5"), (3650, "none")):
+            found = figures(inbox.id, days)
+
+            def compute(days: int = days) -> object:
+                return figures(inbox.id, days)
+
+            p50, p95 = timed(compute, repeat)
+            form = {"folder": str(inbox.id), "action": "delete", "days": str(days)}
+
+            def page(form: dict[str, str] = form) -> None:
+                response = client.post(url, form)
+                assert b"This will move" in response.content, response.status_code
+
+            page_p50, page_p95 = timed(page, repeat)
+            print(
+                f"  older than {days:>4} days ({what}: {found.messages} messages, "
+                f"{found.bytes / 1e6:.0f} MB): figures p50 {p50:.1f} ms, "
+                f"p95 {p95:.1f} ms; preview page p50 {page_p50:.1f} ms, "
+                f"p95 {page_p95:.1f} ms"
+            )
+    finally:
+        user.delete()
+
+
+if __name__ == "__main__":
+    main()
