@@ -204,6 +204,7 @@ CASES: dict[str, Case] = {
     "mail_body_wait": Case(lambda w: {**message(w), "token": "0" * 32}),
     "mail_flag": Case(message),
     "mail_seen": Case(message),
+    "mail_pane_flags": Case(message),
     "mail_delete": Case(message),
     "mail_unread": Case(message),
     "mail_move": Case(message),
