@@ -175,6 +175,15 @@ function refreshList() {
   }
 }
 
+// An action refused in a conversation (plain text) says why in the status line.
+document.body.addEventListener("htmx:responseError", (event) => {
+  const { elt, xhr } = event.detail;
+  const status = $("#bulk-status");
+  const plain = (xhr.getResponseHeader("Content-Type") || "").startsWith("text/plain");
+  if (!status || !plain || !elt.closest || !elt.closest(".conversation")) return;
+  status.textContent = xhr.responseText;
+});
+
 // An action posted from the reading pane or a conversation says which page
 // of the list the user is on, so that the answer redraws that page.
 document.body.addEventListener("htmx:configRequest", (event) => {

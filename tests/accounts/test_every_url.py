@@ -200,6 +200,7 @@ CASES: dict[str, Case] = {
     "mail_message_wait": Case(lambda w: {**message(w), "token": "0" * 32}),
     "mail_conversation": Case(message),
     "mail_conversation_seen": Case(message),
+    "mail_conversation_act": Case(message),
     "mail_body": Case(message),
     "mail_body_wait": Case(lambda w: {**message(w), "token": "0" * 32}),
     "mail_flag": Case(message),

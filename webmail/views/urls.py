@@ -16,6 +16,7 @@ from webmail.views import (
     parts,
     search,
     seen,
+    thread_actions,
 )
 
 message = "<id:account_id>/<id:folder_id>/<uid:uid>/"
@@ -90,6 +91,11 @@ urlpatterns = [
         message + "thread/seen",
         conversations.conversation_seen_view,
         name="mail_conversation_seen",
+    ),
+    path(
+        message + "thread/act",
+        thread_actions.conversation_act_view,
+        name="mail_conversation_act",
     ),
     path(message + "body", body.body_view, name="mail_body"),
     path(
