@@ -11,6 +11,7 @@ import re
 
 import pytest
 from django.test import Client
+from playwright.sync_api import Page, expect
 
 from tests.engine.conftest import (  # noqa: F401 (fixtures)
     account_for,
@@ -20,6 +21,7 @@ from tests.engine.conftest import (  # noqa: F401 (fixtures)
     worker,
 )
 from tests.fixtures.servers import ImapUser
+from tests.ui.conftest import PASSWORD
 from tests.ui.test_conversations_server import ROOT, mail
 from webmail.engine import folderlist, sync
 from webmail.models import Folder
@@ -151,3 +153,33 @@ def test_deleting_for_good_from_a_conversation_needs_the_confirmation(thread):
     odd = act(client, account, inbox, 1, inbox, do="explode")
     assert odd.status_code == 400
     assert "Budget" in flags_on_server(phone, "INBOX")
+
+
+@pytest.mark.browser
+def test_a_star_clicked_in_a_conversation_in_chromium_reaches_the_server(
+    live_app: str, page: Page, thread
+):
+    phone, account, folders, _client = thread
+    inbox = folders["INBOX"]
+    account.user.set_password(PASSWORD)
+    account.user.save()
+    page.goto(f"{live_app}/accounts/login/")
+    page.fill('input[name="username"]', account.user.username)
+    page.fill('input[name="password"]', PASSWORD)
+    page.click('button[type="submit"]')
+    expect(page.locator("#list .row")).to_have_count(2)
+    page.goto(f"{live_app}/mail/{account.id}/{inbox.id}/2/thread")
+    answer = page.locator('#reader .conversation-message:has(.in-folder:text("Sent"))')
+    expect(answer).to_have_count(1)
+    if answer.get_attribute("open") is None:
+        answer.locator("summary").click()
+    answer.locator('[data-action="thread-star"]').click()
+    expect(page.locator("#bulk-status")).to_have_text("Starred.")
+    starred = page.locator('#reader .conversation-message:has(.in-folder:text("Sent"))')
+    expect(starred.locator('[data-action="thread-star"]')).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    wait_for(
+        lambda: b"\\Flagged" in flags_on_server(phone, "Sent")["Re: Re: Budget"],
+        what="the star clicked in Chromium on the server",
+    )
