@@ -159,12 +159,40 @@ markCurrent();
 
 // Live updates: any event about this user's mail refreshes the list and the
 // folder counts; several events close together cause one refresh.
+// The list redraws the page the user is on (its URL keeps the page's
+// cursor), and the open message's own buttons follow too.
 function refreshList() {
+  if (!window.htmx) return;
   const list = $("#list");
-  if (!list || !window.htmx) return;
-  const url = list.dataset.refreshUrl;
+  const url = list && list.dataset.refreshUrl;
   if (url) window.htmx.ajax("GET", url, { target: "#list", swap: "outerHTML" });
+  const flags = $("#pane-flags");
+  if (flags && flags.dataset.url) {
+    window.htmx.ajax("GET", flags.dataset.url, {
+      target: "#pane-flags",
+      swap: "outerHTML",
+    });
+  }
 }
+
+// An action refused in a conversation (plain text) says why in the status line.
+document.body.addEventListener("htmx:responseError", (event) => {
+  const { elt, xhr } = event.detail;
+  const status = $("#bulk-status");
+  const plain = (xhr.getResponseHeader("Content-Type") || "").startsWith("text/plain");
+  if (!status || !plain || !elt.closest || !elt.closest(".conversation")) return;
+  status.textContent = xhr.responseText;
+});
+
+// An action posted from the reading pane or a conversation says which page
+// of the list the user is on, so that the answer redraws that page.
+document.body.addEventListener("htmx:configRequest", (event) => {
+  const list = $("#list");
+  const detail = event.detail;
+  if (!list || list.dataset.list === undefined || detail.verb !== "post") return;
+  if (!event.target.closest || !event.target.closest("#reader")) return;
+  if (detail.parameters.list === undefined) detail.parameters.list = list.dataset.list;
+});
 
 const events = $("#events");
 if (events && events.dataset.url && "EventSource" in window) {

@@ -62,7 +62,7 @@ def _after(
     context = layout(request, account, folder)
     context["notice"] = notice
     response = render(request, "webmail/_content.html", context)
-    response["HX-Push-Url"] = context["folder_url"]
+    response["HX-Push-Url"] = context["refresh_url"]
     return response
 
 
@@ -95,7 +95,7 @@ def unread_view(
     context = layout(request, account, folder)
     context["notice"] = _("Marked unread.")
     response = render(request, "webmail/_content.html", context)
-    response["HX-Push-Url"] = context["folder_url"]
+    response["HX-Push-Url"] = context["refresh_url"]
     return response
 
 

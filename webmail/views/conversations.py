@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -19,6 +19,7 @@ from accounts.models import MailAccount, MarkRead
 from webmail.mail import changes, conversations, reading
 from webmail.views import present
 from webmail.views.layout import account_or_404, is_htmx, threads_layout
+from webmail.views.pane import Target
 
 if TYPE_CHECKING:
     from webmail.models import Folder, Message
@@ -37,19 +38,31 @@ class Item:
     to: str
     date: datetime | None
     seen: bool
+    # What its own toolbar offers (views/thread_actions.py).
+    folder_id: int = 0
+    flagged: bool = False
+    act_url: str = ""
+    archive: bool = False
+    delete_forever: bool = False
 
 
 @dataclass
 class ConversationView:
     subject: str
     items: list[Item]
+    # Folders a message can move to (each item leaves out its own).
+    targets: list[Target] = field(default_factory=list)
+    # The folder whose list the conversation was opened from.
+    folder_id: int = 0
 
 
 def _view(account: MailAccount, messages: list[Message]) -> ConversationView:
-    titles = {
-        node.id: node.title
-        for node in present.folder_nodes(account.id, reading.folders(account))
-    }
+    nodes = present.folder_nodes(account.id, reading.folders(account))
+    titles = {node.id: node.title for node in nodes}
+    kinds = {node.id: node.kind for node in nodes}
+    archive = "archive" in kinds.values()
+    bins = {folder_id for folder_id, kind in kinds.items() if kind in BIN_KINDS}
+    no_trash = "trash" not in kinds.values()
     items = []
     for m in messages:
         view = present.message_view(account.id, m.folder_id, m)
@@ -64,10 +77,24 @@ def _view(account: MailAccount, messages: list[Message]) -> ConversationView:
                 to=view.to,
                 date=view.date,
                 seen=m.seen,
+                folder_id=m.folder_id,
+                flagged=m.flagged,
+                act_url=f"{view.url}thread/act",
+                archive=archive and kinds.get(m.folder_id) != "archive",
+                delete_forever=no_trash or m.folder_id in bins,
             )
         )
     subject = messages[-1].subject if messages else ""
-    return ConversationView(subject or gettext("(no subject)"), items)
+    targets = [
+        Target(node.id, "\u00a0\u00a0" * node.depth + node.title)
+        for node in nodes
+        if node.folder.selectable
+    ]
+    return ConversationView(subject or gettext("(no subject)"), items, targets)
+
+
+# The folders where a delete is for good (mail.actions.BINS, by kind).
+BIN_KINDS = ("trash", "junk")
 
 
 def _mark_all_read(account: MailAccount, messages: list[Message]) -> None:
@@ -98,6 +125,37 @@ def _thread(
     return folder, messages or [message]
 
 
+def conversation_context(
+    account: MailAccount, folder: Folder, messages: list[Message]
+) -> dict[str, object]:
+    """Return what the conversation template shows, opened from folder's list."""
+    folder_url = present.folder_url(account.id, folder.id)
+    view = _view(account, messages)
+    view.folder_id = folder.id
+    return {
+        "account": account,
+        "conversation": view,
+        "threads_url": f"{folder_url}?view=threads",
+        "folder_url": folder_url,
+    }
+
+
+def conversation_pane(
+    request: HttpRequest,
+    account: MailAccount,
+    folder: Folder,
+    messages: list[Message],
+    context: dict[str, object],
+) -> HttpResponse:
+    """Render the conversation alone, with its list line out of band."""
+    # The thread's line in the list, as it is now, swapped in out of band.
+    line = conversations.line_of(account, folder, messages)
+    context["thread_oob"] = present.conversation_rows(
+        account.id, folder.id, [line] if line else []
+    )
+    return render(request, "webmail/_conversation.html", context)
+
+
 @require_GET
 @login_required
 def conversation_view(
@@ -109,13 +167,7 @@ def conversation_view(
     setting = preferences.mark_read(request.user)  # type: ignore[arg-type]
     if setting.mode == MarkRead.AT_ONCE:
         _mark_all_read(account, messages)
-    folder_url = present.folder_url(account.id, folder.id)
-    context = {
-        "account": account,
-        "conversation": _view(account, messages),
-        "threads_url": f"{folder_url}?view=threads",
-        "folder_url": folder_url,
-    }
+    context = conversation_context(account, folder, messages)
     if setting.mode == MarkRead.AFTER_DELAY and not all(m.seen for m in messages):
         # static/js/seen.js posts here once the thread has stayed open.
         context["seen_url"] = reverse(
@@ -123,12 +175,7 @@ def conversation_view(
         )
         context["seen_after"] = setting.delay
     if is_htmx(request) and request.headers.get("HX-Target") == "reader":
-        # The thread's line in the list, now read, swapped in out of band.
-        line = conversations.line_of(account, folder, messages)
-        context["thread_oob"] = present.conversation_rows(
-            account.id, folder.id, [line] if line else []
-        )
-        return render(request, "webmail/_conversation.html", context)
+        return conversation_pane(request, account, folder, messages, context)
     layout = threads_layout(request, account, folder)
     layout.update(context)
     if is_htmx(request):

@@ -10,18 +10,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from django.http import HttpRequest
+from django.http import HttpRequest, QueryDict
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.access import accounts_for_user, get_account_for_user
 from accounts.models import MailAccount
-from webmail.mail import bulk, reading, status, storage
+from webmail.mail import bulk, places, reading, status, storage
 from webmail.mail.conversations import list_conversations as conversations_list
 from webmail.views import present
 
 if TYPE_CHECKING:
-    from webmail.models import Folder
+    from webmail.models import Folder, Message
 
 PAGE_SIZE = 50
 
@@ -95,7 +95,24 @@ def frame(
         "account_error": status.state_error(this),
         "failures": status.failed_operations(account),
         "quota": storage.quota_of(this),
+        # A folder's list sets these (layout()): its place and newer page.
+        "place": None,
+        "newer_url": "",
+        "list_query": "",
+        "selection_key": "",
     }
+
+
+def list_params(request: HttpRequest) -> QueryDict:
+    """Return the parameters of the list the user is on.
+
+    A page's own query string; for an action posted from the reading pane
+    or a conversation, the list's, which the page's script sends along
+    ("list"): the answer redraws the list where the user had it.
+    """
+    if request.method == "POST" and "list" in request.POST:
+        return QueryDict(request.POST["list"][:2000])
+    return request.GET
 
 
 def layout(
@@ -104,20 +121,30 @@ def layout(
     folder: Folder,
     current_uid: int | None = None,
     loaded: Loaded | None = None,
+    holding: Message | None = None,
 ) -> dict[str, Any]:
-    """Return the context of the whole layout: folders, list and pane."""
-    query = request.GET.get("q", "").strip()[:200]
-    sort = request.GET.get("sort", "date")
+    """Return the context of the whole layout: folders, list and pane.
+
+    holding: the open message; without a cursor in the URL, the list shows
+    the page that holds it (a permalink to an old message).
+    """
+    given = list_params(request)
+    query = given.get("q", "").strip()[:200]
+    sort = given.get("sort", "date")
     if sort not in reading.SORTS:
         sort = "date"
-    descending = reading.sort_descending(sort, request.GET.get("dir", ""))
-    if request.GET.get("view") == "threads" and not query:
+    descending = reading.sort_descending(sort, given.get("dir", ""))
+    if given.get("view") == "threads" and not query:
         return threads_layout(request, account, folder, loaded)
+    order = places.Order(sort=sort, descending=descending, query=query)
+    before = given.get("before", "")
+    if not before and holding is not None and not query:
+        before = places.page_holding(folder, order, holding)
     page = reading.list_messages(
         account,
         folder,
         query=query,
-        before=request.GET.get("before", ""),
+        before=before,
         limit=PAGE_SIZE,
         sort=sort,
         descending=descending,
@@ -130,19 +157,31 @@ def layout(
         params["sort"] = sort
     if descending != reading.sort_descending(sort, ""):
         params["dir"] = "desc" if descending else "asc"
+    list_url = f"{folder_url}?{urlencode(params)}" if params else folder_url
     older_url = ""
     if page.next_before:
         older_url = f"{folder_url}?{urlencode({**params, 'before': page.next_before})}"
+    place = places.place(
+        folder, order, before, page.messages, more=bool(page.next_before)
+    )
+    newer_url = ""
+    if place.newer is not None:
+        newer = {**params, "before": place.newer} if place.newer else params
+        newer_url = f"{folder_url}?{urlencode(newer)}" if newer else folder_url
+    # Where the user is: refreshes redraw this page, actions come back to it.
+    here = {**params, "before": before} if place.newer is not None else params
     context.update(
         {
             "folder_url": folder_url,
-            "refresh_url": f"{folder_url}?{urlencode(params)}"
-            if params
-            else folder_url,
+            "refresh_url": f"{folder_url}?{urlencode(here)}" if here else folder_url,
+            "list_query": urlencode(here),
+            "selection_key": list_url,
             "messages_rows": present.message_rows(
                 account.id, folder.id, page.messages, current_uid
             ),
             "older_url": older_url,
+            "newer_url": newer_url,
+            "place": place,
             "query": query,
             "sort": sort,
             "sort_dir": "desc" if descending else "asc",

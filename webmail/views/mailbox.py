@@ -202,7 +202,7 @@ def message_page(
     notice says what was just done (an htmx answer shows it in the status).
     """
     view = _open(request, account, folder, message)
-    context = layout(request, account, folder, current_uid=message.uid)
+    context = layout(request, account, folder, current_uid=message.uid, holding=message)
     context["message"] = view
     context["notice"] = notice
     context["tools"] = pane_tools(account, folder)

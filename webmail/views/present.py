@@ -232,6 +232,7 @@ class MessageView:
     cc: str
     date: datetime | None
     flagged: bool
+    seen: bool = True
     has_remote: bool = False
     remote_allowed: bool = False
     error: str = ""
@@ -441,6 +442,7 @@ def message_view(account_id: int, folder_id: int, message: Any) -> MessageView:
         cc=addresses_text(message.cc),
         date=message.date or message.internaldate,
         flagged=message.flagged,
+        seen=message.seen,
     )
 
 

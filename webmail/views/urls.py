@@ -13,11 +13,13 @@ from webmail.views import (
     images,
     mailbox,
     notify,
+    paneflags,
     parts,
     retention,
     search,
     seen,
     storage,
+    thread_actions,
 )
 
 message = "<id:account_id>/<id:folder_id>/<uid:uid>/"
@@ -124,6 +126,11 @@ urlpatterns = [
         conversations.conversation_seen_view,
         name="mail_conversation_seen",
     ),
+    path(
+        message + "thread/act",
+        thread_actions.conversation_act_view,
+        name="mail_conversation_act",
+    ),
     path(message + "body", body.body_view, name="mail_body"),
     path(
         message + "body/wait/<str:token>",
@@ -132,6 +139,7 @@ urlpatterns = [
     ),
     path(message + "flag", mailbox.flag_view, name="mail_flag"),
     path(message + "seen", seen.seen_view, name="mail_seen"),
+    path(message + "flags", paneflags.pane_flags_view, name="mail_pane_flags"),
     path(message + "delete", actions.delete_view, name="mail_delete"),
     path(message + "unread", actions.unread_view, name="mail_unread"),
     path(message + "move", actions.move_view, name="mail_move"),
