@@ -23,6 +23,7 @@ from webmail import door
 from webmail.engine import (
     bodies,
     compose,
+    drafts,
     heartbeat,
     hub,
     outbox,
@@ -177,6 +178,25 @@ def send_message(account_id: int, outgoing_id: int) -> None:
         events.publish(user_id, {**event, "state": result.state})
 
 
+@shared_task(name=door.SAVE_DRAFT, bind=True, ignore_result=True, **ACCOUNT_TASK)
+def save_draft(self: Task[Any, Any], account_id: int, draft_id: int) -> None:
+    """Store a draft's latest version in Drafts, or remove a sent one (engine/drafts).
+
+    Safe to run twice: a version already stored is not stored again. What
+    the server refused is on the row for the page; what waiting may cure
+    is retried, and the sweep finds a save whose task was lost.
+    """
+    try:
+        result = drafts.store(draft_id)
+    except ImapError as exc:
+        if isinstance(exc, RETRYABLE):
+            raise
+        _report(account_id, exc)
+        return
+    if result is not None and result.folder_id is not None:
+        door.sync_folder(account_id, result.folder_id)
+
+
 @shared_task(name=door.WATCH, acks_late=True, ignore_result=True)
 def watch(account_id: int) -> None:
     """Make sure this worker keeps an IDLE watcher on the account."""
@@ -286,6 +306,9 @@ def sweep_outbox() -> int:
     # Messages to send whose task was lost, or whose retry is due.
     for account_id, outgoing_id in compose.due():
         count += door.send_message(account_id, outgoing_id)
+    # Drafts whose save was lost with its task, or is due to be tried again.
+    for account_id, draft_id in drafts.due():
+        count += door.save_draft(account_id, draft_id)
     return count
 
 

@@ -8,6 +8,7 @@ from webmail.views import (
     bulk,
     compose,
     conversations,
+    drafts,
     folders,
     images,
     mailbox,
@@ -30,6 +31,12 @@ urlpatterns = [
     path("<id:account_id>/", mailbox.account_view, name="mail_account"),
     path("<id:account_id>/search", search.search_view, name="mail_search"),
     path("<id:account_id>/compose/", compose.compose_view, name="mail_compose"),
+    path("<id:account_id>/drafts/", drafts.new_draft_view, name="mail_draft_new"),
+    path(
+        "<id:account_id>/drafts/<id:draft_id>",
+        drafts.draft_view,
+        name="mail_draft",
+    ),
     path("<id:account_id>/folders/", folders.folders_view, name="mail_folders"),
     path(
         "<id:account_id>/folders/new",
