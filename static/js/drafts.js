@@ -34,6 +34,7 @@ function start(form) {
   let dirty = false;
   let blocked = false; // a conflict, a sent draft or a lost session: wait
   let sending = false;
+  let current = Promise.resolve();
 
   const text = (name) =>
     box.querySelector(`template[data-text="${name}"]`)?.content.textContent || "";
@@ -118,6 +119,10 @@ function start(form) {
     inFlight = true;
     dirty = false;
     note(text("saving"));
+    let done;
+    current = new Promise((resolve) => {
+      done = resolve;
+    });
     try {
       const response = await fetch(draftUrl || form.dataset.draftsUrl, {
         method: "POST",
@@ -148,6 +153,7 @@ function start(form) {
       note(text("offline"));
     } finally {
       inFlight = false;
+      done();
     }
     if ((again || dirty) && !blocked) {
       again = false;
@@ -196,9 +202,17 @@ function start(form) {
     dirty = true;
     schedule();
   });
-  form.addEventListener("submit", () => {
-    sending = true;
+  form.addEventListener("submit", (event) => {
     clearTimeout(timer);
+    // A first save still on its way: send once the draft has its id, so
+    // that sending removes it from Drafts.
+    if (inFlight && !draftUrl && !sending) {
+      event.preventDefault();
+      sending = true;
+      current.finally(() => form.requestSubmit());
+      return;
+    }
+    sending = true;
   });
 
   conflictBar
@@ -213,10 +227,18 @@ function start(form) {
   function leave() {
     if (!dirty || sending || blocked) return;
     dirty = false;
+    const data = formData(false);
+    if (inFlight) {
+      // The save on its way decides the version; this one is sent as if it
+      // went through, and kept here in case it did not.
+      keep();
+      if (!draftUrl) return;
+      data.set("version", String((version || 0) + 1));
+    }
     try {
       fetch(draftUrl || form.dataset.draftsUrl, {
         method: "POST",
-        body: formData(inFlight),
+        body: data,
         credentials: "same-origin",
         keepalive: true,
       }).catch(() => keep());

@@ -62,9 +62,10 @@ def _copies_with(phone, text: str, folder: str = "Drafts") -> list:
 
 def test_an_autosaved_draft_is_in_drafts(worker, imap_user, other_device):
     account = account_for(imap_user)
+    identity = account.identities.create(name="Sales desk", email="sales@example.org")
     phone = other_device(imap_user)
 
-    saved = drafts.save(account, None, FIELDS, None)
+    saved = drafts.save(account, None, {**FIELDS, "identity": str(identity.id)}, None)
 
     row = _stored(saved.draft_id)
     assert row.error_kind == "" and row.uid is not None
@@ -73,6 +74,7 @@ def test_an_autosaved_draft_is_in_drafts(worker, imap_user, other_device):
     assert _text(copy) == "明日の会議は十時からです。\n"
     assert [a.addr_spec for a in copy["To"].addresses] == ["hanako@example.jp"]
     assert copy["Bcc"] == "hidden@example.org"
+    assert copy["From"] == "Sales desk <sales@example.org>"
     assert copy["In-Reply-To"] == "<one@example.net>"
     assert "\\Draft" in copy["X-Test-Flags"]
     assert row.folder is not None and row.folder.special_use == "\\Drafts"

@@ -114,12 +114,18 @@ def build_draft(row: Draft) -> bytes:
     fields = row.fields
     account = row.account
     name = account.user.get_full_name() if account.user_id else ""
+    sender = Recipient(name, account.email)
+    identity_id = str(fields.get("identity", ""))
+    if identity_id.isdigit():
+        identity = account.identities.filter(id=int(identity_id)).first()
+        if identity is not None:
+            sender = Recipient(identity.name or name, identity.email)
     bcc = _recipients(fields.get("bcc", ""))
     headers = [(HEADER, row.token)]
     if bcc:
         headers.append(("Bcc", ", ".join(r.formatted() for r in bcc)))
     outgoing = Outgoing(
-        sender=Recipient(name, account.email),
+        sender=sender,
         to=_recipients(fields.get("to", "")),
         cc=_recipients(fields.get("cc", "")),
         subject=fields.get("subject", "")[:998],
