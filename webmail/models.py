@@ -391,8 +391,9 @@ class Draft(models.Model):
     ``saved_version``. Saves that come while it works are stored together
     in its next APPEND. ``token`` goes into every copy's X-Webmail-Draft
     header, so that the worker finds each copy it made, even one a killed
-    worker left behind. A draft that was sent is ``discarded``: the worker
-    removes its copies, then the row.
+    worker left behind. A draft sent as an OutgoingMessage (``sent_with``)
+    stays until that message is sent; then it is ``discarded``, and the
+    worker removes its copies, then the row.
     """
 
     account = models.ForeignKey(
@@ -409,6 +410,14 @@ class Draft(models.Model):
         Folder, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     uid = models.BigIntegerField(null=True, blank=True)
+    # The message it was sent as: once that is sent, the draft goes.
+    sent_with = models.ForeignKey(
+        "OutgoingMessage",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     discarded = models.BooleanField(default=False)
     # Why the last version could not be stored ("quota", "folder", "server").
     error_kind = models.CharField(max_length=20, blank=True)

@@ -149,8 +149,8 @@ def test_sending_a_draft_removes_it_from_drafts(
         subject="会議の件",
         text="明日の会議は十時からです。\n",
     )
-    compose.send_message(account, outgoing)
-    drafts.discard(account, saved.draft_id)
+    row = compose.send_message(account, outgoing)
+    drafts.sent_as(account, saved.draft_id, row)
 
     wait_for(lambda: not _on_server(phone), what="Drafts to be empty")
     wait_for(lambda: not Draft.objects.filter(id=saved.draft_id).exists())
@@ -223,3 +223,26 @@ def test_a_copy_left_by_a_killed_worker_is_removed_by_the_next_save(
         return bodies if len(bodies) == 2 else None
 
     assert wait_for(settled, what="one copy left") == ["Final.", "Keep me."]
+
+
+def test_a_draft_whose_sending_failed_stays_to_be_edited(
+    worker, imap_user, other_device
+):
+    account = account_for(imap_user)  # no outgoing server: sending fails
+    phone = other_device(imap_user)
+    saved = drafts.save(account, None, FIELDS, None)
+    _stored(saved.draft_id)
+    outgoing = Outgoing(
+        sender=Recipient("", account.email), to=(Recipient("", "a@example.org"),)
+    )
+
+    row = compose.send_message(account, outgoing)
+    drafts.sent_as(account, saved.draft_id, row)
+
+    wait_for(
+        lambda: not Draft.objects.filter(id=saved.draft_id, sent_with=row).exists(),
+        what="the failed send to give the draft back",
+    )
+    opened = drafts.start_from_row(account, saved.draft_id)
+    assert opened.start.subject == "会議の件"
+    assert len(_on_server(phone)) == 1

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from accounts.models import MailAccount
+from devtools.smtp_server import SmtpServer
 from tests.engine.conftest import (  # noqa: F401 (fixtures)
     account_for,
     engine_env,
@@ -16,7 +17,7 @@ from tests.engine.conftest import (  # noqa: F401 (fixtures)
     wait_for,
     worker,
 )
-from tests.fixtures.servers import ImapUser
+from tests.fixtures.servers import SUBMISSION_LOGIN, ImapUser
 from tests.ui.conftest import PASSWORD
 from webmail.models import Draft
 
@@ -59,9 +60,18 @@ def _note(page: Page):
 
 
 def test_a_draft_written_in_one_browser_opens_in_another(
-    live_app: str, browser: Browser, imap_user: ImapUser, other_device
+    live_app: str,
+    browser: Browser,
+    imap_user: ImapUser,
+    other_device,
+    submission_outbox: SmtpServer,
 ):
     account = _account(imap_user)
+    account.smtp_host = submission_outbox.host
+    account.smtp_port = submission_outbox.port
+    account.smtp_security = "starttls"
+    account.smtp_username, account.smtp_password = SUBMISSION_LOGIN
+    account.save()
     phone = other_device(imap_user)
     laptop = browser.new_context().new_page()
     _sign_in(laptop, live_app, account)
@@ -88,6 +98,7 @@ def test_a_draft_written_in_one_browser_opens_in_another(
     # Sending it from there takes it out of Drafts.
     tablet.click('[data-action="send"]')
     expect(tablet.locator("body")).to_contain_text("Plans for Monday")
+    wait_for(lambda: submission_outbox.messages, what="the message sent")
     wait_for(lambda: not _drafts_on_server(phone), what="Drafts to be empty")
     laptop.context.close()
     tablet.context.close()

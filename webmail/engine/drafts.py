@@ -15,8 +15,9 @@ nothing another client marked goes with them.
 One thread stores a given draft at a time. Saves that come meanwhile
 only raise the row's version: when its APPEND is done the thread reads
 the row again and stores the latest version in one more APPEND, and the
-tasks that waited find nothing left to do. A draft the user sent
-(``discarded``) has its copies removed, then its row.
+tasks that waited find nothing left to do. A draft the user sent has
+its copies removed once the message has gone (``after_send``), then its
+row; one whose sending failed for good stays, to be edited again.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from webmail.mime.compose import (
     build_message,
     parse_recipients,
 )
-from webmail.models import AccountState, Draft, Folder
+from webmail.models import AccountState, Draft, Folder, SendState
 
 logger = logging.getLogger(__name__)
 
@@ -186,7 +187,7 @@ def _fail(row: Draft, version: int, kind: str, exc: ImapError) -> Stored:
 
 def _store_once(row: Draft) -> Stored:
     folder = drafts_folder(row.account_id)
-    if row.discarded:
+    if row.discarded or (row.sent_with and row.sent_with.state == SendState.SENT):
         if folder is not None:
             _replace(row, folder, None)
         Draft.objects.filter(id=row.id).delete()
@@ -225,15 +226,31 @@ def store(draft_id: int) -> Stored | None:
     result: Stored | None = None
     with _draft_lock(draft_id):
         while True:
-            row = Draft.objects.select_related("account__user").filter(id=draft_id)
-            found = row.first()
+            row = Draft.objects.select_related("account__user", "sent_with")
+            found = row.filter(id=draft_id).first()
             if found is None:
                 return result
-            if not found.discarded and found.saved_version >= found.version:
+            sent = found.sent_with and found.sent_with.state == SendState.SENT
+            if not (found.discarded or sent) and found.saved_version >= found.version:
                 return result
             result = _store_once(found)
             if result.error or result.removed:
                 return result
+
+
+def after_send(outgoing_id: int, sent: bool) -> list[int]:
+    """A message was sent (or failed for good): settle the drafts it was made from.
+
+    Sent: they are discarded, and their ids returned for store() to
+    remove. Failed: they are the user's to edit again.
+    """
+    rows = Draft.objects.filter(sent_with_id=outgoing_id)
+    if not sent:
+        rows.update(sent_with=None)
+        return []
+    ids = list(rows.values_list("id", flat=True))
+    Draft.objects.filter(id__in=ids).update(discarded=True)
+    return ids
 
 
 def due() -> list[tuple[int, int]]:
@@ -245,7 +262,9 @@ def due() -> list[tuple[int, int]]:
     """
     now = timezone.now()
     rows = Draft.objects.filter(
-        Q(discarded=True) | Q(saved_version__lt=F("version")),
+        Q(discarded=True)
+        | Q(saved_version__lt=F("version"))
+        | Q(sent_with__state=SendState.SENT),
         next_attempt_at__lte=now,
         updated_at__lt=now - STALE,
         attempts__lt=MAX_ATTEMPTS,

@@ -41,7 +41,7 @@ from webmail.imap import (
     ServerUnreachable,
     Timeout,
 )
-from webmail.models import Folder
+from webmail.models import Folder, SendState
 from webmail.shared import events
 from webmail.shared.bodycache import LOAD_FAILED
 from webmail.shared.routing import queue_for
@@ -168,6 +168,9 @@ def send_message(account_id: int, outgoing_id: int) -> None:
     result = compose.send(outgoing_id)
     if result is None:
         return
+    if result.state in (SendState.SENT, SendState.FAILED):
+        for draft_id in drafts.after_send(outgoing_id, result.state == SendState.SENT):
+            door.save_draft(account_id, draft_id)
     if result.flagged:
         _push_now(account_id)
     if result.sent_folder_id is not None:

@@ -10,7 +10,7 @@ and the caller hears of the conflict, unless it asks to overwrite.
 A draft opens for editing from its row (``start_from_row``: the same
 webmail on any device) or from a message in the Drafts folder
 (``start_from_message``: one another mail program wrote, too), which gets
-a row of its own. Sending a draft (``discard``) has the worker remove it.
+a row of its own. A draft sent (``sent_as``) is removed once it has gone.
 
 Callers pass an account they got through accounts.access (the user's own).
 """
@@ -34,7 +34,7 @@ from webmail.after_response import run_after_response
 from webmail.mail.bodies import open_message
 from webmail.mail.compose import Original, Start, _formatted, _pairs
 from webmail.mime.text import html_to_text
-from webmail.models import Draft, Message
+from webmail.models import Draft, Message, OutgoingMessage
 
 FIELDS = ("to", "cc", "bcc", "subject", "body", "identity")
 THREADING = ("in_reply_to", "references", "original")
@@ -83,7 +83,9 @@ def save(
             )
             _ask_worker(account.id, row.id)
             return Saved(row.id, row.version)
-        rows = Draft.objects.filter(id=draft_id, account=account, discarded=False)
+        rows = Draft.objects.filter(
+            id=draft_id, account=account, discarded=False, sent_with=None
+        )
         if not force:
             rows = rows.filter(version=base_version or 0)
         changed = rows.update(
@@ -100,12 +102,13 @@ def save(
             return Saved(draft_id, base_version + 1)
         found = (
             Draft.objects.filter(id=draft_id, account=account)
-            .values_list("version", "discarded")
+            .values_list("version", "discarded", "sent_with")
             .first()
         )
         if found is None:
             raise Http404("No such draft.")
-        version, discarded = found
+        version, discarded, sent_with = found
+        discarded = discarded or sent_with is not None
         if changed:
             _ask_worker(account.id, draft_id)
             return Saved(draft_id, version)
@@ -126,7 +129,7 @@ def state_of(row: Draft) -> dict[str, Any]:
         "id": row.id,
         "version": row.version,
         "saved": row.saved_version >= row.version,
-        "gone": row.discarded,
+        "gone": row.discarded or row.sent_with_id is not None,
     }
     if row.error_kind:
         state["error"] = error_text(row.error_kind)
@@ -146,15 +149,16 @@ def error_text(kind: str) -> str:
     )
 
 
-def discard(account: MailAccount, draft_id: int | None) -> None:
-    """The draft was sent: have the worker remove it from Drafts."""
-    if draft_id is None:
-        return
-    changed = Draft.objects.filter(id=draft_id, account=account).update(
-        discarded=True, next_attempt_at=timezone.now(), updated_at=timezone.now()
-    )
-    if changed:
-        _ask_worker(account.id, draft_id)
+def sent_as(
+    account: MailAccount, draft_id: int | None, outgoing: OutgoingMessage
+) -> None:
+    """The draft is being sent as outgoing; the worker removes it once it is sent.
+
+    Until then it stays in Drafts, and if sending fails for good it is
+    the user's to edit again.
+    """
+    if draft_id is not None:
+        Draft.objects.filter(id=draft_id, account=account).update(sent_with=outgoing)
 
 
 # Opening a draft ----------------------------------------------------------------
@@ -196,7 +200,7 @@ def _opened(row: Draft) -> Opened:
 def start_from_row(account: MailAccount, draft_id: int) -> Opened:
     """Open the account's draft with this id, or 404 (also once it was sent)."""
     row = draft_for(account, draft_id)
-    if row.discarded:
+    if row.discarded or row.sent_with_id is not None:
         raise Http404("No such draft.")
     return _opened(row)
 

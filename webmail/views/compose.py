@@ -110,7 +110,7 @@ def compose_view(request: HttpRequest, account_id: int) -> HttpResponse:
                 references=references,
             )
             row = compose.send_message(account, outgoing, original, identity)
-            drafts.discard(account, _number(request, "draft"))
+            drafts.sent_as(account, _number(request, "draft"), row)
             return redirect("mail_outgoing", account.id, row.id)
         context = {
             **values,
