@@ -182,7 +182,7 @@ function start(form) {
         const state = await response.json();
         if (state.error) {
           clearInterval(watcher);
-          keep();
+          if (!state.saved) keep();
           note(state.error);
         } else if (state.saved && state.version === watched) {
           clearInterval(watcher);

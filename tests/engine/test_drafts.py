@@ -246,3 +246,40 @@ def test_a_draft_whose_sending_failed_stays_to_be_edited(
     opened = drafts.start_from_row(account, saved.draft_id)
     assert opened.start.subject == "会議の件"
     assert len(_on_server(phone)) == 1
+
+
+def test_a_draft_another_program_replaced_is_said_and_both_kept(
+    worker, imap_user, other_device
+):
+    account = account_for(imap_user)
+    phone = other_device(imap_user)
+    saved = drafts.save(account, None, {**FIELDS, "body": "Mine.\n"}, None)
+    row = _stored(saved.draft_id)
+    # The phone's mail program edits the draft: a new copy (our header
+    # kept), the old one deleted.
+    phone.select_folder("Drafts")
+    ours = phone.fetch([row.uid], ["RFC822"])[row.uid][b"RFC822"]
+    phone.append("Drafts", ours.replace(b"Mine.", b"Theirs."), flags=[b"\\Draft"])
+    phone.delete_messages([row.uid])
+    phone.expunge()
+
+    drafts.save(account, row.id, {**FIELDS, "body": "Mine, later.\n"}, row.version)
+
+    row = _stored(row.id)
+    state = drafts.state_of(row)
+    assert state["saved"] and "Another program changed" in state["error"]
+
+    def bodies():
+        return sorted(_text(m).strip() for m in _on_server(phone))
+
+    assert wait_for(lambda: len(bodies()) == 2 and bodies()) == [
+        "Mine, later.",
+        "Theirs.",
+    ]
+    # Later saves replace only the webmail's own copy.
+    drafts.save(account, row.id, {**FIELDS, "body": "Mine, last.\n"}, row.version)
+    assert _stored(row.id).error_kind == ""
+    assert wait_for(lambda: "Mine, last." in bodies() and bodies()) == [
+        "Mine, last.",
+        "Theirs.",
+    ]

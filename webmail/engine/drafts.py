@@ -10,7 +10,9 @@ so a copy a killed worker APPENDed without recording it goes too) and
 the message the draft was opened from. With UIDPLUS that is UID EXPUNGE
 of exactly those UIDs; without it they are marked \\Deleted, and EXPUNGE
 is sent only when no other message of Drafts is marked \\Deleted, so that
-nothing another client marked goes with them.
+nothing another client marked goes with them. If the copy the row names
+has gone (another program replaced or deleted the draft), the new copy
+gets a new token and nothing is removed: the user is told, and both stay.
 
 One thread stores a given draft at a time. Saves that come meanwhile
 only raise the row's version: when its APPEND is done the thread reads
@@ -23,8 +25,9 @@ row; one whose sending failed for good stays, to be edited again.
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -110,8 +113,12 @@ def _recipients(typed: str) -> tuple[Recipient, ...]:
         return tuple(Recipient(n, a) for n, a in pairs if "@" in a and " " not in a)
 
 
-def build_draft(row: Draft) -> bytes:
-    """The draft's message: what the form held, Bcc included, marked with its token."""
+def build_draft(row: Draft, token: str | None = None) -> bytes:
+    """The draft's message: what the form held, Bcc included, marked with a token.
+
+    token: the row's own unless another is given.
+    """
+    token = token or row.token
     fields = row.fields
     account = row.account
     name = account.user.get_full_name() if account.user_id else ""
@@ -122,7 +129,7 @@ def build_draft(row: Draft) -> bytes:
         if identity is not None:
             sender = Recipient(identity.name or name, identity.email)
     bcc = _recipients(fields.get("bcc", ""))
-    headers = [(HEADER, row.token)]
+    headers = [(HEADER, token)]
     if bcc:
         headers.append(("Bcc", ", ".join(r.formatted() for r in bcc)))
     outgoing = Outgoing(
@@ -138,7 +145,7 @@ def build_draft(row: Draft) -> bytes:
     try:
         return build_message(outgoing)
     except ComposeError:  # an address the header cannot take: text first
-        plain = replace(outgoing, to=(), cc=(), extra_headers=((HEADER, row.token),))
+        plain = replace(outgoing, to=(), cc=(), extra_headers=((HEADER, token),))
         return build_message(plain)
 
 
@@ -158,17 +165,32 @@ def _copies(session: ImapSession, folder: str, token: str) -> list[int]:
     return session.search_uids("HEADER", HEADER, token)
 
 
-def _replace(row: Draft, folder: Folder, raw: bytes | None) -> int | None:
-    """APPEND raw (None: nothing) and remove the draft's other copies; new UID."""
+def _replace(
+    row: Draft, folder: Folder, raw_for: Callable[[str], bytes] | None
+) -> tuple[int | None, str]:
+    """APPEND the draft (raw_for(token); None: nothing), remove its other copies.
+
+    Returns the new UID and the token the copy carries. When the copy the
+    row names has gone from Drafts, another program replaced or deleted
+    it: the draft is then stored under a new token, and nothing is removed,
+    so that whatever that program saved stays beside it.
+    """
     old = {row.uid} if row.uid is not None and row.folder_id == folder.id else set()
 
-    def work(session: ImapSession) -> int | None:
+    def work(session: ImapSession) -> tuple[int | None, str]:
+        token = row.token
+        if raw_for is not None and old:
+            session.refresh_folder(folder.name)
+            if not session.search_uids("UID", str(min(old))):
+                token = secrets.token_hex(16)
+        raw = raw_for(token) if raw_for is not None else None
         uid = session.append(folder.name, raw, FLAGS) if raw is not None else None
-        copies = _copies(session, folder.name, row.token)
+        copies = _copies(session, folder.name, token)
         if raw is not None and uid is None and copies:
             uid = max(copies)  # no APPENDUID: the newest copy is this one
-        _remove(session, (set(copies) | old) - {uid})
-        return uid
+        if token == row.token:
+            _remove(session, (set(copies) | old) - {uid})
+        return uid, token
 
     return with_session(row.account_id, work, folder=folder.name)
 
@@ -193,24 +215,30 @@ def _store_once(row: Draft) -> Stored:
         Draft.objects.filter(id=row.id).delete()
         return Stored(folder.id if folder else None, removed=True)
     version = row.version
-    raw = build_draft(row)
+
+    def raw_for(token: str) -> bytes:
+        return build_draft(row, token)
+
     try:
         if folder is None:
             folder = _made_drafts_folder(row.account_id)
         try:
-            uid = _replace(row, folder, raw)
+            uid, token = _replace(row, folder, raw_for)
         except FolderMissing:  # another client deleted it since the last sync
             folder = _made_drafts_folder(row.account_id)
-            uid = _replace(row, folder, raw)
+            uid, token = _replace(row, folder, raw_for)
     except OverQuota as exc:
         return _fail(row, version, "quota", exc)
     except FolderMissing as exc:
         return _fail(row, version, "folder", exc)
+    # Another program replaced or deleted the copy: the user hears of it.
+    replaced = token != row.token
     Draft.objects.filter(id=row.id, saved_version__lt=version).update(
         saved_version=version,
         folder=folder,
         uid=uid,
-        error_kind="",
+        token=token,
+        error_kind="replaced" if replaced else "",
         error_detail="",
         attempts=0,
     )

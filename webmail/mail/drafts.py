@@ -138,6 +138,11 @@ def state_of(row: Draft) -> dict[str, Any]:
 
 def error_text(kind: str) -> str:
     """Why a draft could not be stored, in the user's words."""
+    if kind == "replaced":
+        return gettext(
+            "Another program changed or deleted this draft since you opened it."
+            " Your version was saved beside it in Drafts."
+        )
     if kind == "quota":
         return gettext(
             "The draft could not be saved: your mailbox is full. Your text is"
