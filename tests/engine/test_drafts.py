@@ -6,12 +6,18 @@ What is in Drafts is checked from a second IMAP connection (the phone).
 from __future__ import annotations
 
 import email
+import secrets
+import uuid
+from collections.abc import Iterator
 from email import policy
+from pathlib import Path
 
 import pytest
 
+from devtools.dovecot import start_dovecot
+from devtools.tls import CertPaths
 from tests.engine.conftest import account_for, synced_inbox, wait_for
-from tests.fixtures.servers import SUBMISSION_LOGIN
+from tests.fixtures.servers import SUBMISSION_LOGIN, ImapUser
 from webmail.engine import drafts as worker_drafts
 from webmail.engine import tasks
 from webmail.mail import compose, drafts
@@ -283,3 +289,59 @@ def test_a_draft_another_program_replaced_is_said_and_both_kept(
         "Mine, last.",
         "Theirs.",
     ]
+
+
+@pytest.fixture
+def imap_user_without_uidplus(
+    dovecot_workdir: Path, mail_certs: CertPaths
+) -> Iterator[ImapUser]:
+    """A mailbox on a Dovecot of the test's own that offers no UIDPLUS."""
+    server = start_dovecot(
+        dovecot_workdir, variant="no-uidplus", tls_dir=mail_certs.ca_cert.parent
+    )
+    user = ImapUser(
+        username=f"user-{uuid.uuid4().hex[:12]}@example.org",
+        password=secrets.token_urlsafe(12),
+        server=server,
+    )
+    server.add_user(user.username, user.password)
+    try:
+        yield user
+    finally:
+        server.stop()
+
+
+def test_without_uidplus_old_copies_go_but_never_another_clients_deleted_mail(
+    worker, imap_user_without_uidplus, other_device
+):
+    imap_user = imap_user_without_uidplus
+    account = account_for(imap_user)
+    phone = other_device(imap_user)
+    assert b"UIDPLUS" not in phone.capabilities()
+    saved = drafts.save(account, None, {**FIELDS, "body": "one\n"}, None)
+    version = saved.version
+    for text in ("two\n", "three\n"):
+        version = drafts.save(account, saved.draft_id, {"body": text}, version).version
+    assert _stored(saved.draft_id).saved_version == 3
+
+    def bodies() -> list[str]:
+        return sorted(_text(m).strip() for m in _on_server(phone))
+
+    assert wait_for(lambda: bodies() == ["three"], what="one copy")
+    # Another client marks a message of its own \\Deleted, to expunge later.
+    phone.append("Drafts", b"Subject: theirs\r\n\r\nTheirs.\r\n")
+    phone.select_folder("Drafts")
+    [theirs] = phone.search(["SUBJECT", "theirs"])
+    phone.add_flags([theirs], [b"\\Deleted"])
+
+    drafts.save(account, saved.draft_id, {"body": "four\n"}, version)
+    row = _stored(saved.draft_id)
+
+    phone.select_folder("Drafts", readonly=True)
+    flags = {
+        uid: d[b"FLAGS"]
+        for uid, d in phone.fetch(phone.search(["ALL"]), ["FLAGS"]).items()
+    }
+    assert b"\\Deleted" in flags[theirs]  # still there, for its client to expunge
+    assert b"\\Deleted" not in flags[row.uid]
+    assert sorted(u for u, f in flags.items() if b"\\Deleted" not in f) == [row.uid]
