@@ -194,14 +194,15 @@ function start(form) {
     }, WATCH_MS);
   }
 
-  form.addEventListener("input", () => {
+  // While saving waits for the user (a conflict, a lost session), what
+  // they type is kept in the browser instead.
+  function changed() {
     dirty = true;
-    schedule();
-  });
-  form.addEventListener("change", () => {
-    dirty = true;
-    schedule();
-  });
+    if (blocked) keep();
+    else schedule();
+  }
+  form.addEventListener("input", changed);
+  form.addEventListener("change", changed);
   form.addEventListener("submit", (event) => {
     clearTimeout(timer);
     // A first save still on its way: send once the draft has its id, so
@@ -225,7 +226,11 @@ function start(form) {
 
   // Leaving the page: what was typed since the last save goes now.
   function leave() {
-    if (!dirty || sending || blocked) return;
+    if (!dirty || sending) return;
+    if (blocked) {
+      keep();
+      return;
+    }
     dirty = false;
     const data = formData(false);
     if (inFlight) {

@@ -231,6 +231,10 @@ def _store_once(row: Draft) -> Stored:
         return _fail(row, version, "quota", exc)
     except FolderMissing as exc:
         return _fail(row, version, "folder", exc)
+    except ImapError as exc:
+        if exc.retryable:
+            raise  # the task tries again; the sweep after that
+        return _fail(row, version, "server", exc)  # a refused APPEND, say
     # Another program replaced or deleted the copy: the user hears of it.
     replaced = token != row.token
     Draft.objects.filter(id=row.id, saved_version__lt=version).update(
