@@ -186,3 +186,19 @@ def test_leaving_the_page_at_once_still_saves_what_was_typed(
     assert copy["Subject"] == "Quick note"
     row = Draft.objects.get(account=account)
     assert row.fields["body"] == "Typed just before leaving."
+
+
+def test_a_full_mailbox_is_said_and_the_text_stays(
+    live_app: str, page: Page, make_imap_user
+):
+    account = _account(make_imap_user(quota_mb=1))
+    _sign_in(page, live_app, account)
+    page.goto(f"{live_app}/mail/{account.id}/compose/")
+    text = "A long report. " * 100_000  # 1.5 MB, over the 1 MB quota
+
+    page.fill("#compose-body", text)
+
+    expect(_note(page)).to_contain_text("your mailbox is full", timeout=20_000)
+    assert page.input_value("#compose-body") == text
+    kept = page.evaluate(f"localStorage.getItem('webmail.draft.{account.id}')")
+    assert kept is not None and "A long report." in kept
