@@ -45,7 +45,7 @@ STOP_GRACE = 0.5
 # Unix socket paths are limited to 108 bytes; Dovecot's longest one under
 # base_dir adds about 30.
 MAX_BASE_DIR = 75
-VARIANTS = ("full", "reduced", "prefixed")
+VARIANTS = ("full", "reduced", "prefixed", "no-uidplus")
 # The full and reduced servers create these folders for every user.
 SPECIAL_MAILBOXES = """\
   mailbox Drafts {
@@ -213,7 +213,10 @@ class DovecotServer:
 
     def _write_config(self) -> None:
         full = self.variant == "full"
-        capability = "" if full else f"imap_capability = {REDUCED_CAPABILITY}"
+        offered = REDUCED_CAPABILITY
+        if self.variant == "no-uidplus":  # as some older servers: no UID EXPUNGE
+            offered = offered.replace(" UIDPLUS", "")
+        capability = "" if full else f"imap_capability = {offered}"
         values = {
             "INSTANCE_NAME": "webmail-"
             + hashlib.sha1(  # noqa: S324 - a label
@@ -501,7 +504,8 @@ def start_dovecot(
     MOVE, COMPRESS=DEFLATE, ...) with "/" as hierarchy separator; "reduced"
     hides those extensions and uses ".", like Courier; "prefixed" is
     "reduced" with the personal folders under "INBOX." and no special
-    folders made for the user (Courier's and old Cyrus's layout). quota_mb is the
+    folders made for the user (Courier's and old Cyrus's layout);
+    "no-uidplus" is "reduced" without UIDPLUS. quota_mb is the
     default per-user quota. allow_plaintext_auth permits LOGIN on the plain
     port before STARTTLS. tls_dir holds the CA and server certificate
     (made there if missing; default workdir/tls): pass the same one to

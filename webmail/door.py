@@ -39,6 +39,7 @@ SEARCH = "webmail.account.search"
 FORGET = "webmail.account.forget"
 STREAM_PARTS = "webmail.account.stream_parts"
 SEND_MESSAGE = "webmail.account.send_message"
+SAVE_DRAFT = "webmail.account.save_draft"
 SWEEP_OUTBOX = "webmail.sweep_outbox"
 REAP_CONNECTIONS = "webmail.reap_connections"
 REAP_SHARD = "webmail.reap_shard"
@@ -120,6 +121,11 @@ def send_message(account_id: int, outgoing_id: int) -> bool:
 def apply_retention(account_id: int) -> bool:
     """Ask the account's worker to apply its retention rules that are due."""
     return _ask(APPLY_RETENTION, account_id)
+
+
+def save_draft(account_id: int, draft_id: int) -> bool:
+    """Ask the account's worker to store a draft's latest version in Drafts."""
+    return _ask(SAVE_DRAFT, account_id, draft_id)
 
 
 def keep_watching(account_id: int) -> bool:

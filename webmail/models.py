@@ -519,3 +519,60 @@ class RetentionRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule_id}: {self.messages} messages ({self.outcome})"
+
+
+class Draft(models.Model):
+    """A message being written: its latest text, kept until it is sent or dropped.
+
+    The compose page saves here (webmail/mail/drafts.py), each save one
+    conditional update that raises ``version``; the account's worker then
+    APPENDs the latest version to the Drafts folder and removes the copy
+    before it (webmail/engine/drafts.py), and records that version as
+    ``saved_version``. Saves that come while it works are stored together
+    in its next APPEND. ``token`` goes into every copy's X-Webmail-Draft
+    header, so that the worker finds each copy it made, even one a killed
+    worker left behind. A draft sent as an OutgoingMessage (``sent_with``)
+    stays until that message is sent; then it is ``discarded``, and the
+    worker removes its copies, then the row.
+    """
+
+    account = models.ForeignKey(
+        MailAccount, on_delete=models.CASCADE, related_name="drafts"
+    )
+    token = models.CharField(max_length=40, unique=True)
+    # What the form holds, as typed: to, cc, bcc, subject, body, identity,
+    # in_reply_to, references, original.
+    fields = models.JSONField(default=dict)
+    version = models.PositiveIntegerField(default=1)
+    saved_version = models.PositiveIntegerField(default=0)
+    # The copy on the server (None: none yet, or opened from it in the cache).
+    folder = models.ForeignKey(
+        Folder, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    uid = models.BigIntegerField(null=True, blank=True)
+    # The message it was sent as: once that is sent, the draft goes.
+    sent_with = models.ForeignKey(
+        "OutgoingMessage",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    discarded = models.BooleanField(default=False)
+    # Why the last version could not be stored ("quota", "folder", "server").
+    error_kind = models.CharField(max_length=20, blank=True)
+    error_detail = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(db_default=Now())
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["account", "folder", "uid"], name="draft_copy"),
+            models.Index(fields=["next_attempt_at"], name="draft_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fields.get('subject', '')} (v{self.version})"

@@ -17,6 +17,7 @@ Operator URLs (/manage/) are checked apart: a signed-in non-staff user gets
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -30,6 +31,7 @@ from accounts.models import MailAccount, User, UserSession
 from tests.ui.mail import standard_mailbox
 from webmail.mail import proxy
 from webmail.models import (
+    Draft,
     Folder,
     OperationKind,
     OperationState,
@@ -190,6 +192,15 @@ CASES: dict[str, Case] = {
             "account_id": w.account.id,
             "outgoing_id": OutgoingMessage.objects.create(
                 account=w.account, raw=b"x", envelope_from=w.account.email
+            ).id,
+        }
+    ),
+    "mail_draft_new": Case(account),
+    "mail_draft": Case(
+        lambda w: {
+            "account_id": w.account.id,
+            "draft_id": Draft.objects.create(
+                account=w.account, token=uuid.uuid4().hex
             ).id,
         }
     ),

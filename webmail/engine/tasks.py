@@ -23,6 +23,7 @@ from webmail import door
 from webmail.engine import (
     bodies,
     compose,
+    drafts,
     heartbeat,
     hub,
     outbox,
@@ -40,7 +41,7 @@ from webmail.imap import (
     ServerUnreachable,
     Timeout,
 )
-from webmail.models import Folder
+from webmail.models import Folder, SendState
 from webmail.shared import events, uploads
 from webmail.shared.bodycache import LOAD_FAILED
 from webmail.shared.routing import queue_for
@@ -167,6 +168,9 @@ def send_message(account_id: int, outgoing_id: int) -> None:
     result = compose.send(outgoing_id)
     if result is None:
         return
+    if result.state in (SendState.SENT, SendState.FAILED):
+        for draft_id in drafts.after_send(outgoing_id, result.state == SendState.SENT):
+            door.save_draft(account_id, draft_id)
     if result.flagged:
         _push_now(account_id)
     if result.sent_folder_id is not None:
@@ -175,6 +179,25 @@ def send_message(account_id: int, outgoing_id: int) -> None:
     if user_id is not None:
         event = {"type": events.SENT, "account": account_id, "id": outgoing_id}
         events.publish(user_id, {**event, "state": result.state})
+
+
+@shared_task(name=door.SAVE_DRAFT, bind=True, ignore_result=True, **ACCOUNT_TASK)
+def save_draft(self: Task[Any, Any], account_id: int, draft_id: int) -> None:
+    """Store a draft's latest version in Drafts, or remove a sent one (engine/drafts).
+
+    Safe to run twice: a version already stored is not stored again. What
+    the server refused is on the row for the page; what waiting may cure
+    is retried, and the sweep finds a save whose task was lost.
+    """
+    try:
+        result = drafts.store(draft_id)
+    except ImapError as exc:
+        if isinstance(exc, RETRYABLE):
+            raise
+        _report(account_id, exc)
+        return
+    if result is not None and result.folder_id is not None:
+        door.sync_folder(account_id, result.folder_id)
 
 
 @shared_task(name=door.WATCH, acks_late=True, ignore_result=True)
@@ -286,6 +309,9 @@ def sweep_outbox() -> int:
     # Messages to send whose task was lost, or whose retry is due.
     for account_id, outgoing_id in compose.due():
         count += door.send_message(account_id, outgoing_id)
+    # Drafts whose save was lost with its task, or is due to be tried again.
+    for account_id, draft_id in drafts.due():
+        count += door.save_draft(account_id, draft_id)
     return count
 
 

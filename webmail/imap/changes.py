@@ -94,6 +94,15 @@ class ChangeVerbs(SessionCore):
         self.store_flags(uid_list, ["\\Deleted"])
         self._ok(self._run(Raw(b"UID EXPUNGE"), uid_arg(uid_list)), "expunge")
 
+    def expunge_selected(self) -> None:
+        """EXPUNGE: remove every message of the folder marked \\Deleted.
+
+        Only for servers without UIDPLUS, and only once the caller has made
+        sure that no other client's messages are marked.
+        """
+        self._need_selected()
+        self._ok(self._run(Raw(b"EXPUNGE")), "expunge")
+
     def append(
         self,
         folder: str,

@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from webmail.mail import compose
+from webmail.mail import compose, drafts
 from webmail.mime.compose import ComposeError, Outgoing, Recipient, parse_recipients
 from webmail.views import attachments
 from webmail.views.layout import account_or_404
@@ -41,6 +41,22 @@ def _start(request: HttpRequest, account: Any) -> compose.Start:
         return compose.start_new(account)
     mode, folder_id, uid = reference
     return compose.start_reply(account, folder_id, uid, mode)
+
+
+def _opened_draft(request: HttpRequest, account: Any) -> drafts.Opened | None:
+    """The draft the form edits: ?edit=<draft id>, or ?draft=<folder id>:<uid>."""
+    edit = request.GET.get("edit") or ""
+    if edit:
+        if not edit.isdigit():
+            raise Http404("No such draft.")
+        return drafts.start_from_row(account, int(edit))
+    value = request.GET.get("draft") or ""
+    if not value:
+        return None
+    folder_id, _, uid = value.partition(":")
+    if not (folder_id.isdigit() and uid.isdigit()):
+        raise Http404("No such message.")
+    return drafts.start_from_message(account, int(folder_id), int(uid))
 
 
 def _number(request: HttpRequest, name: str) -> int | None:
@@ -105,6 +121,7 @@ def compose_view(request: HttpRequest, account_id: int) -> HttpResponse:
                 files.uploads,
                 files.forward_parts,
             )
+            drafts.sent_as(account, _number(request, "draft"), row)
             return redirect("mail_outgoing", account.id, row.id)
         context = {
             **values,
@@ -112,16 +129,19 @@ def compose_view(request: HttpRequest, account_id: int) -> HttpResponse:
             "in_reply_to": request.POST.get("in_reply_to", ""),
             "references": request.POST.get("references", ""),
             "identity_id": _number(request, "identity"),
+            "draft_id": _number(request, "draft"),
+            "draft_version": _number(request, "draft_version"),
             "errors": errors,
             **attachments.form_context(request, account),
         }
         return _form(request, account, context, status=400)
-    start = _start(request, account)
+    opened = _opened_draft(request, account)
+    start = opened.start if opened else _start(request, account)
     original = start.original
     context = {
         "to": start.to,
         "cc": start.cc,
-        "bcc": "",
+        "bcc": opened.bcc if opened else "",
         "subject": start.subject,
         "body": start.text,
         "original": (
@@ -130,6 +150,8 @@ def compose_view(request: HttpRequest, account_id: int) -> HttpResponse:
         "in_reply_to": start.in_reply_to,
         "references": " ".join(start.references),
         "identity_id": start.identity_id,
+        "draft_id": opened.draft_id if opened else None,
+        "draft_version": opened.version if opened else None,
         "errors": [],
         **attachments.form_context(request, account, start.attachments),
     }
@@ -144,6 +166,8 @@ def _form(
         "account": account,
         "identities": compose.identities_of(account),
         "action": reverse("mail_compose", args=[account.id]),
+        "drafts_url": reverse("mail_draft_new", args=[account.id]),
+        "login_url": reverse("login"),
         "back_url": reverse("mail_account", args=[account.id]),
     }
     return render(request, "webmail/compose.html", context, status=status)

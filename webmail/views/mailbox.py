@@ -168,6 +168,8 @@ def _open(
     view.reply_url = f"{write}?{urlencode({'reply': ref})}"
     view.reply_all_url = f"{write}?{urlencode({'reply_all': ref})}"
     view.forward_url = f"{write}?{urlencode({'forward': ref})}"
+    if message.draft or folder.special_use.lower() == "\\drafts":
+        view.edit_url = f"{write}?{urlencode({'draft': ref})}"
     return view
 
 

@@ -242,6 +242,8 @@ class MessageView:
     reply_url: str = ""
     reply_all_url: str = ""
     forward_url: str = ""
+    # A draft: the compose page editing it.
+    edit_url: str = ""
     # Set when the message is to be marked read after seen_after seconds
     # open (the user's setting): the reading pane's script posts there.
     seen_url: str = ""

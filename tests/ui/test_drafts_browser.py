@@ -1,0 +1,204 @@
+"""Drafts in a real browser: Chromium, uvicorn, the worker and Dovecot together."""
+
+from __future__ import annotations
+
+import email
+from email import policy
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from accounts.models import MailAccount
+from devtools.smtp_server import SmtpServer
+from tests.engine.conftest import (  # noqa: F401 (fixtures)
+    account_for,
+    engine_env,
+    engine_settings,
+    wait_for,
+    worker,
+)
+from tests.fixtures.servers import SUBMISSION_LOGIN, ImapUser
+from tests.ui.conftest import PASSWORD
+from webmail.models import Draft
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.usefixtures("worker"),
+]
+
+STORED = "Draft saved in Drafts."
+
+
+def _account(imap_user: ImapUser) -> MailAccount:
+    account = account_for(imap_user)
+    account.user.set_password(PASSWORD)
+    account.user.save()
+    return account
+
+
+def _sign_in(page: Page, base: str, account: MailAccount, then: str = "") -> None:
+    page.goto(f"{base}/accounts/login/{'?next=' + then if then else ''}")
+    page.fill('input[name="username"]', account.user.username)
+    page.fill('input[name="password"]', PASSWORD)
+    page.click('button[type="submit"]')
+    page.wait_for_load_state()
+
+
+def _drafts_on_server(phone) -> list[email.message.EmailMessage]:
+    phone.select_folder("Drafts", readonly=True)
+    uids = phone.search(["ALL"])
+    fetched = phone.fetch(uids, ["RFC822"]) if uids else {}
+    return [
+        email.message_from_bytes(d[b"RFC822"], policy=policy.default)
+        for d in fetched.values()
+    ]
+
+
+def _note(page: Page):
+    return page.locator("#draft-status [data-draft-note]")
+
+
+def test_a_draft_written_in_one_browser_opens_in_another(
+    live_app: str,
+    browser: Browser,
+    imap_user: ImapUser,
+    other_device,
+    submission_outbox: SmtpServer,
+):
+    account = _account(imap_user)
+    account.smtp_host = submission_outbox.host
+    account.smtp_port = submission_outbox.port
+    account.smtp_security = "starttls"
+    account.smtp_username, account.smtp_password = SUBMISSION_LOGIN
+    account.save()
+    phone = other_device(imap_user)
+    laptop = browser.new_context().new_page()
+    _sign_in(laptop, live_app, account)
+    laptop.goto(f"{live_app}/mail/{account.id}/compose/")
+    laptop.fill("#compose-to", "Carol <carol@example.org>")
+    laptop.fill("#compose-subject", "Plans for Monday")
+    laptop.fill("#compose-body", "First the budget, then lunch.")
+
+    expect(_note(laptop)).to_have_text(STORED, timeout=20_000)
+    [copy] = wait_for(lambda: _drafts_on_server(phone), what="the draft")
+    assert copy["Subject"] == "Plans for Monday"
+
+    row = Draft.objects.get(account=account)
+    tablet = browser.new_context().new_page()
+    _sign_in(tablet, live_app, account)
+    tablet.goto(f"{live_app}/mail/{account.id}/{row.folder_id}/{row.uid}/")
+    tablet.click('[data-action="edit-draft"]')
+
+    expect(tablet.locator("#compose-to")).to_have_value("Carol <carol@example.org>")
+    expect(tablet.locator("#compose-subject")).to_have_value("Plans for Monday")
+    expect(tablet.locator("#compose-body")).to_have_value(
+        "First the budget, then lunch."
+    )
+    # Sending it from there takes it out of Drafts.
+    tablet.click('[data-action="send"]')
+    expect(tablet.locator("body")).to_contain_text("Plans for Monday")
+    wait_for(lambda: submission_outbox.messages, what="the message sent")
+    wait_for(lambda: not _drafts_on_server(phone), what="Drafts to be empty")
+    laptop.context.close()
+    tablet.context.close()
+
+
+def test_two_tabs_editing_one_draft_are_told_and_may_keep_theirs(
+    live_app: str, browser: Browser, imap_user: ImapUser, other_device
+):
+    account = _account(imap_user)
+    context = browser.new_context()
+    first = context.new_page()
+    _sign_in(first, live_app, account)
+    first.goto(f"{live_app}/mail/{account.id}/compose/")
+    first.fill("#compose-subject", "Shared")
+    first.fill("#compose-body", "Version from the start.")
+    expect(_note(first)).to_have_text(STORED, timeout=20_000)
+    draft_id = Draft.objects.get(account=account).id
+    second = context.new_page()
+    second.goto(f"{live_app}/mail/{account.id}/compose/?edit={draft_id}")
+
+    first.fill("#compose-body", "Written in the first tab.")
+    expect(_note(first)).to_have_text(STORED, timeout=20_000)
+    second.fill("#compose-body", "Written in the second tab.")
+
+    expect(_note(second)).to_contain_text("changed in another window", timeout=10_000)
+    assert Draft.objects.get(id=draft_id).fields["body"] == "Written in the first tab."
+    second.click('[data-action="keep-mine"]')
+    expect(_note(second)).to_have_text(STORED, timeout=20_000)
+    assert Draft.objects.get(id=draft_id).fields["body"] == "Written in the second tab."
+    phone = other_device(imap_user)
+    [copy] = wait_for(lambda: _drafts_on_server(phone), what="one copy")
+    assert "second tab" in copy.get_body().get_content()
+    context.close()
+
+
+def test_text_written_as_the_session_ended_is_kept_and_offered_back(
+    live_app: str, browser: Browser, imap_user: ImapUser, other_device
+):
+    account = _account(imap_user)
+    context = browser.new_context()
+    page = context.new_page()
+    _sign_in(page, live_app, account)
+    page.goto(f"{live_app}/mail/{account.id}/compose/")
+    # The session ends (it expired, or the user signed out in another tab).
+    kept_cookies = [c for c in context.cookies() if c["name"] != "sessionid"]
+    context.clear_cookies()
+    context.add_cookies(kept_cookies)
+
+    page.fill("#compose-subject", "Long letter")
+    page.fill("#compose-body", "Three hours of careful writing.")
+
+    expect(_note(page)).to_contain_text("Your session has ended", timeout=10_000)
+    assert not Draft.objects.filter(account=account).exists()
+    page.click('[data-action="sign-in-again"]')
+    page.fill('input[name="username"]', account.user.username)
+    page.fill('input[name="password"]', PASSWORD)
+    page.click('button[type="submit"]')
+
+    expect(page.locator('[data-action="restore-kept"]')).to_be_visible()
+    expect(page.locator("#compose-body")).to_have_value("")
+    page.click('[data-action="restore-kept"]')
+    expect(page.locator("#compose-body")).to_have_value(
+        "Three hours of careful writing."
+    )
+    expect(_note(page)).to_have_text(STORED, timeout=20_000)
+    phone = other_device(imap_user)
+    [copy] = wait_for(lambda: _drafts_on_server(phone), what="the draft")
+    assert copy["Subject"] == "Long letter"
+    context.close()
+
+
+def test_leaving_the_page_at_once_still_saves_what_was_typed(
+    live_app: str, page: Page, imap_user: ImapUser, other_device
+):
+    account = _account(imap_user)
+    _sign_in(page, live_app, account)
+    page.goto(f"{live_app}/mail/{account.id}/compose/")
+    page.fill("#compose-subject", "Quick note")
+    page.fill("#compose-body", "Typed just before leaving.")
+
+    page.goto(f"{live_app}/mail/{account.id}/folders/")  # before the autosave
+
+    phone = other_device(imap_user)
+    [copy] = wait_for(lambda: _drafts_on_server(phone), what="the draft")
+    assert copy["Subject"] == "Quick note"
+    row = Draft.objects.get(account=account)
+    assert row.fields["body"] == "Typed just before leaving."
+
+
+def test_a_full_mailbox_is_said_and_the_text_stays(
+    live_app: str, page: Page, make_imap_user
+):
+    account = _account(make_imap_user(quota_mb=1))
+    _sign_in(page, live_app, account)
+    page.goto(f"{live_app}/mail/{account.id}/compose/")
+    text = "A long report. " * 100_000  # 1.5 MB, over the 1 MB quota
+
+    page.fill("#compose-body", text)
+
+    expect(_note(page)).to_contain_text("your mailbox is full", timeout=20_000)
+    assert page.input_value("#compose-body") == text
+    kept = page.evaluate(f"localStorage.getItem('webmail.draft.{account.id}')")
+    assert kept is not None and "A long report." in kept

@@ -1,0 +1,254 @@
+"""The page side of drafts: save what the user is writing, reopen a draft.
+
+``save`` records the form's latest text on a Draft row (webmail.models)
+and, after the commit and once the page has its answer, asks the
+account's worker to store it in the Drafts folder (door.save_draft;
+webmail/engine/drafts.py does it). A save names the version the tab last
+knew: if another tab or device saved the draft since, nothing is written
+and the caller hears of the conflict, unless it asks to overwrite.
+
+A draft opens for editing from its row (``start_from_row``: the same
+webmail on any device) or from a message in the Drafts folder
+(``start_from_message``: one another mail program wrote, too), which gets
+a row of its own. A draft sent (``sent_as``) is removed once it has gone.
+
+Callers pass an account they got through accounts.access (the user's own).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from accounts.models import MailAccount
+from webmail import door
+from webmail.after_response import run_after_response
+from webmail.mail.bodies import open_message
+from webmail.mail.compose import Original, Start, _formatted, _pairs
+from webmail.mime.text import html_to_text
+from webmail.models import Draft, Message, OutgoingMessage
+
+FIELDS = ("to", "cc", "bcc", "subject", "body", "identity")
+THREADING = ("in_reply_to", "references", "original")
+# A draft's text is cut here rather than refused: about 2 MB of typing.
+MAX_FIELD = 2_000_000
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What a save did: the draft's id and version now, or why nothing was saved."""
+
+    draft_id: int
+    version: int
+    conflict: bool = False  # another tab or device saved a later version
+    gone: bool = False  # the draft was sent or dropped meanwhile
+
+
+def _ask_worker(account_id: int, draft_id: int) -> None:
+    ask = partial(door.save_draft, account_id, draft_id)
+    transaction.on_commit(lambda: run_after_response(ask))
+
+
+def clean_fields(values: dict[str, str]) -> dict[str, str]:
+    """The form's fields a draft keeps, as strings of a sane length."""
+    return {name: str(values.get(name, ""))[:MAX_FIELD] for name in FIELDS + THREADING}
+
+
+def save(
+    account: MailAccount,
+    draft_id: int | None,
+    fields: dict[str, str],
+    base_version: int | None,
+    force: bool = False,
+) -> Saved:
+    """Record the form's text as the draft's next version.
+
+    Without draft_id a new draft is made. base_version is the version the
+    tab last saved or loaded; a later one on the row is a conflict, unless
+    force. Raises Http404 for a draft that is not the account's.
+    """
+    fields = clean_fields(fields)
+    with transaction.atomic():
+        if draft_id is None:
+            row = Draft.objects.create(
+                account=account, token=secrets.token_hex(16), fields=fields
+            )
+            _ask_worker(account.id, row.id)
+            return Saved(row.id, row.version)
+        rows = Draft.objects.filter(
+            id=draft_id, account=account, discarded=False, sent_with=None
+        )
+        if not force:
+            rows = rows.filter(version=base_version or 0)
+        changed = rows.update(
+            fields=fields,
+            version=F("version") + 1,
+            error_kind="",
+            error_detail="",
+            attempts=0,
+            next_attempt_at=timezone.now(),
+            updated_at=timezone.now(),
+        )
+        if changed and not force and base_version is not None:
+            _ask_worker(account.id, draft_id)
+            return Saved(draft_id, base_version + 1)
+        found = (
+            Draft.objects.filter(id=draft_id, account=account)
+            .values_list("version", "discarded", "sent_with")
+            .first()
+        )
+        if found is None:
+            raise Http404("No such draft.")
+        version, discarded, sent_with = found
+        discarded = discarded or sent_with is not None
+        if changed:
+            _ask_worker(account.id, draft_id)
+            return Saved(draft_id, version)
+        return Saved(draft_id, version, conflict=not discarded, gone=discarded)
+
+
+def draft_for(account: MailAccount, draft_id: int) -> Draft:
+    """The account's draft with this id, or 404."""
+    row = Draft.objects.filter(id=draft_id, account=account).first()
+    if row is None:
+        raise Http404("No such draft.")
+    return row
+
+
+def state_of(row: Draft) -> dict[str, Any]:
+    """What the page shows of a draft: whether its last version is on the server."""
+    state: dict[str, Any] = {
+        "id": row.id,
+        "version": row.version,
+        "saved": row.saved_version >= row.version,
+        "gone": row.discarded or row.sent_with_id is not None,
+    }
+    if row.error_kind:
+        state["error"] = error_text(row.error_kind)
+    return state
+
+
+def error_text(kind: str) -> str:
+    """Why a draft could not be stored, in the user's words."""
+    if kind == "replaced":
+        return gettext(
+            "Another program changed or deleted this draft since you opened it."
+            " Your version was saved beside it in Drafts."
+        )
+    if kind == "quota":
+        return gettext(
+            "The draft could not be saved: your mailbox is full. Your text is"
+            " kept in this window; delete some mail, or send it."
+        )
+    return gettext(
+        "The draft could not be saved on the mail server yet; it will be tried"
+        " again. Your text is kept in this window."
+    )
+
+
+def sent_as(
+    account: MailAccount, draft_id: int | None, outgoing: OutgoingMessage
+) -> None:
+    """The draft is being sent as outgoing; the worker removes it once it is sent.
+
+    Until then it stays in Drafts, and if sending fails for good it is
+    the user's to edit again.
+    """
+    if draft_id is not None:
+        Draft.objects.filter(id=draft_id, account=account).update(sent_with=outgoing)
+
+
+# Opening a draft ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A draft to edit: the form's start, and the draft's id and version."""
+
+    start: Start
+    bcc: str
+    draft_id: int
+    version: int
+
+
+def _original(value: str) -> Original | None:
+    parts = value.split(":")
+    if len(parts) != 3 or not (parts[0].isdigit() and parts[1].isdigit()):
+        return None
+    return Original(int(parts[0]), int(parts[1]), parts[2])
+
+
+def _opened(row: Draft) -> Opened:
+    fields = row.fields
+    identity = str(fields.get("identity", ""))
+    start = Start(
+        to=fields.get("to", ""),
+        cc=fields.get("cc", ""),
+        subject=fields.get("subject", ""),
+        text=fields.get("body", ""),
+        original=_original(fields.get("original", "")),
+        in_reply_to=fields.get("in_reply_to", ""),
+        references=tuple(fields.get("references", "").split()),
+        identity_id=int(identity) if identity.isdigit() else None,
+    )
+    return Opened(start, fields.get("bcc", ""), row.id, row.version)
+
+
+def start_from_row(account: MailAccount, draft_id: int) -> Opened:
+    """Open the account's draft with this id, or 404 (also once it was sent)."""
+    row = draft_for(account, draft_id)
+    if row.discarded or row.sent_with_id is not None:
+        raise Http404("No such draft.")
+    return _opened(row)
+
+
+def start_from_message(account: MailAccount, folder_id: int, uid: int) -> Opened:
+    """Open a message of a folder as a draft, with the draft row it belongs to.
+
+    A copy the webmail stored opens from its row (everything the form held,
+    Bcc too); another program's draft gets a row now, from the cache's
+    envelope and its text, so that saving it replaces that message.
+    """
+    message = (
+        Message.objects.filter(folder_id=folder_id, folder__account=account, uid=uid)
+        .select_related("folder")
+        .first()
+    )
+    if message is None:
+        raise Http404("No such message.")
+    row = Draft.objects.filter(
+        account=account, folder_id=folder_id, uid=uid, discarded=False
+    ).first()
+    if row is not None:
+        return _opened(row)
+    body = open_message(account, message.folder, message)
+    text = body.text or (html_to_text(body.html) if body.html else "")
+    fields = clean_fields(
+        {
+            "to": _formatted(_pairs(message.to)),
+            "cc": _formatted(_pairs(message.cc)),
+            "subject": message.subject,
+            "body": text,
+            "in_reply_to": message.in_reply_to,
+            "references": message.references,
+        }
+    )
+    with transaction.atomic():
+        row = Draft.objects.create(
+            account=account,
+            token=secrets.token_hex(16),
+            fields=fields,
+            # It is on the server as it is: nothing to store until edited.
+            saved_version=1,
+            folder_id=folder_id,
+            uid=uid,
+        )
+    return _opened(row)
