@@ -39,6 +39,7 @@ SEARCH = "webmail.account.search"
 FORGET = "webmail.account.forget"
 STREAM_PARTS = "webmail.account.stream_parts"
 SEND_MESSAGE = "webmail.account.send_message"
+COLLECT_ADDRESSES = "webmail.account.collect_addresses"
 SWEEP_OUTBOX = "webmail.sweep_outbox"
 REAP_CONNECTIONS = "webmail.reap_connections"
 REAP_SHARD = "webmail.reap_shard"
@@ -114,6 +115,11 @@ def prefetch_body(account_id: int, folder_id: int, uid: int) -> bool:
 def send_message(account_id: int, outgoing_id: int) -> bool:
     """Ask the account's worker to submit a recorded message to the SMTP server."""
     return _ask(SEND_MESSAGE, account_id, outgoing_id)
+
+
+def collect_addresses(account_id: int) -> bool:
+    """Ask the account's worker to collect the addresses of newly cached mail."""
+    return _ask(COLLECT_ADDRESSES, account_id)
 
 
 def keep_watching(account_id: int) -> bool:

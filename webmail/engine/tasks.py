@@ -21,6 +21,7 @@ from django.db import close_old_connections, connections
 from accounts.models import MailAccount
 from webmail import door
 from webmail.engine import (
+    addresses,
     bodies,
     compose,
     heartbeat,
@@ -40,7 +41,7 @@ from webmail.imap import (
     ServerUnreachable,
     Timeout,
 )
-from webmail.models import Folder
+from webmail.models import Folder, SendState
 from webmail.shared import events
 from webmail.shared.bodycache import LOAD_FAILED
 from webmail.shared.routing import queue_for
@@ -167,6 +168,8 @@ def send_message(account_id: int, outgoing_id: int) -> None:
     result = compose.send(outgoing_id)
     if result is None:
         return
+    if result.state == SendState.SENT:
+        addresses.collect_sent(outgoing_id)
     if result.flagged:
         _push_now(account_id)
     if result.sent_folder_id is not None:
@@ -175,6 +178,12 @@ def send_message(account_id: int, outgoing_id: int) -> None:
     if user_id is not None:
         event = {"type": events.SENT, "account": account_id, "id": outgoing_id}
         events.publish(user_id, {**event, "state": result.state})
+
+
+@shared_task(name=door.COLLECT_ADDRESSES, acks_late=True, ignore_result=True)
+def collect_addresses(account_id: int) -> None:
+    """Count the addresses of the account's newly cached mail (engine/addresses.py)."""
+    addresses.collect_from_cache(account_id)
 
 
 @shared_task(name=door.WATCH, acks_late=True, ignore_result=True)
