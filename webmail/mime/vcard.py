@@ -127,8 +127,12 @@ def read_vcards(data: bytes) -> list[Card]:
             inside, name, family_name, emails = True, "", "", []
         elif prop == "END" and inside:
             inside = False
+            # FN is required, so a card without a name has its address there.
+            shown = name or family_name
+            if shown.casefold() in (e.casefold() for e in emails):
+                shown = ""
             if emails:
-                cards.append(Card(name or family_name, tuple(emails)))
+                cards.append(Card(shown, tuple(emails)))
         elif not inside:
             continue
         elif prop == "FN":
