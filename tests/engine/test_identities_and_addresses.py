@@ -68,7 +68,7 @@ def test_a_reply_goes_out_as_the_identity_the_original_was_sent_to(
         name="アリス",
         email="alice.home@example.org",
         reply_to="family@example.org",
-        signature="アリス（自宅）",
+        signature="アリス・自宅",
     )
     phone = other_device(imap_user)
     phone.append("INBOX", _mail("Alice <Alice.Home@example.org>"))
@@ -81,8 +81,8 @@ def test_a_reply_goes_out_as_the_identity_the_original_was_sent_to(
 
     context = form.context
     assert context["identity_id"] == home.id
-    assert "-- \nアリス（自宅）" in context["body"]
-    assert context["body"].index("アリス（自宅）") < context["body"].index("> 月曜日")
+    assert "-- \nアリス・自宅" in context["body"]
+    assert context["body"].index("アリス・自宅") < context["body"].index("> 月曜日")
     sent = client.post(
         f"/mail/{account.id}/compose/",
         {
@@ -105,7 +105,7 @@ def test_a_reply_goes_out_as_the_identity_the_original_was_sent_to(
     assert message["Reply-To"] == "family@example.org"
     assert message["To"] == "Dana Doe <dana@example.net>"
     text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
-    assert text.startswith("はい、大丈夫です。\n\n-- \nアリス（自宅）\n")
+    assert text.startswith("はい、大丈夫です。\n\n-- \nアリス・自宅\n")
     assert received[0].mail_from == imap_user.address
 
     # Those written to are collected (not the user's own identities).
