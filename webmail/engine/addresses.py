@@ -27,11 +27,18 @@ from django.utils import timezone
 from accounts.models import Identity, MailAccount
 from webmail.models import (
     AddressCollection,
+    AddressKey,
     CollectedAddress,
     Message,
     OutgoingMessage,
 )
-from webmail.shared.addresses import add_ranks, fold, search_text, use_weight
+from webmail.shared.addresses import (
+    add_ranks,
+    fold,
+    prefix_keys,
+    search_text,
+    use_weight,
+)
 
 BATCH = 2000
 # Mail in these folders says nothing of whom the user knows.
@@ -184,3 +191,24 @@ def record_uses(user_id: int, uses: Sequence[Use], own: Collection[str] = ()) ->
             CollectedAddress.objects.bulk_create(
                 new, batch_size=500, ignore_conflicts=True
             )
+        _rebuild_keys(user_id, list(grouped))
+
+
+def _rebuild_keys(user_id: int, keys: list[str]) -> None:
+    """The AddressKey rows of these addresses, anew with their names and ranks."""
+    rows = list(
+        CollectedAddress.objects.filter(user_id=user_id, key__in=keys).values_list(
+            "id", "search", "rank"
+        )
+    )
+    made = [
+        AddressKey(user_id=user_id, collected_id=row_id, key=key, rank=rank)
+        for row_id, search, rank in rows
+        for key in prefix_keys(search)
+    ]
+    ids = [row[0] for row in rows]
+    for start in range(0, len(ids), 500):
+        # _raw_delete: one DELETE, without loading the rows to send signals.
+        gone = AddressKey.objects.filter(collected_id__in=ids[start : start + 500])
+        gone._raw_delete(gone.db)
+    AddressKey.objects.bulk_create(made, batch_size=1000)

@@ -3,8 +3,12 @@
 Autocomplete matches the start of the address or of any word of the name.
 Each row keeps a ``search`` text of its folded address and name words, each
 after a space, so that one ``LIKE '% typed%'`` finds both. Folding is NFKC
-and casefold: a full-width "Taro" typed through an input method finds
-"taro", and a name written without spaces ("山田太郎") is also kept whole.
+and casefold: a full-width "TARO" typed through an input method (U+FF34...) finds
+"Taro", and a name written without spaces ("山田太郎") is also kept whole.
+Collected addresses also have their words' first one to three characters
+in AddressKey, with their rank, so that the best-ranked rows for any
+typing are read from one index: the search text only narrows those that
+share a key when more than three characters were typed.
 
 A collected address's rank sums 2^(t / HALF_LIFE) over the times t it was
 used: each use counts, and a use HALF_LIFE older counts half as much. All
@@ -21,6 +25,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 HALF_LIFE = timedelta(days=30)
+MAX_SEARCH = 600
+KEY_LENGTH = 3
 _EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 _WORD_BREAKS = re.compile(r"[\s,.;:()<>\"'/\\|\[\]{}・･　]+")
 
@@ -36,7 +42,23 @@ def search_text(address: str, name: str) -> str:
     if len(words) > 1:
         words.append("".join(words))
     seen: dict[str, None] = dict.fromkeys([fold(address), *words])
-    return "".join(" " + word for word in seen)
+    # Short enough for any database's index entry (PostgreSQL's btree: 2,704 bytes).
+    return "".join(" " + word for word in seen)[:MAX_SEARCH]
+
+
+def prefix_keys(search: str) -> set[str]:
+    """The starts, 1 to KEY_LENGTH characters, of the words of a search text."""
+    return {
+        word[:length]
+        for word in search.split(" ")
+        if word
+        for length in range(1, KEY_LENGTH + 1)
+    }
+
+
+def typed_key(typed: str) -> str:
+    """The key of the rows that typed text may match."""
+    return fold(typed)[:KEY_LENGTH]
 
 
 def typed_pattern(typed: str) -> str:
