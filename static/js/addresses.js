@@ -264,6 +264,7 @@ class AddressField {
 
   close() {
     this.list.hidden = true;
+    this.list.replaceChildren();
     this.suggestions = [];
     this.active = -1;
     this.input.setAttribute("aria-expanded", "false");
