@@ -37,9 +37,12 @@ def people(alice: User) -> None:
 
 
 def _chips(page: Page, field: str) -> list[str]:
-    return page.locator(f"#compose-{field}").locator(
-        "xpath=.."
-    ).locator(".chip").evaluate_all("chips => chips.map(c => c.dataset.value)")
+    return (
+        page.locator(f"#compose-{field}")
+        .locator("xpath=..")
+        .locator(".chip")
+        .evaluate_all("chips => chips.map(c => c.dataset.value)")
+    )
 
 
 def test_typing_offers_addresses_and_keys_make_chips(
