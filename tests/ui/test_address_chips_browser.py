@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from accounts.models import User
+from accounts.models import Identity, User
 from tests.ui.mail import account_of, standard_mailbox
 from tests.ui.test_browser import sign_in
 from webmail.engine.addresses import Use, record_uses
@@ -94,3 +94,29 @@ def test_typing_offers_addresses_and_keys_make_chips(
     assert sent["To"] == "山田 花子 <hanako@example.jp>, bob@example.org"
     assert sent["Cc"] == "山田 花子 <hanako@example.jp>"
     assert sorted(row.recipients) == ["bob@example.org", "hanako@example.jp"]
+
+
+def test_choosing_another_identity_swaps_the_signature(
+    page: Page, live_app: str, alice: User
+):
+    standard_mailbox(alice)
+    account = account_of(alice)
+    Identity.objects.create(
+        account=account,
+        email="alice@example.org",
+        signature="Alice, Work Inc.",
+        is_default=True,
+    )
+    home = Identity.objects.create(
+        account=account, name="アリス", email="alice@home.example", signature="アリス"
+    )
+    sign_in(page, live_app)
+    page.goto(f"{live_app}/mail/{account.id}/compose/")
+    body = page.locator("#compose-body")
+    expect(body).to_have_value("\n\n-- \nAlice, Work Inc.")
+    body.press("Control+Home")
+    body.press_sequentially("Hello")
+
+    page.select_option("#compose-identity", str(home.id))
+
+    expect(body).to_have_value("Hello\n\n-- \nアリス")
