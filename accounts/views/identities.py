@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -11,12 +13,13 @@ from django.views.decorators.http import require_POST
 
 from accounts import identities
 from accounts.access import get_account_for_user
-from accounts.models import Identity, MailAccount
-from accounts.views.mail import _user
+from accounts.models import Identity, MailAccount, User
 
 
 def _account(request: HttpRequest, account_id: int) -> MailAccount:
-    return get_account_for_user(_user(request), account_id)
+    user: Any = request.user
+    assert isinstance(user, User)
+    return get_account_for_user(user, account_id)
 
 
 @login_required
