@@ -10,7 +10,13 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.ui.mail import account_of, add_folder, add_message
-from webmail.engine.addresses import Use, collect_from_cache, record_uses
+from webmail.engine import addresses as engine_addresses
+from webmail.engine.addresses import (
+    Use,
+    collect_from_cache,
+    more_to_collect,
+    record_uses,
+)
 from webmail.models import CollectedAddress, Contact
 
 pytestmark = pytest.mark.django_db
@@ -220,3 +226,17 @@ def test_a_phones_vcard_21_in_shift_jis_is_read(alice):
 def test_an_import_without_a_file_says_what_to_choose(alice):
     page = _client(alice).post("/mail/contacts/import", follow=True).content.decode()
     assert "Choose a vCard file (.vcf) of at most 5 MB." in page
+
+
+def test_a_large_mailbox_is_collected_a_few_batches_a_run(alice, monkeypatch):
+    account = account_of(alice)
+    inbox = add_folder(account, "INBOX")
+    for uid in range(1, 6):
+        add_message(inbox, uid, "Hi", from_address=f"p{uid}@example.net")
+    monkeypatch.setattr(engine_addresses, "BATCH", 2)
+
+    assert collect_from_cache(account.id, batches=2) == 4
+    assert more_to_collect(account.id)
+    assert collect_from_cache(account.id, batches=2) == 1
+    assert not more_to_collect(account.id)
+    assert CollectedAddress.objects.filter(user=alice).count() == 5

@@ -41,6 +41,7 @@ from webmail.shared.addresses import (
 )
 
 BATCH = 2000
+BATCHES_PER_RUN = 10
 # Mail in these folders says nothing of whom the user knows.
 _SKIPPED_USES = ("\\Junk",)
 
@@ -77,14 +78,18 @@ def _message_uses(row: Mapping[str, Any]) -> Iterable[Use]:
             yield Use(address, name, when)
 
 
-def collect_from_cache(account_id: int) -> int:
-    """Count the addresses of the account's newly cached mail; return messages read."""
+def collect_from_cache(account_id: int, batches: int = BATCHES_PER_RUN) -> int:
+    """Count the addresses of the account's newly cached mail; return messages read.
+
+    Reads at most this many batches, so that a task stays well inside its
+    time limit; ``more_to_collect`` says whether to queue another.
+    """
     account = MailAccount.objects.filter(id=account_id).first()
     if account is None:
         return 0
     own = own_addresses(account)
     done = 0
-    while True:
+    for _ in range(batches):
         mark, _ = AddressCollection.objects.get_or_create(account=account)
         rows = list(
             Message.objects.filter(folder__account=account, id__gt=mark.last_message_id)
@@ -116,6 +121,19 @@ def collect_from_cache(account_id: int) -> int:
                 return done  # another run took this batch
             record_uses(account.user_id, uses, own)
         done += len(rows)
+    return done
+
+
+def more_to_collect(account_id: int) -> bool:
+    """Whether the account has cached mail past its collection mark."""
+    mark = (
+        AddressCollection.objects.filter(account_id=account_id)
+        .values_list("last_message_id", flat=True)
+        .first()
+    )
+    return Message.objects.filter(
+        folder__account_id=account_id, id__gt=mark or 0
+    ).exists()
 
 
 def collect_sent(outgoing_id: int) -> None:

@@ -183,7 +183,9 @@ def send_message(account_id: int, outgoing_id: int) -> None:
 @shared_task(name=door.COLLECT_ADDRESSES, acks_late=True, ignore_result=True)
 def collect_addresses(account_id: int) -> None:
     """Count the addresses of the account's newly cached mail (engine/addresses.py)."""
-    addresses.collect_from_cache(account_id)
+    done = addresses.collect_from_cache(account_id)
+    if done and addresses.more_to_collect(account_id):
+        door.collect_addresses(account_id)
 
 
 @shared_task(name=door.WATCH, acks_late=True, ignore_result=True)
