@@ -5,7 +5,7 @@
 
 from django.urls import path
 
-from accounts.views import mail, preferences, security, signin
+from accounts.views import identities, mail, preferences, security, signin
 
 urlpatterns = [
     path("login/", signin.login, name="login"),
@@ -35,5 +35,30 @@ urlpatterns = [
         "mail/<id:account_id>/delete/",
         mail.account_delete,
         name="mail_account_delete",
+    ),
+    path(
+        "mail/<id:account_id>/identities/",
+        identities.identity_list,
+        name="mail_identities",
+    ),
+    path(
+        "mail/<id:account_id>/identities/add/",
+        identities.identity_add,
+        name="mail_identity_add",
+    ),
+    path(
+        "mail/<id:account_id>/identities/<id:identity_id>/",
+        identities.identity_edit,
+        name="mail_identity_edit",
+    ),
+    path(
+        "mail/<id:account_id>/identities/<id:identity_id>/default/",
+        identities.identity_default,
+        name="mail_identity_default",
+    ),
+    path(
+        "mail/<id:account_id>/identities/<id:identity_id>/delete/",
+        identities.identity_delete,
+        name="mail_identity_delete",
     ),
 ]

@@ -40,6 +40,9 @@ FORGET = "webmail.account.forget"
 STREAM_PARTS = "webmail.account.stream_parts"
 SEND_MESSAGE = "webmail.account.send_message"
 SAVE_DRAFT = "webmail.account.save_draft"
+
+
+COLLECT_ADDRESSES = "webmail.account.collect_addresses"
 SWEEP_OUTBOX = "webmail.sweep_outbox"
 REAP_CONNECTIONS = "webmail.reap_connections"
 REAP_SHARD = "webmail.reap_shard"
@@ -126,6 +129,11 @@ def apply_retention(account_id: int) -> bool:
 def save_draft(account_id: int, draft_id: int) -> bool:
     """Ask the account's worker to store a draft's latest version in Drafts."""
     return _ask(SAVE_DRAFT, account_id, draft_id)
+
+
+def collect_addresses(account_id: int) -> bool:
+    """Ask the account's worker to collect the addresses of newly cached mail."""
+    return _ask(COLLECT_ADDRESSES, account_id)
 
 
 def keep_watching(account_id: int) -> bool:

@@ -4,14 +4,18 @@ Folder and Message mirror what the IMAP server holds (never bodies); views
 read them and nothing else. PendingOperation is the durable outbox: a user's
 action is written here in the same transaction that updates the cache, and
 the account's worker applies it on the server (webmail/engine/outbox.py).
+CollectedAddress and Contact are the people the user writes to: the
+ones the mail shows, and the user's own address book.
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import connection, models
 from django.db.models import Case, F, Value, When
 from django.db.models.functions import Coalesce, Lower, Now, NullIf, Substr, Trim
 from django.db.models.lookups import Exact
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import MailAccount
 
@@ -576,3 +580,94 @@ class Draft(models.Model):
 
     def __str__(self) -> str:
         return f"{self.fields.get('subject', '')} (v{self.version})"
+
+
+class CollectedAddress(models.Model):
+    """Someone the user wrote to or heard from, for address autocomplete.
+
+    The worker keeps these (webmail/engine/addresses.py): from the mail a
+    sync brought in and from what the user sent. ``rank`` weighs how often
+    and how recently (webmail/shared/addresses.py); ``search`` holds the
+    address and the words of the name, folded, each after a space.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    address = models.CharField(max_length=255)
+    # The address folded, one row per address and user.
+    key = models.CharField(max_length=255)
+    name = models.CharField(max_length=255, blank=True)
+    count = models.PositiveIntegerField(default=0)
+    last_used = models.DateTimeField()
+    rank = models.FloatField(default=0.0)
+    search = models.TextField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="collected_once"),
+        ]
+        indexes = [
+            models.Index(F("user"), F("rank").desc(), name="collected_rank"),
+        ]
+
+    def __str__(self) -> str:
+        return self.address
+
+
+class AddressKey(models.Model):
+    """The start (1 to 3 characters) of a word of a collected address, with its rank.
+
+    Autocomplete finds the best-ranked addresses a user's typing starts
+    a word of in this table's index alone, however few match: scanning
+    every collected address for a rare prefix took longer.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    collected = models.ForeignKey(
+        CollectedAddress, on_delete=models.CASCADE, related_name="keys"
+    )
+    key = models.CharField(max_length=3)
+    rank = models.FloatField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                F("user"), F("key"), F("rank").desc(), name="address_key_rank"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class AddressCollection(models.Model):
+    """How far the worker has collected addresses from an account's cached mail."""
+
+    account = models.OneToOneField(
+        MailAccount, on_delete=models.CASCADE, related_name="+"
+    )
+    last_message_id = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.last_message_id}"
+
+
+class Contact(models.Model):
+    """An entry of the user's address book: a name and an address."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    name = models.CharField(_("name"), max_length=255, blank=True)
+    email = models.EmailField(_("address"))
+    search = models.TextField()
+
+    class Meta:
+        ordering = ["name", "email", "id"]
+        indexes = [models.Index(fields=["user", "name"], name="contact_user")]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>" if self.name else self.email

@@ -27,10 +27,11 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from accounts.models import MailAccount, User, UserSession
+from accounts.models import Identity, MailAccount, User, UserSession
 from tests.ui.mail import standard_mailbox
 from webmail.mail import proxy
 from webmail.models import (
+    Contact,
     Draft,
     Folder,
     OperationKind,
@@ -127,6 +128,16 @@ def rule(w: World) -> dict[str, Any]:
     return {"account_id": w.account.id, "rule_id": made.id}
 
 
+def identity(w: World) -> dict[str, Any]:
+    made = Identity.objects.create(account=w.account, email="alias@example.org")
+    return {"account_id": w.account.id, "identity_id": made.id}
+
+
+def contact(w: World) -> dict[str, Any]:
+    made = Contact.objects.create(user=w.alice, email="dana@example.net", search="")
+    return {"contact_id": made.id}
+
+
 def inline_part_token(signer: User, w: World) -> str:
     return partlinks.sign_part(signer.id, w.account.id, w.inbox.id, 2, "2")
 
@@ -150,6 +161,13 @@ CASES: dict[str, Case] = {
     "mail_account_edit": Case(account),
     "mail_account_test": Case(account),
     "mail_account_delete": Case(account),
+    "mail_identities": Case(account),
+    "mail_identity_add": Case(account),
+    "mail_identity_edit": Case(identity),
+    "mail_identity_default": Case(identity),
+    "mail_identity_delete": Case(identity),
+    "mail_contact": Case(contact),
+    "mail_contact_delete": Case(contact),
     # A signed URL is its own credential (the sandboxed message frame sends
     # no cookies): Bob tries Alice's id with his token. Alice's own use is
     # tests/ui/test_proxy.py::test_it_serves_a_remote_image_to_the_user_it_

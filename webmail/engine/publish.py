@@ -54,6 +54,7 @@ def sync_and_publish(
     else:
         result = sync_folder_on(session, folder_id)
     publish_sync(account_id, result)
+    _collect(account_id, result)
     if result is not None and result.more:
         door.load_older(account_id, folder_id)
     if result is not None and result.new:
@@ -86,7 +87,14 @@ def backfill_and_publish(account_id: int, folder_id: int) -> SyncResult | None:
     """Load older messages of a folder and publish them."""
     result = backfill_folder(account_id, folder_id)
     publish_sync(account_id, result)
+    _collect(account_id, result)
     return result
+
+
+def _collect(account_id: int, result: SyncResult | None) -> None:
+    """New mail's addresses are counted later, by a task of their own."""
+    if result is not None and (result.new or result.rebuilt):
+        door.collect_addresses(account_id)
 
 
 def user_id_of(account_id: int) -> int | None:

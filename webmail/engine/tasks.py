@@ -21,6 +21,7 @@ from django.db import close_old_connections, connections
 from accounts.models import MailAccount
 from webmail import door
 from webmail.engine import (
+    addresses,
     bodies,
     compose,
     drafts,
@@ -171,6 +172,8 @@ def send_message(account_id: int, outgoing_id: int) -> None:
     if result.state in (SendState.SENT, SendState.FAILED):
         for draft_id in drafts.after_send(outgoing_id, result.state == SendState.SENT):
             door.save_draft(account_id, draft_id)
+    if result.state == SendState.SENT:
+        addresses.collect_sent(outgoing_id)
     if result.flagged:
         _push_now(account_id)
     if result.sent_folder_id is not None:
@@ -198,6 +201,14 @@ def save_draft(self: Task[Any, Any], account_id: int, draft_id: int) -> None:
         return
     if result is not None and result.folder_id is not None:
         door.sync_folder(account_id, result.folder_id)
+
+
+@shared_task(name=door.COLLECT_ADDRESSES, acks_late=True, ignore_result=True)
+def collect_addresses(account_id: int) -> None:
+    """Count the addresses of the account's newly cached mail (engine/addresses.py)."""
+    done = addresses.collect_from_cache(account_id)
+    if done and addresses.more_to_collect(account_id):
+        door.collect_addresses(account_id)
 
 
 @shared_task(name=door.WATCH, acks_late=True, ignore_result=True)

@@ -4,6 +4,7 @@ from django.urls import path
 
 from webmail.views import (
     actions,
+    addresses,
     attachments,
     body,
     bulk,
@@ -33,6 +34,24 @@ urlpatterns = [
         name="mail_inline_part",
     ),
     path("new-mail", notify.new_mail_view, name="mail_new"),
+    path("addresses", addresses.suggest_view, name="mail_addresses"),
+    path("contacts/", addresses.contacts_view, name="mail_contacts"),
+    path("contacts/<id:contact_id>/", addresses.contact_view, name="mail_contact"),
+    path(
+        "contacts/<id:contact_id>/delete",
+        addresses.contact_delete_view,
+        name="mail_contact_delete",
+    ),
+    path(
+        "contacts/import",
+        addresses.contacts_import_view,
+        name="mail_contacts_import",
+    ),
+    path(
+        "contacts/export.vcf",
+        addresses.contacts_export_view,
+        name="mail_contacts_export",
+    ),
     path("<id:account_id>/", mailbox.account_view, name="mail_account"),
     path("<id:account_id>/search", search.search_view, name="mail_search"),
     path("<id:account_id>/compose/", compose.compose_view, name="mail_compose"),
