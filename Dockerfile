@@ -14,7 +14,7 @@ RUN mkdir -p static/vendor \
     && cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js \
     && cp node_modules/htmx-ext-sse/dist/sse.min.js static/vendor/htmx-sse.min.js \
     && SECRET_KEY=build CREDENTIALS_KEYS=build python manage.py collectstatic --noinput \
-    && useradd --system --home /app webmail && mkdir -p /data && chown webmail /data
+    && useradd --system --home /app webmail && mkdir -p /data/uploads && chown -R webmail /data
 USER webmail
 EXPOSE 8000
 CMD ["uvicorn", "webmail.asgi:application", "--host", "0.0.0.0", "--port", "8000"]
