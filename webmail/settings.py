@@ -276,6 +276,10 @@ BODY_WAITS_PER_USER = env_int("BODY_WAITS_PER_USER", 10)
 # Seconds after the worker last found an account's server unreachable
 # during which opening its mail says so at once instead of asking again.
 UNREACHABLE_FAIL_FAST = env_int("UNREACHABLE_FAIL_FAST", 60)
+# Seconds the notice of a move, archive, spam report or delete offers Undo
+# (on every open tab of the user); the server accepts an undo a few seconds
+# longer, for the click on its way.
+UNDO_SECONDS = env_int("UNDO_SECONDS", 10)
 # Seconds between keep-alive comments on an open event stream.
 EVENTS_KEEPALIVE = env_int("EVENTS_KEEPALIVE", 20)
 CELERY_TASK_ROUTES = ["webmail.shared.routing.route_task"]

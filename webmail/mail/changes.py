@@ -23,6 +23,7 @@ from django.http import Http404
 from accounts.models import MailAccount, User
 from webmail import door
 from webmail.after_response import run_after_response
+from webmail.mail import snapshots
 from webmail.mail.reading import _message, special_folder
 from webmail.models import Folder, Message, OperationKind, lock_folder, lock_user_folder
 from webmail.shared import events
@@ -132,8 +133,11 @@ def _take_out(
         moved = sorted(rows.values_list("uid", flat=True))
         if not moved:
             return 0
+        kept = snapshots.capture(rows) if target is not None else None
         rows.delete()
-        operation(account.id, kind, folder.id, moved, payload, current)
+        op = operation(account.id, kind, folder.id, moved, payload, current)
+        if kept is not None and target is not None:
+            snapshots.keep(op.id, folder.id, target.id, kept)
         Folder.objects.filter(id=folder.id).update(
             total=Greatest(F("total") - found["n"], 0),
             unseen=Greatest(F("unseen") - found["unseen"], 0),
