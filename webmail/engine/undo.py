@@ -62,9 +62,10 @@ def reverse_uids(session: ImapSession, op: PendingOperation) -> list[int]:
         found = _find(session, op, forward)
     resolved = {str(old): new for old, new in found.items()}
     op.payload["resolved"] = resolved
-    op.uids = sorted(found.values())
-    PendingOperation.objects.filter(id=op.id).update(payload=op.payload, uids=op.uids)
-    return op.uids
+    uids = sorted(found.values())
+    op.uids = uids
+    PendingOperation.objects.filter(id=op.id).update(payload=op.payload, uids=uids)
+    return uids
 
 
 def _find(

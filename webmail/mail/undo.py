@@ -195,7 +195,7 @@ def _queue_back(
 ) -> None:
     """Queue the move back, behind op in the account's outbox."""
     source_name = currents[source][0]  # type: ignore[index]
-    payload = {
+    payload: dict[str, Any] = {
         "target": source_name,
         "target_id": source,
         "undo_of": op.id,
@@ -203,7 +203,16 @@ def _queue_back(
             str(r["uid"]): r["message_id"] for r in rows if r.get("message_id")
         },
     }
-    operation(account.id, OperationKind.MOVE, target, [], payload, currents[target])
+    # Done already: the server said where each message went, so the move
+    # back names them now, and the target's sync meanwhile leaves them out.
+    moved = op.payload.get("moved") or {}
+    uids: list[int] = []
+    done = (OperationState.DONE, OperationState.PARTIAL)
+    if op.state in done and all(str(r["uid"]) in moved for r in rows):
+        resolved = {str(r["uid"]): int(moved[str(r["uid"])]) for r in rows}
+        payload["resolved"] = resolved
+        uids = sorted(resolved.values())
+    operation(account.id, OperationKind.MOVE, target, uids, payload, currents[target])
 
 
 def _put_back(
