@@ -3,6 +3,7 @@
 import { togglePick } from "./selection.js";
 import { notifyNewMail } from "./notify.js";
 import { installShortcuts } from "./shortcuts.js";
+import { dropUndone, showUndoable, undoLast } from "./undo.js";
 
 const $ = (selector, root = document) => root.querySelector(selector);
 const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
@@ -129,6 +130,7 @@ const actions = {
       search.select();
     }
   },
+  z: undoLast,
   "?": toggleHelp,
 };
 
@@ -187,4 +189,9 @@ if (events && events.dataset.url && "EventSource" in window) {
     source.addEventListener(type, later);
   }
   source.addEventListener("new", notifyNewMail);
+  source.addEventListener("undoable", showUndoable);
+  source.addEventListener("undone", dropUndone);
 }
+
+// An undo's answer: the list shows the messages back at once.
+document.body.addEventListener("webmail-undone", refreshList);

@@ -35,6 +35,7 @@ from webmail.models import (
     OperationState,
     OutgoingMessage,
     PendingOperation,
+    UndoableAction,
 )
 from webmail.shared import bodycache, partlinks
 
@@ -173,6 +174,14 @@ CASES: dict[str, Case] = {
     ),
     "mail_dismiss_failure": Case(
         lambda w: {"account_id": w.account.id, "operation_id": w.operation.id}
+    ),
+    "mail_undo": Case(
+        lambda w: {
+            "account_id": w.account.id,
+            "action_id": UndoableAction.objects.create(
+                account=w.account, verb="move", count=1, target=w.inbox
+            ).id,
+        }
     ),
     "mail_folder": Case(
         lambda w: {"account_id": w.account.id, "folder_id": w.inbox.id}
