@@ -314,3 +314,31 @@ def test_an_action_cannot_be_undone_once_its_time_is_up(
         undo.undo(account, offer.id)
     assert not UndoableAction.objects.get(id=offer.id).undone
     assert "msg 0" not in _cached(rows["INBOX"])
+
+
+def test_a_move_whose_new_uids_were_not_recorded_is_found_by_message_id(
+    worker, imap_user, other_device
+):
+    """The worker sent the move but died before it recorded where the
+    messages went (COPYUID): the move back finds them by Message-ID."""
+    phone = other_device(imap_user)
+    account = account_for(imap_user)
+    rows = _mailbox(phone, account)
+    with undo.undoable(account, "move") as offer:
+        changes.move_messages(account, rows["INBOX"], [1, 2], rows["Archive"])
+    wait_for(lambda: _drained(account), what="the move applied")
+    forward = PendingOperation.objects.get(account=account)
+    assert forward.payload["moved"]
+    forward.payload.pop("moved")
+    PendingOperation.objects.filter(id=forward.id).update(payload=forward.payload)
+
+    undo.undo(account, offer.id)
+
+    assert _cached(rows["INBOX"]) == ALL
+    wait_for(lambda: _drained(account), what="the move back applied")
+    back = PendingOperation.objects.exclude(id=forward.id).get(account=account)
+    assert len(back.payload["resolved"]) == 2
+    assert set(_on_server(phone, "INBOX")) == set(ALL)
+    assert _on_server(phone, "Archive") == {}
+    wait_for(lambda: _cached(rows["INBOX"]) == ALL, what="INBOX's cache")
+    wait_for(lambda: _cached(rows["Archive"]) == {}, what="Archive's cache empty")
