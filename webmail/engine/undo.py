@@ -101,7 +101,14 @@ def settle(op: PendingOperation) -> list[int]:
     resolved = {int(k): int(v) for k, v in (op.payload.get("resolved") or {}).items()}
     back = {int(k): int(v) for k, v in (op.payload.get("moved") or {}).items()}
     forward = PendingOperation.objects.filter(id=op.payload["undo_of"]).first()
-    put_back = [int(u) for u in forward.uids] if forward is not None else []
+    if forward is None or forward.state not in (
+        OperationState.DONE,
+        OperationState.PARTIAL,
+    ):
+        # Refused after all: the messages never left, and the refusal put
+        # the cache back as the server has it.
+        return []
+    put_back = [int(u) for u in forward.uids]
     with transaction.atomic():
         for folder_id in sorted({source, op.folder_id or source}):
             lock_folder(folder_id)

@@ -47,6 +47,14 @@ class Taken:
 @dataclass
 class Recorder:
     taken: list[Taken] = field(default_factory=list)
+    count: int = 0
+    # More rows than LIMIT: none are kept, there is no undoing it.
+    overflow: bool = False
+
+
+# Rows kept for one action at most; a bigger one (a whole folder) is not
+# offered for undoing, rather than hold them all in memory and in one row.
+LIMIT = 5000
 
 
 _current: ContextVar[Recorder | None] = ContextVar("taken_rows", default=None)
@@ -65,7 +73,13 @@ def taking() -> Iterator[Recorder]:
 
 def capture(rows: QuerySet[Message]) -> list[dict[str, Any]] | None:
     """Return rows a move is taking out, as JSON; None outside taking()."""
-    if _current.get() is None:
+    recorder = _current.get()
+    if recorder is None or recorder.overflow:
+        return None
+    recorder.count += rows.count()
+    if recorder.count > LIMIT:
+        recorder.overflow = True
+        recorder.taken.clear()
         return None
     kept = []
     for row in rows.values(*_fields()):

@@ -86,13 +86,14 @@ def undoable(account: MailAccount, verb: str) -> Iterator[Offer]:
     """Record the moves made in this block as one action the user can undo.
 
     verb is "move" or "delete", for the notice. Deletes for good record
-    nothing (there is no undoing them): the offer's id stays None.
+    nothing (there is no undoing them), nor does an action on more than
+    snapshots.LIMIT messages: the offer's id stays None.
     """
     offer = Offer()
     with snapshots.taking() as recorder:
         yield offer
     taken = [t for t in recorder.taken if t.rows]
-    if not taken:
+    if not taken or recorder.overflow:
         return
     offer.count = sum(len(t.rows) for t in taken)
     action = UndoableAction.objects.create(
