@@ -136,13 +136,16 @@ def main() -> None:
         client.get(box.folder_path)  # the csrftoken cookie
         phone = stack.imap(box.address)
         total = inbox_count(phone)
-        at_once, after, on_server = Stat(), Stat(), Stat()
+        at_once, after, on_server, moving = Stat(), Stat(), Stat(), Stat()
         for n in range(options.runs * 2 + 4):
             # The newest message: the undo puts it back under a new UID.
             uid = newest_cached(box)
             assert uid is not None
-            url = move_to_trash(client, box, trash, uid)
             warming = n < 4
+            started = time.perf_counter()
+            url = move_to_trash(client, box, trash, uid)
+            if not warming:
+                moving.add((time.perf_counter() - started) * 1000)
             if n % 2 == 0:
                 undo(client, url, Stat() if warming else at_once)
             else:
@@ -156,10 +159,16 @@ def main() -> None:
                 else:
                     on_server.failures += 1
             if not poll(lambda: drained(box) and inbox_count(phone) == total, 30):
-                raise RuntimeError("The outbox did not drain.")
+                from webmail.models import PendingOperation
+
+                for op in PendingOperation.objects.filter(account_id=box.account_id):
+                    print(op.id, op.kind, op.state, op.uids, op.payload, op.last_error)
+                print(inbox_count(phone), total, uid)
+                raise RuntimeError(f"Run {n}: the server did not end as it began.")
             # The restored row takes the server's UID before the next run.
             poll(lambda: newest_cached(box) == newest_on_server(phone), 10)
         print(f"\n== undo of a move to Trash, {options.runs} runs each ==")
+        report("the move itself, for comparison (HTTP answer)", moving)
         report("undo at once (HTTP answer)", at_once)
         report("undo after the move reached the server (HTTP answer)", after)
         report("  ... until the server has it back in INBOX", on_server)

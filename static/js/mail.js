@@ -184,7 +184,17 @@ if (events && events.dataset.url && "EventSource" in window) {
   };
   // Event types of webmail/shared/events.py; each says "re-read what you show"
   // ("outbox": an action was refused, or done in part, and the list says so).
-  const types = ["flags", "new", "expunged", "folder", "folders", "message", "outbox"];
+  // ("undone": an action was undone, its messages are back in their folder).
+  const types = [
+    "flags",
+    "new",
+    "expunged",
+    "folder",
+    "folders",
+    "message",
+    "outbox",
+    "undone",
+  ];
   for (const type of types) {
     source.addEventListener(type, later);
   }

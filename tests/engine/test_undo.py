@@ -203,9 +203,8 @@ def test_the_worker_sends_nothing_of_a_move_undone_first(imap_user, other_device
     assert PendingOperation.objects.filter(account=account).count() == 1
 
 
-def test_a_delete_undone_from_the_page_after_it_reached_trash(
-    worker, server_user, other_device
-):
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_a_delete_is_undone_from_the_page(worker, server_user, other_device, when):
     phone = other_device(server_user)
     account = account_for(server_user)
     rows = _mailbox(phone, account)
@@ -215,24 +214,32 @@ def test_a_delete_undone_from_the_page_after_it_reached_trash(
     Folder.objects.filter(id=trash.id).update(special_use="\\Trash")
     client = _client(account)
     inbox = rows["INBOX"]
+    if when == "before":
+        worker.kill()
 
     answer = client.post(f"/mail/{account.id}/{inbox.id}/2/delete", **HTMX)
     url = _undo_url(answer)
-    wait_for(lambda: "msg 1" in _on_server(phone, "Trash"), what="in Trash")
-    wait_for(lambda: _drained(account), what="the delete applied")
+    assert "Moved to the trash." in answer.content.decode()
+    if when == "after":
+        wait_for(lambda: "msg 1" in _on_server(phone, "Trash"), what="in Trash")
+        wait_for(lambda: _drained(account), what="the delete applied")
 
     answer = client.post(url, **HTMX)
     assert answer.status_code == 200
     assert "1 message is back" in answer.content.decode()
     assert _cached(inbox) == ALL
-    wait_for(lambda: "msg 1" in _on_server(phone, "INBOX"), what="back in INBOX")
-    wait_for(lambda: _drained(account), what="the move back applied")
+    if when == "before":
+        start_worker(worker)
+        door.push_changes(account.id)
+    wait_for(lambda: "msg 1" in _on_server(phone, "INBOX"), what="in INBOX")
+    wait_for(lambda: _drained(account), what="the outbox drained")
     assert _on_server(phone, "Trash") == {}
     assert _on_server(phone, "INBOX")["msg 1"] == {b"\\Flagged"}
     # Once only: a second click changes nothing.
     again = client.post(url, **HTMX)
     assert "undone already" in again.content.decode()
-    assert PendingOperation.objects.filter(account=account, kind="move").count() == 2
+    moves = PendingOperation.objects.filter(account=account, kind="move")
+    assert moves.count() == (1 if when == "before" else 2)
 
 
 @pytest.mark.parametrize("when", ["before", "after"])
@@ -289,8 +296,9 @@ def test_another_tab_hears_of_the_action_and_undoes_it(
     assert _undo_url(notice) == url
     assert second.post(url, **HTMX).status_code == 200
 
-    other_tab.wait(lambda e: e["type"] == "undone" and e["id"] == heard["id"])
-    other_tab.wait(lambda e: e["type"] == "folder" and e["folder"] == inbox.id)
+    undone = other_tab.wait(lambda e: e["type"] == "undone")
+    assert undone["id"] == heard["id"]
+    assert inbox.id in undone["folders"]
     assert _cached(inbox) == ALL
     wait_for(lambda: _drained(account), what="outbox drained")
     assert set(_on_server(phone, "INBOX")) == set(ALL)

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from webmail.imap import ImapError, ImapSession, MessageMissing
+from webmail.imap.types import UidMap
 from webmail.models import OperationState, PendingOperation
 from webmail.shared.flags import FLAG_OF
 
@@ -229,12 +230,13 @@ def _claim(op: PendingOperation, **values: object) -> None:
         raise Cancelled(f"Operation {op.id} was undone before it was sent.")
 
 
-def _record_uids(op: PendingOperation, mapping: dict[int, int]) -> None:
-    """Record the UIDs the server gave the messages in the target (COPYUID)."""
+def _record_uids(op: PendingOperation, mapping: UidMap) -> None:
+    """Record the UIDs the server gave the messages in the target (COPYUID),
+    and the target's UIDVALIDITY they belong to."""
     if mapping:
         moved = dict(op.payload.get("moved") or {})
         moved.update({str(old): new for old, new in mapping.items()})
-        _save(op, moved=moved)
+        _save(op, moved=moved, moved_uidvalidity=mapping.uidvalidity)
 
 
 def _save(op: PendingOperation, **values: object) -> None:

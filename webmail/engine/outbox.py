@@ -231,7 +231,13 @@ def _apply(session: ImapSession, group: list[PendingOperation]) -> set[int]:
     if first.kind in FOLDER_KINDS:
         apply_folder_operation(session, first)
         return set()
-    select_folder(session, first)
+    if undo.is_undo(first):
+        undo.prepare(session, first)
+        # The messages arrived there a moment ago, maybe through another
+        # connection, whose view of the folder may not list them yet.
+        select_folder(session, first, refresh=True)
+    else:
+        select_folder(session, first)
     uids = sorted({int(u) for op in group for u in op.uids})
     if first.kind == OperationKind.FLAGS:
         _store(session, first, uids)

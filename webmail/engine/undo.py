@@ -42,6 +42,27 @@ def is_undo(op: PendingOperation) -> bool:
     return "undo_of" in op.payload
 
 
+def prepare(session: ImapSession, op: PendingOperation) -> None:
+    """Check the move back against the UIDVALIDITY its UIDs belong to.
+
+    The page queued it with the target's UIDVALIDITY as the cache knew it,
+    which may be none (a folder never opened, such as Trash): the UIDs to
+    move are the ones the server gave in the move reversed, under the
+    UIDVALIDITY it gave with them. Without those (a server without
+    UIDPLUS), the messages are found by Message-ID in the folder as it is.
+    """
+    if isinstance(op.payload.get("resolved"), dict) and op.uidvalidity:
+        return
+    forward = PendingOperation.objects.filter(id=op.payload["undo_of"]).first()
+    validity = forward.payload.get("moved_uidvalidity") if forward else None
+    if not isinstance(validity, int) and not op.uidvalidity:
+        counts = session.status(op.folder_name, ("UIDVALIDITY",))
+        validity = counts.get("UIDVALIDITY")
+    if isinstance(validity, int) and validity != op.uidvalidity:
+        op.uidvalidity = validity
+        PendingOperation.objects.filter(id=op.id).update(uidvalidity=validity)
+
+
 def reverse_uids(session: ImapSession, op: PendingOperation) -> list[int]:
     """Return the UIDs, in op's folder, of the messages to move back.
 

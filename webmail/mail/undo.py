@@ -1,4 +1,4 @@
-"""Undoing a move, an archive, a spam report or a delete to Trash.
+"""Undoing a move, an archive, a spam report or a delete to Trash (docs/undo.md).
 
 undoable() records the moves a view makes as one UndoableAction, with the
 rows they took out of the cache (webmail.mail.snapshots); the user's pages
@@ -213,7 +213,11 @@ def _queue_back(
         resolved = {str(r["uid"]): int(moved[str(r["uid"])]) for r in rows}
         payload["resolved"] = resolved
         uids = sorted(resolved.values())
-    operation(account.id, OperationKind.MOVE, target, uids, payload, currents[target])
+    # The UIDs belong to the UIDVALIDITY the server gave with them; the
+    # cache may not know the target's yet (the worker checks it then).
+    name, validity = currents[target]  # type: ignore[misc]
+    validity = op.payload.get("moved_uidvalidity") or validity
+    operation(account.id, OperationKind.MOVE, target, uids, payload, (name, validity))
 
 
 def _put_back(
@@ -245,16 +249,16 @@ def _put_back(
 
 def _tell(account: MailAccount, action_id: int, result: Undone, push: bool) -> None:
     """After the commit: the worker, then every tab of the user, hear of it."""
-    user_id = account.user_id
-    folders = sorted(result.folders)
+    event = {
+        "type": events.UNDONE,
+        "account": account.id,
+        "id": action_id,
+        "folders": sorted(result.folders),
+    }
 
     def after_commit() -> None:
         if push:
             run_after_response(partial(door.push_changes, account.id))
-        told = [{"type": events.UNDONE, "id": action_id}]
-        told += [{"type": events.FOLDER, "folder": f} for f in folders]
-        for event in told:
-            message = {**event, "account": account.id}
-            run_after_response(partial(events.publish, user_id, message))
+        run_after_response(partial(events.publish, account.user_id, event))
 
     transaction.on_commit(after_commit)
