@@ -167,11 +167,21 @@ def main() -> None:
                 raise RuntimeError(f"Run {n}: the server did not end as it began.")
             # The restored row takes the server's UID before the next run.
             poll(lambda: newest_cached(box) == newest_on_server(phone), 10)
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         print(f"\n== undo of a move to Trash, {options.runs} runs each ==")
+        print(f"  (load average {load} on {os.cpu_count()} cores)")
         report("the move itself, for comparison (HTTP answer)", moving)
         report("undo at once (HTTP answer)", at_once)
         report("undo after the move reached the server (HTTP answer)", after)
         report("  ... until the server has it back in INBOX", on_server)
+        from webmail.models import PendingOperation
+
+        ops = PendingOperation.objects.filter(account_id=box.account_id)
+        print(
+            f"  moves cancelled before the worker sent them: "
+            f"{ops.filter(state='cancelled').count()}, moved back: "
+            f"{ops.filter(payload__has_key='undo_of').count()}"
+        )
         phone.logout()
         client.close()
     except KeyboardInterrupt:
