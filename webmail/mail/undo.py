@@ -20,15 +20,16 @@ exactly once (the action goes from open to undone under its row's lock):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
 from django.http import Http404
@@ -130,34 +131,57 @@ def undo(account: MailAccount, action_id: int) -> Undone:
     Raises TooLate when it was undone already or its time is up, Http404
     for an id that is not the account's.
     """
-    window = timedelta(seconds=int(settings.UNDO_SECONDS) + GRACE)
+    since = timezone.now() - timedelta(seconds=int(settings.UNDO_SECONDS) + GRACE)
     result = Undone()
     reverse = False
     with transaction.atomic():
-        # A write first: the row's lock, on SQLite too (see lock_folder).
-        claimed = UndoableAction.objects.filter(
-            id=action_id,
-            account=account,
-            undone=False,
-            created_at__gte=timezone.now() - window,
-        ).update(undone=True)
-        if not claimed:
+        moves = _claim(account.id, action_id, since)
+        if moves is None:
             action = get_action(account, action_id)
             raise TooLate(already=action.undone)
-        action = UndoableAction.objects.get(id=action_id)
-        op_ids = [int(m["op"]) for m in action.moves]
+        op_ids = [int(m["op"]) for m in moves]
         ops = {
             op.id: op
             for op in PendingOperation.objects.select_for_update()
             .filter(id__in=op_ids, account=account)
             .order_by("id")
         }
-        for move in action.moves:
+        for move in moves:
             op = ops.get(int(move["op"]))
             if op is not None:
                 reverse |= _undo_move(account, op, move, result)
-        _tell(account, action.id, result, reverse)
+        _tell(account, action_id, result, reverse)
     return result
+
+
+def _claim(
+    account_id: int, action_id: int, since: datetime
+) -> list[dict[str, Any]] | None:
+    """Mark the action undone if it is open and recent; return its moves.
+
+    None when there is no such action, or it was undone already, or made
+    before since. One statement, written out for its RETURNING (as
+    lock_folder): it is also the row's lock, on SQLite too, and an undo is
+    what the user waits on.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE webmail_undoableaction SET undone = %s WHERE id = %s"
+            " AND account_id = %s AND undone = %s AND created_at >= %s"
+            " RETURNING moves",
+            [
+                True,
+                action_id,
+                account_id,
+                False,
+                connection.ops.adapt_datetimefield_value(since),
+            ],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    moves = json.loads(row[0]) if isinstance(row[0], str | bytes) else row[0]
+    return list(moves)
 
 
 def _undo_move(
