@@ -150,6 +150,12 @@ def main() -> None:
                 undo(client, url, Stat() if warming else at_once)
             else:
                 if not poll(lambda: last_move_done(box), 30):
+                    from webmail.models import PendingOperation
+
+                    for op in PendingOperation.objects.filter(
+                        account_id=box.account_id
+                    ).order_by("-id")[:4]:
+                        print(op.id, op.kind, op.state, op.uids, op.payload)
                     raise RuntimeError("The move did not reach the server.")
                 started = time.perf_counter()
                 undo(client, url, Stat() if warming else after)
