@@ -180,6 +180,8 @@ class OperationState(models.TextChoices):
     # Done, but for messages another client removed first (payload "missing").
     PARTIAL = "partial", "Done in part"
     FAILED = "failed", "Failed"
+    # Undone before the worker started on it: never sent to the server.
+    CANCELLED = "cancelled", "Cancelled"
 
 
 class OperationKind(models.TextChoices):
@@ -224,8 +226,12 @@ class PendingOperation(models.Model):
     uids = models.JSONField(default=list)
     # flags: {"add": [...], "remove": [...], "modseq": n};
     # move/copy: {"target": name, "target_id": id}; the worker adds its
-    # progress ("copying" before a COPY, "sent", "copied") and, when done
-    # in part, "missing": the UIDs another client removed first.
+    # progress ("copying" before a COPY, "sent", "copied"), the new UIDs
+    # in the target ("moved": {old: new}, from COPYUID) and, when done in
+    # part, "missing": the UIDs another client removed first. An undo's
+    # reverse move has "undo_of" (the move it reverses), no uids until the
+    # worker finds them in the target, and "message_ids" to find them by
+    # where the server gave no COPYUID.
     payload = models.JSONField(default=dict)
     state = models.CharField(
         max_length=10, choices=OperationState.choices, default=OperationState.PENDING
@@ -250,6 +256,36 @@ class PendingOperation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {len(self.uids)} in {self.folder_name} ({self.state})"
+
+
+class UndoableAction(models.Model):
+    """Messages a user moved (archived, reported, deleted to Trash), undoable.
+
+    moves: one entry per PendingOperation of the action, {"op": id,
+    "source": folder id, "target": folder id, "rows": the cached rows as
+    they were (webmail.mail.snapshots)}, so that an undo puts them back in
+    the cache at once. Undone once at most: the state only goes from open
+    to undone, under the row's lock.
+    """
+
+    account = models.ForeignKey(
+        MailAccount, on_delete=models.CASCADE, related_name="undoable_actions"
+    )
+    # "move" or "delete": how the notice words it.
+    verb = models.CharField(max_length=10)
+    count = models.PositiveIntegerField(default=0)
+    target = models.ForeignKey(
+        Folder, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    moves = models.JSONField(default=list)
+    undone = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.verb} {self.count} ({'undone' if self.undone else 'open'})"
 
 
 class AccountState(models.Model):

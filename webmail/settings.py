@@ -283,6 +283,10 @@ UNREACHABLE_FAIL_FAST = env_int("UNREACHABLE_FAIL_FAST", 60)
 RETENTION_CHECK = env_int("RETENTION_CHECK", 3600)
 RETENTION_EVERY = env_int("RETENTION_EVERY", 86400)
 RETENTION_LIMIT = env_int("RETENTION_LIMIT", 10000)
+# Seconds the notice of a move, archive, spam report or delete offers Undo
+# (on every open tab of the user); the server accepts an undo a few seconds
+# longer, for the click on its way.
+UNDO_SECONDS = env_int("UNDO_SECONDS", 10)
 # Seconds between keep-alive comments on an open event stream.
 EVENTS_KEEPALIVE = env_int("EVENTS_KEEPALIVE", 20)
 CELERY_TASK_ROUTES = ["webmail.shared.routing.route_task"]

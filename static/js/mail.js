@@ -3,6 +3,7 @@
 import { togglePick } from "./selection.js";
 import { notifyNewMail } from "./notify.js";
 import { installShortcuts } from "./shortcuts.js";
+import { dropUndone, showUndoable, undoLast } from "./undo.js";
 
 const $ = (selector, root = document) => root.querySelector(selector);
 const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
@@ -129,6 +130,7 @@ const actions = {
       search.select();
     }
   },
+  z: undoLast,
   "?": toggleHelp,
 };
 
@@ -210,9 +212,24 @@ if (events && events.dataset.url && "EventSource" in window) {
   };
   // Event types of webmail/shared/events.py; each says "re-read what you show"
   // ("outbox": an action was refused, or done in part, and the list says so).
-  const types = ["flags", "new", "expunged", "folder", "folders", "message", "outbox"];
+  // ("undone": an action was undone, its messages are back in their folder).
+  const types = [
+    "flags",
+    "new",
+    "expunged",
+    "folder",
+    "folders",
+    "message",
+    "outbox",
+    "undone",
+  ];
   for (const type of types) {
     source.addEventListener(type, later);
   }
   source.addEventListener("new", notifyNewMail);
+  source.addEventListener("undoable", showUndoable);
+  source.addEventListener("undone", dropUndone);
 }
+
+// An undo's answer: the list shows the messages back at once.
+document.body.addEventListener("webmail-undone", refreshList);

@@ -112,8 +112,6 @@ document.body.addEventListener("htmx:beforeRequest", (event) => {
   if (event.target.id === "bulk") remembered = { list: null, uids: new Set() };
 });
 
-let statusTimer = null;
-
 // An action the server refused (too many messages at once, say) says why in
 // the status line, and the selection stays for another try.
 document.body.addEventListener("htmx:responseError", (event) => {
@@ -121,19 +119,8 @@ document.body.addEventListener("htmx:responseError", (event) => {
   const status = $("#bulk-status");
   const plain = (xhr.getResponseHeader("Content-Type") || "").startsWith("text/plain");
   if (elt.id !== "bulk" || !status || !plain) return;
-  clearTimeout(statusTimer);
   status.textContent = xhr.responseText;
   update();
-});
-
-// The status line of the last action goes away after a while.
-document.body.addEventListener("htmx:oobAfterSwap", (event) => {
-  const status = event.detail.target;
-  if (!status || status.id !== "bulk-status") return;
-  clearTimeout(statusTimer);
-  statusTimer = setTimeout(() => {
-    status.textContent = "";
-  }, 8000);
 });
 
 document.body.addEventListener("htmx:afterSettle", () => {

@@ -39,6 +39,7 @@ from webmail.models import (
     OutgoingMessage,
     PendingOperation,
     RetentionRule,
+    UndoableAction,
     Upload,
 )
 from webmail.shared import bodycache, partlinks
@@ -224,6 +225,14 @@ CASES: dict[str, Case] = {
     ),
     "mail_dismiss_failure": Case(
         lambda w: {"account_id": w.account.id, "operation_id": w.operation.id}
+    ),
+    "mail_undo": Case(
+        lambda w: {
+            "account_id": w.account.id,
+            "action_id": UndoableAction.objects.create(
+                account=w.account, verb="move", count=1, target=w.inbox
+            ).id,
+        }
     ),
     "mail_folder": Case(
         lambda w: {"account_id": w.account.id, "folder_id": w.inbox.id}

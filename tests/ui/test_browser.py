@@ -292,7 +292,9 @@ def test_star_and_delete_from_the_keyboard_reach_the_cache(
     expect(page.locator("#m3")).to_have_count(0)
     expect(page.locator("#reader h2.subject")).to_have_text("お知らせ メンテナンス")
     page.wait_for_url(re.compile(rf"/{inbox.id}/4/$"))
-    expect(page.locator("#bulk-status")).to_have_text("Moved to the trash.")
+    expect(page.locator("#bulk-status .notice-text")).to_have_text(
+        "Moved to the trash."
+    )
     assert not inbox.messages.filter(uid=3).exists()
 
 
@@ -311,7 +313,7 @@ def test_pane_keys_archive_unread_move_and_spam(live_app: str, page: Page, alice
     expect(page.locator("#reader h2.subject")).to_have_text("Quarterly report")
     page.keyboard.press("e")
     expect(page.locator("#reader h2.subject")).to_have_text("Lunch on Friday?")
-    expect(page.locator("#bulk-status")).to_have_text("Archived.")
+    expect(page.locator("#bulk-status .notice-text")).to_have_text("Archived.")
     assert not inbox.messages.filter(uid=1)
     # ! reports it as spam.
     page.keyboard.press("!")

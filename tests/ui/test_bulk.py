@@ -37,7 +37,8 @@ def post(client: Client, folder: Folder, **data: object):
 
 def status(response) -> str:
     found = re.search(
-        r'<div id="bulk-status"[^>]*>([^<]*)</div>', response.content.decode()
+        r'<div id="bulk-status"[^>]*><span class="notice-text">([^<]*)</span>',
+        response.content.decode(),
     )
     assert found is not None
     return found.group(1)

@@ -34,7 +34,8 @@ def bulk_url(account: MailAccount) -> str:
 
 def status(response) -> str:
     found = re.search(
-        r'<div id="bulk-status"[^>]*>([^<]*)</div>', response.content.decode()
+        r'<div id="bulk-status"[^>]*><span class="notice-text">([^<]*)</span>',
+        response.content.decode(),
     )
     assert found is not None
     return found.group(1)

@@ -71,7 +71,9 @@ def test_marking_results_of_two_folders_read_reaches_the_server(
     expect(actions).to_be_visible()
     page.click("#bulk button[value='read']")
 
-    expect(page.locator("#bulk-status")).to_have_text("2 messages marked read.")
+    expect(page.locator("#bulk-status .notice-text")).to_have_text(
+        "2 messages marked read."
+    )
     expect(tea).not_to_have_class(UNREAD)
     expect(budget).not_to_have_class(UNREAD)
     expect(jam).to_have_class(UNREAD)
@@ -121,7 +123,9 @@ def test_select_all_offers_every_result_of_the_search(
         "All 54 results of this search are selected."
     )
     page.click("#bulk button[value='star']")
-    expect(page.locator("#bulk-status")).to_have_text("54 messages starred.")
+    expect(page.locator("#bulk-status .notice-text")).to_have_text(
+        "54 messages starred."
+    )
     expect(page.locator('#list .star[aria-pressed="true"]')).to_have_count(50)
 
     def flagged() -> int:

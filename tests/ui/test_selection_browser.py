@@ -50,7 +50,9 @@ def test_shift_click_selects_a_range_and_mark_read_unbolds_those_rows(
     for uid in (1, 5, 6):
         expect(page.locator(f"#m{uid} input[data-pick]")).not_to_be_checked()
     page.click("#bulk button[value='read']")
-    expect(page.locator("#bulk-status")).to_have_text("3 messages marked read.")
+    expect(page.locator("#bulk-status .notice-text")).to_have_text(
+        "3 messages marked read."
+    )
     for uid in (2, 3, 4):
         expect(page.locator(f"#m{uid}")).not_to_have_class(UNREAD)
         weight = page.locator(f"#m{uid} .subject").evaluate(
@@ -93,7 +95,9 @@ def test_x_selects_and_select_all_offers_the_whole_folder(
     )
     page.select_option("#bulk select[name='target']", label="Archive")
     page.click("#bulk button[value='move']")
-    expect(page.locator("#bulk-status")).to_have_text("60 messages moved to Archive.")
+    expect(page.locator("#bulk-status .notice-text")).to_have_text(
+        "60 messages moved to Archive."
+    )
     expect(page.locator("#list .row")).to_have_count(0)
     assert not Message.objects.filter(folder=inbox).exists()
 
@@ -122,7 +126,9 @@ def test_a_phone_selects_by_tapping_the_checkbox_area(
         )
         assert width[0] <= width[1]
         page.locator("#bulk button[value='star']").tap()
-        expect(page.locator("#bulk-status")).to_have_text("1 message starred.")
+        expect(page.locator("#bulk-status .notice-text")).to_have_text(
+            "1 message starred."
+        )
         expect(page.locator('#m3 .star[aria-pressed="true"]')).to_have_count(1)
     finally:
         context.close()

@@ -15,7 +15,8 @@ from collections import Counter
 from collections.abc import Callable
 
 from webmail.imap import ImapError, ImapSession, MessageMissing
-from webmail.models import PendingOperation
+from webmail.imap.types import UidMap
+from webmail.models import OperationState, PendingOperation
 from webmail.shared.flags import FLAG_OF
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,10 @@ class UidValidityChanged(ImapError):
     """The folder was rebuilt on the server; old UIDs name other messages."""
 
     retryable = False
+
+
+class Cancelled(Exception):
+    """The user undid the move before the worker sent anything of it."""
 
 
 def select_folder(
@@ -95,8 +100,8 @@ def move(session: ImapSession, op: PendingOperation, uids: list[int]) -> set[int
         earlier = {int(u) for u in op.payload.get("sent", [])}
 
         def move(present: list[int]) -> None:
-            _save(op, sent=present)
-            session.move(present, target)
+            _claim(op, sent=present)
+            _record_uids(op, session.move(present, target))
 
         return set(uids) - set(on_present(session, op, uids, move)) - earlier
     # COPY, then \Deleted and UID EXPUNGE. The copies are recorded before
@@ -136,7 +141,7 @@ def copy_once(
     else:
         there = []
         counts = session.status(target, ("UIDVALIDITY", "UIDNEXT"))
-        _save(
+        _claim(
             op,
             copying={
                 "uids": uids,
@@ -146,7 +151,11 @@ def copy_once(
         )
     done = set(there)
     rest = [u for u in uids if u not in done]
-    copied = on_present(session, op, rest, lambda p: session.copy(p, target))
+
+    def copy(present: list[int]) -> None:
+        _record_uids(op, session.copy(present, target))
+
+    copied = on_present(session, op, rest, copy)
     return sorted(done | set(copied))
 
 
@@ -203,6 +212,31 @@ def _copies_in_target(
 def _ints(intent: dict[str, object]) -> list[int]:
     values = intent.get("uids")
     return [int(u) for u in values] if isinstance(values, list) else []
+
+
+def _claim(op: PendingOperation, **values: object) -> None:
+    """Record progress before the first command that changes the server.
+
+    A conditional update of the operation's row: an undo that cancelled
+    the operation first (webmail.mail.undo, under the row's lock) makes it
+    find no pending row, and nothing is sent; one that comes after finds
+    this progress and queues a move back instead.
+    """
+    op.payload.update(values)
+    claimed = PendingOperation.objects.filter(
+        id=op.id, state=OperationState.PENDING
+    ).update(payload=op.payload)
+    if not claimed:
+        raise Cancelled(f"Operation {op.id} was undone before it was sent.")
+
+
+def _record_uids(op: PendingOperation, mapping: UidMap) -> None:
+    """Record the UIDs the server gave the messages in the target (COPYUID),
+    and the target's UIDVALIDITY they belong to."""
+    if mapping:
+        moved = dict(op.payload.get("moved") or {})
+        moved.update({str(old): new for old, new in mapping.items()})
+        _save(op, moved=moved, moved_uidvalidity=mapping.uidvalidity)
 
 
 def _save(op: PendingOperation, **values: object) -> None:

@@ -29,10 +29,11 @@ from datetime import timedelta
 from django.db.models import F, Min
 from django.utils import timezone
 
-from accounts.models import MailAccount
+from webmail.engine import undo
 from webmail.engine.connections import AccountUnusable, account_session
 from webmail.engine.folders import apply_folder_operation
 from webmail.engine.moves import (
+    Cancelled,
     UidValidityChanged,
     copy_once,
     move,
@@ -40,6 +41,7 @@ from webmail.engine.moves import (
     present_uids,
     select_folder,
 )
+from webmail.engine.publish import user_id_of
 from webmail.engine.sync import forget_uids, refresh_flags, refresh_uids
 from webmail.imap import (
     AuthenticationFailed,
@@ -169,6 +171,8 @@ def _push_due(account_id: int) -> PushResult:
                 index += len(group)
                 try:
                     gone = _apply(session, group)
+                except Cancelled:
+                    continue  # undone by the user before anything was sent
                 except ImapError as exc:
                     if exc.retryable or isinstance(exc, ACCOUNT_ERRORS):
                         raise
@@ -180,6 +184,8 @@ def _push_due(account_id: int) -> PushResult:
                     result.done += len(group)
                     if gone:
                         _forget(group[0], gone)
+                    if undo.is_undo(group[0]):
+                        _settle(group[0])
                 if group[0].kind in FOLDER_KINDS:
                     result.folders_changed = True
                 target = group[0].payload.get("target_id")
@@ -225,7 +231,13 @@ def _apply(session: ImapSession, group: list[PendingOperation]) -> set[int]:
     if first.kind in FOLDER_KINDS:
         apply_folder_operation(session, first)
         return set()
-    select_folder(session, first)
+    if undo.is_undo(first):
+        undo.prepare(session, first)
+        # The messages arrived there a moment ago, maybe through another
+        # connection, whose view of the folder may not list them yet.
+        select_folder(session, first, refresh=True)
+    else:
+        select_folder(session, first)
     uids = sorted({int(u) for op in group for u in op.uids})
     if first.kind == OperationKind.FLAGS:
         _store(session, first, uids)
@@ -234,6 +246,8 @@ def _apply(session: ImapSession, group: list[PendingOperation]) -> set[int]:
         # not there.
         return set(uids) - set(present_uids(session, uids))
     if first.kind == OperationKind.MOVE:
+        if undo.is_undo(first):
+            uids = undo.reverse_uids(session, first)
         return move(session, first, uids)
     if first.kind == OperationKind.COPY:
         target = first.payload["target"]
@@ -293,13 +307,15 @@ def _refresh_conflicts(
     )
 
 
+def _settle(op: PendingOperation) -> None:
+    """After a move back: the cache takes the server's UIDs; the pages hear."""
+    for folder_id in undo.settle(op):
+        _tell(op.account_id, {"type": events.FOLDER, "folder": folder_id})
+
+
 def _tell(account_id: int, event: dict[str, object]) -> None:
     """Publish event to the pages of the account's user."""
-    user_id = (
-        MailAccount.objects.filter(id=account_id)
-        .values_list("user_id", flat=True)
-        .first()
-    )
+    user_id = user_id_of(account_id)
     if user_id is not None:
         events.publish(user_id, {**event, "account": account_id})
 

@@ -12,6 +12,7 @@ from webmail.imap import parse
 from webmail.imap.core import SessionCore, flag_list, parse_code, uid_arg
 from webmail.imap.types import (
     Quota,
+    UidMap,
 )
 from webmail.imap.wire import (
     FileLiteral,
@@ -53,7 +54,7 @@ class ChangeVerbs(SessionCore):
             return frozenset(parse.parse_uid_set(response.code_data))
         return frozenset()
 
-    def copy(self, uids: Iterable[int], folder: str) -> dict[int, int]:
+    def copy(self, uids: Iterable[int], folder: str) -> UidMap:
         """Copy messages; return {old uid: new uid} when the server says."""
         self._need_selected()
         name = parse.encode_folder_name(folder)
@@ -61,7 +62,7 @@ class ChangeVerbs(SessionCore):
         self._ok(response, "copy messages", name)
         return _copyuid(response)
 
-    def move(self, uids: Iterable[int], folder: str) -> dict[int, int]:
+    def move(self, uids: Iterable[int], folder: str) -> UidMap:
         """Move messages; return {old uid: new uid} when the server says.
 
         Without MOVE this copies, marks the originals \\Deleted and expunges
@@ -72,7 +73,7 @@ class ChangeVerbs(SessionCore):
         self._need_selected()
         uid_list = sorted(set(uids))
         if not uid_list:
-            return {}
+            return UidMap()
         name = parse.encode_folder_name(folder)
         if self.capabilities.has("MOVE"):
             response = self._run(Raw(b"UID MOVE"), uid_arg(uid_list), quoted(name))
@@ -155,7 +156,7 @@ class ChangeVerbs(SessionCore):
         return None
 
 
-def _copyuid(response: Response) -> dict[int, int]:
+def _copyuid(response: Response) -> UidMap:
     if response.code == "COPYUID":
         return parse.parse_copyuid(response.code_data)
     for item in response.untagged:
@@ -164,4 +165,4 @@ def _copyuid(response: Response) -> dict[int, int]:
             code, data, _ = parse_code(rest)
             if code == "COPYUID":
                 return parse.parse_copyuid(data)
-    return {}
+    return UidMap()

@@ -15,7 +15,7 @@ from imapclient.response_parser import (
 )
 
 from webmail.imap import fetchparse
-from webmail.imap.types import FlagChange, Folder
+from webmail.imap.types import FlagChange, Folder, UidMap
 from webmail.imap.wire import ResponseItem
 
 logger = logging.getLogger(__name__)
@@ -161,14 +161,16 @@ def format_uid_set(uids: Iterable[int]) -> bytes:
     return ",".join(pieces).encode()
 
 
-def parse_copyuid(code_data: bytes | None) -> dict[int, int]:
+def parse_copyuid(code_data: bytes | None) -> UidMap:
     """Map source to destination UIDs from "[COPYUID v src dst]" data."""
-    if not code_data:
-        return {}
-    parts = code_data.split()
+    found = UidMap()
+    parts = code_data.split() if code_data else []
     if len(parts) != 3:
-        return {}
-    return dict(zip(parse_uid_set(parts[1]), parse_uid_set(parts[2]), strict=False))
+        return found
+    found.update(zip(parse_uid_set(parts[1]), parse_uid_set(parts[2]), strict=False))
+    if parts[0].isdigit():
+        found.uidvalidity = int(parts[0])
+    return found
 
 
 # Folder names ---------------------------------------------------------

@@ -270,3 +270,13 @@ class NotificationsLost:
 IdleEvent = Exists | Expunged | Vanished | FlagChange | FolderStatus | NotificationsLost
 """What an IDLE or NOOP reports: news of the selected folder, and with
 NOTIFY the counts of other folders (FolderStatus)."""
+
+
+class UidMap(dict[int, int]):
+    """Source to destination UIDs of a COPY or MOVE (the server's COPYUID).
+
+    uidvalidity is the destination folder's, which the UIDs belong to
+    (None when the server did not say).
+    """
+
+    uidvalidity: int | None = None

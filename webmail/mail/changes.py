@@ -11,20 +11,23 @@ folder and message ids are checked against that account here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import Http404
 
 from accounts.models import MailAccount, User
 from webmail import door
 from webmail.after_response import run_after_response
+from webmail.mail import snapshots
 from webmail.mail.reading import _message, special_folder
 from webmail.models import Folder, Message, OperationKind, lock_folder, lock_user_folder
 from webmail.shared import events
 from webmail.shared.changes import (
+    Keeper,
     check_flags,
     expunged_event,
     flags_event,
@@ -110,6 +113,20 @@ def mark_seen(
     )
 
 
+def _keeper(folder: Folder, target: Folder | None) -> Keeper | None:
+    """Keep a move's rows for an undo, inside snapshots.taking()."""
+    if target is None:
+        return None
+
+    def capture(rows: QuerySet[Message]) -> Callable[[int], None] | None:
+        kept = snapshots.capture(rows)
+        if kept is None:
+            return None
+        return lambda op_id: snapshots.keep(op_id, folder.id, target.id, kept)
+
+    return capture
+
+
 def _take_out(
     account: MailAccount,
     folder: Folder,
@@ -120,7 +137,9 @@ def _take_out(
 ) -> int:
     """Remove messages from a folder's cache and queue the server operation."""
     with transaction.atomic():
-        moved = take_out(account.id, folder, uids, kind, payload, target)
+        moved = take_out(
+            account.id, folder, uids, kind, payload, target, _keeper(folder, target)
+        )
         if moved:
             _queue(account.id, account.user_id, expunged_event(folder.id, moved))
     return len(moved)

@@ -10,11 +10,11 @@ user's other pages; the worker pushes on its own connections.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Greatest
 from django.http import Http404
 
@@ -161,6 +161,12 @@ def _save_flags(changed: list[Message], add: list[str], remove: list[str]) -> No
         Message.objects.bulk_update(changed, ["keywords"])
 
 
+# Given the rows a move takes out, before they go: what to do with the
+# operation's id once it is recorded (None: nothing). The page side keeps the
+# rows so that an undo can put them back (webmail/mail/snapshots.py).
+Keeper = Callable[[QuerySet[Message]], Callable[[int], None] | None]
+
+
 def take_out(
     account_id: int,
     folder: Folder,
@@ -168,6 +174,7 @@ def take_out(
     kind: str,
     payload: dict[str, Any],
     target: Folder | None,
+    keeper: Keeper | None = None,
 ) -> list[int]:
     """Remove messages from a folder's cache and record the server operation.
 
@@ -188,8 +195,11 @@ def take_out(
         moved = sorted(rows.values_list("uid", flat=True))
         if not moved:
             return []
+        keep = keeper(rows) if keeper is not None else None
         rows.delete()
-        operation(account_id, kind, folder.id, moved, payload, current)
+        op = operation(account_id, kind, folder.id, moved, payload, current)
+        if keep is not None:
+            keep(op.id)
         Folder.objects.filter(id=folder.id).update(
             total=Greatest(F("total") - found["n"], 0),
             unseen=Greatest(F("unseen") - found["unseen"], 0),

@@ -38,6 +38,8 @@ FOLDERS = "folders"  # reload the folder tree
 OUTBOX = "outbox"  # actions refused or done in part: failed, partial (ids)
 STATUS = "status"  # the account's server link broke or came back
 SENT = "sent"  # a message the user wrote was sent or failed: id, state
+UNDOABLE = "undoable"  # an action can be undone for a while: id (its notice)
+UNDONE = "undone"  # an action was undone: id, folders (re-read them)
 
 # Long enough to survive a missed refresh; short enough that a closed tab
 # frees its IDLE connection soon.

@@ -224,3 +224,9 @@ def _options(choices: Iterable[tuple[object, object]], selected: object) -> Safe
         for value, label in choices
     )
     return mark_safe(html)  # noqa: S308 - escaped above
+
+
+@register.simple_tag
+def undo_seconds() -> int:
+    """Return how long an action's notice shows (and offers Undo), in seconds."""
+    return int(settings.UNDO_SECONDS)

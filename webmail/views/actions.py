@@ -17,9 +17,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from webmail.mail import actions, bulk, changes, ids, reading
+from webmail.mail import actions, bulk, changes, ids, reading, undo
 from webmail.views import present
-from webmail.views.bulk import folder_title
+from webmail.views.bulk import folder_title, undo_url
 from webmail.views.layout import account_or_404, is_htmx, layout
 from webmail.views.mailbox import message_page
 
@@ -44,15 +44,18 @@ def _after(
     folder: Folder,
     following: Message | None,
     notice: str,
+    undo_id: int | None = None,
 ) -> HttpResponse:
     """Answer an action that took the message out of the folder.
 
-    The next message opens; with none left, the folder's list shows.
+    The next message opens; with none left, the folder's list shows. The
+    notice offers Undo when undo_id names the action.
     """
+    undo_link = undo_url(account.id, undo_id)
     if following is not None:
         if not is_htmx(request):
             return redirect("mail_message", account.id, folder.id, following.uid)
-        response = message_page(request, account, folder, following, notice)
+        response = message_page(request, account, folder, following, notice, undo_link)
         response["HX-Push-Url"] = present.message_url(
             account.id, folder.id, following.uid
         )
@@ -61,6 +64,7 @@ def _after(
         return redirect("mail_folder", account.id, folder.id)
     context = layout(request, account, folder)
     context["notice"] = notice
+    context["undo_url"] = undo_link
     response = render(request, "webmail/_content.html", context)
     response["HX-Push-Url"] = context["refresh_url"]
     return response
@@ -73,13 +77,16 @@ def _remove(
     uid: int,
     remove: Remover,
     notice: Callable[[], str],
+    verb: str = "move",
 ) -> HttpResponse:
     account, folder, message = _message(request, account_id, folder_id, uid)
     following = actions.next_message(folder, message)
-    if not remove(account, folder, [uid]):
+    with undo.undoable(account, verb) as offer:
+        removed = remove(account, folder, [uid])
+    if not removed:
         # Nowhere to go (no Archive or Junk folder): the message stays open.
         return message_page(request, account, folder, message)
-    return _after(request, account, folder, following, notice())
+    return _after(request, account, folder, following, notice(), offer.id)
 
 
 @require_POST
@@ -118,52 +125,25 @@ def move_view(
     return _remove(request, account_id, folder_id, uid, move, notice)
 
 
-@require_POST
-@login_required
-def archive_view(
-    request: HttpRequest, account_id: int, folder_id: int, uid: int
-) -> HttpResponse:
-    """Move the message to the Archive folder; open the next one."""
-    return _remove(
-        request,
-        account_id,
-        folder_id,
-        uid,
-        actions.archive_messages,
-        lambda: _("Archived."),
-    )
+# The pane's buttons that send the message to a folder of a special use:
+# what each does, and the notice that says it was done.
+_SENDS: dict[str, tuple[Remover, Callable[[], str]]] = {
+    "archive": (actions.archive_messages, lambda: _("Archived.")),
+    "spam": (actions.report_spam, lambda: _("Reported as spam.")),
+    "not-spam": (actions.not_spam, lambda: _("Not spam: moved to the inbox.")),
+}
 
 
 @require_POST
 @login_required
-def spam_view(
-    request: HttpRequest, account_id: int, folder_id: int, uid: int
+def send_view(
+    request: HttpRequest, account_id: int, folder_id: int, uid: int, to: str
 ) -> HttpResponse:
-    """Move the message to Junk; open the next one."""
-    return _remove(
-        request,
-        account_id,
-        folder_id,
-        uid,
-        actions.report_spam,
-        lambda: _("Reported as spam."),
-    )
-
-
-@require_POST
-@login_required
-def not_spam_view(
-    request: HttpRequest, account_id: int, folder_id: int, uid: int
-) -> HttpResponse:
-    """Move the message from Junk back to the inbox; open the next one."""
-    return _remove(
-        request,
-        account_id,
-        folder_id,
-        uid,
-        actions.not_spam,
-        lambda: _("Not spam: moved to the inbox."),
-    )
+    """Move the message to Archive, to Junk, or from Junk back to the inbox
+    (to: a key of _SENDS, given by the URL); open the next one.
+    """
+    remove, notice = _SENDS[to]
+    return _remove(request, account_id, folder_id, uid, remove, notice)
 
 
 @require_POST
@@ -198,6 +178,7 @@ def delete_view(
         uid,
         changes.delete_messages,
         lambda: _("Moved to the trash."),
+        "delete",
     )
 
 

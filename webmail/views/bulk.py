@@ -18,7 +18,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.models import MailAccount
-from webmail.mail import bulk, ids, reading, search
+from webmail.mail import bulk, ids, reading, search, undo
 from webmail.views import present
 from webmail.views.layout import account_or_404, is_htmx, layout
 from webmail.views.search import results_context
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from webmail.models import Folder
 
 
-def _done(action: str, count: int, target: Folder | None) -> str:
+def done_text(action: str, count: int, target: Folder | None) -> str:
     """Return the status line after an action on count messages."""
     if count == 0:
         return _("No messages needed changing.")
@@ -61,6 +61,13 @@ def _done(action: str, count: int, target: Folder | None) -> str:
         )
     folder = folder_title(target) if target is not None else ""
     return text % {"count": count, "folder": folder}
+
+
+def undo_url(account_id: int, action_id: int | None) -> str:
+    """Return the URL of an action's Undo, or "" when there is nothing to undo."""
+    if action_id is None:
+        return ""
+    return reverse("mail_undo", args=[account_id, action_id])
 
 
 def folder_title(folder: Folder) -> str:
@@ -116,10 +123,12 @@ def bulk_view(request: HttpRequest, account_id: int, folder_id: int) -> HttpResp
     selected = _uids(request)
     action = request.POST.get("action", "")
     status = _unusable(target) or _problem(request, selected)
+    offer = undo.Offer()
     if not status:
         uids = None if request.POST.get("all") == "1" else selected
-        count = bulk.apply(account, folder, action, uids, target)
-        status = _done(action, count, target)
+        with undo.undoable(account, action) as offer:
+            count = bulk.apply(account, folder, action, uids, target)
+        status = done_text(action, count, target)
     folder_url = present.folder_url(account.id, folder.id)
     back = request.POST.get("back", "")
     if not back.startswith(folder_url):
@@ -131,8 +140,8 @@ def bulk_view(request: HttpRequest, account_id: int, folder_id: int) -> HttpResp
     context = layout(request, account, folder)
     context["folders_oob"] = True
     context["bulk_status"] = status
-    response = render(request, "webmail/_bulk_done.html", context)
-    return response
+    context["undo_url"] = undo_url(account.id, offer.id)
+    return render(request, "webmail/_bulk_done.html", context)
 
 
 @require_POST
@@ -162,13 +171,16 @@ def search_bulk_view(request: HttpRequest, account_id: int) -> HttpResponse:
             )
         else:
             selected, status = search.result_ids(account, query)
+    offer = undo.Offer()
     if not status:
-        count = bulk.apply_to_ids(account, selected, action, target)
-        status = _done(action, count, target)
+        with undo.undoable(account, action) as offer:
+            count = bulk.apply_to_ids(account, selected, action, target)
+        status = done_text(action, count, target)
     if not is_htmx(request):
         return redirect(back or search_url)
     # The same page of results again, from the hits already found.
     context = results_context(account, params, reuse=True)
     context["folders_oob"] = True
     context["bulk_status"] = status
+    context["undo_url"] = undo_url(account.id, offer.id)
     return render(request, "webmail/_bulk_done.html", context)

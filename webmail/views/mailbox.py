@@ -198,15 +198,18 @@ def message_page(
     folder: Folder,
     message: Message,
     notice: str = "",
+    undo_url: str = "",
 ) -> HttpResponse:
     """Render the layout with a message open (only #app's part for htmx).
 
-    notice says what was just done (an htmx answer shows it in the status).
+    notice says what was just done (an htmx answer shows it in the status),
+    undo_url where to undo it.
     """
     view = _open(request, account, folder, message)
     context = layout(request, account, folder, current_uid=message.uid, holding=message)
     context["message"] = view
     context["notice"] = notice
+    context["undo_url"] = undo_url
     context["tools"] = pane_tools(account, folder)
     if is_htmx(request):
         return render(request, "webmail/_content.html", context)

@@ -22,6 +22,7 @@ from webmail.views import (
     seen,
     storage,
     thread_actions,
+    undo,
 )
 
 message = "<id:account_id>/<id:folder_id>/<uid:uid>/"
@@ -138,6 +139,11 @@ urlpatterns = [
         mailbox.dismiss_failure_view,
         name="mail_dismiss_failure",
     ),
+    path(
+        "<id:account_id>/undo/<id:action_id>",
+        undo.undo_view,
+        name="mail_undo",
+    ),
     path("<id:account_id>/<id:folder_id>/", mailbox.folder_view, name="mail_folder"),
     path("<id:account_id>/<id:folder_id>/bulk", bulk.bulk_view, name="mail_bulk"),
     path(message, mailbox.message_view, name="mail_message"),
@@ -169,9 +175,19 @@ urlpatterns = [
     path(message + "delete", actions.delete_view, name="mail_delete"),
     path(message + "unread", actions.unread_view, name="mail_unread"),
     path(message + "move", actions.move_view, name="mail_move"),
-    path(message + "archive", actions.archive_view, name="mail_archive"),
-    path(message + "spam", actions.spam_view, name="mail_spam"),
-    path(message + "not-spam", actions.not_spam_view, name="mail_not_spam"),
+    path(
+        message + "archive",
+        actions.send_view,
+        {"to": "archive"},
+        name="mail_archive",
+    ),
+    path(message + "spam", actions.send_view, {"to": "spam"}, name="mail_spam"),
+    path(
+        message + "not-spam",
+        actions.send_view,
+        {"to": "not-spam"},
+        name="mail_not_spam",
+    ),
     path(message + "part/<str:part_id>", parts.part_view, name="mail_part"),
     path(message + "attachments.zip", parts.zip_view, name="mail_parts_zip"),
     path(message + "source", parts.source_view, name="mail_source"),
