@@ -110,7 +110,9 @@ def test_the_plain_text_says_what_the_html_means():
 
 
 def test_with_images_and_files_the_message_nests_mixed_alternative_related():
-    prepared = prepare_html(f'<p>図 <img src="{_data_url()}"></p>', "example.com", 10**6)
+    prepared = prepare_html(
+        f'<p>図 <img src="{_data_url()}"></p>', "example.com", 10**6
+    )
     data = build_message(
         Outgoing(
             sender=SENDER,
