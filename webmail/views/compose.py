@@ -153,7 +153,7 @@ def compose_view(request: HttpRequest, account_id: int) -> HttpResponse:
         "in_reply_to": start.in_reply_to,
         "references": " ".join(start.references),
         "identity_id": start.identity_id,
-        "format": richtext.default_format(request.user),  # type: ignore[arg-type]
+        "format": richtext.default_format(account.user),
         "html": start.html,
         "errors": [],
         **attachments.form_context(request, account, start.attachments),
