@@ -86,6 +86,62 @@ function textToHtml(text) {
     .join("");
 }
 
+// The editor's content as plain text, as the server writes the text
+// alternative (webmail/mime/plaintext.py): "- " items, "> " quotes.
+const BLOCK_TAGS = new Set(["DIV", "P", "LI", "UL", "OL", "BLOCKQUOTE", "PRE",
+  "H1", "H2", "H3", "H4", "H5", "H6", "TR", "TABLE", "HR"]);
+
+function toPlain(root) {
+  const lines = [];
+  let line = "";
+  let depth = 0;
+  const prefix = () => (depth ? `${">".repeat(depth)} ` : "");
+  const end = (force) => {
+    const text = line.replace(/\s+$/, "");
+    if (text && /^\s*(-|\d+\.)\s*$/.test(line) && !force) return;
+    if (text || force) lines.push((prefix() + text).replace(/\s+$/, ""));
+    line = "";
+  };
+  const walk = (node, lists) => {
+    for (const child of node.childNodes) {
+      if (child.nodeType === Node.TEXT_NODE) {
+        line += child.data.replace(/[ \t\n\r\u00a0]+/g, " ");
+        continue;
+      }
+      if (child.nodeType !== Node.ELEMENT_NODE) continue;
+      const tag = child.nodeName;
+      if (tag === "BR") {
+        end(true);
+        continue;
+      }
+      if (BLOCK_TAGS.has(tag)) end(false);
+      if (tag === "BLOCKQUOTE") depth += 1;
+      if (tag === "LI") {
+        const list = lists[lists.length - 1];
+        const indent = "  ".repeat(Math.max(0, lists.length - 1));
+        line = list && list.ordered ? `${indent}${list.next++}. ` : `${indent}- `;
+      }
+      const inner = tag === "UL" || tag === "OL"
+        ? [...lists, { ordered: tag === "OL", next: 1 }]
+        : lists;
+      walk(child, inner);
+      if (tag === "A") {
+        const href = child.getAttribute("href") || "";
+        const shown = href.replace(/^mailto:/i, "");
+        const text = child.textContent.trim();
+        if (/^(https?|mailto):/i.test(href) && text !== href && text !== shown) {
+          line += ` <${shown}>`;
+        }
+      }
+      if (BLOCK_TAGS.has(tag)) end(false);
+      if (tag === "BLOCKQUOTE") depth -= 1;
+    }
+  };
+  walk(root, []);
+  end(false);
+  return lines.join("\n").replace(/\n{3,}/g, "\n\n").replace(/^\n+|\n+$/g, "");
+}
+
 function wire(Squire) {
   const form = section.closest("form");
   const textarea = form.elements.body;
@@ -119,7 +175,7 @@ function wire(Squire) {
   }
 
   function toText() {
-    textarea.value = area.innerText.replace(/\n$/, "");
+    textarea.value = toPlain(area);
     htmlInput.value = "";
     setMode("text");
   }
@@ -237,7 +293,7 @@ function wire(Squire) {
     event.formData.set("format", mode);
     if (mode === "html") {
       event.formData.set("html", editor.getHTML());
-      event.formData.set("body", area.innerText);
+      event.formData.set("body", toPlain(area));
     }
   });
 

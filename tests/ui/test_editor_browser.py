@@ -33,12 +33,20 @@ PNG = base64.b64decode(
     "AAAABJRU5ErkJggg=="
 )
 
-_PASTE_IMAGE = """(bytes) => {
+_GIVE_IMAGE = """([kind, bytes]) => {
   const transfer = new DataTransfer();
   transfer.items.add(new File([new Uint8Array(bytes)], "dot.png", {type: "image/png"}));
-  document.querySelector("#compose-editor").dispatchEvent(new ClipboardEvent(
-    "paste", {clipboardData: transfer, bubbles: true, cancelable: true}));
+  const editor = document.querySelector("#compose-editor");
+  if (kind === "drop") {
+    editor.dispatchEvent(new DragEvent("drop", {dataTransfer: transfer,
+      bubbles: true, cancelable: true}));
+  } else {
+    editor.dispatchEvent(new ClipboardEvent("paste", {clipboardData: transfer,
+      bubbles: true, cancelable: true}));
+  }
 }"""
+# Another image: the server takes any bytes of the type.
+DROPPED = PNG + b"dropped"
 
 
 def _with_smtp(account, server) -> None:
@@ -84,9 +92,11 @@ def test_bold_and_a_list_typed_in_the_editor_arrive_as_html_and_text(
     expect(editor.locator("ul li")).to_have_count(2)
     page.keyboard.press("Enter")
     page.keyboard.press("Enter")  # an empty item ends the list
-    page.evaluate(_PASTE_IMAGE, list(PNG))
+    page.evaluate(_GIVE_IMAGE, ["paste", list(PNG)])
     expect(editor.locator("img")).to_have_count(1)
-    # The image is the text's, not an attachment of the form.
+    page.evaluate(_GIVE_IMAGE, ["drop", list(DROPPED)])
+    expect(editor.locator("img")).to_have_count(2)
+    # The images are the text's, not attachments of the form.
     expect(page.locator("[data-attachment-list] li")).to_have_count(0)
 
     page.click('button[data-action="send"]')
@@ -99,12 +109,15 @@ def test_bold_and_a_list_typed_in_the_editor_arrive_as_html_and_text(
     text = _content(text_part)
     assert "Hello world\n" in text
     assert "- first\n- 二番目\n" in text
-    html_part, image_part = related.iter_parts()
+    html_part, *image_parts = related.iter_parts()
     html = _content(html_part)
     assert re.search(r"Hello <b>world</b>", html)
     assert re.search(r"<ul><li>first(<br>)?</li><li>二番目(<br>)?</li></ul>", html)
-    assert image_part.get_content() == PNG
-    assert f'src="cid:{image_part["Content-ID"].strip("<>")}"' in html
+    assert sorted(part.get_content() for part in image_parts) == [PNG, DROPPED]
+    sources = re.findall(r'<img[^>]*src="([^"]*)"', html)
+    assert sorted(sources) == sorted(
+        f"cid:{part['Content-ID'].strip('<>')}" for part in image_parts
+    )
 
 
 def test_the_users_default_opens_the_editor_and_plain_text_still_works(
@@ -118,14 +131,21 @@ def test_the_users_default_opens_the_editor_and_plain_text_still_works(
     page.fill("#compose-to", "bob@example.org")
     page.locator("#compose-editor").click()
     page.keyboard.type("ただのテキスト")
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Numbered list").click()
+    page.keyboard.type("一つ目")
+    page.keyboard.press("Enter")
+    page.keyboard.type("二つ目")
 
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_label("Formatted text (HTML)").uncheck()
 
-    expect(page.locator("#compose-body")).to_have_value("ただのテキスト")
+    expect(page.locator("#compose-body")).to_have_value(
+        "ただのテキスト\n1. 一つ目\n2. 二つ目"
+    )
     page.click('button[data-action="send"]')
     expect(page.locator("main")).to_contain_text("Sent", timeout=30_000)
     [received] = wait_for(lambda: submission_outbox.messages, what="the message")
     message = email.message_from_bytes(received.data, policy=policy.default)
     assert message.get_content_type() == "text/plain"
-    assert _content(message).strip() == "ただのテキスト"
+    assert _content(message).strip() == "ただのテキスト\n1. 一つ目\n2. 二つ目"
