@@ -6,6 +6,10 @@ sanitizer and CSS sanitizer, then a final pass that rewrites image and link
 URLs, blocks remote content and re-checks every style attribute after
 entity decoding. The output is shown in a sandboxed iframe under a strict
 CSP as well; this layer must hold on its own all the same.
+
+HTML a user writes goes through the same pipeline before it is sent
+(sanitize_outgoing): stricter on images and links, and it keeps the
+<blockquote type="cite"> of a reply.
 """
 
 from __future__ import annotations
