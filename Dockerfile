@@ -13,6 +13,7 @@ COPY . .
 RUN mkdir -p static/vendor \
     && cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js \
     && cp node_modules/htmx-ext-sse/dist/sse.min.js static/vendor/htmx-sse.min.js \
+    && cp node_modules/squire-rte/dist/squire.js static/vendor/squire.js \
     && SECRET_KEY=build CREDENTIALS_KEYS=build python manage.py collectstatic --noinput \
     && useradd --system --home /app webmail && mkdir -p /data/uploads && chown -R webmail /data
 USER webmail

@@ -354,8 +354,16 @@ class MarkRead(models.TextChoices):
     NEVER = "never", _("Never")
 
 
+class ComposeFormat(models.TextChoices):
+    """What a new message is written in, until the user switches."""
+
+    TEXT = "text", _("Plain text")
+    HTML = "html", _("Formatted (HTML)")
+
+
 class Preference(models.Model):
-    """A user's reading settings; users without a row have the defaults."""
+    """A user's reading and writing settings; users without a row have the
+    defaults."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference"
@@ -370,6 +378,12 @@ class Preference(models.Model):
         _("seconds before marking read"),
         default=3,
         validators=[MinValueValidator(1), MaxValueValidator(600)],
+    )
+    compose_format = models.CharField(
+        _("write new messages in"),
+        max_length=4,
+        choices=ComposeFormat.choices,
+        default=ComposeFormat.TEXT,
     )
 
     def __str__(self) -> str:

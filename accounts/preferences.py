@@ -1,4 +1,5 @@
-"""A user's reading settings: when opening a message marks it read."""
+"""A user's settings: when opening a message marks it read, and whether new
+messages are written in HTML or plain text."""
 
 from __future__ import annotations
 
@@ -28,6 +29,11 @@ def for_user(user: User) -> Preference:
     """The user's settings; the defaults (unsaved) if never changed."""
     found = Preference.objects.filter(user=user).first()
     return found if found is not None else Preference(user=user)
+
+
+def compose_format(user: User) -> str:
+    """ "html" or "text": what the user's new messages start in."""
+    return for_user(user).compose_format
 
 
 def mark_read(user: User) -> MarkReadSetting:
@@ -67,5 +73,17 @@ def connect_signals() -> None:
 class PreferenceForm(forms.ModelForm[Preference]):
     class Meta:
         model = Preference
-        fields = ["mark_read", "mark_read_delay"]
-        widgets = {"mark_read": forms.RadioSelect}
+        fields = ["mark_read", "mark_read_delay", "compose_format"]
+        widgets = {
+            "mark_read": forms.RadioSelect,
+            "compose_format": forms.RadioSelect,
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A form that leaves it out keeps the saved choice.
+        self.fields["compose_format"].required = False
+
+    def clean_compose_format(self) -> str:
+        value = self.cleaned_data.get("compose_format")
+        return str(value or self.instance.compose_format)

@@ -426,6 +426,11 @@ COMPOSE_MAX_ATTACHMENT_MB = env_int("COMPOSE_MAX_ATTACHMENT_MB", 25)
 COMPOSE_UPLOAD_CHUNK = env_int("COMPOSE_UPLOAD_CHUNK", 1024 * 1024)
 # Uploads of messages never sent are removed after this many hours.
 COMPOSE_UPLOAD_MAX_AGE = env_int("COMPOSE_UPLOAD_MAX_AGE", 24)
+# Images pasted or dropped inside the text of an HTML message travel in the
+# form as data: URLs: the most they may add up to, in MB. The form's fields
+# may then be that much, as base64 and URL-encoded (about 1.5 times).
+COMPOSE_MAX_INLINE_MB = env_int("COMPOSE_MAX_INLINE_MB", 5)
+DATA_UPLOAD_MAX_MEMORY_SIZE = (COMPOSE_MAX_INLINE_MB * 2 + 2) * 1024 * 1024
 # --- end of accounts section ---
 
 # --- Reading mail: the image proxy (webmail/mail/proxy.py; keep edits here) ---

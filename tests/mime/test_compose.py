@@ -116,7 +116,7 @@ def test_html_goes_with_a_plain_text_made_from_it():
     parsed = parse_message(data)
     assert parsed.html is not None and "<b>世界</b>" in parsed.html
     assert parsed.text is not None
-    assert "こんにちは 世界" in parsed.text and "一\n二" in parsed.text
+    assert "こんにちは 世界" in parsed.text and "- 一\n- 二" in parsed.text
     assert "ignored" not in parsed.text
 
 

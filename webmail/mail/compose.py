@@ -27,6 +27,7 @@ from django.utils.translation import gettext
 from accounts.models import Identity, MailAccount
 from webmail import door
 from webmail.after_response import run_after_response
+from webmail.mail import richtext
 from webmail.mail.bodies import AttachmentInfo, open_message
 from webmail.mime.compose import (
     Outgoing,
@@ -185,6 +186,8 @@ class Start:
     cc: str = ""
     subject: str = ""
     text: str = ""
+    # The same as HTML, for the editor (webmail.mail.richtext).
+    html: str = ""
     original: Original | None = None
     in_reply_to: str = ""
     references: tuple[str, ...] = ()
@@ -198,6 +201,7 @@ def start_new(account: MailAccount) -> Start:
     identity = identity_for(account, None)
     return Start(
         text=with_signature("", identity),
+        html=richtext.start_html(identity),
         identity_id=identity.id if identity else None,
     )
 
@@ -277,6 +281,7 @@ def start_reply(account: MailAccount, folder_id: int, uid: int, mode: str) -> St
         return Start(
             subject=f"Fwd: {base_subject(message.subject)}",
             text=with_signature("\n\n" + "\n".join(header) + "\n\n" + text, identity),
+            html=richtext.reply_html(identity, "\n".join(header), body.html, text),
             original=Original(folder_id, uid, "$Forwarded"),
             identity_id=identity.id if identity else None,
             # Files inside a winmail.dat are not parts the worker can fetch.
@@ -303,6 +308,7 @@ def start_reply(account: MailAccount, folder_id: int, uid: int, mode: str) -> St
         cc=_formatted(cc),
         subject=f"Re: {base_subject(message.subject)}",
         text=with_signature(f"\n\n{wrote}\n{quote(text)}\n" if text else "", identity),
+        html=richtext.reply_html(identity, wrote, body.html, text),
         original=Original(folder_id, uid, "\\Answered"),
         in_reply_to=message.message_id,
         references=references,

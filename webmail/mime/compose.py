@@ -6,7 +6,8 @@ CRLF line ends, RFC 2047 headers, RFC 2231 file names (plus the RFC 2047
 ``name=`` that some Japanese mail programs read), a Message-ID and a Date.
 Bcc recipients are in the envelope (``envelope_recipients``), never in
 the headers. Text is UTF-8, or ISO-2022-JP for readers whose programs want
-it; HTML goes out as multipart/alternative with a plain text made from it.
+it; HTML goes out as multipart/alternative with a plain text made from it,
+its inline images beside it in a multipart/related.
 
 No Django here: the page side and the worker both build with this module.
 """
@@ -26,7 +27,7 @@ from email.policy import EmailPolicy
 from email.utils import format_datetime, formataddr, getaddresses, make_msgid
 from typing import Any
 
-from webmail.mime.text import html_to_text
+from webmail.mime.plaintext import html_to_plain
 
 UTF8 = "utf-8"
 ISO_2022_JP = "iso-2022-jp"
@@ -62,6 +63,15 @@ class FileToSend:
 
 
 @dataclass(frozen=True)
+class InlineImage:
+    """An image shown inside the HTML, which refers to it as cid:content_id."""
+
+    content_id: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class Outgoing:
     """Everything a message is made of, as plain values."""
 
@@ -76,6 +86,7 @@ class Outgoing:
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()
     files: tuple[FileToSend, ...] = ()
+    inline: tuple[InlineImage, ...] = ()
     charset: str = UTF8
     message_id: str | None = None
     date: datetime | None = None
@@ -255,6 +266,28 @@ def _attach(message: EmailMessage, file: FileToSend) -> None:
     _name_for_japanese(part, file.filename, f"{maintype}/{subtype}")
 
 
+def _add_html(
+    message: EmailMessage, markup: str, inline: Sequence[InlineImage]
+) -> None:
+    """Make message multipart/alternative (text, then HTML), with the HTML
+    inside a multipart/related with its images when it has any."""
+    message.add_alternative(markup, subtype="html", charset=UTF8)
+    if not inline:
+        return
+    html_part = list(message.iter_parts())[-1]
+    assert isinstance(html_part, MIMEPart)
+    for image in inline:
+        maintype, subtype = _split_type(image.content_type, "")
+        html_part.add_related(
+            image.data,
+            maintype=maintype,
+            subtype=subtype,
+            cid=f"<{image.content_id}>",
+            disposition="inline",
+        )
+    html_part.set_param("type", "text/html")  # RFC 2387: the root's type
+
+
 def build_email(outgoing: Outgoing) -> EmailMessage:
     """Return the message as an EmailMessage (no Bcc header)."""
     if outgoing.charset not in CHARSETS:
@@ -262,7 +295,9 @@ def build_email(outgoing: Outgoing) -> EmailMessage:
     # ISO-2022-JP lacks many characters (the circled digits, most of
     # Unicode); a message it cannot carry whole goes out in UTF-8 instead.
     names = [r.name for r in (outgoing.sender, *outgoing.to, *outgoing.cc)]
-    texts = [outgoing.subject, outgoing.text, *names]
+    # The plain alternative always says what the HTML says.
+    text = outgoing.text if outgoing.html is None else html_to_plain(outgoing.html)
+    texts = [outgoing.subject, text, *names]
     jis = outgoing.charset == ISO_2022_JP and _fits(ISO_2022_JP, *texts)
     charset = ISO_2022_JP if jis else UTF8
     message = EmailMessage(policy=_JIS_POLICY if jis else SMTP_POLICY)
@@ -285,12 +320,9 @@ def build_email(outgoing: Outgoing) -> EmailMessage:
         message["References"] = " ".join(outgoing.references)
     for name, value in outgoing.extra_headers:
         message[name] = value
-    if outgoing.html is None:
-        _set_text(message, outgoing.text, charset, "plain")
-    else:
-        # The plain alternative always says what the HTML says.
-        _set_text(message, html_to_text(outgoing.html), charset, "plain")
-        message.add_alternative(outgoing.html, subtype="html", charset=UTF8)
+    _set_text(message, text, charset, "plain")
+    if outgoing.html is not None:
+        _add_html(message, outgoing.html, outgoing.inline)
     for file in outgoing.files:
         _attach(message, file)
     for part in message.walk():

@@ -6,6 +6,10 @@ sanitizer and CSS sanitizer, then a final pass that rewrites image and link
 URLs, blocks remote content and re-checks every style attribute after
 entity decoding. The output is shown in a sandboxed iframe under a strict
 CSP as well; this layer must hold on its own all the same.
+
+HTML a user writes goes through the same pipeline before it is sent
+(sanitize_outgoing): stricter on images and links, and it keeps the
+<blockquote type="cite"> of a reply.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import tinycss2  # type: ignore[import-untyped,unused-ignore]
 from bleach import html5lib_shim
@@ -78,6 +82,12 @@ ALLOWED_ATTRIBUTES: dict[str, list[str]] = {
     "time": ["datetime"],
     "details": ["open"],
 }
+# What the editor's HTML may keep: the same, and the quote of a reply
+# marked as such (mail programs show <blockquote type="cite"> as a quote).
+OUTGOING_ATTRIBUTES: dict[str, list[str]] = {
+    **ALLOWED_ATTRIBUTES,
+    "blockquote": ["type"],
+}
 
 ALLOWED_CSS_PROPERTIES = frozenset(
     {
@@ -128,6 +138,7 @@ class _Policy:
     allow_remote: bool
     rewrite_url: RewriteUrl
     cid_url: RewriteUrl
+    outgoing: bool = False
     found_remote: bool = False
     # Newsletters repeat the same style attribute hundreds of times.
     styles: dict[str, tuple[str | None, bool]] = field(default_factory=dict)
@@ -196,21 +207,47 @@ def sanitize_html(
     """
     if not markup:
         return SanitizedHtml("", False)
+    policy = _Policy(allow_remote, rewrite_url, cid_url)
+    rendered = _sanitize(markup, policy, ALLOWED_ATTRIBUTES)
+    return SanitizedHtml(rendered, policy.found_remote)
+
+
+def sanitize_outgoing(markup: str) -> str:
+    """Return HTML a user wrote, made safe to send.
+
+    The same pipeline as incoming mail, stricter: remote images are
+    removed (and every image not given as ``cid:``, so an image whose
+    source is dropped goes with it), ``cid:`` references stay as they are,
+    and links get no target.
+    """
+    if not markup:
+        return ""
+    policy = _Policy(False, _refuse, _keep_cid, outgoing=True)
+    return _sanitize(markup, policy, OUTGOING_ATTRIBUTES)
+
+
+def _refuse(url: str) -> str:  # pragma: no cover (never called: no remote)
+    raise AssertionError(url)
+
+
+def _keep_cid(content_id: str) -> str:
+    return "cid:" + quote(content_id, safe="@.-_+!$~*'")
+
+
+def _sanitize(markup: str, policy: _Policy, attributes: dict[str, list[str]]) -> str:
     tools = _TOOLS
     dom = tools.parser.parseFragment(markup)
     _drop_elements(dom)
-    policy = _Policy(allow_remote, rewrite_url, cid_url)
     stream: Any = BleachSanitizerFilter(
         source=tools.walker(dom),
         allowed_tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
+        attributes=attributes,
         allowed_protocols=ALLOWED_PROTOCOLS,
         strip_disallowed_tags=True,
         strip_html_comments=True,
         css_sanitizer=_CSS,
     )
-    rendered = tools.serializer.render(_finish(stream, policy))
-    return SanitizedHtml(str(rendered), policy.found_remote)
+    return str(tools.serializer.render(_finish(stream, policy)))
 
 
 def _local_name(tag: Any) -> str:
@@ -245,6 +282,9 @@ def _finish(stream: Iterator[dict[str, Any]], policy: _Policy) -> Iterator[Any]:
     for token in stream:
         if token["type"] in ("StartTag", "EmptyTag"):
             _fix_attributes(token, policy)
+            bare_image = token["name"] == "img" and (None, "src") not in token["data"]
+            if policy.outgoing and bare_image:
+                continue
         yield token
 
 
@@ -267,7 +307,9 @@ def _fix_attributes(token: dict[str, Any], policy: _Policy) -> None:
         else:
             attrs[key] = new
     href = attrs.get((None, "href"))
-    if name == "a" and href and not href.startswith("#"):
+    if name == "blockquote" and attrs.get((None, "type"), "").lower() != "cite":
+        attrs.pop((None, "type"), None)
+    if name == "a" and href and not policy.outgoing and not href.startswith("#"):
         attrs[(None, "target")] = "_blank"
         attrs[(None, "rel")] = "noopener noreferrer"
 

@@ -3,7 +3,8 @@
 GET /mail/<account>/compose/ shows the form (?reply=, ?reply_all= or
 ?forward= with "<folder id>:<uid>" start from that message); POST records
 the message to send (webmail.mail.compose) and goes to its status page,
-which says "Sending…" until the worker has sent it, then "Sent".
+which says "Sending…" until the worker has sent it, then "Sent". A message
+written in the HTML editor comes as "html" beside "body" (webmail.mail.richtext).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from webmail.mail import compose, drafts
+from webmail.mail import compose, drafts, richtext
 from webmail.mime.compose import ComposeError, Outgoing, Recipient, parse_recipients
 from webmail.views import attachments
 from webmail.views.layout import account_or_404
@@ -73,6 +74,16 @@ def _original(value: str) -> compose.Original | None:
     return compose.Original(int(parts[0]), int(parts[1]), parts[2])
 
 
+def _format(request: HttpRequest) -> str:
+    """ "html" when the editor posted the message, else "text"."""
+    value = request.POST.get("format", "")
+    return richtext.HTML if value == richtext.HTML else richtext.TEXT
+
+
+def _html(request: HttpRequest) -> str:
+    return request.POST.get("html", "")
+
+
 def _read(values: dict[str, str]) -> tuple[dict[str, tuple[Recipient, ...]], list[str]]:
     found: dict[str, tuple[Recipient, ...]] = {}
     errors: list[str] = []
@@ -100,16 +111,26 @@ def compose_view(request: HttpRequest, account_id: int) -> HttpResponse:
         forwarding = original is not None and original.flag == "$Forwarded"
         files = attachments.posted_files(request, account, forwarding)
         errors += files.errors
+        identity = compose.identity_for(account, _number(request, "identity"))
+        sender = compose.sender_of(account, identity)
+        body = richtext.Written(values["body"])
+        try:
+            body = richtext.written(
+                _format(request), values["body"], _html(request), sender.address
+            )
+        except richtext.HtmlRefused as exc:
+            errors.append(str(exc))
         if not errors:
             references = tuple(request.POST.get("references", "").split())
-            identity = compose.identity_for(account, _number(request, "identity"))
             outgoing = Outgoing(
-                sender=compose.sender_of(account, identity),
+                sender=sender,
                 to=recipients["to"],
                 cc=recipients["cc"],
                 bcc=recipients["bcc"],
                 subject=values["subject"][:998],
-                text=values["body"],
+                text=body.text,
+                html=body.prepared.html if body.prepared else None,
+                inline=body.prepared.inline if body.prepared else (),
                 in_reply_to=request.POST.get("in_reply_to", "") or None,
                 references=references,
             )
@@ -131,6 +152,8 @@ def compose_view(request: HttpRequest, account_id: int) -> HttpResponse:
             "identity_id": _number(request, "identity"),
             "draft_id": _number(request, "draft"),
             "draft_version": _number(request, "draft_version"),
+            "format": _format(request),
+            "html": _html(request),
             "errors": errors,
             **attachments.form_context(request, account),
         }
@@ -152,6 +175,8 @@ def compose_view(request: HttpRequest, account_id: int) -> HttpResponse:
         "identity_id": start.identity_id,
         "draft_id": opened.draft_id if opened else None,
         "draft_version": opened.version if opened else None,
+        "format": richtext.default_format(account.user),
+        "html": start.html,
         "errors": [],
         **attachments.form_context(request, account, start.attachments),
     }
@@ -165,6 +190,7 @@ def _form(
         **context,
         "account": account,
         "identities": compose.identities_of(account),
+        "inline_limit": richtext.inline_limit(),
         "action": reverse("mail_compose", args=[account.id]),
         "drafts_url": reverse("mail_draft_new", args=[account.id]),
         "login_url": reverse("login"),
