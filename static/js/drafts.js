@@ -14,7 +14,7 @@ const WATCH_MS = 1000;
 const WATCH_TIMES = 30;
 const FIELDS = [
   "csrfmiddlewaretoken", "to", "cc", "bcc", "subject", "body", "identity",
-  "in_reply_to", "references", "original",
+  "in_reply_to", "references", "original", "format", "html",
 ];
 const TYPED = ["to", "cc", "bcc", "subject", "body"];
 
@@ -49,8 +49,11 @@ function start(form) {
   }
 
   function formData(force) {
+    // Read through the form, so that the HTML editor adds what it holds
+    // (its "formdata" handler, static/js/editor.js).
+    const all = new FormData(form);
     const data = new FormData();
-    for (const name of FIELDS) data.set(name, value(name));
+    for (const name of FIELDS) data.set(name, all.get(name) ?? "");
     data.set("version", version === null ? "" : String(version));
     if (force) data.set("force", "1");
     return data;

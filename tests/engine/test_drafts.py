@@ -86,6 +86,27 @@ def test_an_autosaved_draft_is_in_drafts(worker, imap_user, other_device):
     assert row.folder is not None and row.folder.special_use == "\\Drafts"
 
 
+def test_a_draft_written_in_html_is_stored_and_opens_in_html(
+    worker, imap_user, other_device
+):
+    account = account_for(imap_user)
+    phone = other_device(imap_user)
+    markup = "<div>明日は<b>十時</b>から</div><ul><li>議題</li></ul>"
+    fields = {**FIELDS, "format": "html", "html": markup, "body": "明日は十時から\n"}
+
+    saved = drafts.save(account, None, fields, None)
+
+    _stored(saved.draft_id)
+    [copy] = wait_for(lambda: _on_server(phone), what="a copy in Drafts")
+    html = copy.get_body(preferencelist=("html",)).get_content()
+    assert "<b>十時</b>" in html
+    assert "明日は十時から" in copy.get_body(preferencelist=("plain",)).get_content()
+    # Another device opens it in the editor, with its formatting.
+    opened = drafts.start_from_row(account, saved.draft_id)
+    assert opened.format == "html"
+    assert "<b>十時</b>" in opened.start.html
+
+
 def test_three_saves_leave_one_copy_of_the_latest(worker, imap_user, other_device):
     account = account_for(imap_user)
     phone = other_device(imap_user)

@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from email.utils import getaddresses
 
+from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -46,6 +47,7 @@ from webmail.mime.compose import (
     build_message,
     parse_recipients,
 )
+from webmail.mime.outgoing_html import InlineTooLarge, PreparedHtml, prepare_html
 from webmail.models import AccountState, Draft, Folder, SendState
 
 logger = logging.getLogger(__name__)
@@ -113,6 +115,22 @@ def _recipients(typed: str) -> tuple[Recipient, ...]:
         return tuple(Recipient(n, a) for n, a in pairs if "@" in a and " " not in a)
 
 
+def _prepared_html(fields: dict[str, str], sender: str) -> PreparedHtml | None:
+    """A draft written in the HTML editor, as it would be sent; None for text.
+
+    Images over the limit leave the copy on the server in plain text: the
+    row keeps the HTML, and sending says what is too large.
+    """
+    markup = fields.get("html", "")
+    if fields.get("format") != "html" or not markup.strip():
+        return None
+    limit = int(settings.COMPOSE_MAX_INLINE_MB) * 1024 * 1024
+    try:
+        return prepare_html(markup, sender.rpartition("@")[2], limit)
+    except InlineTooLarge:
+        return None
+
+
 def build_draft(row: Draft, token: str | None = None) -> bytes:
     """The draft's message: what the form held, Bcc included, marked with a token.
 
@@ -132,12 +150,15 @@ def build_draft(row: Draft, token: str | None = None) -> bytes:
     headers = [(HEADER, token)]
     if bcc:
         headers.append(("Bcc", ", ".join(r.formatted() for r in bcc)))
+    prepared = _prepared_html(fields, sender.address)
     outgoing = Outgoing(
         sender=sender,
         to=_recipients(fields.get("to", "")),
         cc=_recipients(fields.get("cc", "")),
         subject=fields.get("subject", "")[:998],
         text=fields.get("body", ""),
+        html=prepared.html if prepared else None,
+        inline=prepared.inline if prepared else (),
         in_reply_to=fields.get("in_reply_to", "") or None,
         references=tuple(fields.get("references", "").split()),
         extra_headers=tuple(headers),

@@ -36,7 +36,8 @@ from webmail.mail.compose import Original, Start, _formatted, _pairs
 from webmail.mime.text import html_to_text
 from webmail.models import Draft, Message, OutgoingMessage
 
-FIELDS = ("to", "cc", "bcc", "subject", "body", "identity")
+# "format" and "html": what the HTML editor holds (webmail.mail.richtext).
+FIELDS = ("to", "cc", "bcc", "subject", "body", "identity", "format", "html")
 THREADING = ("in_reply_to", "references", "original")
 # A draft's text is cut here rather than refused: about 2 MB of typing.
 MAX_FIELD = 2_000_000
@@ -177,6 +178,8 @@ class Opened:
     bcc: str
     draft_id: int
     version: int
+    # "html" when it was written in the HTML editor, else "text".
+    format: str = "text"
 
 
 def _original(value: str) -> Original | None:
@@ -194,12 +197,14 @@ def _opened(row: Draft) -> Opened:
         cc=fields.get("cc", ""),
         subject=fields.get("subject", ""),
         text=fields.get("body", ""),
+        html=fields.get("html", ""),
         original=_original(fields.get("original", "")),
         in_reply_to=fields.get("in_reply_to", ""),
         references=tuple(fields.get("references", "").split()),
         identity_id=int(identity) if identity.isdigit() else None,
     )
-    return Opened(start, fields.get("bcc", ""), row.id, row.version)
+    written = "html" if fields.get("format") == "html" and start.html else "text"
+    return Opened(start, fields.get("bcc", ""), row.id, row.version, written)
 
 
 def start_from_row(account: MailAccount, draft_id: int) -> Opened:

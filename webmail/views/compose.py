@@ -175,7 +175,7 @@ def compose_view(request: HttpRequest, account_id: int) -> HttpResponse:
         "identity_id": start.identity_id,
         "draft_id": opened.draft_id if opened else None,
         "draft_version": opened.version if opened else None,
-        "format": richtext.default_format(account.user),
+        "format": opened.format if opened else richtext.default_format(account.user),
         "html": start.html,
         "errors": [],
         **attachments.form_context(request, account, start.attachments),
