@@ -168,7 +168,12 @@ class CourierServer(ProcessServer):
         )
 
     def add_user(
-        self, username: str, password: str, quota_mb: int | None = None
+        self,
+        username: str,
+        password: str,
+        quota_mb: int | None = None,
+        *,
+        special_folders: bool = True,
     ) -> None:
         """Create a Maildir with the special folders, a password and a quota."""
         home = self.homes / username
@@ -196,7 +201,8 @@ class CourierServer(ProcessServer):
         self.wait_login(username, password)
         client = self.login(username, password)
         try:
-            create_special_folders(client, flagged=False)
+            if special_folders:
+                create_special_folders(client, flagged=False)
         finally:
             client.logout()
 

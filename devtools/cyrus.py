@@ -155,7 +155,12 @@ class CyrusServer(ProcessServer):
         )
 
     def add_user(
-        self, username: str, password: str, quota_mb: int | None = None
+        self,
+        username: str,
+        password: str,
+        quota_mb: int | None = None,
+        *,
+        special_folders: bool = True,
     ) -> None:
         """Create a mailbox with special folders, a password and a quota."""
         self._set_password(username, password)
@@ -171,7 +176,8 @@ class CyrusServer(ProcessServer):
             admin.logout()
         client = self._user_login(username, password)
         try:
-            create_special_folders(client, flagged=True)
+            if special_folders:
+                create_special_folders(client, flagged=True)
         finally:
             client.logout()
 

@@ -67,6 +67,22 @@ def delimiter_of(account: MailAccount) -> str:
     return found or "/"
 
 
+def personal_top(account_id: int) -> tuple[str, ...]:
+    """Return the path the user's own folders are under: () or ("INBOX",).
+
+    For showing folders as the user thinks of them: on Courier "INBOX.Sent"
+    is "Sent", at the top, not a folder inside Inbox.
+    """
+    prefix = (
+        AccountState.objects.filter(account_id=account_id)
+        .values_list("folder_prefix", flat=True)
+        .first()
+    )
+    if not prefix or prefix[-1].isalnum():
+        return ()
+    return tuple(part for part in prefix[:-1].split(prefix[-1]) if part)
+
+
 def _top(account: MailAccount, delimiter: str) -> list[str]:
     """Return the path where the user's own folders start: [] or ["INBOX"].
 
@@ -276,6 +292,27 @@ def missing_special_folders(account: MailAccount) -> list[str]:
         )
     }
     return [name for use, name in SPECIAL_FOLDERS if use.lower() not in have]
+
+
+def trash_or_new(account: MailAccount) -> Folder | None:
+    """Return the account's Trash, making one where the mailbox has none.
+
+    Courier (and any server without SPECIAL-USE whose bin has another
+    name) would otherwise leave nowhere to move deleted mail to. None when
+    it cannot be made (a folder of that name has another use).
+    """
+    existing = Folder.objects.filter(
+        account=account, special_use__iexact="\\Trash"
+    ).first()
+    if existing is not None:
+        return existing
+    try:
+        folder = create_folder(account, "Trash")
+    except BadFolderName:
+        return None
+    Folder.objects.filter(id=folder.id).update(special_use="\\Trash")
+    folder.special_use = "\\Trash"
+    return folder
 
 
 def create_special_folders(account: MailAccount) -> list[str]:

@@ -1,0 +1,225 @@
+"""The user's actions reach every IMAP server: Dovecot, Cyrus and Courier.
+
+Run through the worker and the outbox as on the page; the phone (a second
+IMAP connection) checks what is really on the server. Cyrus and Courier are
+marked slow (see tests.fixtures.servers.every_server).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from tests.engine.conftest import account_for, fill, message_bytes, wait_for
+from tests.fixtures.servers import ImapUser
+from webmail.engine import folderlist, sync
+from webmail.mail import reading
+from webmail.models import AccountState, Folder, Message, PendingOperation
+from webmail.views.present import folder_nodes
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _personal(phone) -> str:
+    """The personal namespace prefix, as the phone sees it ("INBOX." on Courier)."""
+    personal = phone.namespace().personal
+    return personal[0][0] if personal else ""
+
+
+def _subjects_on_server(phone, folder: str) -> list[str]:
+    phone.select_folder(folder, readonly=True)
+    uids = phone.search("ALL")
+    found = phone.fetch(uids, ["ENVELOPE"]) if uids else {}
+    return sorted(data[b"ENVELOPE"].subject.decode() for data in found.values())
+
+
+def _flags_on_server(phone, uid: int) -> list[str]:
+    # Selected again each time: Courier tells a selected view of other
+    # connections' changes only at some commands.
+    phone.select_folder("INBOX", readonly=True)
+    return [f.decode() for f in phone.fetch([uid], ["FLAGS"])[uid][b"FLAGS"]]
+
+
+def _with_special_folders(phone) -> None:
+    """Make Trash, Archive, ... where the server made none (dovecot_prefixed)."""
+    prefix = _personal(phone)
+    names = {name for _, _, name in phone.list_folders()}
+    for name in ("Trash", "Archive"):
+        if prefix + name not in names:
+            phone.create_folder(prefix + name)
+            phone.subscribe_folder(prefix + name)
+
+
+def _drained(account) -> bool:
+    return not PendingOperation.objects.filter(account=account, state="pending")
+
+
+def _synced(account) -> Folder:
+    folderlist.sync_folder_list(account.id)
+    inbox = Folder.objects.get(account=account, name="INBOX")
+    sync.sync_folder(account.id, inbox.id)
+    return inbox
+
+
+def _bulk(account, folder: Folder, action: str, uids, **extra) -> str:
+    client = Client()
+    client.force_login(account.user)
+    response = client.post(
+        f"/mail/{account.id}/{folder.id}/bulk",
+        {"action": action, "uid": [str(u) for u in uids], **extra},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="list",
+    )
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_folders_show_as_the_user_thinks_of_them(worker, any_imap_user, other_device):
+    phone = other_device(any_imap_user)
+    prefix = _personal(phone)
+    delimiter = phone.namespace().personal[0][1] or "/"
+    for name in (f"{prefix}仕事", f"{prefix}仕事{delimiter}報告"):
+        phone.create_folder(name)
+        phone.subscribe_folder(name)
+    _with_special_folders(phone)
+    account = account_for(any_imap_user)
+    folderlist.sync_folder_list(account.id)
+
+    folders = reading.folders(account)
+    # The sidebar: 仕事 at the top with 報告 under it, not all under Inbox.
+    lines = {(n.title, n.depth) for n in folder_nodes(account.id, folders)}
+    assert {
+        ("Inbox", 0),
+        ("仕事", 0),
+        ("報告", 1),
+        ("Trash", 0),
+        ("Archive", 0),
+    } <= lines
+    trash = next(f for f in folders if f.special_use == "\\Trash")
+    assert trash.name == f"{prefix}Trash"
+
+
+def test_flags_go_both_ways(worker, any_imap_user, other_device):
+    phone = other_device(any_imap_user)
+    fill(phone, "INBOX", 2)
+    account = account_for(any_imap_user)
+    inbox = _synced(account)
+    first, second = sorted(
+        Message.objects.filter(folder=inbox).values_list("uid", flat=True)
+    )
+
+    assert "1 message starred." in _bulk(account, inbox, "star", [first])
+    wait_for(lambda: "\\Flagged" in _flags_on_server(phone, first), what="the star")
+
+    phone.select_folder("INBOX")
+    phone.add_flags([second], [b"\\Seen"])
+    sync.sync_folder(account.id, inbox.id)
+    assert Message.objects.get(folder=inbox, uid=second).seen
+
+
+def test_delete_goes_to_trash(worker, any_imap_user, other_device):
+    phone = other_device(any_imap_user)
+    _with_special_folders(phone)
+    fill(phone, "INBOX", 2)
+    account = account_for(any_imap_user)
+    inbox = _synced(account)
+    uid = Message.objects.get(folder=inbox, subject="msg 0").uid
+
+    page = _bulk(account, inbox, "delete", [uid])
+
+    assert "1 message moved to Trash." in page or "1 message deleted." in page
+    trash = f"{_personal(phone)}Trash"
+    wait_for(lambda: _subjects_on_server(phone, trash) == ["msg 0"], what="in Trash")
+    assert _subjects_on_server(phone, "INBOX") == ["msg 1"]
+
+
+# Where a mailbox has no Trash: Courier's users and the prefixed Dovecot's.
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "dovecot_prefixed",
+        pytest.param("courier", marks=[pytest.mark.slow, pytest.mark.other_servers]),
+    ],
+)
+def test_delete_where_there_is_no_trash_makes_one(worker, kind, request, other_device):
+    server = request.getfixturevalue(kind)
+    user = ImapUser(f"user-{uuid.uuid4().hex[:12]}@example.org", "pass-1234", server)
+    if kind == "courier":
+        server.add_user(user.username, user.password, special_folders=False)
+    else:
+        server.add_user(user.username, user.password)  # makes none
+    phone = other_device(user)
+    trash = f"{_personal(phone)}Trash"
+    assert trash not in {name for _, _, name in phone.list_folders()}
+    fill(phone, "INBOX", 2)
+    account = account_for(user)
+    inbox = _synced(account)
+    uid = Message.objects.get(folder=inbox, subject="msg 1").uid
+
+    _bulk(account, inbox, "delete", [uid])
+
+    wait_for(lambda: _drained(account), what="outbox drained")
+    assert _subjects_on_server(phone, trash) == ["msg 1"]
+    assert _subjects_on_server(phone, "INBOX") == ["msg 0"]
+
+
+def test_move_reaches_the_other_folder(worker, any_imap_user, other_device):
+    phone = other_device(any_imap_user)
+    _with_special_folders(phone)
+    fill(phone, "INBOX", 3)
+    account = account_for(any_imap_user)
+    inbox = _synced(account)
+    archive = Folder.objects.get(account=account, name=f"{_personal(phone)}Archive")
+    uids = sorted(
+        Message.objects.filter(
+            folder=inbox, subject__in=["msg 0", "msg 2"]
+        ).values_list("uid", flat=True)
+    )
+
+    _bulk(account, inbox, "move", uids, target=str(archive.id))
+
+    wait_for(lambda: _drained(account), what="outbox drained")
+    assert _subjects_on_server(phone, archive.name) == ["msg 0", "msg 2"]
+    assert _subjects_on_server(phone, "INBOX") == ["msg 1"]
+    sync.sync_folder(account.id, archive.id)
+    assert sorted(
+        Message.objects.filter(folder=archive).values_list("subject", flat=True)
+    ) == [
+        "msg 0",
+        "msg 2",
+    ]
+
+
+def test_japanese_search_finds_the_body(worker, any_imap_user, other_device):
+    phone = other_device(any_imap_user)
+    phone.append(
+        "INBOX",
+        b"Subject: plans\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        b"Content-Transfer-Encoding: 8bit\r\n\r\n" + "来週の会議について\r\n".encode(),
+    )
+    phone.append("INBOX", message_bytes("other", "nothing here\n"))
+    account = account_for(any_imap_user)
+    _synced(account)
+    client = Client()
+    client.force_login(account.user)
+
+    url = reverse("mail_search", args=[account.id])
+    page = client.get(url, {"q": "来週"}).content.decode()
+
+    assert "plans" in page and "other" not in page
+
+
+def test_quota_is_read(worker, make_imap_user, every_server, other_device):
+    user = make_imap_user(server=every_server, quota_mb=50)
+    phone = other_device(user)
+    phone.append("INBOX", message_bytes("big", "x" * 300_000 + "\n"))
+    account = account_for(user)
+
+    folderlist.sync_folder_list(account.id)
+
+    state = AccountState.objects.get(account=account)
+    assert state.quota_limit_kb == 50 * 1024
+    assert state.quota_used_kb is not None and state.quota_used_kb >= 290
