@@ -16,7 +16,7 @@ from django.urls import reverse
 from tests.engine.conftest import account_for, fill, message_bytes, wait_for
 from tests.fixtures.servers import ImapUser
 from webmail.engine import folderlist, sync
-from webmail.mail import reading
+from webmail.mail import reading, watching
 from webmail.models import AccountState, Folder, Message, PendingOperation
 from webmail.views.present import folder_nodes
 
@@ -223,3 +223,36 @@ def test_quota_is_read(worker, make_imap_user, every_server, other_device):
     state = AccountState.objects.get(account=account)
     assert state.quota_limit_kb == 50 * 1024
     assert state.quota_used_kb is not None and state.quota_used_kb >= 290
+
+
+def test_another_clients_changes_reach_the_open_page(
+    worker, any_imap_user, other_device, subscribe
+):
+    phone = other_device(any_imap_user)
+    fill(phone, "INBOX", 4)
+    account = account_for(any_imap_user)
+    inbox = _synced(account)
+    old = set(Message.objects.filter(folder=inbox).values_list("uid", flat=True))
+    listener = subscribe(account.user_id)
+    watching.keep_watching(account.id, inbox.id)
+
+    # The newest message: Cyrus reads "*" as the highest UID left.
+    newest = max(old)
+    phone.select_folder("INBOX")
+    phone.delete_messages([newest])
+    phone.expunge()
+    seen: list[dict] = []
+
+    def wait(predicate):
+        return listener.wait(lambda e: seen.append(e) or predicate(e), 30)
+
+    wait(lambda e: e["type"] == "expunged" and newest in e["uids"])
+    assert not Message.objects.filter(folder=inbox, uid=newest).exists()
+
+    phone.append("INBOX", message_bytes("fresh"))
+    event = wait(lambda e: e["type"] == "new")
+    fresh = Message.objects.get(folder=inbox, uid__in=event["uids"])
+    assert fresh.subject == "fresh"
+    # Only the new message was announced, never the old ones again.
+    announced = {uid for e in seen if e["type"] == "new" for uid in e["uids"]}
+    assert announced == {fresh.uid}
