@@ -198,7 +198,9 @@ def test_japanese_search_finds_the_body(worker, any_imap_user, other_device):
     phone.append(
         "INBOX",
         b"Subject: plans\r\nContent-Type: text/plain; charset=utf-8\r\n"
-        b"Content-Transfer-Encoding: 8bit\r\n\r\n" + "来週の会議について\r\n".encode(),
+        b"Content-Transfer-Encoding: 8bit\r\n\r\n"
+        # Past the cached preview: only the server's search can find it.
+        + ("お知らせ。" * 100 + "\r\n来週の会議について\r\n").encode(),
     )
     phone.append("INBOX", message_bytes("other", "nothing here\n"))
     account = account_for(any_imap_user)
