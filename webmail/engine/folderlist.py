@@ -155,13 +155,20 @@ def apply_folder_list(
 
 # Names that mean a special folder on servers that do not say (no SPECIAL-USE),
 # lower case.
+# The Japanese ones are what Outlook and Thunderbird name them in Japanese.
 SPECIAL_NAMES = {
-    "\\Drafts": ("drafts", "draft"),
-    "\\Sent": ("sent", "sent messages", "sent items", "sent mail"),
-    "\\Trash": ("trash", "deleted messages", "deleted items", "bin"),
-    "\\Junk": ("junk", "spam", "junk e-mail", "junk mail"),
-    "\\Archive": ("archive", "archives"),
-}
+    "\\Drafts": ("drafts", "draft", "下書き"),
+    "\\Sent": (
+        "sent", "sent messages", "sent items", "sent mail", "送信済みアイテム",
+        "送信済み", "送信済みメール",
+    ),
+    "\\Trash": (
+        "trash", "deleted messages", "deleted items", "bin", "削除済みアイテム",
+        "ごみ箱", "ゴミ箱",
+    ),
+    "\\Junk": ("junk", "spam", "junk e-mail", "junk mail", "迷惑メール"),
+    "\\Archive": ("archive", "archives", "アーカイブ"),
+}  # fmt: skip
 
 
 def guess_special_use(listed: Sequence[ServerFolder]) -> dict[str, str]:
