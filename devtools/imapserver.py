@@ -167,7 +167,7 @@ class ProcessServer:
 
 
 def session_members(session: int) -> list[int]:
-    """Return the pids of the processes in a session (Linux /proc)."""
+    """Return the pids of the live processes in a session (Linux /proc)."""
     members = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -178,7 +178,8 @@ def session_members(session: int) -> list[int]:
             continue
         # pid (comm) state ppid pgrp session ...; comm may hold spaces.
         fields = stat.rpartition(")")[2].split()
-        if len(fields) > 3 and int(fields[3]) == session:
+        # A zombie is gone already, waiting for init to reap it.
+        if len(fields) > 3 and int(fields[3]) == session and fields[0] != "Z":
             members.append(int(entry.name))
     return members
 
