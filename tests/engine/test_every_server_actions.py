@@ -258,3 +258,44 @@ def test_another_clients_changes_reach_the_open_page(
     # Only the new message was announced, never the old ones again.
     announced = {uid for e in seen if e["type"] == "new" for uid in e["uids"]}
     assert announced == {fresh.uid}
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "dovecot",
+        pytest.param("courier", marks=[pytest.mark.slow, pytest.mark.other_servers]),
+    ],
+)
+def test_the_user_picks_the_trash(worker, kind, request, make_imap_user, other_device):
+    user = make_imap_user(server=request.getfixturevalue(kind))
+    phone = other_device(user)
+    bin_name = f"{_personal(phone)}Papierkorb"
+    phone.create_folder(bin_name)
+    phone.subscribe_folder(bin_name)
+    fill(phone, "INBOX", 2)
+    account = account_for(user)
+    inbox = _synced(account)
+    papierkorb = Folder.objects.get(account=account, name=bin_name)
+    client = Client()
+    client.force_login(account.user)
+    page = client.get(reverse("mail_folders", args=[account.id])).content.decode()
+    assert 'name="trash"' in page
+
+    answer = client.post(
+        reverse("mail_folder_uses", args=[account.id]), {"trash": papierkorb.id}
+    )
+    assert answer.status_code == 302
+    # The server's (or the name's) Trash does not win it back.
+    folderlist.sync_folder_list(account.id)
+    uses = dict(
+        Folder.objects.filter(account=account).values_list("name", "special_use")
+    )
+    assert uses[bin_name] == "\\Trash"
+    assert uses[f"{_personal(phone)}Trash"] == ""
+
+    uid = Message.objects.get(folder=inbox, subject="msg 0").uid
+    _bulk(account, inbox, "delete", [uid])
+    wait_for(lambda: _drained(account), what="outbox drained")
+    assert _subjects_on_server(phone, bin_name) == ["msg 0"]
+    assert _subjects_on_server(phone, f"{_personal(phone)}Trash") == []

@@ -99,6 +99,7 @@ def apply_folder_list(
         ).exists()
         existing = {f.name: f for f in Folder.objects.filter(account_id=account_id)}
         guessed = guess_special_use(listed)
+        chosen = {r.chosen_use.lower() for r in existing.values() if r.chosen_use}
         by_path: dict[tuple[str, ...], Folder] = {}
         for kept in existing.values() if hold else ():
             by_path[tuple(kept.path)] = kept
@@ -117,7 +118,7 @@ def apply_folder_list(
             row.display_name = item.display_name
             row.path = list(item.path)
             row.delimiter = item.delimiter or ""
-            row.special_use = item.special_use or guessed.get(item.name, "")
+            row.special_use = _use(row, item, guessed, chosen)
             row.flags = list(item.flags)
             if not hold:
                 row.subscribed = item.subscribed
@@ -190,6 +191,19 @@ def guess_special_use(listed: Sequence[ServerFolder]) -> dict[str, str]:
                 found[item.name] = use
                 break
     return found
+
+
+def _use(
+    row: Folder, item: ServerFolder, guessed: dict[str, str], chosen: set[str]
+) -> str:
+    """The folder's special use: the user's choice, else the server's or a guess.
+
+    A use the user gave another folder is taken from this one.
+    """
+    if row.chosen_use:
+        return row.chosen_use
+    use = item.special_use or guessed.get(item.name, "")
+    return "" if use.lower() in chosen else use
 
 
 def _looks_stale(row: Folder, item: ServerFolder) -> bool:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -53,6 +53,7 @@ def _rows(account: MailAccount) -> list[dict[str, Any]]:
                 "inbox": row.name.upper() == "INBOX",
                 "parent_id": row.parent_id,
                 "messages": row.total,
+                "selectable": row.selectable,
             }
         )
     return lines
@@ -66,10 +67,20 @@ def _page(
     typed: dict[str, Any] | None = None,
     status: int = 200,
 ) -> HttpResponse:
+    titles = present.special_titles()
     context = {
         "account": account,
         "rows": _rows(account),
         "missing": verbs.missing_special_folders(account),
+        "uses": [
+            {
+                "use": use,
+                "field": name.lower(),
+                "title": titles[name.lower()],
+                "folder_id": folder_id,
+            }
+            for use, name, folder_id in verbs.special_choices(account)
+        ],
         "error": error,
         "typed": typed or {},
     }
@@ -172,4 +183,22 @@ def special_view(request: HttpRequest, account_id: int) -> HttpResponse:
     made = verbs.create_special_folders(account)
     if made:
         messages.success(request, _("Created: %s.") % ", ".join(made))
+    return redirect("mail_folders", account.id)
+
+
+@require_POST
+@login_required
+def uses_view(request: HttpRequest, account_id: int) -> HttpResponse:
+    """Pick the folders used as Drafts, Sent, Trash, Junk and Archive."""
+    account = account_or_404(request, account_id)
+    chosen: dict[str, int | None] = {}
+    for use, name, _folder_id in verbs.special_choices(account):
+        value = request.POST.get(name.lower())
+        if value is None:
+            continue
+        if value and not value.isdigit():
+            return HttpResponseBadRequest("Bad folder.")
+        chosen[use] = int(value) if value else None
+    verbs.choose_special_folders(account, chosen)
+    messages.success(request, _("Special folders saved."))
     return redirect("mail_folders", account.id)
