@@ -282,9 +282,9 @@ def test_the_user_picks_the_trash(worker, kind, request, make_imap_user, other_d
     page = client.get(reverse("mail_folders", args=[account.id])).content.decode()
     assert 'name="trash"' in page
 
-    answer = client.post(
-        reverse("mail_folder_uses", args=[account.id]), {"trash": papierkorb.id}
-    )
+    uses_url = reverse("mail_folder_uses", args=[account.id])
+    assert client.post(uses_url, {"trash": "x1"}).status_code == 400
+    answer = client.post(uses_url, {"trash": papierkorb.id})
     assert answer.status_code == 302
     # The server's (or the name's) Trash does not win it back.
     folderlist.sync_folder_list(account.id)

@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import MailAccount
 from webmail.mail import folders as verbs
+from webmail.mail import ids
 from webmail.views import present
 from webmail.views.layout import account_or_404, is_htmx
 
@@ -196,9 +197,8 @@ def uses_view(request: HttpRequest, account_id: int) -> HttpResponse:
         value = request.POST.get(name.lower())
         if value is None:
             continue
-        if value and not value.isdigit():
-            return HttpResponseBadRequest("Bad folder.")
-        chosen[use] = int(value) if value else None
+        # An impossible id is a 400 that says which value was wrong.
+        chosen[use] = ids.parse_id(value) if value else None
     verbs.choose_special_folders(account, chosen)
     messages.success(request, _("Special folders saved."))
     return redirect("mail_folders", account.id)
