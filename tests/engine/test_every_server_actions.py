@@ -299,3 +299,40 @@ def test_the_user_picks_the_trash(worker, kind, request, make_imap_user, other_d
     wait_for(lambda: _drained(account), what="outbox drained")
     assert _subjects_on_server(phone, bin_name) == ["msg 0"]
     assert _subjects_on_server(phone, f"{_personal(phone)}Trash") == []
+
+
+@pytest.mark.slow
+@pytest.mark.other_servers
+def test_the_open_folder_follows_on_courier_whose_idle_does_not_push(
+    worker, imap_user_courier, other_device, subscribe
+):
+    # Folder-list reads ten minutes apart, and Courier's IDLE says nothing
+    # until its own 60-second poll: the open folder must still follow
+    # within seconds (the watch checks it by STATUS).
+    saved = dict(worker.env)
+    worker.env.update(IMAP_POLL_INTERVAL="600", IMAP_INBOX_CHECK="2")
+    worker.restart()
+    try:
+        phone = other_device(imap_user_courier)
+        fill(phone, "INBOX.Archive", 2)
+        account = account_for(imap_user_courier)
+        folderlist.sync_folder_list(account.id)
+        archive = Folder.objects.get(account=account, name="INBOX.Archive")
+        sync.sync_folder(account.id, archive.id)
+        listener = subscribe(account.user_id)
+        # Found by the sync the watcher starts with: then it idles.
+        phone.append("INBOX.Archive", message_bytes("early"))
+        watching.keep_watching(account.id, archive.id)
+        listener.wait(lambda e: e["type"] == "new" and e["folder"] == archive.id, 20)
+
+        phone.append("INBOX.Archive", message_bytes("late"))
+        event = listener.wait(
+            lambda e: e["type"] == "new" and e["folder"] == archive.id, 20
+        )
+        assert Message.objects.get(folder=archive, uid__in=event["uids"]).subject == (
+            "late"
+        )
+    finally:
+        worker.env.clear()
+        worker.env.update(saved)
+        worker.stop()  # the next test's worker fixture starts it as usual
