@@ -7,6 +7,7 @@ marked slow (see tests.fixtures.servers.every_server).
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -324,6 +325,9 @@ def test_the_open_folder_follows_on_courier_whose_idle_does_not_push(
         phone.append("INBOX.Archive", message_bytes("early"))
         watching.keep_watching(account.id, archive.id)
         listener.wait(lambda e: e["type"] == "new" and e["folder"] == archive.id, 20)
+        # The syncs the watcher's start queued (its folder-list read finds
+        # the folder changed) are over by then: only the watch is left.
+        time.sleep(4)
 
         phone.append("INBOX.Archive", message_bytes("late"))
         event = listener.wait(
