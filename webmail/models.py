@@ -36,6 +36,9 @@ class Folder(models.Model):
     )
     delimiter = models.CharField(max_length=1, blank=True)
     special_use = models.CharField(max_length=20, blank=True)
+    # The use the user gave this folder (the folders page): it wins over
+    # the server's flag and the guess from names (servers without SPECIAL-USE).
+    chosen_use = models.CharField(max_length=20, blank=True)
     flags = models.JSONField(default=list)
     subscribed = models.BooleanField(default=True)
     selectable = models.BooleanField(default=True)

@@ -246,6 +246,7 @@ CASES: dict[str, Case] = {
     "mail_retention_remove": Case(rule),
     "mail_folder_create": Case(account),
     "mail_folder_special": Case(account),
+    "mail_folder_uses": Case(account),
     "mail_folder_rename": Case(
         lambda w: {"account_id": w.account.id, "folder_id": w.inbox.id}
     ),

@@ -97,7 +97,7 @@ def test_move_to_a_folder_takes_the_messages_there(
 def test_delete_moves_to_trash(client: Client, folders: dict[str, Folder]):
     inbox = folders["INBOX"]
     response = post(client, inbox, action="delete", uid=[3])
-    assert status(response) == "1 message deleted."
+    assert status(response) == "1 message moved to Trash."
     assert sorted(flags(inbox, "seen")) == [1, 2, 4]
     operation = PendingOperation.objects.get()
     assert operation.payload["target_id"] == folders["Trash"].id

@@ -112,6 +112,7 @@ def apply_folder_list(
         ).exists()
         existing = {f.name: f for f in Folder.objects.filter(account_id=account_id)}
         guessed = guess_special_use(listed)
+        chosen = {r.chosen_use.lower() for r in existing.values() if r.chosen_use}
         by_path: dict[tuple[str, ...], Folder] = {}
         for kept in existing.values() if hold else ():
             by_path[tuple(kept.path)] = kept
@@ -130,7 +131,7 @@ def apply_folder_list(
             row.display_name = item.display_name
             row.path = list(item.path)
             row.delimiter = item.delimiter or ""
-            row.special_use = item.special_use or guessed.get(item.name, "")
+            row.special_use = _use(row, item, guessed, chosen)
             row.flags = list(item.flags)
             if not hold:
                 row.subscribed = item.subscribed
@@ -168,13 +169,20 @@ def apply_folder_list(
 
 # Names that mean a special folder on servers that do not say (no SPECIAL-USE),
 # lower case.
+# The Japanese ones are what Outlook and Thunderbird name them in Japanese.
 SPECIAL_NAMES = {
-    "\\Drafts": ("drafts", "draft"),
-    "\\Sent": ("sent", "sent messages", "sent items", "sent mail"),
-    "\\Trash": ("trash", "deleted messages", "deleted items", "bin"),
-    "\\Junk": ("junk", "spam", "junk e-mail", "junk mail"),
-    "\\Archive": ("archive", "archives"),
-}
+    "\\Drafts": ("drafts", "draft", "下書き"),
+    "\\Sent": (
+        "sent", "sent messages", "sent items", "sent mail", "送信済みアイテム",
+        "送信済み", "送信済みメール",
+    ),
+    "\\Trash": (
+        "trash", "deleted messages", "deleted items", "bin", "削除済みアイテム",
+        "ごみ箱", "ゴミ箱",
+    ),
+    "\\Junk": ("junk", "spam", "junk e-mail", "junk mail", "迷惑メール"),
+    "\\Archive": ("archive", "archives", "アーカイブ"),
+}  # fmt: skip
 
 
 def guess_special_use(listed: Sequence[ServerFolder]) -> dict[str, str]:
@@ -196,6 +204,19 @@ def guess_special_use(listed: Sequence[ServerFolder]) -> dict[str, str]:
                 found[item.name] = use
                 break
     return found
+
+
+def _use(
+    row: Folder, item: ServerFolder, guessed: dict[str, str], chosen: set[str]
+) -> str:
+    """The folder's special use: the user's choice, else the server's or a guess.
+
+    A use the user gave another folder is taken from this one.
+    """
+    if row.chosen_use:
+        return row.chosen_use
+    use = item.special_use or guessed.get(item.name, "")
+    return "" if use.lower() in chosen else use
 
 
 def _looks_stale(row: Folder, item: ServerFolder) -> bool:

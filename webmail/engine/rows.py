@@ -62,9 +62,21 @@ def insert_summaries(
     overlay: Overlay,
     moved_away: set[int],
 ) -> list[int]:
+    """Cache fetched messages; return the UIDs the cache did not have.
+
+    Only those are news: a message fetched again (a sync over a range the
+    cache partly holds) is not announced as new mail a second time.
+    """
+    if not summaries:
+        return []
+    cached = set(
+        Message.objects.filter(
+            folder=folder, uid__in=[s.uid for s in summaries]
+        ).values_list("uid", flat=True)
+    )
     rows = []
     for summary in summaries:
-        if summary.uid in moved_away:
+        if summary.uid in moved_away or summary.uid in cached:
             continue
         values = fields_from_summary(summary)
         if summary.uid in overlay:

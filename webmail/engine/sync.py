@@ -96,7 +96,21 @@ def _folder_state(session: ImapSession, folder: Folder) -> SelectInfo:
     qresync = None
     if folder.uidvalidity and folder.highestmodseq and session.qresync:
         qresync = (folder.uidvalidity, folder.highestmodseq)
-    return session.select(folder.name, qresync=qresync)
+    return session.select(
+        folder.name, qresync=qresync, known_up_to=_highest_known(folder)
+    )
+
+
+def _highest_known(folder: Folder) -> int | None:
+    """The highest UID the cache may hold: the bound of a catch-up.
+
+    Cyrus reads "*" as the highest UID still in the folder, so a catch-up
+    over "1:*" misses the expunge of the newest messages.
+    """
+    if folder.uidnext:
+        return folder.uidnext - 1
+    highest = Message.objects.filter(folder=folder).order_by("-uid").first()
+    return highest.uid if highest is not None else None
 
 
 def _unchanged(folder: Folder, info: SelectInfo) -> bool:
@@ -117,6 +131,7 @@ def sync_folder_on(session: ImapSession, folder_id: int) -> SyncResult | None:
     if folder is None or not folder.selectable:
         return None
     result = SyncResult(folder.id)
+    total_before = folder.total
     info = _folder_state(session, folder)
     if not info.resynced and _unchanged(folder, info):
         Folder.objects.filter(id=folder.id).update(
@@ -147,7 +162,9 @@ def sync_folder_on(session: ImapSession, folder_id: int) -> SyncResult | None:
                 info.highestmodseq != folder.highestmodseq
                 or info.exists != folder.total
             ):
-                changes = session.fetch_changes(folder.highestmodseq)
+                changes = session.fetch_changes(
+                    folder.highestmodseq, _highest_known(folder)
+                )
                 updates = {c.uid: (c.flags, c.modseq) for c in changes.changed if c.uid}
                 if changes.vanished_known:
                     vanished = set(changes.vanished)
@@ -210,7 +227,42 @@ def sync_folder_on(session: ImapSession, folder_id: int) -> SyncResult | None:
         folder.save()
     below = folder.backfill_below_uid
     result.more = below is not None and below > 1
+    # Counting the cache costs milliseconds on a large folder: only done
+    # when the server's count moved or the sync changed something.
+    if (
+        folder.complete
+        and (result.anything or info.exists != total_before)
+        and Message.objects.filter(folder=folder).count() != info.exists
+    ):
+        _reconcile(session, folder, result)
     return result
+
+
+def _reconcile(session: ImapSession, folder: Folder, result: SyncResult) -> None:
+    """Make the cached UIDs those of the server, when the counts disagree.
+
+    Whatever a server failed to report (an expunge Cyrus left out, a
+    change while no one watched) cannot last: the message count is
+    compared at every sync, and only a difference costs a UID SEARCH.
+    """
+    on_server = set(session.esearch("ALL").uids)
+    with transaction.atomic():
+        lock_folder(folder.id)
+        cached = _cached_uids(folder)
+        moved_away = pending_moves(folder)
+        missing = sorted(on_server - cached - moved_away)
+        overlay = pending_flag_changes(folder)
+    gone = forget_uids(folder.id, cached - on_server - moved_away)
+    result.vanished = sorted({*result.vanished, *gone})
+    if missing:
+        summaries = session.fetch_summaries(missing)
+        with transaction.atomic():
+            lock_folder(folder.id)
+            found = insert_summaries(folder, summaries, overlay, pending_moves(folder))
+            result.new = sorted({*result.new, *found})
+            Folder.objects.filter(id=folder.id).update(
+                unseen=Message.objects.filter(folder=folder, seen=False).count()
+            )
 
 
 def _cached_uids(folder: Folder) -> set[int]:

@@ -79,6 +79,8 @@ class Watch:
         self.inbox: tuple[int, str] | None = None
         self.notify = False
         self.polling = False
+        # IDLE may not push here: the viewed folder is checked by STATUS too.
+        self.check_viewed = False
         self.session: ImapSession | None = None
         self._lease: AbstractContextManager[ImapSession] | None = None
         self.started = 0.0
@@ -232,6 +234,11 @@ class Watch:
             return
         self.folder_id = folder.id
         self.notify = session.capabilities.has("NOTIFY")
+        # Servers without change tracking are the older kind, some of which
+        # accept IDLE but report nothing until the next command (Courier, by
+        # default): changes would wait for the folder list's poll. A STATUS
+        # every IMAP_INBOX_CHECK seconds costs next to nothing.
+        self.check_viewed = not session.capabilities.has("CONDSTORE")
         if self.notify:
             # Set again on every start: it is cheap, and its STATUS answer
             # covers whatever happened while nobody watched.
@@ -282,6 +289,8 @@ class Watch:
                     sync_and_publish(self.account_id, self.folder_id, session)
             self._idle_start(session)
         due = [self.started + IDLE_RENEW, self._list_at()]
+        if self.check_viewed and self.folder_id is not None:
+            due.append(self._check_if_due(self.folder_id).next_check)
         if self.inbox is not None and not self.notify:
             check = self._check_if_due(self.inbox[0])
             due.append(check.next_check)

@@ -145,17 +145,24 @@ class FolderVerbs(SessionCore):
         *,
         readonly: bool = False,
         qresync: tuple[int, int] | None = None,
+        known_up_to: int | None = None,
     ) -> SelectInfo:
         """SELECT (or EXAMINE) a folder.
 
         qresync=(uidvalidity, modseq) from the last sync asks a QRESYNC
         server for everything expunged or changed since; see SelectInfo.
+        known_up_to, the highest UID the caller knows, bounds the UIDs
+        asked about (Cyrus leaves out expunges above its highest UID left
+        unless the known UIDs are named).
         """
         name = parse.encode_folder_name(folder)
         args: list[bytes] = [Raw(b"EXAMINE" if readonly else b"SELECT"), quoted(name)]
         use_qresync = qresync is not None and self.qresync
         if qresync is not None and use_qresync:
-            args.append(Raw(b"(QRESYNC (%d %d))" % (qresync[0], max(qresync[1], 1))))
+            known = b" 1:%d" % known_up_to if known_up_to else b""
+            args.append(
+                Raw(b"(QRESYNC (%d %d%s))" % (qresync[0], max(qresync[1], 1), known))
+            )
         elif self.capabilities.has("CONDSTORE") and not self.condstore:
             args.append(Raw(b"(CONDSTORE)"))
         self.selected = None
@@ -183,6 +190,12 @@ class FolderVerbs(SessionCore):
                 change = parse.flag_change(number, parse.parse_fetch(number, rest))
                 if change is not None and change.uid is not None:
                     changed.append(change)
+        if "UIDNEXT" not in values:
+            # Courier's SELECT answer has none: without it every poll would
+            # take the whole folder for new mail.
+            values.update(
+                {k: v for k, v in self.status(folder, ("UIDNEXT",)).items() if v}
+            )
         uidvalidity = values.get("UIDVALIDITY", 0)
         resynced = use_qresync and qresync is not None and qresync[0] == uidvalidity
         self._view_checked_at = time.monotonic()

@@ -282,15 +282,23 @@ class MessageVerbs(SessionCore):
             return self.esearch("ALL").count == 0
         return not self.search_uids("ALL")
 
-    def fetch_changes(self, since_modseq: int) -> Changes:
-        """Return flag changes (and with QRESYNC, expunges) since a MODSEQ."""
+    def fetch_changes(
+        self, since_modseq: int, highest_uid: int | None = None
+    ) -> Changes:
+        """Return flag changes (and with QRESYNC, expunges) since a MODSEQ.
+
+        highest_uid is the highest UID the caller may know of: Cyrus reads
+        "*" as the highest UID still in the folder, so over "1:*" it never
+        reports the expunge of the newest messages.
+        """
         self._require("CONDSTORE", "change tracking")
         modifier = b"(CHANGEDSINCE %d%s)" % (
             since_modseq,
             b" VANISHED" if self.qresync else b"",
         )
         self._need_selected()
-        args: list[bytes] = [Raw(b"UID FETCH 1:* (UID FLAGS)"), Raw(modifier)]
+        upto = b"*" if highest_uid is None else b"%d" % max(highest_uid, 1)
+        args: list[bytes] = [Raw(b"UID FETCH 1:%s (UID FLAGS)" % upto), Raw(modifier)]
         response = self._ok(self._run(*args), "fetch changes")
         changed: list[FlagChange] = []
         vanished: list[int] = []

@@ -27,8 +27,12 @@ def is_bin(folder: Folder) -> bool:
 
 
 def deletes_for_good(account: MailAccount, folder: Folder) -> bool:
-    """Return whether a delete here is for good: in a bin, or without Trash."""
-    return is_bin(folder) or special_folder(account, "\\Trash") is None
+    """Return whether a delete here is for good: in a bin (Trash, Junk).
+
+    Elsewhere a delete moves to Trash, made first where the mailbox has
+    none (changes.delete_messages).
+    """
+    return is_bin(folder)
 
 
 def archive_folder(account: MailAccount) -> Folder | None:

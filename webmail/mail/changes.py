@@ -23,6 +23,7 @@ from accounts.models import MailAccount, User
 from webmail import door
 from webmail.after_response import run_after_response
 from webmail.mail import snapshots
+from webmail.mail.folders import trash_or_new
 from webmail.mail.reading import _message, special_folder
 from webmail.models import Folder, Message, OperationKind, lock_folder, lock_user_folder
 from webmail.shared import events
@@ -185,13 +186,20 @@ def copy_messages(
 
 
 def delete_messages(account: MailAccount, folder: Folder, uids: Iterable[int]) -> int:
-    """Move messages to Trash; in Trash (or without one) delete them for good."""
+    """Move messages to Trash; in Trash or Junk delete them for good.
+
+    A mailbox without Trash gets one (Courier marks none): a delete never
+    destroys mail unless asked in a bin, where the pages confirm it first.
+    Returns 0 when no Trash can be made (nothing is deleted).
+    """
     if folder.account_id != account.id:
         raise Http404("No such folder.")
-    trash = special_folder(account, "\\Trash")
-    if trash is not None and trash.id != folder.id:
-        return move_messages(account, folder, uids, trash)
-    return delete_forever(account, folder, uids)
+    if (folder.special_use or "").lower() in ("\\trash", "\\junk"):
+        return delete_forever(account, folder, uids)
+    trash = special_folder(account, "\\Trash") or trash_or_new(account)
+    if trash is None:
+        return 0
+    return move_messages(account, folder, uids, trash)
 
 
 def delete_forever(account: MailAccount, folder: Folder, uids: Iterable[int]) -> int:

@@ -67,6 +67,22 @@ def delimiter_of(account: MailAccount) -> str:
     return found or "/"
 
 
+def personal_top(account_id: int) -> tuple[str, ...]:
+    """Return the path the user's own folders are under: () or ("INBOX",).
+
+    For showing folders as the user thinks of them: on Courier "INBOX.Sent"
+    is "Sent", at the top, not a folder inside Inbox.
+    """
+    prefix = (
+        AccountState.objects.filter(account_id=account_id)
+        .values_list("folder_prefix", flat=True)
+        .first()
+    )
+    if not prefix or prefix[-1].isalnum():
+        return ()
+    return tuple(part for part in prefix[:-1].split(prefix[-1]) if part)
+
+
 def _top(account: MailAccount, delimiter: str) -> list[str]:
     """Return the path where the user's own folders start: [] or ["INBOX"].
 
@@ -276,6 +292,65 @@ def missing_special_folders(account: MailAccount) -> list[str]:
         )
     }
     return [name for use, name in SPECIAL_FOLDERS if use.lower() not in have]
+
+
+def special_choices(account: MailAccount) -> list[tuple[str, str, int | None]]:
+    """Return (use, name, id of the folder that has it) for each special use."""
+    have = dict(
+        Folder.objects.filter(account=account)
+        .exclude(special_use="")
+        .values_list("special_use", "id")
+    )
+    lower = {use.lower(): folder_id for use, folder_id in have.items()}
+    return [(use, name, lower.get(use.lower())) for use, name in SPECIAL_FOLDERS]
+
+
+def choose_special_folders(account: MailAccount, chosen: dict[str, int | None]) -> None:
+    """Give special uses to folders the user picked ({"\\Trash": id, ...}).
+
+    For servers that mark none (Courier) or mark others than the user
+    uses. The choice lives in the cache only (Folder.chosen_use) and wins
+    over the server's flags at every folder sync. None gives the use back
+    to the server's flag or the name, at the next folder sync.
+    """
+    uses = {use for use, _ in SPECIAL_FOLDERS}
+    with transaction.atomic():
+        lock_account(account.id)
+        rows = Folder.objects.filter(account=account)
+        for use, folder_id in chosen.items():
+            if use not in uses:
+                continue
+            rows.filter(chosen_use__iexact=use).update(chosen_use="")
+            if folder_id is None:
+                continue
+            folder = rows.filter(id=folder_id, selectable=True).first()
+            if folder is None:
+                raise Http404("No such folder.")
+            rows.filter(special_use__iexact=use).update(special_use="")
+            rows.filter(id=folder.id).update(chosen_use=use, special_use=use)
+    event = {"type": events.FOLDERS, "account": account.id}
+    run_after_response(partial(events.publish, account.user_id, event))
+
+
+def trash_or_new(account: MailAccount) -> Folder | None:
+    """Return the account's Trash, making one where the mailbox has none.
+
+    Courier (and any server without SPECIAL-USE whose bin has another
+    name) would otherwise leave nowhere to move deleted mail to. None when
+    it cannot be made (a folder of that name has another use).
+    """
+    existing = Folder.objects.filter(
+        account=account, special_use__iexact="\\Trash"
+    ).first()
+    if existing is not None:
+        return existing
+    try:
+        folder = create_folder(account, "Trash")
+    except BadFolderName:
+        return None
+    Folder.objects.filter(id=folder.id).update(special_use="\\Trash")
+    folder.special_use = "\\Trash"
+    return folder
 
 
 def create_special_folders(account: MailAccount) -> list[str]:

@@ -18,7 +18,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.models import MailAccount
-from webmail.mail import bulk, ids, reading, search, undo
+from webmail.mail import actions, bulk, ids, reading, search, undo
 from webmail.views import present
 from webmail.views.layout import account_or_404, is_htmx, layout
 from webmail.views.search import results_context
@@ -128,7 +128,12 @@ def bulk_view(request: HttpRequest, account_id: int, folder_id: int) -> HttpResp
         uids = None if request.POST.get("all") == "1" else selected
         with undo.undoable(account, action) as offer:
             count = bulk.apply(account, folder, action, uids, target)
-        status = done_text(action, count, target)
+        trash = reading.special_folder(account, "\\Trash")
+        if action == "delete" and trash is not None and not actions.is_bin(folder):
+            # Said as it is: the mail can be found again in Trash.
+            status = done_text("move", count, trash)
+        else:
+            status = done_text(action, count, target)
     folder_url = present.folder_url(account.id, folder.id)
     back = request.POST.get("back", "")
     if not back.startswith(folder_url):

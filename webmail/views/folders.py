@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import MailAccount
 from webmail.mail import folders as verbs
+from webmail.mail import ids
 from webmail.views import present
 from webmail.views.layout import account_or_404, is_htmx
 
@@ -53,6 +54,7 @@ def _rows(account: MailAccount) -> list[dict[str, Any]]:
                 "inbox": row.name.upper() == "INBOX",
                 "parent_id": row.parent_id,
                 "messages": row.total,
+                "selectable": row.selectable,
             }
         )
     return lines
@@ -66,10 +68,20 @@ def _page(
     typed: dict[str, Any] | None = None,
     status: int = 200,
 ) -> HttpResponse:
+    titles = present.special_titles()
     context = {
         "account": account,
         "rows": _rows(account),
         "missing": verbs.missing_special_folders(account),
+        "uses": [
+            {
+                "use": use,
+                "field": name.lower(),
+                "title": titles[name.lower()],
+                "folder_id": folder_id,
+            }
+            for use, name, folder_id in verbs.special_choices(account)
+        ],
         "error": error,
         "typed": typed or {},
     }
@@ -172,4 +184,21 @@ def special_view(request: HttpRequest, account_id: int) -> HttpResponse:
     made = verbs.create_special_folders(account)
     if made:
         messages.success(request, _("Created: %s.") % ", ".join(made))
+    return redirect("mail_folders", account.id)
+
+
+@require_POST
+@login_required
+def uses_view(request: HttpRequest, account_id: int) -> HttpResponse:
+    """Pick the folders used as Drafts, Sent, Trash, Junk and Archive."""
+    account = account_or_404(request, account_id)
+    chosen: dict[str, int | None] = {}
+    for use, name, _folder_id in verbs.special_choices(account):
+        value = request.POST.get(name.lower())
+        if value is None:
+            continue
+        # An impossible id is a 400 that says which value was wrong.
+        chosen[use] = ids.parse_id(value) if value else None
+    verbs.choose_special_folders(account, chosen)
+    messages.success(request, _("Special folders saved."))
     return redirect("mail_folders", account.id)

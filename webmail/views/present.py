@@ -18,6 +18,7 @@ from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from webmail.mail.conversations import Conversation
+from webmail.mail.folders import personal_top
 from webmail.mail.parts import previewable
 from webmail.views.dates import ListDates
 from webmail.views.tree import FolderInfo, FolderNode, build_tree
@@ -312,7 +313,7 @@ def folder_nodes(account_id: int, folders: Iterable[Any]) -> list[FolderNode]:
         )
         for folder in folders
     ]
-    nodes = build_tree(infos)
+    nodes = build_tree(infos, top=personal_top(account_id) if len(infos) > 1 else ())
     # The account's URL; a folder's URL only adds its id.
     base = cached_reverse("mail_account", account_id)
     titles = special_titles()

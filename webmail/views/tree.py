@@ -85,19 +85,25 @@ def _root_key(node: FolderNode) -> tuple[int, str]:
     return (len(SPECIAL_ORDER), node.label.casefold())
 
 
-def build_tree(folders: Iterable[FolderInfo]) -> list[FolderNode]:
+def build_tree(
+    folders: Iterable[FolderInfo], top: tuple[str, ...] = ()
+) -> list[FolderNode]:
     """Return the sidebar's lines in order, each with its depth.
 
     A folder nests under the folder whose path its own path extends (the
     server's name split at its delimiter); a folder whose parent is missing
     (not subscribed, say) shows at the top level. Special-use folders come first in a
-    fixed order, then the others by name.
+    fixed order, then the others by name. top is the path of the personal
+    namespace (("INBOX",) on Courier): folders under it show at the top.
     """
     infos = list(folders)
     by_path: dict[tuple[str, ...], FolderNode] = {}
     for info in infos:
         kind = special_kind(info.name, info.special_use)
-        by_path[info.path or (info.name,)] = FolderNode(info, _label(info), kind)
+        path = info.path or (info.name,)
+        if top and len(path) > len(top) and path[: len(top)] == top:
+            path = path[len(top) :]
+        by_path[path] = FolderNode(info, _label(info), kind)
     roots: list[FolderNode] = []
     for path, node in by_path.items():
         parent = None

@@ -90,6 +90,11 @@ urlpatterns = [
         name="mail_folder_special",
     ),
     path(
+        "<id:account_id>/folders/uses",
+        folders.uses_view,
+        name="mail_folder_uses",
+    ),
+    path(
         "<id:account_id>/folders/<id:folder_id>/rename",
         folders.rename_view,
         name="mail_folder_rename",
