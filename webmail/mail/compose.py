@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import partial
-from typing import Any
 
 from django.db import transaction
 from django.http import Http404
@@ -45,6 +44,7 @@ from webmail.models import (
     SendState,
     Upload,
 )
+from webmail.shared.addresses import address_pairs
 
 
 class NoRecipients(ValueError):
@@ -208,7 +208,9 @@ def start_new(account: MailAccount) -> Start:
 
 def _reply_identity(account: MailAccount, message: Message) -> Identity | None:
     """The identity the original was sent to, else the default one."""
-    sent_to = {a.lower() for _, a in _pairs(message.to) + _pairs(message.cc)}
+    sent_to = {
+        a.lower() for _, a in address_pairs(message.to) + address_pairs(message.cc)
+    }
     identities = identities_of(account)
     for identity in identities:
         if identity.email.lower() in sent_to:
@@ -221,21 +223,9 @@ def base_subject(subject: str) -> str:
     return _PREFIXES.sub("", subject).strip()
 
 
-def _formatted(pairs: Sequence[tuple[str, str]]) -> str:
+def formatted_addresses(pairs: Sequence[tuple[str, str]]) -> str:
+    """Addresses as a To or Cc field holds them: "Name <a@b>, c@d"."""
     return ", ".join(Recipient(name, address).formatted() for name, address in pairs)
-
-
-def _pairs(entries: Sequence[Any]) -> list[tuple[str, str]]:
-    """[name, address] lists (the cache's form) as tuples, blanks dropped."""
-    found = []
-    for entry in entries or ():
-        if isinstance(entry, dict):
-            name, address = entry.get("name", ""), entry.get("address", "")
-        else:
-            name, address = [*list(entry), "", ""][:2]
-        if address:
-            found.append((str(name), str(address)))
-    return found
 
 
 def _without(pairs: list[tuple[str, str]], drop: set[str]) -> list[tuple[str, str]]:
@@ -270,11 +260,13 @@ def start_reply(account: MailAccount, folder_id: int, uid: int, mode: str) -> St
     sender = (message.from_name, message.from_address)
     if mode == FORWARD:
         header = [gettext("---------- Forwarded message ----------")]
-        header.append(gettext("From: %(sender)s") % {"sender": _formatted([sender])})
+        header.append(
+            gettext("From: %(sender)s") % {"sender": formatted_addresses([sender])}
+        )
         if when:
             header.append(gettext("Date: %(date)s") % {"date": when})
         header.append(gettext("Subject: %(subject)s") % {"subject": message.subject})
-        listed = _formatted(_pairs(message.to))
+        listed = formatted_addresses(address_pairs(message.to))
         if listed:
             header.append(gettext("To: %(to)s") % {"to": listed})
         identity = identity_for(account, None)
@@ -289,11 +281,11 @@ def start_reply(account: MailAccount, folder_id: int, uid: int, mode: str) -> St
         )
     identity = _reply_identity(account, message)
     own = {account.email.lower()} | {i.email.lower() for i in identities_of(account)}
-    answer_to = _pairs(body.reply_to) or [sender]
+    answer_to = address_pairs(body.reply_to) or [sender]
     to, cc = _without(answer_to, set()), []
     if mode == REPLY_ALL:
-        to = _without(answer_to + _pairs(message.to), own)
-        cc = _without(_pairs(message.cc), own | {a.lower() for _, a in to})
+        to = _without(answer_to + address_pairs(message.to), own)
+        cc = _without(address_pairs(message.cc), own | {a.lower() for _, a in to})
         if not to:  # a reply to one's own message: back to its recipients
             to = _without(answer_to, set())
     wrote = gettext("On %(date)s, %(sender)s wrote:") % {
@@ -304,8 +296,8 @@ def start_reply(account: MailAccount, folder_id: int, uid: int, mode: str) -> St
     if message.message_id:
         references = (*references, message.message_id)
     return Start(
-        to=_formatted(to),
-        cc=_formatted(cc),
+        to=formatted_addresses(to),
+        cc=formatted_addresses(cc),
         subject=f"Re: {base_subject(message.subject)}",
         text=with_signature(f"\n\n{wrote}\n{quote(text)}\n" if text else "", identity),
         html=richtext.reply_html(identity, wrote, body.html, text),
