@@ -14,9 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
+from django.conf import settings
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
@@ -109,12 +110,15 @@ def send_message(
     identity: Identity | None = None,
     uploads: Sequence[Upload] = (),
     forward_parts: Sequence[str] = (),
+    send_at: datetime | None = None,
 ) -> OutgoingMessage:
     """Record a message for the worker to send; return the recorded row.
 
     outgoing's sender is replaced by the account's, or the identity's (with
     its Reply-To). Its files (uploads, and the parts of the original a
-    forward keeps) are added by the worker as it sends. Raises NoRecipients.
+    forward keeps) are added by the worker as it sends. It goes at send_at,
+    or once UNDO_SEND_SECONDS have passed; until then it can be called off
+    (webmail.mail.scheduled). Raises NoRecipients.
     """
     outgoing = _with_sender(account, outgoing, identity)
     recipients = envelope_recipients(outgoing)
@@ -124,6 +128,9 @@ def send_message(
     if original is not None:
         folder = _original_message(account, original).folder
     raw = build_message(outgoing)
+    now = timezone.now()
+    when = send_at or now + timedelta(seconds=settings.UNDO_SEND_SECONDS)
+    wait = (when - now).total_seconds()
     with transaction.atomic():
         row = OutgoingMessage.objects.create(
             account=account,
@@ -136,13 +143,15 @@ def send_message(
             original_uid=original.uid if original else None,
             original_flag=original.flag if original else "",
             forward_parts=list(forward_parts) if original else [],
+            next_attempt_at=when,
         )
         if uploads:
             Upload.objects.filter(
                 account=account, id__in=[u.id for u in uploads], outgoing=None
             ).update(outgoing=row)
-        ask = partial(door.send_message, account.id, row.id)
-        transaction.on_commit(lambda: run_after_response(ask))
+        if wait <= door.SEND_COUNTDOWN_MAX:
+            ask = partial(door.send_message, account.id, row.id, wait)
+            transaction.on_commit(lambda: run_after_response(ask))
     return row
 
 
@@ -316,13 +325,17 @@ COPY_WAIT = timedelta(seconds=60)
 class SendStatus:
     """What the page says of a message the user sent."""
 
-    state: str  # "sending", "sent" or "failed"
+    state: str  # "waiting", "sending", "sent", "failed" or "cancelled"
     subject: str
     reason: str = ""
     # Sent, and the copy in Sent is still being saved: the page asks again.
     copy_pending: bool = False
     # Sent, but the server refused the copy in Sent: the mailbox is full.
     copy_refused_full: bool = False
+    # Waiting for its time ("waiting"): when it goes; until then it can be
+    # undone or called off. soon: within a minute (the page watches it go).
+    send_at: datetime | None = None
+    soon: bool = False
 
 
 def _reason(row: OutgoingMessage) -> str:
@@ -362,6 +375,14 @@ def send_status(row: OutgoingMessage) -> SendStatus:
         )
     if row.state == SendState.FAILED:
         return SendStatus("failed", row.subject, _reason(row))
+    if row.state == SendState.CANCELLED:
+        return SendStatus("cancelled", row.subject)
     if row.attempts and row.error_kind:  # waiting to try again
         return SendStatus("sending", row.subject, _reason(row))
+    now = timezone.now()
+    if row.state == SendState.PENDING and row.next_attempt_at > now:
+        soon = row.next_attempt_at - now <= timedelta(seconds=60)
+        return SendStatus(
+            "waiting", row.subject, send_at=row.next_attempt_at, soon=soon
+        )
     return SendStatus("sending", row.subject)
