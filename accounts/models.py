@@ -385,6 +385,14 @@ class Preference(models.Model):
         choices=ComposeFormat.choices,
         default=ComposeFormat.TEXT,
     )
+    archive_by_year = models.BooleanField(
+        _("archive into one folder per year"),
+        default=False,
+        help_text=_(
+            "Archived messages go to Archive/2025 and so on, by the year of "
+            "their date; the folders are made when first needed."
+        ),
+    )
 
     def __str__(self) -> str:
         return f"preferences of {self.user}"

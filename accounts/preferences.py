@@ -1,5 +1,6 @@
-"""A user's settings: when opening a message marks it read, and whether new
-messages are written in HTML or plain text."""
+"""A user's settings: when opening a message marks it read, whether new
+messages are written in HTML or plain text, and whether archiving sorts by
+year."""
 
 from __future__ import annotations
 
@@ -29,6 +30,11 @@ def for_user(user: User) -> Preference:
     """The user's settings; the defaults (unsaved) if never changed."""
     found = Preference.objects.filter(user=user).first()
     return found if found is not None else Preference(user=user)
+
+
+def archive_by_year(user: User) -> bool:
+    """Whether archiving sends messages to a folder for their year."""
+    return for_user(user).archive_by_year
 
 
 def compose_format(user: User) -> str:
@@ -73,7 +79,7 @@ def connect_signals() -> None:
 class PreferenceForm(forms.ModelForm[Preference]):
     class Meta:
         model = Preference
-        fields = ["mark_read", "mark_read_delay", "compose_format"]
+        fields = ["mark_read", "mark_read_delay", "compose_format", "archive_by_year"]
         widgets = {
             "mark_read": forms.RadioSelect,
             "compose_format": forms.RadioSelect,

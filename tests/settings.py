@@ -20,6 +20,10 @@ os.environ.setdefault(
     os.path.join(tempfile.gettempdir(), f"webmail-uploads-{os.getpid()}"),
 )
 
+# A message sent in the tests goes at once; the tests of undoing a send and
+# of sending later set their own wait.
+os.environ.setdefault("UNDO_SEND_SECONDS", "0")
+
 from webmail.settings import *  # noqa: F403
 from webmail.settings import DATABASES
 

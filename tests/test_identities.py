@@ -42,7 +42,10 @@ def test_a_new_message_starts_with_the_default_identity_and_its_signature(accoun
 
 
 def test_without_identities_the_account_address_is_the_sender(account):
-    assert compose.start_new(account) == compose.Start()
+    # An empty message: no text, no signature, no identity (the editor
+    # starts on one empty line).
+    start = compose.start_new(account)
+    assert (start.text, start.identity_id, start.to) == ("", None, "")
     assert compose.identity_for(account, None) is None
     assert compose.sender_of(account) == Recipient("Alice", "alice@example.org")
 

@@ -116,8 +116,16 @@ def prefetch_body(account_id: int, folder_id: int, uid: int) -> bool:
     return _ask(PREFETCH_BODY, account_id, folder_id, uid)
 
 
-def send_message(account_id: int, outgoing_id: int) -> bool:
-    """Ask the account's worker to submit a recorded message to the SMTP server."""
+# A message due later than this is not held by a task: Redis hands a task
+# held longer than its visibility timeout (an hour) to a second worker. The
+# outbox sweep (every minute) sends it once due.
+SEND_COUNTDOWN_MAX = 3000.0
+
+
+def send_message(account_id: int, outgoing_id: int, countdown: float = 0) -> bool:
+    """Ask the account's worker to submit a recorded message (in countdown s)."""
+    if countdown > 0:
+        return _ask(SEND_MESSAGE, account_id, outgoing_id, countdown=countdown)
     return _ask(SEND_MESSAGE, account_id, outgoing_id)
 
 

@@ -383,6 +383,8 @@ class SendState(models.TextChoices):
     SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
+    # Undone (or a scheduled message called off) before the worker took it.
+    CANCELLED = "cancelled", "Cancelled"
 
 
 # OutgoingMessage.sent_copy when the server refused the copy for a full

@@ -422,6 +422,10 @@ MAIL_CONNECT_TIMEOUT = env_int("MAIL_CONNECT_TIMEOUT", 15)
 COMPOSE_UPLOAD_DIR = Path(env_str("COMPOSE_UPLOAD_DIR", str(DATA_DIR / "uploads")))
 # The most a message's attachments may add up to, in MB (2**20 bytes); the
 # SMTP server's own SIZE limit, once the worker has learned it, may be less.
+# Seconds a sent message waits in the worker before it goes, so that the
+# user can undo the send (from any tab); messages sent later wait for their
+# time the same way (webmail/mail/scheduled.py).
+UNDO_SEND_SECONDS = env_int("UNDO_SEND_SECONDS", 10)
 COMPOSE_MAX_ATTACHMENT_MB = env_int("COMPOSE_MAX_ATTACHMENT_MB", 25)
 COMPOSE_UPLOAD_CHUNK = env_int("COMPOSE_UPLOAD_CHUNK", 1024 * 1024)
 # Uploads of messages never sent are removed after this many hours.

@@ -214,6 +214,15 @@ CASES: dict[str, Case] = {
             ).id,
         }
     ),
+    "mail_outgoing_cancel": Case(
+        lambda w: {
+            "account_id": w.account.id,
+            "outgoing_id": OutgoingMessage.objects.create(
+                account=w.account, raw=b"x", envelope_from=w.account.email
+            ).id,
+        }
+    ),
+    "mail_scheduled": Case(account),
     "mail_draft_new": Case(account),
     "mail_draft": Case(
         lambda w: {

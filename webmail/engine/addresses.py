@@ -34,6 +34,7 @@ from webmail.models import (
 )
 from webmail.shared.addresses import (
     add_ranks,
+    address_pairs,
     fold,
     prefix_keys,
     search_text,
@@ -63,17 +64,11 @@ def own_addresses(account: MailAccount) -> set[str]:
     }
 
 
-def _pairs(entries: Any) -> Iterable[tuple[str, str]]:
-    for entry in entries or ():
-        if isinstance(entry, (list, tuple)) and len(entry) >= 2:
-            yield str(entry[0] or ""), str(entry[1] or "")
-
-
 def _message_uses(row: Mapping[str, Any]) -> Iterable[Use]:
     when = row["date"] or row["internaldate"] or timezone.now()
     if row["from_address"]:
         yield Use(row["from_address"], row["from_name"], when)
-    for name, address in (*_pairs(row["to"]), *_pairs(row["cc"])):
+    for name, address in (*address_pairs(row["to"]), *address_pairs(row["cc"])):
         if address:
             yield Use(address, name, when)
 

@@ -82,9 +82,10 @@ class SendResult:
 
 
 def _claim(outgoing_id: int) -> OutgoingMessage | None:
+    # Only once its time has come: until then the user may undo it.
     now = timezone.now()
     taken = OutgoingMessage.objects.filter(
-        id=outgoing_id, state=SendState.PENDING
+        id=outgoing_id, state=SendState.PENDING, next_attempt_at__lte=now
     ).update(state=SendState.SENDING, claimed_at=now, updated_at=now)
     if not taken:
         return None
@@ -307,6 +308,22 @@ def _sent(message: OutgoingMessage, source: BinaryIO) -> SendResult:
     OutgoingMessage.objects.filter(id=message.id).update(sent_copy=SAVED)
     attachments.forget_uploads(message)
     return SendResult(SendState.SENT, flagged, folder_id)
+
+
+def seconds_to_wait(outgoing_id: int) -> float:
+    """Seconds until a waiting message is due (0: not waiting, or due now).
+
+    A task that came a moment early (the broker's clock) asks again for
+    then, rather than leave the message to the next sweep.
+    """
+    row = (
+        OutgoingMessage.objects.filter(id=outgoing_id, state=SendState.PENDING)
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    if row is None:
+        return 0.0
+    return max(0.0, (row - timezone.now()).total_seconds())
 
 
 def due() -> list[tuple[int, int]]:

@@ -168,6 +168,9 @@ def send_message(account_id: int, outgoing_id: int) -> None:
     """
     result = compose.send(outgoing_id)
     if result is None:
+        wait = compose.seconds_to_wait(outgoing_id)
+        if 0 < wait <= door.SEND_COUNTDOWN_MAX:
+            door.send_message(account_id, outgoing_id, countdown=wait)
         return
     if result.state in (SendState.SENT, SendState.FAILED):
         for draft_id in drafts.after_send(outgoing_id, result.state == SendState.SENT):

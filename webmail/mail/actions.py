@@ -7,14 +7,18 @@ the outbox in one transaction); this module only picks the target folder.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db.models import Q
+from django.utils import timezone
 
+from accounts import preferences
 from accounts.models import MailAccount
 from webmail.mail import bulk, changes
 from webmail.mail.reading import special_folder
 from webmail.models import Folder, Message
+from webmail.shared.retention import year_folder
 
 # Folders whose messages a delete removes for good: there is nowhere further
 # for them to go.
@@ -56,8 +60,23 @@ def _to(
 
 
 def archive_messages(account: MailAccount, folder: Folder, uids: Iterable[int]) -> int:
-    """Move messages to the Archive folder; return how many (0 without one)."""
-    return _to(account, folder, uids, archive_folder(account))
+    """Move messages to the Archive folder; return how many (0 without one).
+
+    With the user's "archive by year" setting, each goes to Archive's folder
+    for the year of its date (made when missing), as retention rules do.
+    """
+    archive = archive_folder(account)
+    if archive is None or not preferences.archive_by_year(account.user):
+        return _to(account, folder, uids, archive)
+    by_year: dict[int, list[int]] = defaultdict(list)
+    rows = Message.objects.filter(folder=folder, uid__in=list(uids))
+    for uid, date, received in rows.values_list("uid", "date", "internaldate"):
+        when = date or received
+        by_year[when.year if when else timezone.now().year].append(uid)
+    return sum(
+        _to(account, folder, year_uids, year_folder(archive, year))
+        for year, year_uids in sorted(by_year.items())
+    )
 
 
 def report_spam(account: MailAccount, folder: Folder, uids: Iterable[int]) -> int:

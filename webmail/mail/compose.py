@@ -14,10 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
@@ -45,6 +45,7 @@ from webmail.models import (
     SendState,
     Upload,
 )
+from webmail.shared.addresses import address_pairs
 
 
 class NoRecipients(ValueError):
@@ -109,12 +110,15 @@ def send_message(
     identity: Identity | None = None,
     uploads: Sequence[Upload] = (),
     forward_parts: Sequence[str] = (),
+    send_at: datetime | None = None,
 ) -> OutgoingMessage:
     """Record a message for the worker to send; return the recorded row.
 
     outgoing's sender is replaced by the account's, or the identity's (with
     its Reply-To). Its files (uploads, and the parts of the original a
-    forward keeps) are added by the worker as it sends. Raises NoRecipients.
+    forward keeps) are added by the worker as it sends. It goes at send_at,
+    or once UNDO_SEND_SECONDS have passed; until then it can be called off
+    (webmail.mail.scheduled). Raises NoRecipients.
     """
     outgoing = _with_sender(account, outgoing, identity)
     recipients = envelope_recipients(outgoing)
@@ -124,6 +128,9 @@ def send_message(
     if original is not None:
         folder = _original_message(account, original).folder
     raw = build_message(outgoing)
+    now = timezone.now()
+    when = send_at or now + timedelta(seconds=settings.UNDO_SEND_SECONDS)
+    wait = (when - now).total_seconds()
     with transaction.atomic():
         row = OutgoingMessage.objects.create(
             account=account,
@@ -136,13 +143,15 @@ def send_message(
             original_uid=original.uid if original else None,
             original_flag=original.flag if original else "",
             forward_parts=list(forward_parts) if original else [],
+            next_attempt_at=when,
         )
         if uploads:
             Upload.objects.filter(
                 account=account, id__in=[u.id for u in uploads], outgoing=None
             ).update(outgoing=row)
-        ask = partial(door.send_message, account.id, row.id)
-        transaction.on_commit(lambda: run_after_response(ask))
+        if wait <= door.SEND_COUNTDOWN_MAX:
+            ask = partial(door.send_message, account.id, row.id, wait)
+            transaction.on_commit(lambda: run_after_response(ask))
     return row
 
 
@@ -208,7 +217,9 @@ def start_new(account: MailAccount) -> Start:
 
 def _reply_identity(account: MailAccount, message: Message) -> Identity | None:
     """The identity the original was sent to, else the default one."""
-    sent_to = {a.lower() for _, a in _pairs(message.to) + _pairs(message.cc)}
+    sent_to = {
+        a.lower() for _, a in address_pairs(message.to) + address_pairs(message.cc)
+    }
     identities = identities_of(account)
     for identity in identities:
         if identity.email.lower() in sent_to:
@@ -221,21 +232,9 @@ def base_subject(subject: str) -> str:
     return _PREFIXES.sub("", subject).strip()
 
 
-def _formatted(pairs: Sequence[tuple[str, str]]) -> str:
+def formatted_addresses(pairs: Sequence[tuple[str, str]]) -> str:
+    """Addresses as a To or Cc field holds them: "Name <a@b>, c@d"."""
     return ", ".join(Recipient(name, address).formatted() for name, address in pairs)
-
-
-def _pairs(entries: Sequence[Any]) -> list[tuple[str, str]]:
-    """[name, address] lists (the cache's form) as tuples, blanks dropped."""
-    found = []
-    for entry in entries or ():
-        if isinstance(entry, dict):
-            name, address = entry.get("name", ""), entry.get("address", "")
-        else:
-            name, address = [*list(entry), "", ""][:2]
-        if address:
-            found.append((str(name), str(address)))
-    return found
 
 
 def _without(pairs: list[tuple[str, str]], drop: set[str]) -> list[tuple[str, str]]:
@@ -270,11 +269,13 @@ def start_reply(account: MailAccount, folder_id: int, uid: int, mode: str) -> St
     sender = (message.from_name, message.from_address)
     if mode == FORWARD:
         header = [gettext("---------- Forwarded message ----------")]
-        header.append(gettext("From: %(sender)s") % {"sender": _formatted([sender])})
+        header.append(
+            gettext("From: %(sender)s") % {"sender": formatted_addresses([sender])}
+        )
         if when:
             header.append(gettext("Date: %(date)s") % {"date": when})
         header.append(gettext("Subject: %(subject)s") % {"subject": message.subject})
-        listed = _formatted(_pairs(message.to))
+        listed = formatted_addresses(address_pairs(message.to))
         if listed:
             header.append(gettext("To: %(to)s") % {"to": listed})
         identity = identity_for(account, None)
@@ -289,11 +290,11 @@ def start_reply(account: MailAccount, folder_id: int, uid: int, mode: str) -> St
         )
     identity = _reply_identity(account, message)
     own = {account.email.lower()} | {i.email.lower() for i in identities_of(account)}
-    answer_to = _pairs(body.reply_to) or [sender]
+    answer_to = address_pairs(body.reply_to) or [sender]
     to, cc = _without(answer_to, set()), []
     if mode == REPLY_ALL:
-        to = _without(answer_to + _pairs(message.to), own)
-        cc = _without(_pairs(message.cc), own | {a.lower() for _, a in to})
+        to = _without(answer_to + address_pairs(message.to), own)
+        cc = _without(address_pairs(message.cc), own | {a.lower() for _, a in to})
         if not to:  # a reply to one's own message: back to its recipients
             to = _without(answer_to, set())
     wrote = gettext("On %(date)s, %(sender)s wrote:") % {
@@ -304,8 +305,8 @@ def start_reply(account: MailAccount, folder_id: int, uid: int, mode: str) -> St
     if message.message_id:
         references = (*references, message.message_id)
     return Start(
-        to=_formatted(to),
-        cc=_formatted(cc),
+        to=formatted_addresses(to),
+        cc=formatted_addresses(cc),
         subject=f"Re: {base_subject(message.subject)}",
         text=with_signature(f"\n\n{wrote}\n{quote(text)}\n" if text else "", identity),
         html=richtext.reply_html(identity, wrote, body.html, text),
@@ -324,13 +325,17 @@ COPY_WAIT = timedelta(seconds=60)
 class SendStatus:
     """What the page says of a message the user sent."""
 
-    state: str  # "sending", "sent" or "failed"
+    state: str  # "waiting", "sending", "sent", "failed" or "cancelled"
     subject: str
     reason: str = ""
     # Sent, and the copy in Sent is still being saved: the page asks again.
     copy_pending: bool = False
     # Sent, but the server refused the copy in Sent: the mailbox is full.
     copy_refused_full: bool = False
+    # Waiting for its time ("waiting"): when it goes; until then it can be
+    # undone or called off. soon: within a minute (the page watches it go).
+    send_at: datetime | None = None
+    soon: bool = False
 
 
 def _reason(row: OutgoingMessage) -> str:
@@ -370,6 +375,14 @@ def send_status(row: OutgoingMessage) -> SendStatus:
         )
     if row.state == SendState.FAILED:
         return SendStatus("failed", row.subject, _reason(row))
+    if row.state == SendState.CANCELLED:
+        return SendStatus("cancelled", row.subject)
     if row.attempts and row.error_kind:  # waiting to try again
         return SendStatus("sending", row.subject, _reason(row))
+    now = timezone.now()
+    if row.state == SendState.PENDING and row.next_attempt_at > now:
+        soon = row.next_attempt_at - now <= timedelta(seconds=60)
+        return SendStatus(
+            "waiting", row.subject, send_at=row.next_attempt_at, soon=soon
+        )
     return SendStatus("sending", row.subject)

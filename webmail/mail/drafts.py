@@ -32,9 +32,10 @@ from accounts.models import MailAccount
 from webmail import door
 from webmail.after_response import run_after_response
 from webmail.mail.bodies import open_message
-from webmail.mail.compose import Original, Start, _formatted, _pairs
+from webmail.mail.compose import Original, Start, formatted_addresses
 from webmail.mime.text import html_to_text
 from webmail.models import Draft, Message, OutgoingMessage
+from webmail.shared.addresses import address_pairs
 
 # "format" and "html": what the HTML editor holds (webmail.mail.richtext).
 FIELDS = ("to", "cc", "bcc", "subject", "body", "identity", "format", "html")
@@ -238,8 +239,8 @@ def start_from_message(account: MailAccount, folder_id: int, uid: int) -> Opened
     text = body.text or (html_to_text(body.html) if body.html else "")
     fields = clean_fields(
         {
-            "to": _formatted(_pairs(message.to)),
-            "cc": _formatted(_pairs(message.cc)),
+            "to": formatted_addresses(address_pairs(message.to)),
+            "cc": formatted_addresses(address_pairs(message.cc)),
             "subject": message.subject,
             "body": text,
             "in_reply_to": message.in_reply_to,

@@ -21,8 +21,9 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 HALF_LIFE = timedelta(days=30)
 MAX_SEARCH = 600
@@ -78,3 +79,16 @@ def add_ranks(ranks: Iterable[float]) -> float:
         return 0.0
     top = max(values)
     return top + math.log2(sum(2 ** (value - top) for value in values))
+
+
+def address_pairs(entries: Sequence[Any] | None) -> list[tuple[str, str]]:
+    """The cache's [name, address] lists (or dicts) as tuples, blanks dropped."""
+    found = []
+    for entry in entries or ():
+        if isinstance(entry, dict):
+            name, address = entry.get("name", ""), entry.get("address", "")
+        else:
+            name, address = [*list(entry), "", ""][:2]
+        if address:
+            found.append((str(name or ""), str(address)))
+    return found

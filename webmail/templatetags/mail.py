@@ -88,9 +88,11 @@ def row_html(m: MessageRow, oob: bool = False) -> str:
         pressed, title, said = "false", words.star, words.star
     url = escape(m.url)
     element_id = escape(m.dom_id) if m.dom_id else f"m{m.uid}"
+    # Dragged onto a folder in the sidebar (static/js/dragmove.js).
+    drag = ' draggable="true"' if m.pickable else ""
     return (
         f'<li id="{element_id}" class="{escape(m.classes)}"'
-        f' data-uid="{m.uid}"{swap}>\n  {pick}\n'
+        f' data-uid="{m.uid}"{drag}{swap}>\n  {pick}\n'
         f'  <a class="open" href="{url}" hx-get="{url}" hx-target="#reader"'
         ' hx-push-url="true">\n'
         f'    <span class="from">{escape(m.sender)}</span>\n'

@@ -9,12 +9,15 @@ written in the HTML editor comes as "html" beside "body" (webmail.mail.richtext)
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from webmail.mail import compose, drafts, richtext
@@ -80,6 +83,31 @@ def _format(request: HttpRequest) -> str:
     return richtext.HTML if value == richtext.HTML else richtext.TEXT
 
 
+def _send_at(request: HttpRequest) -> tuple[datetime | None, str]:
+    """When "Send later" asks it to go, or None for now; and what is wrong.
+
+    The page's script sends the time with its offset; without it the
+    browser's bare local time is read in the server's time zone.
+    """
+    if request.POST.get("when") != "later":
+        return None, ""
+    typed = request.POST.get("send_at") or request.POST.get("send_at_local", "")
+    try:
+        when = parse_datetime(typed.strip())
+    except ValueError:
+        when = None
+    if when is None:
+        return None, _("Pick the date and time to send it at.")
+    if timezone.is_naive(when):
+        when = timezone.make_aware(when)
+    now = timezone.now()
+    if when <= now:
+        return None, _("Pick a time in the future to send it at.")
+    if when > now + timedelta(days=366):
+        return None, _("Pick a time within a year to send it at.")
+    return when, ""
+
+
 def _html(request: HttpRequest) -> str:
     return request.POST.get("html", "")
 
@@ -111,6 +139,9 @@ def compose_view(request: HttpRequest, account_id: int) -> HttpResponse:
         forwarding = original is not None and original.flag == "$Forwarded"
         files = attachments.posted_files(request, account, forwarding)
         errors += files.errors
+        send_at, problem = _send_at(request)
+        if problem:
+            errors.append(problem)
         identity = compose.identity_for(account, _number(request, "identity"))
         sender = compose.sender_of(account, identity)
         body = richtext.Written(values["body"])
@@ -141,6 +172,7 @@ def compose_view(request: HttpRequest, account_id: int) -> HttpResponse:
                 identity,
                 files.uploads,
                 files.forward_parts,
+                send_at,
             )
             drafts.sent_as(account, _number(request, "draft"), row)
             return redirect("mail_outgoing", account.id, row.id)
@@ -210,6 +242,7 @@ def outgoing_view(
         "account": account,
         "sent": compose.send_status(row),
         "url": reverse("mail_outgoing", args=[account.id, row.id]),
+        "cancel_url": reverse("mail_outgoing_cancel", args=[account.id, row.id]),
         "back_url": reverse("mail_account", args=[account.id]),
         "compose_url": reverse("mail_compose", args=[account.id]),
     }

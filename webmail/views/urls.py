@@ -18,6 +18,7 @@ from webmail.views import (
     paneflags,
     parts,
     retention,
+    scheduled,
     search,
     seen,
     storage,
@@ -134,6 +135,12 @@ urlpatterns = [
         compose.outgoing_view,
         name="mail_outgoing",
     ),
+    path(
+        "<id:account_id>/compose/sent/<id:outgoing_id>/cancel",
+        scheduled.cancel_view,
+        name="mail_outgoing_cancel",
+    ),
+    path("<id:account_id>/scheduled/", scheduled.waiting_view, name="mail_scheduled"),
     path(
         "<id:account_id>/search/bulk",
         bulk.search_bulk_view,
