@@ -58,3 +58,52 @@ def test_marking_all_120_messages_read_reaches_the_server(
         what="the outbox drained",
     )
     assert not Message.objects.filter(folder=inbox, seen=False).exists()
+
+
+def test_copying_a_selection_leaves_it_and_puts_copies_in_the_folder(
+    worker, imap_user, other_device
+):
+    phone = other_device(imap_user)
+    fill(phone, "INBOX", 3)
+    account = account_for(imap_user)
+    folderlist.sync_folder_list(account.id)
+    inbox = Folder.objects.get(account=account, name="INBOX")
+    archive = Folder.objects.get(account=account, name="Archive")
+    sync.sync_folder(account.id, inbox.id)
+    client = Client()
+    client.force_login(account.user)
+
+    response = client.post(
+        f"/mail/{account.id}/{inbox.id}/bulk",
+        {"action": "copy", "target": archive.id, "uid": ["1", "3"]},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="list",
+    )
+
+    assert "2 messages copied to Archive." in response.content.decode()
+    # Still in the inbox, in the list and on the server.
+    assert Message.objects.filter(folder=inbox).count() == 3
+
+    def copies() -> int:
+        phone.select_folder("Archive", readonly=True)
+        return len(phone.search(["ALL"]))
+
+    wait_for(lambda: copies() == 2, what="two copies in Archive")
+    phone.select_folder("INBOX", readonly=True)
+    assert len(phone.search(["ALL"])) == 3
+
+
+def test_a_copy_without_a_folder_is_refused(imap_user):
+    account = account_for(imap_user)
+    folderlist.sync_folder_list(account.id)
+    inbox = Folder.objects.get(account=account, name="INBOX")
+    client = Client()
+    client.force_login(account.user)
+    response = client.post(
+        f"/mail/{account.id}/{inbox.id}/bulk",
+        {"action": "copy", "uid": ["1"]},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="list",
+    )
+    assert "Pick a folder to copy the messages to." in response.content.decode()
+    assert not PendingOperation.objects.filter(account=account).exists()

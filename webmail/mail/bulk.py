@@ -15,7 +15,7 @@ from webmail.mail import changes
 from webmail.models import Folder, Message
 
 CHUNK = 500
-ACTIONS = ("read", "unread", "star", "unstar", "move", "delete")
+ACTIONS = ("read", "unread", "star", "unstar", "move", "copy", "delete")
 
 
 def chunks(uids: Sequence[int], size: int) -> Iterator[list[int]]:
@@ -46,8 +46,8 @@ def apply(
     """
     if action not in ACTIONS:
         raise ValueError(f"Unknown action: {action!r}")
-    if action == "move" and target is None:
-        raise ValueError("Pick a folder to move the messages to.")
+    if action in ("move", "copy") and target is None:
+        raise ValueError(f"Pick a folder to {action} the messages to.")
     wanted = folder_uids(folder) if uids is None else sorted(set(uids))
     changed = 0
     for chunk in chunks(wanted, CHUNK):
@@ -96,6 +96,8 @@ def _one(
         return changes.set_flags(account, folder, uids, remove=["\\Flagged"])
     if action == "move" and target is not None:
         return changes.move_messages(account, folder, uids, target)
+    if action == "copy" and target is not None:
+        return changes.copy_messages(account, folder, uids, target)
     return changes.delete_messages(account, folder, uids)
 
 

@@ -55,6 +55,12 @@ def done_text(action: str, count: int, target: Folder | None) -> str:
             "%(count)d messages moved to %(folder)s.",
             count,
         )
+    elif action == "copy":
+        text = ngettext(
+            "%(count)d message copied to %(folder)s.",
+            "%(count)d messages copied to %(folder)s.",
+            count,
+        )
     else:
         text = ngettext(
             "%(count)d message deleted.", "%(count)d messages deleted.", count
@@ -102,6 +108,8 @@ def _problem(request: HttpRequest, selected: list[int]) -> str:
         return _("Select some messages first.")
     if request.POST.get("action") == "move" and not request.POST.get("target"):
         return _("Pick a folder to move the messages to.")
+    if request.POST.get("action") == "copy" and not request.POST.get("target"):
+        return _("Pick a folder to copy the messages to.")
     return ""
 
 
