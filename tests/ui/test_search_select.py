@@ -22,7 +22,9 @@ from tests.engine.conftest import (  # noqa: F401 (fixtures)
 )
 from tests.engine.test_search import mail, put, ready
 from tests.ui.mail import account_of, add_message, standard_mailbox
+from webmail.engine import backfill
 from webmail.mail import bulk
+from webmail.mailgen import generate_maildir, index_mailbox
 from webmail.models import Folder, Message, OperationKind, PendingOperation
 
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "list"}
@@ -211,3 +213,46 @@ def test_another_users_ids_have_no_effect(alice: User, bob: User):
     )
     assert PendingOperation.objects.count() == 2
     assert Folder.objects.get(id=theirs["INBOX"].id).unseen == 2
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+@pytest.mark.usefixtures("worker")
+def test_moving_every_one_of_5000_search_results_reaches_the_server(
+    imap_user, other_device, client: Client
+):
+    server = imap_user.server
+    maildir = server.maildir(imap_user.username)
+    stats = generate_maildir(maildir, count=5000, seed=5, inbox_share=1.0)
+    server.chown_mail(maildir.parent)
+    index_mailbox(server.doveadm, imap_user.username)
+    in_inbox = stats.folders["INBOX"].messages
+    archived = stats.folders["Archive"].messages if "Archive" in stats.folders else 0
+    account = account_for(imap_user)
+    folders = ready(account, "Archive")
+    inbox = folders["INBOX"]
+    while not inbox.complete:  # the first sync loaded the newest only
+        backfill.backfill_folder(account.id, inbox.id)
+        inbox.refresh_from_db()
+    client.force_login(account.user)
+
+    # Every message of INBOX since 1990: far more than a page shows.
+    search = f"/mail/{account.id}/search?folder={inbox.id}&since=1990-01-01"
+    page = client.get(search).content.decode()
+    assert f"Select all {in_inbox} results of this search" in page
+    response = client.post(
+        bulk_url(account),
+        {"action": "move", "target": folders["Archive"].id, "all": "1", "back": search},
+        **HTMX,
+    )
+
+    assert status(response) == f"{in_inbox} messages moved to Archive."
+    assert not Message.objects.filter(folder=inbox).exists()
+    phone = other_device(imap_user)
+
+    def on_server() -> bool:
+        moved = phone.folder_status("Archive", [b"MESSAGES"])[b"MESSAGES"]
+        left = phone.folder_status("INBOX", [b"MESSAGES"])[b"MESSAGES"]
+        return moved == archived + in_inbox and left == 0
+
+    wait_for(on_server, timeout=120, what=f"all {in_inbox} in Archive on the server")
