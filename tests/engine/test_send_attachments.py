@@ -146,6 +146,42 @@ def test_a_forward_keeps_the_originals_files_fetched_by_the_worker(
     assert Message.objects.get(folder=inbox, uid=uid).forwarded
 
 
+def test_a_forward_as_attachment_carries_the_whole_original(
+    worker, imap_user, other_device, submission_outbox
+):
+    raw, pdf, _ = _original_with_files()
+    other_device(imap_user).append("INBOX", raw)
+    account = _smtp_account(imap_user, submission_outbox)
+    inbox = synced_inbox(account)
+    uid = Message.objects.get(folder=inbox).uid
+    client = _client(account)
+
+    form = client.get(f"/mail/{account.id}/compose/?forward_attached={inbox.id}:{uid}")
+    page = form.content.decode()
+    assert 'name="forward_part" value="message" checked' in page
+
+    row = _post(
+        client,
+        account,
+        subject="Fwd: 見積もりと地図",
+        original=f"{inbox.id}:{uid}:$Forwarded",
+        forward_part=["message"],
+    )
+
+    assert row.state == SendState.SENT, row.error_kind
+    [received] = submission_outbox.messages
+    sent = email.message_from_bytes(received.data, policy=policy.default)
+    [attached] = [
+        p for p in sent.iter_attachments() if p.get_content_type() == "message/rfc822"
+    ]
+    original = attached.get_content()
+    # The original itself, its own files included, byte for byte.
+    assert str(original["Subject"]) == "見積もりと地図"
+    assert _files(original.as_bytes())[0] == ("見積書.pdf", pdf)
+    assert attached.get_filename().endswith(".eml")
+    assert Message.objects.get(folder=inbox, uid=uid).forwarded
+
+
 def test_a_forwarded_file_gone_from_the_server_fails_the_send_saying_so(
     worker, imap_user, other_device, submission_outbox
 ):

@@ -23,7 +23,7 @@ from webmail.imap import ImapSession, MessageMissing
 from webmail.mime.assemble import FileSource, write_message
 from webmail.mime.filenames import safe_filename
 from webmail.models import OutgoingMessage, Upload
-from webmail.shared.uploads import path_of, remove, upload_dir
+from webmail.shared.uploads import WHOLE_MESSAGE, path_of, remove, upload_dir
 
 
 class FilesMissing(Exception):
@@ -35,6 +35,8 @@ class _Fetched:
     filename: str
     content_type: str
     file: BinaryIO
+    # The whole original, forwarded as an attachment (message/rfc822).
+    whole: bool = False
 
 
 def _temporary(stack: contextlib.ExitStack) -> BinaryIO:
@@ -71,6 +73,15 @@ def _fetch_parts(
             raise MessageMissing("The forwarded message is gone.")
         fetched = []
         for section, file in zip(sections, files, strict=True):
+            if section == WHOLE_MESSAGE:
+                file.seek(0)
+                file.truncate()
+                for chunk in session.stream_part(uid, ""):
+                    file.write(chunk)
+                subject = summaries[0].envelope.subject or ""
+                eml = safe_filename(subject, "message") + ".eml"
+                fetched.append(_Fetched(eml, "message/rfc822", file, whole=True))
+                continue
             part = find_part(summaries[0].bodystructure, section)
             if part is None or part.is_multipart:
                 raise MessageMissing("The forwarded message has no such part.")
@@ -107,7 +118,7 @@ def message_file(message: OutgoingMessage) -> Iterator[BinaryIO]:
     with contextlib.ExitStack() as stack:
         out = _temporary(stack)
         sources = [
-            FileSource(f.filename, f.content_type, partial(_kept_open, f.file))
+            FileSource(f.filename, f.content_type, partial(_kept_open, f.file), f.whole)
             for f in _fetch_parts(message, stack)
         ]
         for upload in message.uploads.order_by("id"):

@@ -36,6 +36,7 @@ from webmail.mime.compose import (
     envelope_recipients,
     new_message_id,
 )
+from webmail.mime.filenames import safe_filename
 from webmail.mime.text import html_to_text
 from webmail.models import (
     SENT_COPY_FULL,
@@ -46,6 +47,7 @@ from webmail.models import (
     Upload,
 )
 from webmail.shared.addresses import address_pairs
+from webmail.shared.uploads import WHOLE_MESSAGE
 
 
 class NoRecipients(ValueError):
@@ -182,7 +184,9 @@ def outgoing_for(account: MailAccount, outgoing_id: int) -> OutgoingMessage:
 # Replies and forwards -----------------------------------------------------------
 
 REPLY, REPLY_ALL, FORWARD = "reply", "reply_all", "forward"
-MODES = (REPLY, REPLY_ALL, FORWARD)
+# The original goes whole, as an attachment (message/rfc822), not quoted.
+FORWARD_ATTACHED = "forward_attached"
+MODES = (REPLY, REPLY_ALL, FORWARD, FORWARD_ATTACHED)
 # "Re:", "Fwd:", "Fw:", "AW:", "SV:", "TR:", "Re[2]:", with ASCII or full-width colon.
 _PREFIXES = re.compile(r"^\s*((re|fwd?|aw|sv|tr)\s*(\[\d+\])?\s*[:\uff1a]\s*)+", re.I)
 
@@ -267,6 +271,23 @@ def start_reply(account: MailAccount, folder_id: int, uid: int, mode: str) -> St
     text = body.text or (html_to_text(body.html) if body.html else "")
     when = date_format(message.date, "DATETIME_FORMAT") if message.date else ""
     sender = (message.from_name, message.from_address)
+    if mode == FORWARD_ATTACHED:
+        identity = identity_for(account, None)
+        whole = AttachmentInfo(
+            WHOLE_MESSAGE,
+            f"{safe_filename(message.subject or '', 'message')}.eml",
+            "message/rfc822",
+            message.size,
+            "",
+        )
+        return Start(
+            subject=f"Fwd: {base_subject(message.subject)}",
+            text=with_signature("", identity),
+            html=richtext.start_html(identity),
+            original=Original(folder_id, uid, "$Forwarded"),
+            identity_id=identity.id if identity else None,
+            attachments=(whole,),
+        )
     if mode == FORWARD:
         header = [gettext("---------- Forwarded message ----------")]
         header.append(

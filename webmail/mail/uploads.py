@@ -29,7 +29,7 @@ from django.utils.translation import gettext
 from accounts.models import MailAccount
 from webmail.mime.filenames import safe_filename
 from webmail.models import AccountState, Upload
-from webmail.shared.uploads import new_stored_name, path_of, remove
+from webmail.shared.uploads import WHOLE_MESSAGE, new_stored_name, path_of, remove
 
 # Room for the message's headers and text beside its files.
 _MESSAGE_ROOM = 64 * 1024
@@ -213,4 +213,5 @@ def new_form_key() -> str:
 
 def forward_sections(values: Sequence[str]) -> list[str]:
     """The part numbers a forward keeps, bad ones left out, each once."""
-    return list(dict.fromkeys(v for v in values if _SECTION.match(v)))
+    wanted = (v for v in values if v == WHOLE_MESSAGE or _SECTION.match(v))
+    return list(dict.fromkeys(wanted))

@@ -18,7 +18,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from webmail.mime.compose import attachment_headers
+from webmail.mime.compose import attachment_headers, message_headers
 
 # 57 bytes make one 76-character base64 line; read whole lines at a time.
 _LINE = 57
@@ -34,6 +34,8 @@ class FileSource:
     filename: str
     content_type: str
     open: Callable[[], AbstractContextManager[BinaryIO]]
+    # A whole message forwarded as an attachment: written as it is.
+    as_message: bool = False
 
 
 def _fields(head: bytes) -> list[bytes]:
@@ -106,10 +108,25 @@ def write_message(raw: bytes, files: Sequence[FileSource], out: BinaryIO) -> Non
         out.write(b"\r\n")
     for file in files:
         out.write(b"--" + boundary + b"\r\n")
+        if file.as_message:
+            out.write(message_headers(file.filename))
+            with file.open() as source:
+                _copy_lines(source, out)
+            continue
         out.write(attachment_headers(file.filename, file.content_type))
         with file.open() as source:
             encode_base64(source, out)
     out.write(b"--" + boundary + b"--\r\n")
+
+
+def _copy_lines(source: BinaryIO, out: BinaryIO, block: int = 64 * 1024) -> None:
+    """Copy a stored message, ending it with a line break before the boundary."""
+    last = b""
+    while data := source.read(block):
+        out.write(data)
+        last = data
+    if not last.endswith(b"\r\n"):
+        out.write(b"\r\n")
 
 
 def dot_stuffed(source: BinaryIO, block: int = 64 * 1024) -> Iterable[bytes]:

@@ -257,6 +257,22 @@ def attachment_headers(filename: str, content_type: str = "") -> bytes:
     return head + b"\r\n\r\n"
 
 
+def message_headers(filename: str) -> bytes:
+    """The header block (ending in a blank line) of a forwarded whole message.
+
+    message/rfc822 may not be base64 (RFC 2046): the message goes as it is
+    stored, so its body is declared 8bit; the caller writes it.
+    """
+    part = MIMEPart(policy=SMTP_POLICY)
+    part["Content-Type"] = "message/rfc822"
+    part.add_header("Content-Disposition", "attachment", filename=filename)
+    part["Content-Transfer-Encoding"] = "8bit"
+    head = b"".join(
+        SMTP_POLICY.fold_binary(name, value) for name, value in part.items()
+    )
+    return head + b"\r\n"
+
+
 def _attach(message: EmailMessage, file: FileToSend) -> None:
     maintype, subtype = _split_type(file.content_type, file.filename)
     message.add_attachment(

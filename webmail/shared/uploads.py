@@ -24,6 +24,10 @@ from webmail.models import SendState, Upload
 
 logger = logging.getLogger(__name__)
 
+# In OutgoingMessage.forward_parts: the whole original, forwarded as an
+# attachment, instead of a part number.
+WHOLE_MESSAGE = "message"
+
 
 def upload_dir() -> Path:
     """The directory of the upload files, made if missing."""

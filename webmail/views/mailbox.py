@@ -168,6 +168,7 @@ def _open(
     view.reply_url = f"{write}?{urlencode({'reply': ref})}"
     view.reply_all_url = f"{write}?{urlencode({'reply_all': ref})}"
     view.forward_url = f"{write}?{urlencode({'forward': ref})}"
+    view.forward_attached_url = f"{write}?{urlencode({'forward_attached': ref})}"
     if message.draft or folder.special_use.lower() == "\\drafts":
         view.edit_url = f"{write}?{urlencode({'draft': ref})}"
     return view

@@ -243,6 +243,7 @@ class MessageView:
     reply_url: str = ""
     reply_all_url: str = ""
     forward_url: str = ""
+    forward_attached_url: str = ""
     # A draft: the compose page editing it.
     edit_url: str = ""
     # Set when the message is to be marked read after seen_after seconds
