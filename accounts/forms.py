@@ -78,11 +78,16 @@ def _port(label: StrOrPromise) -> forms.IntegerField:
 
 
 def _secret(label: StrOrPromise, required: bool) -> forms.CharField:
+    # What was typed stays in the form it comes back in (after "Test
+    # connection", or an error), so that "Test and save" needs no retyping;
+    # it is the user's own answer, over the same connection.
     return forms.CharField(
         label=label,
         required=required,
         strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        widget=forms.PasswordInput(
+            render_value=True, attrs={"autocomplete": "new-password"}
+        ),
     )
 
 
@@ -132,6 +137,22 @@ class MailAccountForm(forms.Form):
         if not self.has_preset and not data.get("imap_host"):
             self.add_error("imap_host", _("Enter the incoming mail server."))
         return data
+
+    def check_not_twice(self, user: User, host: str, username: str) -> bool:
+        """Refuse a mailbox the user has already added; return whether it is new."""
+        same = MailAccount.objects.filter(
+            user=user, imap_host__iexact=host, imap_username__iexact=username
+        )
+        if self.account is not None:
+            same = same.exclude(id=self.account.id)
+        if not same.exists():
+            return True
+        self.add_error(
+            "email",
+            _("You have added this mailbox already (%(email)s).")
+            % {"email": same.first().email},  # type: ignore[union-attr]
+        )
+        return False
 
     def server_settings(self) -> tuple[ServerSettings, ServerSettings | None]:
         """Return what was typed, with stored passwords for empty fields."""

@@ -70,7 +70,7 @@ def test_settings(
     smtp_settings: ServerSettings | None,
     fingerprint: str = "",
 ) -> TestOutcome:
-    """Try both servers; SMTP is tried only when IMAP worked."""
+    """Try both servers, each on its own, so the page says which works."""
     imap_result = mailservers.probe_imap(
         imap_settings.host,
         imap_settings.port,
@@ -79,7 +79,7 @@ def test_settings(
         fingerprint,
     )
     smtp_result = None
-    if smtp_settings is not None and imap_result.ok:
+    if smtp_settings is not None:
         smtp_result = mailservers.probe_smtp(
             smtp_settings.host,
             smtp_settings.port,
@@ -104,7 +104,7 @@ def test_account(account: MailAccount) -> TestOutcome:
         )
         result.attempts.append(attempt)
     smtp_result = None
-    if account.smtp_host and result.ok:
+    if account.smtp_host:
         smtp_result = mailservers.ProbeResult(account.smtp_host)
         if mailservers.host_passes(
             smtp_result, account.smtp_port, account.smtp_security

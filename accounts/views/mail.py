@@ -6,13 +6,13 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from accounts import mailaccounts
+from accounts import hosts, mailaccounts
 from accounts.access import get_account_for_user
 from accounts.forms import MailAccountForm
 from accounts.models import MailAccount, User
@@ -48,6 +48,10 @@ def _edit(request: HttpRequest, account: MailAccount | None) -> HttpResponse:
             imap_settings, smtp_settings = mailaccounts.settings_from_preset(
                 preset, form.cleaned_data["email"], imap_settings.password
             )
+        host = hosts.normalise_host(imap_settings.host)
+        if not form.check_not_twice(user, host, imap_settings.username):
+            context: dict[str, Any] = {"form": form, "account": account}
+            return render(request, "accounts/mail_edit.html", context)
         fingerprint = account.tls_fingerprint if account else ""
         outcome = mailaccounts.test_settings(imap_settings, smtp_settings, fingerprint)
         if outcome.ok and request.POST.get("action") == "save":
@@ -64,8 +68,31 @@ def _edit(request: HttpRequest, account: MailAccount | None) -> HttpResponse:
                 _("%(email)s is set up and working.") % {"email": saved.email},
             )
             return redirect("mail_accounts")
+        _forget_refused(form, outcome)
     context = {"form": form, "account": account, "outcome": outcome}
     return render(request, "accounts/mail_edit.html", context)
+
+
+def _forget_refused(form: MailAccountForm, outcome: mailaccounts.TestOutcome) -> None:
+    """Keep a password in the form only if the server took it.
+
+    One that signed in is kept for "Test and save"; a refused one is not
+    shown back in the page.
+    """
+    refused = [
+        name
+        for name, result in (
+            ("imap_password", outcome.imap),
+            ("smtp_password", outcome.smtp),
+        )
+        if result is not None and any(a.problem == "login" for a in result.attempts)
+    ]
+    if refused:
+        data = QueryDict(mutable=True)
+        data.update(form.data)
+        for name in refused:
+            data[name] = ""
+        form.data = data
 
 
 @sensitive_post_parameters("imap_password", "smtp_password")
@@ -95,10 +122,12 @@ def account_test(request: HttpRequest, account_id: int) -> HttpResponse:
     return render(request, "accounts/mail_edit.html", context)
 
 
-@require_POST
 @login_required
 def account_delete(request: HttpRequest, account_id: int) -> HttpResponse:
+    """Ask first (GET), then remove the account (POST): not the mail on the server."""
     account = get_account_for_user(_user(request), account_id)
+    if request.method != "POST":
+        return render(request, "accounts/mail_delete.html", {"account": account})
     mailaccounts.delete_account(account)
     messages.success(request, _("%(email)s is removed.") % {"email": account.email})
     return redirect("mail_accounts")

@@ -520,3 +520,72 @@ def test_the_imap_engine_refuses_what_the_admin_has_not_allowed(
     mail_settings.MAIL_ALLOWED_PRIVATE_HOSTS = []
     with pytest.raises(connections.AccountUnusable, match="private or local address"):
         connections.connect_settings(account.id)
+
+
+def test_the_same_mailbox_twice_is_refused(alice_client, imap_user, mail_settings):
+    fields = {
+        "email": imap_user.address,
+        "imap_host": imap_user.server.host,
+        "imap_port": imap_user.server.imaps_port,
+        "imap_password": imap_user.password,
+    }
+    add(alice_client, **fields)
+    again = add(alice_client, **fields).content.decode()
+
+    assert "You have added this mailbox already" in again
+    assert MailAccount.objects.filter(email=imap_user.address).count() == 1
+
+
+def test_the_password_stays_in_the_form_after_a_test(
+    alice_client, imap_user, mail_settings
+):
+    page = alice_client.post(
+        "/accounts/mail/add/",
+        {
+            "action": "test",
+            "email": imap_user.address,
+            "imap_host": imap_user.server.host,
+            "imap_port": imap_user.server.imaps_port,
+            "imap_password": imap_user.password,
+        },
+    ).content.decode()
+    assert f'value="{imap_user.password}"' in page
+    assert not MailAccount.objects.filter(email=imap_user.address).exists()
+
+
+def test_the_test_says_which_of_imap_and_smtp_works(
+    alice_client, imap_user, mail_settings
+):
+    # A wrong IMAP password, and an SMTP port where nothing listens.
+    page = add(
+        alice_client,
+        email=imap_user.address,
+        imap_host=imap_user.server.host,
+        imap_port=imap_user.server.imaps_port,
+        imap_password="wrong",
+        smtp_host="127.0.0.1",
+        smtp_port=free_port(),
+    ).content.decode()
+    assert "Outgoing (SMTP)" in page
+    assert "refused the connection" in page
+
+
+def test_removing_an_account_asks_first_and_says_the_mail_stays(
+    alice_client, imap_user, mail_settings
+):
+    add(
+        alice_client,
+        email=imap_user.address,
+        imap_host=imap_user.server.host,
+        imap_port=imap_user.server.imaps_port,
+        imap_password=imap_user.password,
+    )
+    account = MailAccount.objects.get(email=imap_user.address)
+    url = f"/accounts/mail/{account.id}/delete/"
+
+    asked = alice_client.get(url).content.decode()
+
+    assert "Your mail stays on the mail server." in asked
+    assert MailAccount.objects.filter(id=account.id).exists()
+    alice_client.post(url)
+    assert not MailAccount.objects.filter(id=account.id).exists()
