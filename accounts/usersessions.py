@@ -6,7 +6,9 @@ SessionStore, and UserSession only remembers which keys belong to whom.
 
 from __future__ import annotations
 
-from datetime import timedelta
+import functools
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from importlib import import_module
 from typing import Any
 
@@ -16,6 +18,8 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext
+from ua_parser import parse
 
 from accounts import audit
 from accounts.models import AuditKind, User, UserSession
@@ -73,6 +77,45 @@ def touch(request: HttpRequest) -> None:
         return
     request.session[SEEN_KEY] = now.timestamp()
     UserSession.objects.filter(session_key=key).update(last_seen=now)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A session as its list shows it."""
+
+    id: int
+    session_key: str
+    created_at: datetime
+    last_seen: datetime
+    ip: str | None
+    user_agent: str
+    # "Chrome on Android": what a person calls the browser.
+    browser: str
+
+
+def shown(record: UserSession) -> Shown:
+    return Shown(
+        record.id,
+        record.session_key,
+        record.created_at,
+        record.last_seen,
+        record.ip,
+        record.user_agent,
+        browser_and_system(record.user_agent),
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def browser_and_system(user_agent: str) -> str:
+    """What a person calls the browser of a session: "Chrome on Android"."""
+    found = parse(user_agent)
+    browser = found.user_agent.family if found.user_agent else ""
+    system = found.os.family if found.os else ""
+    if browser in ("", "Other"):
+        return gettext("Unknown browser")
+    if system in ("", "Other"):
+        return browser
+    return gettext("%(browser)s on %(system)s") % {"browser": browser, "system": system}
 
 
 def active_sessions(user: User) -> list[UserSession]:

@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -192,13 +193,19 @@ def _filtered_events(request: HttpRequest) -> tuple[AuditFilterForm, Any]:
     return form, events
 
 
+AUDIT_PAGE_SIZE = 50
+
+
 @staff_required
 def audit_log(request: HttpRequest) -> HttpResponse:
     form, events = _filtered_events(request)
+    # The filter stays in the page links; the page number does not pile up.
+    query = request.GET.copy()
+    query.pop("page", None)
     context = {
         "form": form,
-        "events": events[:200],
-        "query": request.GET.urlencode(),
+        "events": Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page")),
+        "query": query.urlencode(),
     }
     return render(request, "accounts/manage/audit.html", context)
 

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -25,6 +26,9 @@ def _user(request: HttpRequest) -> User:
     return user
 
 
+PAGE_SIZE = 50
+
+
 @login_required
 def overview(request: HttpRequest) -> HttpResponse:
     user = _user(request)
@@ -32,11 +36,20 @@ def overview(request: HttpRequest) -> HttpResponse:
         "two_factor": twofactor.is_enabled(user),
         "two_factor_required": twofactor.is_required(user),
         "codes_left": twofactor.recovery_codes_left(user),
-        "sessions": usersessions.active_sessions(user),
+        "sessions": _sessions_page(request, user),
         "current_key": request.session.session_key,
         "confirm_form": ConfirmPasswordForm(user),
     }
     return render(request, "accounts/security.html", context)
+
+
+def _sessions_page(request: HttpRequest, user: User) -> Page[usersessions.Shown]:
+    """The user's sessions, most recently seen first, 50 a page."""
+    live = sorted(
+        usersessions.active_sessions(user), key=lambda s: s.last_seen, reverse=True
+    )
+    rows = [usersessions.shown(record) for record in live]
+    return Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
 def _not_confirmed(request: HttpRequest, form: ConfirmPasswordForm) -> HttpResponse:
