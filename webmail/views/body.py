@@ -120,8 +120,8 @@ def _frame(
         # Not an empty page: the frame says what went wrong, and the
         # status says it is not the message.
         error = bodies.body_state(account.id, folder, message.uid, body).error
-        context = {"error": error, "subject": message.subject}
-        response = render(request, "webmail/body.html", context, status=503)
+        failed = {"error": error, "subject": message.subject}
+        response = render(request, "webmail/body.html", failed, status=503)
     else:
         allow_remote = request.GET.get("images") == "show" or remote.sender_allowed(
             request, message.from_address
