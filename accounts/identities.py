@@ -13,24 +13,43 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Identity, MailAccount
+from webmail.mime.sanitize import sanitize_outgoing
 
 MAX_SIGNATURE = 10_000
 
 
 class IdentityForm(forms.ModelForm[Identity]):
-    """Name, address, Reply-To and a plain-text signature."""
+    """Name, address, Reply-To, and a signature in text and (optionally) HTML."""
 
     class Meta:
         model = Identity
-        fields = ["name", "email", "reply_to", "signature", "is_default"]
+        fields = [
+            "name",
+            "email",
+            "reply_to",
+            "signature",
+            "signature_html",
+            "is_default",
+        ]
         labels = {
             "name": _("Name shown to recipients"),
             "email": _("From address"),
             "reply_to": _("Replies go to (optional)"),
             "signature": _("Signature"),
+            "signature_html": _("Signature in HTML (optional)"),
             "is_default": _("Use for new messages"),
         }
-        widgets = {"signature": forms.Textarea(attrs={"rows": 5})}
+        widgets = {
+            "signature": forms.Textarea(attrs={"rows": 5}),
+            "signature_html": forms.Textarea(attrs={"rows": 5}),
+        }
+        help_texts = {
+            "signature_html": _(
+                "Used when writing in HTML. Links, bold, italic and lists are "
+                "kept; scripts and images from the web are removed. Without it, "
+                "the text signature is used."
+            ),
+        }
 
     def clean_signature(self) -> str:
         text = str(self.cleaned_data.get("signature") or "").replace("\r\n", "\n")
@@ -40,6 +59,15 @@ class IdentityForm(forms.ModelForm[Identity]):
                 params={"count": MAX_SIGNATURE},
             )
         return text.strip("\n")
+
+    def clean_signature_html(self) -> str:
+        markup = str(self.cleaned_data.get("signature_html") or "")
+        if len(markup) > MAX_SIGNATURE:
+            raise forms.ValidationError(
+                _("A signature may have at most %(count)d characters."),
+                params={"count": MAX_SIGNATURE},
+            )
+        return sanitize_outgoing(markup).strip() if markup.strip() else ""
 
 
 def identity_for(account: MailAccount, identity_id: int) -> Identity:

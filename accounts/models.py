@@ -95,6 +95,9 @@ class Identity(models.Model):
     email = models.EmailField(_("address"))
     reply_to = models.EmailField(_("reply-to"), blank=True)
     signature = models.TextField(_("signature"), blank=True)
+    # Used when writing in HTML, sanitized like outgoing mail; without it
+    # the text signature is used there too.
+    signature_html = models.TextField(_("signature in HTML"), blank=True)
     is_default = models.BooleanField(_("default"), default=False)
 
     class Meta:

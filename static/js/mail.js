@@ -2,7 +2,7 @@
 // the list cursor, the help overlay, live updates from the event stream.
 import { togglePick } from "./selection.js";
 import { notifyNewMail } from "./notify.js";
-import { installShortcuts } from "./shortcuts.js";
+import { installShortcuts, shouldHandle } from "./shortcuts.js";
 import { dropUndone, showUndoable, undoLast } from "./undo.js";
 
 const $ = (selector, root = document) => root.querySelector(selector);
@@ -233,3 +233,22 @@ if (events && events.dataset.url && "EventSource" in window) {
 
 // An undo's answer: the list shows the messages back at once.
 document.body.addEventListener("webmail-undone", refreshList);
+
+// Keyboard and screen-reader users: once a message opens, its subject has
+// the focus (and is read out); Escape from the message goes back to its
+// row, where the user was.
+document.body.addEventListener("htmx:afterSwap", (event) => {
+  if (event.detail.target && event.detail.target.id !== "reader") return;
+  const heading = $("#reader h2.subject");
+  if (heading) heading.focus({ preventScroll: true });
+});
+
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape" || !shouldHandle(event)) return;
+  if (!document.activeElement || !document.activeElement.closest("#reader")) return;
+  const row = cursorRow();
+  const link = row && $("a.open", row);
+  if (!link) return;
+  event.preventDefault();
+  link.focus();
+});

@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 
 from accounts.models import Identity, MailAccount, User
+from webmail.mail import compose
 
 pytestmark = pytest.mark.django_db
 
@@ -119,3 +120,25 @@ def test_another_users_identities_are_not_listed(alice, bob):
     assert (
         _client(bob).get(f"/accounts/mail/{account.id}/identities/").status_code == 404
     )
+
+
+def test_an_html_signature_is_kept_sanitized_and_starts_html_messages(alice):
+    account = MailAccount.objects.get(user=alice)
+    client = _client(alice)
+    markup = (
+        '<p><b>山田 花子</b> <a href="https://example.jp" onclick="steal()">Web</a>'
+        '<script>steal()</script><img src="https://tracker.example/p.gif"></p>'
+    )
+    client.post(
+        f"/accounts/mail/{account.id}/identities/add/",
+        _form(email="hanako@example.jp", signature="山田 花子", signature_html=markup),
+    )
+
+    identity = Identity.objects.get(account=account)
+    kept = identity.signature_html
+    assert "<b>山田 花子</b>" in kept and 'href="https://example.jp"' in kept
+    assert "script" not in kept and "onclick" not in kept and "tracker" not in kept
+    # A new message in the editor starts with it, below the "-- " line.
+    start = compose.start_new(account)
+    assert start.html.endswith("<div>-- </div>" + kept)
+    assert start.text.endswith("-- \n山田 花子")

@@ -89,7 +89,7 @@ def test_a_message_has_its_own_url_and_is_marked_read(alice: User, alice_client)
     response = alice_client.get(f"/mail/{account.id}/{inbox.id}/2/")
     html = response.content.decode()
     assert response.status_code == 200
-    assert '<h2 class="subject">Lunch on Friday?</h2>' in html
+    assert '<h2 class="subject" tabindex="-1">Lunch on Friday?</h2>' in html
     assert f'src="/mail/{account.id}/{inbox.id}/2/body"' in html
     assert inbox.messages.get(uid=2).seen
 

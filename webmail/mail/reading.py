@@ -246,7 +246,8 @@ def list_messages(
     sort is a key of SORTS; descending None takes the sort's usual
     direction. before is the next_before of the previous page (keyset
     paging on the sort column and the UID: page 1,000 costs what page 1
-    costs). query matches subject and sender in the cache.
+    costs). query matches the cache's subject, sender, recipients and
+    preview.
     """
     if folder.account_id != account.id:
         raise Http404("No such folder.")
@@ -263,10 +264,15 @@ def list_messages(
     if unread_only:
         rows = rows.filter(seen=False)
     if query:
+        # What the list shows of a message, and whom it went to (the JSON of
+        # the To and Cc lists: addresses, and names in Latin letters).
         rows = rows.filter(
             Q(subject__icontains=query)
             | Q(from_name__icontains=query)
             | Q(from_address__icontains=query)
+            | Q(preview__icontains=query)
+            | Q(to__icontains=query)
+            | Q(cc__icontains=query)
         )
     order = (f"-{column}", "-uid") if down else (column, "uid")
     past = "lt" if down else "gt"

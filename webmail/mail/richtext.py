@@ -76,8 +76,13 @@ def _lines(text: str) -> str:
 
 
 def signature_html(identity: Identity | None) -> str:
-    """The identity's signature, below a "-- " line, as editor lines."""
-    if identity is None or not identity.signature.strip():
+    """The identity's signature, below a "-- " line, for the editor: its own
+    HTML (sanitized when it was saved), else its text as editor lines."""
+    if identity is None:
+        return ""
+    if identity.signature_html.strip():
+        return "<div>-- </div>" + identity.signature_html
+    if not identity.signature.strip():
         return ""
     return _lines("-- \n" + identity.signature.strip())
 

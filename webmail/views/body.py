@@ -120,7 +120,8 @@ def _frame(
         # Not an empty page: the frame says what went wrong, and the
         # status says it is not the message.
         error = bodies.body_state(account.id, folder, message.uid, body).error
-        response = render(request, "webmail/body.html", {"error": error}, status=503)
+        failed = {"error": error, "subject": message.subject}
+        response = render(request, "webmail/body.html", failed, status=503)
     else:
         allow_remote = request.GET.get("images") == "show" or remote.sender_allowed(
             request, message.from_address
@@ -137,6 +138,7 @@ def _frame(
         forwarded = bodies.body_state(account.id, folder, message.uid, body).forwarded
         context = {
             "html": html,
+            "subject": message.subject,
             "forwarded": present.forwarded_views(url, forwarded),
         }
         response = render(request, "webmail/body.html", context)
