@@ -216,21 +216,9 @@ def fetch_certificate(
     context = unverified_context()
     client: IMAPClient | None = None
     try:
-        options = {
-            "port": port,
-            "ssl": security == "ssl",
-            "ssl_context": context,
-            "timeout": timeout,
-        }
-        if addresses:
-            client = _PinnedClient(host, addresses, **options)
-        else:
-            client = IMAPClient(host, **options)
+        client = _new_client(host, port, security, context, timeout, addresses)
         if security == "starttls":
-            try:
-                client.starttls(context)
-            except CapabilityError as exc:
-                raise TlsError(f"{host} does not offer STARTTLS.") from exc
+            _starttls(client, host, context)
         return _peer_certificate(client, host)
     except (OSError, IMAPClientError) as exc:
         raise _map_os_error(exc, host, port, timeout) from exc
@@ -294,24 +282,9 @@ def connect(
     context = tls_context(ca_file, sorted(pinned))
     client: IMAPClient | None = None
     try:
-        options = {
-            "port": port,
-            "ssl": security == "ssl",
-            "ssl_context": context,
-            "timeout": timeout,
-        }
-        if addresses:
-            client = _PinnedClient(host, addresses, **options)
-        else:
-            client = IMAPClient(host, **options)
-        # imapclient turns on imaplib's protocol trace (sent to a DEBUG
-        # logger), which would record the LOGIN line with the password.
-        client._imap.debug = 0
+        client = _new_client(host, port, security, context, timeout, addresses)
         if security == "starttls":
-            try:
-                client.starttls(context)
-            except CapabilityError as exc:
-                raise TlsError(f"{host} does not offer STARTTLS.") from exc
+            _starttls(client, host, context)
         if pinned:
             _check_fingerprint(client, host, pinned)
         try:
@@ -341,6 +314,38 @@ def connect(
         raise _map_os_error(exc, host, port, timeout) from exc
     session.setup(compress=compress)
     return session
+
+
+def _new_client(
+    host: str,
+    port: int,
+    security: Security,
+    context: ssl.SSLContext,
+    timeout: float,
+    addresses: Sequence[str],
+) -> IMAPClient:
+    """Connect (TLS at once for "ssl"), to the given addresses if any."""
+    options = {
+        "port": port,
+        "ssl": security == "ssl",
+        "ssl_context": context,
+        "timeout": timeout,
+    }
+    if addresses:
+        client = _PinnedClient(host, addresses, **options)
+    else:
+        client = IMAPClient(host, **options)
+    # imapclient turns on imaplib's protocol trace (sent to a DEBUG
+    # logger), which would record the LOGIN line with the password.
+    client._imap.debug = 0
+    return client
+
+
+def _starttls(client: IMAPClient, host: str, context: ssl.SSLContext) -> None:
+    try:
+        client.starttls(context)
+    except CapabilityError as exc:
+        raise TlsError(f"{host} does not offer STARTTLS.") from exc
 
 
 def _take_socket(client: IMAPClient) -> socket.socket:
