@@ -59,6 +59,9 @@ export async function showUndoable(event) {
   if (!response.ok) return;
   const html = await response.text();
   if (!html.trim()) return;
+  // This tab's own answer may have shown the action's notice meanwhile (in
+  // its own words: "Archived."): that one stays.
+  if (shownUrl() === url) return;
   box.innerHTML = html;
   if (window.htmx) window.htmx.process(box);
 }
