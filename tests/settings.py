@@ -34,6 +34,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "NAME": os.path.join(tempfile.gettempdir(), f"webmail-test-{os.getpid()}.db")
     }
 
+# After each transactional test the suite's process empties the database
+# (TRUNCATE) while the test's worker may still be syncing. Should the two
+# deadlock, PostgreSQL aborts the side that looks first: with a longer wait
+# here, that is the worker's query (its task fails; the test is over), not
+# the flush. Setting it needs a superuser, as the README's test URL has.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and (
+    os.environ.get("WEBMAIL_PROCESS", "web") == "web"
+):
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        "-c deadlock_timeout=10s"
+    )
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # Static files come straight from the source folders in the tests, with no
