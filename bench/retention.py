@@ -15,32 +15,15 @@ and p95 in milliseconds.
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import statistics
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from devtools.redis_server import start_redis
-
-
-def timed(run: Callable[[], object], repeat: int) -> tuple[float, float]:
-    """Return the median and 95th percentile of run() in milliseconds."""
-    run()  # warm up: templates, connections, the database's cache
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        run()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[max(int(len(samples) * 0.95) - 1, 0)]
+from bench._inprocess import run_in_process, timed
 
 
 def main() -> None:
@@ -49,26 +32,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30)
     options = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="retention-bench-", dir="/tmp"))
-    redis = start_redis(workdir / "redis")
-    database = os.environ.get("DATABASE_URL") or f"sqlite:///{workdir / 'b.sqlite3'}"
-    try:
-        os.environ.update(
-            {
-                "DJANGO_SETTINGS_MODULE": "webmail.settings",
-                "SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
-                "CREDENTIALS_KEYS": "oyTMOES_hzCt5G021bSMxv4PgkRM4XOPfWs9jHVlKnM=",
-                "WEBMAIL_HTTPS": "false",
-                "DATABASE_URL": database,
-                "REDIS_URL": redis.url,
-                "LOG_LEVEL": "WARNING",
-                "ALLOWED_HOSTS": "testserver",
-            }
-        )
-        run_bench(options.count, options.repeat)
-    finally:
-        redis.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+    run_in_process("retention", lambda _: run_bench(options.count, options.repeat))
 
 
 def run_bench(count: int, repeat: int) -> None:

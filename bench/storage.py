@@ -18,10 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import shutil
-import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -29,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from devtools.redis_server import start_redis
+from bench._inprocess import run_in_process, timed
 
 # (name, special use, share of the messages)
 FOLDERS = (
@@ -48,46 +45,18 @@ FOLDERS = (
 )
 
 
-def timed(run: Callable[[], object], repeat: int) -> tuple[float, float]:
-    """Return the median and 95th percentile of run() in milliseconds."""
-    run()  # warm up: templates, connections
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        run()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=50)
     options = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="storage-bench-", dir="/tmp"))
-    redis = start_redis(workdir / "redis")
-    database = os.environ.get("DATABASE_URL") or (
-        f"sqlite:///{workdir / 'bench.sqlite3'}"
+    run_in_process(
+        "storage",
+        lambda database: run_bench(
+            options.count, options.repeat, database.split(":", 1)[0]
+        ),
     )
-    try:
-        os.environ.update(
-            {
-                "DJANGO_SETTINGS_MODULE": "webmail.settings",
-                "SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
-                "CREDENTIALS_KEYS": "oyTMOES_hzCt5G021bSMxv4PgkRM4XOPfWs9jHVlKnM=",
-                "WEBMAIL_HTTPS": "false",
-                "DATABASE_URL": database,
-                "REDIS_URL": redis.url,
-                "LOG_LEVEL": "WARNING",
-                "ALLOWED_HOSTS": "testserver",
-            }
-        )
-        run_bench(options.count, options.repeat, database.split(":", 1)[0])
-    finally:
-        redis.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def run_bench(count: int, repeat: int, engine: str) -> None:

@@ -13,11 +13,7 @@ worker runs, so none is answered.
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -25,19 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from devtools.redis_server import start_redis
-
-
-def timed(run: Callable[[], object], repeat: int) -> tuple[float, float]:
-    """Return the median and 95th percentile of run() in milliseconds."""
-    run()  # warm up: templates, connections
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        run()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
+from bench._inprocess import run_in_process, timed
 
 
 def main() -> None:
@@ -46,25 +30,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=50)
     options = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="ui-bench-", dir="/tmp"))
-    redis = start_redis(workdir / "redis")
-    try:
-        os.environ.update(
-            {
-                "DJANGO_SETTINGS_MODULE": "webmail.settings",
-                "SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
-                "CREDENTIALS_KEYS": "oyTMOES_hzCt5G021bSMxv4PgkRM4XOPfWs9jHVlKnM=",
-                "WEBMAIL_HTTPS": "false",
-                "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
-                "REDIS_URL": redis.url,
-                "LOG_LEVEL": "WARNING",
-                "ALLOWED_HOSTS": "testserver",
-            }
-        )
-        run_bench(options.count, options.repeat)
-    finally:
-        redis.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+    run_in_process(
+        "ui",
+        lambda _: run_bench(options.count, options.repeat),
+        keep_database_url=False,
+    )
 
 
 def run_bench(count: int, repeat: int) -> None:
