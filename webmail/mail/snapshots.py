@@ -43,6 +43,14 @@ class Taken:
     target: int
     rows: list[dict[str, Any]]
 
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "op": self.op,
+            "source": self.source,
+            "target": self.target,
+            "rows": self.rows,
+        }
+
 
 @dataclass
 class Recorder:
@@ -76,18 +84,18 @@ def capture(rows: QuerySet[Message]) -> list[dict[str, Any]] | None:
     recorder = _current.get()
     if recorder is None or recorder.overflow:
         return None
-    recorder.count += rows.count()
-    if recorder.count > LIMIT:
-        recorder.overflow = True
-        recorder.taken.clear()
-        return None
     kept = []
-    for row in rows.values(*_fields()):
+    for row in rows.values(*_fields())[: LIMIT + 1 - recorder.count]:
         for name in _DATES:
             value = row.get(name)
             if isinstance(value, datetime):
                 row[name] = value.isoformat()
         kept.append(row)
+    recorder.count += len(kept)
+    if recorder.count > LIMIT:
+        recorder.overflow = True
+        recorder.taken.clear()
+        return None
     return kept
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -102,7 +102,8 @@ def undoable(account: MailAccount, verb: str) -> Iterator[Offer]:
         verb=verb,
         count=offer.count,
         target_id=taken[0].target,
-        moves=[asdict(t) for t in taken],
+        # Not asdict(): it deep-copies every kept row (a second for 5,000).
+        moves=[t.as_json() for t in taken],
     )
     offer.id = action.id
     event = {"type": events.UNDOABLE, "account": account.id, "id": action.id}
