@@ -18,7 +18,8 @@ from accounts.models import Identity
 from tests.engine.conftest import account_for, synced_inbox, wait_for
 from tests.fixtures.servers import SUBMISSION_LOGIN
 from webmail import door
-from webmail.models import CollectedAddress, Message
+from webmail.engine import addresses
+from webmail.models import CollectedAddress, Folder, Message
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -118,6 +119,21 @@ def test_a_reply_goes_out_as_the_identity_the_original_was_sent_to(
     assert found["erin@example.net"] == "Erin"
     assert found["dana@example.net"] == "Dana Doe"
     assert "alice.home@example.org" not in found
+
+    # The copy in Sent, once cached, does not count the recipients again.
+    sent_folder = Folder.objects.get(account=account, special_use__iexact="\\Sent")
+    door.sync_folder(account.id, sent_folder.id)
+    wait_for(
+        lambda: Message.objects.filter(folder=sent_folder).exists(),
+        what="the Sent copy in the cache",
+    )
+    while addresses.collect_from_cache(account.id):
+        pass
+    counts = dict(
+        CollectedAddress.objects.filter(user=account.user).values_list("key", "count")
+    )
+    assert counts["erin@example.net"] == 1
+    assert counts["dana@example.net"] == 2  # the mail from Dana, the reply to Dana
 
 
 def test_the_worker_collects_addresses_from_synced_mail(

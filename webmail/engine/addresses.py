@@ -97,15 +97,18 @@ def collect_from_cache(account_id: int, batches: int = BATCHES_PER_RUN) -> int:
                 "from_address",
                 "to",
                 "cc",
+                "message_id",
                 "folder__special_use",
             )[:BATCH]
         )
         if not rows:
             return done
+        sent_here = _sent_by_worker(account, rows)
         uses = [
             use
             for row in rows
             if row["folder__special_use"] not in _SKIPPED_USES
+            and row["message_id"] not in sent_here
             for use in _message_uses(row)
         ]
         with transaction.atomic():
@@ -117,6 +120,26 @@ def collect_from_cache(account_id: int, batches: int = BATCHES_PER_RUN) -> int:
             record_uses(account.user_id, uses, own)
         done += len(rows)
     return done
+
+
+def _sent_by_worker(account: MailAccount, rows: list[dict[str, Any]]) -> set[str]:
+    """Message-IDs of these rows' Sent copies of mail the worker sent.
+
+    collect_sent counted those recipients when the message went; its copy in
+    Sent, cached later, must not count them a second time.
+    """
+    copies = {
+        row["message_id"]
+        for row in rows
+        if (row["folder__special_use"] or "").lower() == "\\sent" and row["message_id"]
+    }
+    if not copies:
+        return set()
+    return set(
+        OutgoingMessage.objects.filter(
+            account=account, message_id__in=copies
+        ).values_list("message_id", flat=True)
+    )
 
 
 def more_to_collect(account_id: int) -> bool:
