@@ -122,7 +122,9 @@ def collect_from_cache(account_id: int, batches: int = BATCHES_PER_RUN) -> int:
     return done
 
 
-def _sent_by_worker(account: MailAccount, rows: list[dict[str, Any]]) -> set[str]:
+def _sent_by_worker(
+    account: MailAccount, rows: Sequence[Mapping[str, Any]]
+) -> set[str]:
     """Message-IDs of these rows' Sent copies of mail the worker sent.
 
     collect_sent counted those recipients when the message went; its copy in
