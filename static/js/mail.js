@@ -231,8 +231,10 @@ if (events && events.dataset.url && "EventSource" in window) {
   source.addEventListener("undone", dropUndone);
 }
 
-// An undo's answer: the list shows the messages back at once.
+// An undo's answer: the list shows the messages back at once. A move's
+// answer took its rows out; the list fills its page again.
 document.body.addEventListener("webmail-undone", refreshList);
+document.body.addEventListener("webmail-moved", refreshList);
 
 // Keyboard and screen-reader users: once a message opens, its subject has
 // the focus (and is read out); Escape from the message goes back to its

@@ -94,6 +94,25 @@ def test_move_to_a_folder_takes_the_messages_there(
     assert Folder.objects.get(id=archive.id).total == 2
 
 
+def test_a_move_answers_with_the_rows_gone_and_asks_for_the_list_again(
+    client: Client, folders: dict[str, Folder]
+):
+    inbox, archive = folders["INBOX"], folders["Archive"]
+    response = post(client, inbox, action="move", uid=[1, 2], target=archive.id)
+    page = response.content.decode()
+    # The rows leave the page at once; the list, refilled, comes next.
+    assert '<li id="m1" hx-swap-oob="delete">' in page
+    assert '<li id="m2" hx-swap-oob="delete">' in page
+    assert 'id="m3"' not in page and 'id="list"' not in page
+    assert response["HX-Reswap"] == "none"
+    assert response["HX-Trigger"] == "webmail-moved"
+    assert 'data-action="undo"' in page
+    # A change that keeps the rows redraws the list as before.
+    response = post(client, inbox, action="star", uid=[3])
+    assert 'id="list"' in response.content.decode()
+    assert "HX-Reswap" not in response
+
+
 def test_delete_moves_to_trash(client: Client, folders: dict[str, Folder]):
     inbox = folders["INBOX"]
     response = post(client, inbox, action="delete", uid=[3])

@@ -121,6 +121,26 @@ def _unusable(target: Folder | None) -> str:
     return ""
 
 
+# Actions that take the rows out of the list.
+ROWS_LEAVE = ("move", "delete")
+
+
+def _rows_gone(
+    request: HttpRequest, uids: list[int], status: str, undo_link: str
+) -> HttpResponse:
+    """Answer a move of selected rows with only what changed on the page.
+
+    The rows go and the notice says so at once; the page then asks for its
+    list again (webmail-moved), to fill the page and the folders' counts.
+    Redrawing the list here would cost the answer more than the move itself.
+    """
+    context = {"gone": uids, "bulk_status": status, "undo_url": undo_link}
+    response = render(request, "webmail/_bulk_gone.html", context)
+    response["HX-Reswap"] = "none"
+    response["HX-Trigger"] = "webmail-moved"
+    return response
+
+
 @require_POST
 @login_required
 def bulk_view(request: HttpRequest, account_id: int, folder_id: int) -> HttpResponse:
@@ -132,6 +152,7 @@ def bulk_view(request: HttpRequest, account_id: int, folder_id: int) -> HttpResp
     action = request.POST.get("action", "")
     status = _unusable(target) or _problem(request, selected)
     offer = undo.Offer()
+    count = 0
     if not status:
         uids = None if request.POST.get("all") == "1" else selected
         with undo.undoable(account, action) as offer:
@@ -148,6 +169,8 @@ def bulk_view(request: HttpRequest, account_id: int, folder_id: int) -> HttpResp
         back = folder_url
     if not is_htmx(request):
         return redirect(back)
+    if count and action in ROWS_LEAVE and request.POST.get("all") != "1":
+        return _rows_gone(request, selected, status, undo_url(account.id, offer.id))
     # The refreshed list keeps the order and page it was showing.
     request.GET = QueryDict(urlsplit(back).query)
     context = layout(request, account, folder)
