@@ -145,8 +145,9 @@ def _rows_gone(
 @login_required
 def bulk_view(request: HttpRequest, account_id: int, folder_id: int) -> HttpResponse:
     """Apply an action to the selected messages (or all of the folder's)."""
-    account = account_or_404(request, account_id)
-    folder = reading.get_folder(account, folder_id)
+    # The folder and its account in one query: a move answers in milliseconds.
+    folder = reading.user_folder(request.user, account_id, folder_id)  # type: ignore[arg-type]
+    account = folder.account
     target = _target(request, account)
     selected = _uids(request)
     action = request.POST.get("action", "")
@@ -157,8 +158,10 @@ def bulk_view(request: HttpRequest, account_id: int, folder_id: int) -> HttpResp
         uids = None if request.POST.get("all") == "1" else selected
         with undo.undoable(account, action) as offer:
             count = bulk.apply(account, folder, action, uids, target)
-        trash = reading.special_folder(account, "\\Trash")
-        if action == "delete" and trash is not None and not actions.is_bin(folder):
+        trash = None
+        if action == "delete":
+            trash = reading.special_folder(account, "\\Trash")
+        if trash is not None and not actions.is_bin(folder):
             # Said as it is: the mail can be found again in Trash.
             status = done_text("move", count, trash)
         else:
