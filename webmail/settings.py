@@ -245,6 +245,10 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # worker process owns the account's IMAP connections.
 IMAP_SHARDS = env_int("IMAP_SHARDS", 4)
 IMAP_COMMAND_CONNECTIONS = env_int("IMAP_COMMAND_CONNECTIONS", 2)
+# IDLE connections per account: the open folder's, and INBOX's where the
+# server pushes but has no NOTIFY (Cyrus). With 1, INBOX is checked by
+# STATUS every IMAP_INBOX_CHECK seconds instead.
+IMAP_IDLE_CONNECTIONS = env_int("IMAP_IDLE_CONNECTIONS", 2)
 IMAP_IDLE_TIMEOUT = env_int("IMAP_IDLE_TIMEOUT", 300)
 # How long a task waits for a free connection of a busy account (seconds).
 IMAP_POOL_WAIT = env_int("IMAP_POOL_WAIT", 30)

@@ -7,6 +7,7 @@ worker restarted if it was started without them).
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import os
@@ -72,6 +73,20 @@ def worker(engine_env: dict[str, str], celery_worker: CeleryWorker) -> CeleryWor
         celery_worker.start()
     wait_for_heartbeats()
     return celery_worker
+
+
+@contextlib.contextmanager
+def restarted_with(worker: CeleryWorker, **env: str) -> Iterator[None]:
+    """Run the worker with these settings, then leave it stopped."""
+    saved = dict(worker.env)
+    worker.env.update(env)
+    worker.restart()
+    try:
+        yield
+    finally:
+        worker.env.clear()
+        worker.env.update(saved)
+        worker.stop()  # the next test's worker fixture starts it as usual
 
 
 def start_worker(worker: CeleryWorker) -> None:
