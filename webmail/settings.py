@@ -269,6 +269,10 @@ IMAP_POLL_INTERVAL = env_int("IMAP_POLL_INTERVAL", 30)
 # Seconds between STATUS checks of INBOX (and, on servers without IDLE, the
 # open folder) where the server cannot NOTIFY; a sync follows only a change.
 IMAP_INBOX_CHECK = env_int("IMAP_INBOX_CHECK", 5)
+# Where the server finds nothing for text other than ASCII (Cyrus reads no
+# ISO-2022-JP body) or refuses CHARSET UTF-8, the worker reads the text of
+# every message itself in folders of at most this many messages.
+SEARCH_SCAN_LIMIT = env_int("SEARCH_SCAN_LIMIT", 2000)
 # How long opening a message waits for its worker to fetch the body.
 BODY_FETCH_TIMEOUT = env_int("BODY_FETCH_TIMEOUT", 20)
 # How long of that a page thread waits (milliseconds), and only for a
