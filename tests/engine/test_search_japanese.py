@@ -31,7 +31,7 @@ INCOMPLETE = "the result may be incomplete"
 def japanese(subject: str, body: str, charset: str) -> bytes:
     """A message as Japanese mailers send it, in charset (body and subject)."""
     message = MIMEText(body, "plain", charset)
-    message["Subject"] = Header(subject, charset)
+    message["Subject"] = Header(subject, charset).encode()
     message["From"] = str(Header("山田 太郎", charset)) + " <yamada@example.jp>"
     message["To"] = "bob@example.org"
     return message.as_bytes()
