@@ -18,14 +18,14 @@ import pytest
 from django.conf import settings
 
 from tests.engine.conftest import (
-    account_for,
     fill,
     message_bytes,
     restarted_with,
     wait_for,
+    watched_on_archive,
 )
 from webmail import door
-from webmail.engine import connections, folderlist, sync
+from webmail.engine import connections
 from webmail.mail import watching
 from webmail.models import Folder, Message
 
@@ -45,24 +45,6 @@ def push_only_worker(worker):
         yield worker
 
 
-def _watched_on_archive(user, phone, subscribe):
-    """A page open on Archive, whose watch is at work; return the pieces."""
-    fill(phone, "INBOX", 1)
-    fill(phone, "Archive", 1)
-    account = account_for(user)
-    folderlist.sync_folder_list(account.id)
-    inbox = Folder.objects.get(account=account, name="INBOX")
-    archive = Folder.objects.get(account=account, name="Archive")
-    sync.sync_folder(account.id, inbox.id)
-    sync.sync_folder(account.id, archive.id)
-    listener = subscribe(account.user_id)
-    watching.keep_watching(account.id, archive.id)
-    phone.select_folder("Archive")
-    phone.add_flags([1], [b"\\Seen"])
-    listener.wait(lambda e: e["type"] == "flags" and e["folder"] == archive.id, 30)
-    return account, inbox, listener
-
-
 def _arrived(inbox: Folder, uid: int) -> bool:
     return Message.objects.filter(folder=inbox, uid=uid).exists()
 
@@ -71,7 +53,7 @@ def test_new_mail_and_flags_in_inbox_reach_a_page_on_another_folder_within_a_sec
     push_only_worker, imap_user_cyrus, other_device, subscribe
 ):
     phone = other_device(imap_user_cyrus)
-    account, inbox, listener = _watched_on_archive(imap_user_cyrus, phone, subscribe)
+    account, inbox, _, listener = watched_on_archive(imap_user_cyrus, phone, subscribe)
     # The watch's start syncs INBOX on its new connection; let that settle.
     time.sleep(1)
 
@@ -123,7 +105,7 @@ def test_the_second_idle_keeps_the_account_within_its_connection_cap(
 ):
     phone_client = other_device(imap_user_cyrus)
     fill(phone_client, "INBOX", 11)
-    account, inbox, listener = _watched_on_archive(
+    account, inbox, _, listener = watched_on_archive(
         imap_user_cyrus, phone_client, subscribe
     )
     connections.close_pool()  # this process's own, from the set-up

@@ -17,6 +17,7 @@ from tests.engine.conftest import (
     restarted_with,
     synced_inbox,
     wait_for,
+    watched_on_archive,
 )
 from webmail.engine import connections, folderlist, sync
 from webmail.imap.types import FolderStatus
@@ -114,21 +115,9 @@ def test_new_mail_in_inbox_reaches_a_page_open_on_another_folder(
     slow_poll_worker, server_user, other_device, subscribe
 ):
     phone = other_device(server_user)
-    fill(phone, "INBOX", 1)
-    fill(phone, "Archive", 1)
-    account = account_for(server_user)
-    folderlist.sync_folder_list(account.id)
-    inbox = Folder.objects.get(account=account, name="INBOX")
-    archive = Folder.objects.get(account=account, name="Archive")
-    sync.sync_folder(account.id, inbox.id)
-    sync.sync_folder(account.id, archive.id)
-    listener = subscribe(account.user_id)
-
-    watching.keep_watching(account.id, archive.id)
-    # The viewed folder's news arrives: the watcher is at work.
-    phone.select_folder("Archive")
-    phone.add_flags([1], [b"\\Seen"])
-    listener.wait(lambda e: e["type"] == "flags" and e["folder"] == archive.id, 30)
+    account, inbox, archive, listener = watched_on_archive(
+        server_user, phone, subscribe
+    )
 
     for uid in (2, 3):
         sent = time.monotonic()
