@@ -181,6 +181,23 @@ class CyrusServer(ProcessServer):
         finally:
             client.logout()
 
+    def who(self, username: str) -> int:
+        """Return how many IMAP connections the user has logged in right now.
+
+        Each imapd process serving a logged-in user keeps a file in the
+        proc directory: service, client, user, mailbox, command.
+        """
+        count = 0
+        for entry in (self.workdir / "config/proc").iterdir():
+            try:
+                fields = entry.read_text().split("\t")
+            except OSError:  # the connection ended meanwhile
+                continue
+            alive = entry.name.isdigit() and Path(f"/proc/{entry.name}").exists()
+            if alive and len(fields) > 2 and fields[2] == username:
+                count += 1
+        return count
+
     def _user_login(self, username: str, password: str) -> imaplib.IMAP4_SSL:
         try:
             return self.login(username, password)

@@ -245,6 +245,10 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # worker process owns the account's IMAP connections.
 IMAP_SHARDS = env_int("IMAP_SHARDS", 4)
 IMAP_COMMAND_CONNECTIONS = env_int("IMAP_COMMAND_CONNECTIONS", 2)
+# IDLE connections per account: the open folder's, and INBOX's where the
+# server pushes but has no NOTIFY (Cyrus). With 1, INBOX is checked by
+# STATUS every IMAP_INBOX_CHECK seconds instead.
+IMAP_IDLE_CONNECTIONS = env_int("IMAP_IDLE_CONNECTIONS", 2)
 IMAP_IDLE_TIMEOUT = env_int("IMAP_IDLE_TIMEOUT", 300)
 # How long a task waits for a free connection of a busy account (seconds).
 IMAP_POOL_WAIT = env_int("IMAP_POOL_WAIT", 30)
@@ -265,6 +269,10 @@ IMAP_POLL_INTERVAL = env_int("IMAP_POLL_INTERVAL", 30)
 # Seconds between STATUS checks of INBOX (and, on servers without IDLE, the
 # open folder) where the server cannot NOTIFY; a sync follows only a change.
 IMAP_INBOX_CHECK = env_int("IMAP_INBOX_CHECK", 5)
+# Where the server finds nothing for text other than ASCII (Cyrus reads no
+# ISO-2022-JP body) or refuses CHARSET UTF-8, the worker reads the text of
+# every message itself in folders of at most this many messages.
+SEARCH_SCAN_LIMIT = env_int("SEARCH_SCAN_LIMIT", 2000)
 # How long opening a message waits for its worker to fetch the body.
 BODY_FETCH_TIMEOUT = env_int("BODY_FETCH_TIMEOUT", 20)
 # How long of that a page thread waits (milliseconds), and only for a

@@ -7,6 +7,7 @@ worker restarted if it was started without them).
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import os
@@ -26,6 +27,7 @@ from accounts.models import MailAccount, User
 from devtools.celery_worker import CeleryWorker
 from tests.fixtures.servers import ImapUser
 from webmail.engine import connections, folderlist, sync
+from webmail.mail import watching
 from webmail.models import Folder
 from webmail.shared import events
 from webmail.shared.heartbeat import shard_key
@@ -72,6 +74,20 @@ def worker(engine_env: dict[str, str], celery_worker: CeleryWorker) -> CeleryWor
         celery_worker.start()
     wait_for_heartbeats()
     return celery_worker
+
+
+@contextlib.contextmanager
+def restarted_with(worker: CeleryWorker, **env: str) -> Iterator[None]:
+    """Run the worker with these settings, then leave it stopped."""
+    saved = dict(worker.env)
+    worker.env.update(env)
+    worker.restart()
+    try:
+        yield
+    finally:
+        worker.env.clear()
+        worker.env.update(saved)
+        worker.stop()  # the next test's worker fixture starts it as usual
 
 
 def start_worker(worker: CeleryWorker) -> None:
@@ -226,3 +242,26 @@ def seen_on_server(phone: Any, uid: int) -> bool:
     """Whether the other device sees the message read."""
     phone.select_folder("INBOX", readonly=True)
     return b"\\Seen" in phone.fetch([uid], ["FLAGS"])[uid][b"FLAGS"]
+
+
+def watched_on_archive(
+    user: ImapUser, phone: Any, subscribe: Callable[[int], Subscriber]
+) -> tuple[MailAccount, Folder, Folder, Subscriber]:
+    """A page open on Archive, whose watch is at work (it pushed a flag change).
+
+    Returns the account, INBOX, Archive and the user's event listener.
+    """
+    fill(phone, "INBOX", 1)
+    fill(phone, "Archive", 1)
+    account = account_for(user)
+    folderlist.sync_folder_list(account.id)
+    inbox = Folder.objects.get(account=account, name="INBOX")
+    archive = Folder.objects.get(account=account, name="Archive")
+    sync.sync_folder(account.id, inbox.id)
+    sync.sync_folder(account.id, archive.id)
+    listener = subscribe(account.user_id)
+    watching.keep_watching(account.id, archive.id)
+    phone.select_folder("Archive")
+    phone.add_flags([1], [b"\\Seen"])
+    listener.wait(lambda e: e["type"] == "flags" and e["folder"] == archive.id, 30)
+    return account, inbox, archive, listener

@@ -14,7 +14,13 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tests.engine.conftest import account_for, fill, message_bytes, wait_for
+from tests.engine.conftest import (
+    account_for,
+    fill,
+    message_bytes,
+    restarted_with,
+    wait_for,
+)
 from tests.fixtures.servers import ImapUser
 from webmail.engine import folderlist, sync
 from webmail.mail import reading, watching
@@ -310,10 +316,7 @@ def test_the_open_folder_follows_on_courier_whose_idle_does_not_push(
     # Folder-list reads ten minutes apart, and Courier's IDLE says nothing
     # until its own 60-second poll: the open folder must still follow
     # within seconds (the watch checks it by STATUS).
-    saved = dict(worker.env)
-    worker.env.update(IMAP_POLL_INTERVAL="600", IMAP_INBOX_CHECK="2")
-    worker.restart()
-    try:
+    with restarted_with(worker, IMAP_POLL_INTERVAL="600", IMAP_INBOX_CHECK="2"):
         phone = other_device(imap_user_courier)
         fill(phone, "INBOX.Archive", 2)
         account = account_for(imap_user_courier)
@@ -336,7 +339,3 @@ def test_the_open_folder_follows_on_courier_whose_idle_does_not_push(
         assert Message.objects.get(folder=archive, uid__in=event["uids"]).subject == (
             "late"
         )
-    finally:
-        worker.env.clear()
-        worker.env.update(saved)
-        worker.stop()  # the next test's worker fixture starts it as usual

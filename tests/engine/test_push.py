@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
-from collections.abc import Iterator
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -16,8 +14,10 @@ from tests.engine.conftest import (
     account_for,
     fill,
     message_bytes,
+    restarted_with,
     synced_inbox,
     wait_for,
+    watched_on_archive,
 )
 from webmail.engine import connections, folderlist, sync
 from webmail.imap.types import FolderStatus
@@ -98,20 +98,6 @@ def test_the_event_stream_needs_a_signed_in_owner(imap_user, make_imap_user):
     assert asyncio.run(status(other.user)) == 404
 
 
-@contextlib.contextmanager
-def _restarted_with(worker, **env: str) -> Iterator[None]:
-    """Run the worker with these settings, then leave it stopped."""
-    saved = dict(worker.env)
-    worker.env.update(env)
-    worker.restart()
-    try:
-        yield
-    finally:
-        worker.env.clear()
-        worker.env.update(saved)
-        worker.stop()  # the next test's worker fixture starts it as usual
-
-
 @pytest.fixture
 def slow_poll_worker(worker, server_user):
     """The worker with full syncs and folder-list reads ten minutes apart.
@@ -121,7 +107,7 @@ def slow_poll_worker(worker, server_user):
     of INBOX (the reduced one, every 2 seconds).
     """
     check = 600 if server_user.server.variant == "full" else 2
-    with _restarted_with(worker, IMAP_POLL_INTERVAL="600", IMAP_INBOX_CHECK=str(check)):
+    with restarted_with(worker, IMAP_POLL_INTERVAL="600", IMAP_INBOX_CHECK=str(check)):
         yield check
 
 
@@ -129,21 +115,9 @@ def test_new_mail_in_inbox_reaches_a_page_open_on_another_folder(
     slow_poll_worker, server_user, other_device, subscribe
 ):
     phone = other_device(server_user)
-    fill(phone, "INBOX", 1)
-    fill(phone, "Archive", 1)
-    account = account_for(server_user)
-    folderlist.sync_folder_list(account.id)
-    inbox = Folder.objects.get(account=account, name="INBOX")
-    archive = Folder.objects.get(account=account, name="Archive")
-    sync.sync_folder(account.id, inbox.id)
-    sync.sync_folder(account.id, archive.id)
-    listener = subscribe(account.user_id)
-
-    watching.keep_watching(account.id, archive.id)
-    # The viewed folder's news arrives: the watcher is at work.
-    phone.select_folder("Archive")
-    phone.add_flags([1], [b"\\Seen"])
-    listener.wait(lambda e: e["type"] == "flags" and e["folder"] == archive.id, 30)
+    account, inbox, archive, listener = watched_on_archive(
+        server_user, phone, subscribe
+    )
 
     for uid in (2, 3):
         sent = time.monotonic()
@@ -192,7 +166,7 @@ def test_notify_news_does_not_confuse_other_answers(imap_user, other_device):
 @pytest.fixture
 def quiet_worker(worker):
     """The worker with its full syncs and folder lists ten minutes apart."""
-    with _restarted_with(worker, IMAP_POLL_INTERVAL="600"):
+    with restarted_with(worker, IMAP_POLL_INTERVAL="600"):
         yield worker
 
 

@@ -204,7 +204,7 @@ def test_a_refused_charset_is_seen_as_such(imap_user, other_device):
     assert with_session(account.id, refused)
 
 
-def test_without_charset_ascii_is_searched_again_and_other_text_in_the_cache(
+def test_without_charset_ascii_is_searched_again_and_other_text_read_here(
     imap_user, other_device, monkeypatch
 ):
     """Runs the worker's search in this process, asking for a charset Dovecot
@@ -222,11 +222,15 @@ def test_without_charset_ascii_is_searched_again_and_other_text_in_the_cache(
 
     ascii_answer = run("pomegranate")
     assert ascii_answer["note"] == "" and len(ascii_answer["hits"]) == 1
-    japanese = run("議事録")  # only in the body: the cache cannot find it
-    assert japanese["note"] == searching.NOTE_CACHE_ONLY and japanese["hits"] == []
+    japanese = run("議事録")  # only in the body: the worker reads it
+    assert japanese["note"] == searching.NOTE_INCOMPLETE
+    assert len(japanese["hits"]) == 1
     in_subject = run("会議")
-    assert in_subject["note"] == searching.NOTE_CACHE_ONLY
+    assert in_subject["note"] == searching.NOTE_INCOMPLETE
     assert len(in_subject["hits"]) == 1
+    with override_settings(SEARCH_SCAN_LIMIT=1):  # too many to read
+        assert run("議事録") == {"hits": [], "note": searching.NOTE_CACHE_ONLY}
+        assert len(run("会議")["hits"]) == 1
 
 
 def test_the_fallback_decision():

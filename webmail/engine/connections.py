@@ -13,6 +13,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Hashable, Iterator
+from contextlib import AbstractContextManager
 from typing import TypeVar
 
 from django.conf import settings
@@ -54,7 +55,7 @@ def get_pool() -> ConnectionPool:
         if _pool is None:
             _pool = ConnectionPool(
                 max_command=settings.IMAP_COMMAND_CONNECTIONS,
-                max_idle_connections=1,
+                max_idle_connections=settings.IMAP_IDLE_CONNECTIONS,
                 max_idle=settings.IMAP_IDLE_TIMEOUT,
                 wait_timeout=float(settings.IMAP_POOL_WAIT),
                 on_open=_reached,
@@ -172,3 +173,42 @@ def with_session(
         logger.info("Retrying on a new connection for account %s", account_id)
     with account_session(account_id, folder=folder) as session:
         return work(session)
+
+
+class HeldSession:
+    """One of the account's IDLE connections, held across a watch's steps.
+
+    Borrowed from the pool on first use and kept (between steps, while it
+    idles) until release(); a watch may hold as many as the pool's IDLE
+    cap allows. folder: the folder it is for, so the pool lends the
+    connection that has it open already.
+    """
+
+    def __init__(self, account_id: int, folder: str | None = None) -> None:
+        self.account_id = account_id
+        self.folder = folder
+        self.session: ImapSession | None = None
+        self._lease: AbstractContextManager[ImapSession] | None = None
+
+    def get(self) -> ImapSession:
+        """Return the held session, borrowing one if none is held."""
+        if self.session is None:
+            lease = account_session(self.account_id, idle=True, folder=self.folder)
+            self.session = lease.__enter__()
+            self._lease = lease
+        return self.session
+
+    def release(self, error: BaseException | None = None) -> None:
+        """Give the connection back to the pool (which closes a broken one)."""
+        lease, self._lease, self.session = self._lease, None, None
+        if lease is None:
+            return
+        try:
+            if error is None:
+                lease.__exit__(None, None, None)
+            else:
+                lease.__exit__(type(error), error, error.__traceback__)
+        except Exception:
+            logger.exception(
+                "Could not give back the connection of %s", self.account_id
+            )

@@ -9,8 +9,10 @@ IMAP_POLL_INTERVAL seconds: an account that is only watched needs no
 command connection.
 
 INBOX, when it is not the viewed folder, is watched within the same one
-IDLE connection: where the server offers NOTIFY, it reports INBOX changes
-on that connection (as STATUS responses, even during IDLE). Elsewhere INBOX
+IDLE connection where the server offers NOTIFY: it reports INBOX changes
+on that connection (as STATUS responses, even during IDLE). A server that
+pushes without NOTIFY (Cyrus) gets a second IDLE connection, on INBOX
+(webmail.engine.inboxidle). Elsewhere INBOX
 gets a STATUS every IMAP_INBOX_CHECK seconds over a command connection,
 and a sync only when its counts moved; without CONDSTORE the counts cannot
 show every flag change, so INBOX is also synced every IMAP_POLL_INTERVAL.
@@ -96,7 +98,7 @@ class Hub:
         self._lock = threading.Lock()
         # The hub thread's own: watches it waits on, and their sockets.
         self._waiting: dict[int, Watch] = {}
-        self._fds: dict[int, int] = {}
+        self._fds: dict[int, list[int]] = {}
         self._returned: queue.SimpleQueue[Watch] = queue.SimpleQueue()
         self._running: dict[Watch, Future[None]] = {}
         self._selector = selectors.DefaultSelector()
@@ -208,19 +210,18 @@ class Hub:
                     watch.done = False  # asked for again while it ended
                     watch.wake_at = 0.0
             self._waiting[watch.account_id] = watch
-            session = watch.session
-            if session is not None and session.idling:
+            fds = self._fds[watch.account_id] = []
+            for session in watch.idling():
                 try:
                     fd = session.fileno()
                     self._selector.register(fd, selectors.EVENT_READ, watch)
-                    self._fds[watch.account_id] = fd
-                except (OSError, ValueError):
+                    fds.append(fd)
+                except (OSError, ValueError, KeyError):
                     watch.wake_at = 0.0  # the handler finds out what broke
 
     def _dispatch(self, watch: Watch) -> None:
         del self._waiting[watch.account_id]
-        fd = self._fds.pop(watch.account_id, None)
-        if fd is not None:
+        for fd in self._fds.pop(watch.account_id, []):
             with contextlib.suppress(KeyError, ValueError):
                 self._selector.unregister(fd)
         with self._lock:

@@ -5,22 +5,27 @@ that the sync has not loaded yet (so they can be listed), and answers with
 the hits newest first.
 
 Text goes with CHARSET UTF-8. A server that refuses it gets the search
-again without a charset when the text is ASCII; otherwise the cache
-(subject and sender) is searched instead, and the answer says so.
+again without a charset when the text is ASCII. Other text the server
+cannot search, or finds nowhere (Cyrus finds none in ISO-2022-JP mail),
+the worker looks for itself (webmail.engine.scan), and the answer says
+the result may be incomplete.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from webmail.engine import sync
+from webmail.engine import scan, sync
 from webmail.engine.connections import AccountUnusable, with_session
 from webmail.engine.rows import insert_summaries, pending_flag_changes, pending_moves
 from webmail.imap import (
@@ -37,7 +42,13 @@ from webmail.imap import (
 )
 from webmail.models import Folder, Message, lock_folder
 from webmail.shared.cursors import microseconds
-from webmail.shared.searching import FIELDS, NOTE_CACHE_ONLY, SearchQuery, words
+from webmail.shared.searching import (
+    FIELDS,
+    NOTE_CACHE_ONLY,
+    NOTE_INCOMPLETE,
+    SearchQuery,
+    words,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -155,13 +166,39 @@ def _search_folder(
         folder.refresh_from_db()
     info = session.open_folder(folder.name)
     uids = session.search_uids(*items, charset=charset)
-    uids = uids[-MAX_HITS:]
-    if folder.uidvalidity is None or info.uidvalidity != folder.uidvalidity:
+    return _cache_hits(session, folder, info.uidvalidity, uids[-MAX_HITS:])
+
+
+def _cache_hits(
+    session: ImapSession, folder: Folder, uidvalidity: int | None, uids: list[int]
+) -> list[int]:
+    """Cache the hits the sync has not loaded yet; return the hits."""
+    if folder.uidvalidity is None or uidvalidity != folder.uidvalidity:
         return uids  # the folder's next sync loads (or reloads) it
     missing = sorted(set(uids) - _cached_uids(folder, uids))[-MAX_FETCH:]
     if missing:
         _store(folder.id, session.fetch_summaries(missing))
     return uids
+
+
+def _scan_folder(
+    session: ImapSession, folder: Folder, query: SearchQuery
+) -> list[int] | None:
+    """Look for the text in a folder's messages here (webmail.engine.scan).
+
+    Returns the hits, or None when the folder has more messages (that pass
+    the query's filters) than SEARCH_SCAN_LIMIT.
+    """
+    if folder.uidvalidity is None:
+        sync.sync_folder_on(session, folder.id)
+        folder.refresh_from_db()
+    info = session.open_folder(folder.name)
+    # The filters (dates, unread, flagged) are ASCII: the server applies them.
+    candidates = session.search_uids(*criteria(replace(query, text="")))
+    if len(candidates) > settings.SEARCH_SCAN_LIMIT:
+        return None
+    uids = scan.scan_messages(session, candidates, query)
+    return _cache_hits(session, folder, info.uidvalidity, uids[-MAX_HITS:])
 
 
 def _hits(rows: Any, attachment: bool) -> list[tuple[int, int]]:
@@ -177,56 +214,87 @@ def run_search(account_id: int, values: Mapping[str, Any]) -> dict[str, Any]:
     """Search the account's server; return {"hits": [[stamp, id], ...], ...}.
 
     hits are cached Message ids with their date (microseconds), newest
-    first. "note" is NOTE_CACHE_ONLY when the server could not search the
-    text and the cache was searched instead.
+    first. Text other than ASCII that the server refuses to search, finds
+    nowhere, or finds in some folders only while it is known to miss
+    such text, the worker looks for itself (webmail.engine.scan). "note"
+    then says the result may be incomplete: NOTE_INCOMPLETE when the
+    server refused or missed what was found so, NOTE_CACHE_ONLY when it
+    refused and a folder was too large to read.
     """
     query = SearchQuery.from_json(values)
     folders = _folders(account_id, query)
     items = criteria(query)
-    state: dict[str, Any] = {"charset": CHARSET, "note": ""}
+    ascii_only = retry_without_charset(items)
+    state: dict[str, Any] = {"charset": CHARSET, "refused": False, "missed": False}
 
-    def work(session: ImapSession) -> dict[int, list[int]]:
-        found: dict[int, list[int]] = {}
+    def server_search(session: ImapSession, folder: Folder) -> list[int] | None:
+        """The server's hits; None if it refused the charset for this text."""
+        if state["refused"]:
+            return None
+        try:
+            return _search_folder(session, folder, items, state["charset"])
+        except CharsetRefused as exc:
+            if not ascii_only:
+                logger.info("Searching here for account %s: %s", account_id, exc)
+                state["refused"] = True
+                return None
+            state["charset"] = None
+            return _search_folder(session, folder, items, None)
+
+    def work(session: ImapSession) -> tuple[dict[int, list[int]], list[Folder]]:
+        found: dict[int, list[int] | None] = {}
         for folder in folders:
-            try:
-                try:
-                    found[folder.id] = _search_folder(
-                        session, folder, items, state["charset"]
-                    )
-                except CharsetRefused:
-                    if not retry_without_charset(items):
-                        raise
-                    state["charset"] = None
-                    found[folder.id] = _search_folder(session, folder, items, None)
-            except FolderMissing:
-                continue  # deleted on the server since the last folder sync
-        return found
+            with contextlib.suppress(FolderMissing):  # deleted since listed
+                found[folder.id] = server_search(session, folder)
+        too_large: list[Folder] = []
+        if ascii_only:
+            return {key: uids or [] for key, uids in found.items()}, too_large
+        look_here = not any(found.values()) or scan.misses_text(account_id)
+        for folder in folders:
+            if folder.id not in found:
+                continue
+            uids = found[folder.id]
+            if uids or (uids is not None and not look_here):
+                continue
+            with contextlib.suppress(FolderMissing):
+                scanned = _scan_folder(session, folder, query)
+                if scanned is None:
+                    too_large.append(folder)
+                found[folder.id] = scanned or []
+                state["missed"] = state["missed"] or bool(scanned)
+        return {key: uids or [] for key, uids in found.items()}, too_large
 
-    try:
-        found = with_session(account_id, work)
-    except CharsetRefused as exc:
-        logger.info("Searching in the cache for account %s: %s", account_id, exc)
-        hits = cache_search(folders, query)
-        state["note"] = NOTE_CACHE_ONLY
-    else:
-        hits = []
-        for folder_id, uids in found.items():
-            for start in range(0, len(uids), _CHUNK):
-                rows = Message.objects.filter(
-                    folder_id=folder_id, uid__in=uids[start : start + _CHUNK]
-                )
-                hits += _hits(rows, query.attachment)
+    found, too_large = with_session(account_id, work)
+    hits = cache_search(too_large, query) if too_large else []
+    if (hits or state["missed"]) and not state["refused"]:
+        # Found where the server found nothing: it misses such text, so
+        # later searches look here even where it finds some.
+        state["missed"] = True
+        scan.note_missed_text(account_id)
+    for folder_id, uids in found.items():
+        for start in range(0, len(uids), _CHUNK):
+            rows = Message.objects.filter(
+                folder_id=folder_id, uid__in=uids[start : start + _CHUNK]
+            )
+            hits += _hits(rows, query.attachment)
     hits.sort(reverse=True)
-    return {"hits": [list(hit) for hit in hits[:MAX_HITS]], "note": state["note"]}
+    note = ""
+    if state["refused"] and too_large:
+        note = NOTE_CACHE_ONLY
+    elif state["refused"] or state["missed"]:
+        note = NOTE_INCOMPLETE
+    return {"hits": [list(hit) for hit in hits[:MAX_HITS]], "note": note}
 
 
 def cache_search(
     folders: Sequence[Folder], query: SearchQuery
 ) -> list[tuple[int, int]]:
-    """Search subjects and senders in the cache (when the server cannot)."""
+    """Search subjects, senders and previews in the cache (when the server cannot)."""
     rows = Message.objects.filter(folder__in=folders)
     for word in words(query.text):
         match = Q(subject__icontains=word)
+        if query.field in ("text", "body"):
+            match |= Q(preview__icontains=word)
         if query.field in ("text", "from"):
             match |= Q(from_name__icontains=word) | Q(from_address__icontains=word)
         if query.field == "from":

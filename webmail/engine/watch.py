@@ -9,14 +9,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from contextlib import AbstractContextManager
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 
 from webmail import door
-from webmail.engine.connections import account_session, with_session
+from webmail.engine.connections import HeldSession, with_session
 from webmail.engine.folderlist import apply_folder_list, record_usage
+from webmail.engine.inboxidle import InboxIdle, pushes_without_notify
 from webmail.engine.outbox import record_account_error
 from webmail.engine.publish import inbox_id, sync_and_publish, user_id_of
 from webmail.engine.sync import flag_news_known
@@ -81,8 +81,9 @@ class Watch:
         self.polling = False
         # IDLE may not push here: the viewed folder is checked by STATUS too.
         self.check_viewed = False
-        self.session: ImapSession | None = None
-        self._lease: AbstractContextManager[ImapSession] | None = None
+        self._held = HeldSession(account_id)
+        # INBOX's own IDLE connection, where the server cannot NOTIFY.
+        self.inbox_idle: InboxIdle | None = None
         self.started = 0.0
         self.last_poll = 0.0
         self.checks: dict[int, FolderCheck] = {}
@@ -97,29 +98,28 @@ class Watch:
         self.done = False
         self._inbox_id: int | None = None
 
-    # The connection -------------------------------------------------------
+    # The connections ------------------------------------------------------
+
+    @property
+    def session(self) -> ImapSession | None:
+        """The IDLE connection on the watched folder, if one is held."""
+        return self._held.session
 
     def _borrow(self) -> ImapSession:
-        if self.session is None:
-            lease = account_session(self.account_id, idle=True)
-            self.session = lease.__enter__()
-            self._lease = lease
-        return self.session
+        return self._held.get()
+
+    def idling(self) -> list[ImapSession]:
+        """Return the connections in IDLE, for the hub to wait on."""
+        held = [
+            self._held.session,
+            self.inbox_idle.session if self.inbox_idle else None,
+        ]
+        return [session for session in held if session is not None and session.idling]
 
     def release(self, error: BaseException | None = None) -> None:
-        """Give the connection back to the pool (which closes a broken one)."""
-        lease, self._lease, self.session = self._lease, None, None
-        if lease is None:
-            return
-        try:
-            if error is None:
-                lease.__exit__(None, None, None)
-            else:
-                lease.__exit__(type(error), error, error.__traceback__)
-        except Exception:
-            logger.exception(
-                "Could not give back the connection of %s", self.account_id
-            )
+        """Give the connections back to the pool (which closes a broken one)."""
+        self._end_inbox_idle(error)
+        self._held.release(error)
 
     # What the hub calls -----------------------------------------------------
 
@@ -251,7 +251,28 @@ class Watch:
         sync_and_publish(self.account_id, folder.id, session)
         self.restart = False
         self._idle_start(session)
+        if (
+            inbox_row
+            and not self.notify
+            and pushes_without_notify(session.capabilities)
+        ):
+            self._start_inbox_idle(*inbox_row)
+        else:
+            self._end_inbox_idle()
         self._attend()
+
+    def _start_inbox_idle(self, folder_id: int, name: str) -> None:
+        current = self.inbox_idle
+        if current is not None and current.folder_id == folder_id:
+            return  # still IDLE on INBOX; attend() restarts it if it broke
+        self._end_inbox_idle()
+        self.inbox_idle = InboxIdle(self.account_id, folder_id, name)
+        self.inbox_idle.start()
+
+    def _end_inbox_idle(self, error: BaseException | None = None) -> None:
+        inbox_idle, self.inbox_idle = self.inbox_idle, None
+        if inbox_idle is not None:
+            inbox_idle.release(error)
 
     def _idle_start(self, session: ImapSession) -> None:
         session.idle_start()
@@ -259,6 +280,8 @@ class Watch:
 
     def _attend(self) -> None:
         """Act on the news the connection holds and on what is due; IDLE again."""
+        if self.inbox_idle is not None:
+            self.inbox_idle.attend(IDLE_RENEW)
         session = self._borrow()
         while True:
             news, lost = self._sort(session.idle_check(0))
@@ -291,7 +314,9 @@ class Watch:
         due = [self.started + IDLE_RENEW, self._list_at()]
         if self.check_viewed and self.folder_id is not None:
             due.append(self._check_if_due(self.folder_id).next_check)
-        if self.inbox is not None and not self.notify:
+        if self.inbox_idle is not None:
+            due.append(self.inbox_idle.started + IDLE_RENEW)
+        elif self.inbox is not None and not self.notify:
             check = self._check_if_due(self.inbox[0])
             due.append(check.next_check)
         self.wake_at = min(due)

@@ -31,6 +31,7 @@ from webmail.shared.searching import (
     ERROR_UNREACHABLE,
     FIELDS,
     NOTE_CACHE_ONLY,
+    NOTE_INCOMPLETE,
     SearchQuery,
 )
 
@@ -195,6 +196,11 @@ def find(
         note = gettext(
             "The mail server cannot search for this text, so only the subjects "
             "and senders loaded so far were searched."
+        )
+    elif answer.get("note") == NOTE_INCOMPLETE:
+        note = gettext(
+            "The mail server could not search all of this text, so the webmail "
+            "looked through the messages itself: the result may be incomplete."
         )
     # Newest first: the cursor is the (stamp, id) of the last hit shown.
     keys = [(-int(stamp), -int(row_id)) for stamp, row_id in answer["hits"]]

@@ -28,6 +28,10 @@ _WORD = re.compile(r'"([^"]+)"|(\S+)')
 # Notes and errors travel from the worker as codes; the web translates them.
 NOTE_CACHE_ONLY = "cache-only"
 
+# The server could not search the text (or missed some): the worker looked
+# through the messages itself.
+NOTE_INCOMPLETE = "incomplete"
+
 ERROR_UNREACHABLE = "unreachable"
 
 ERROR_FAILED = "failed"
