@@ -4,6 +4,7 @@ import { togglePick } from "./selection.js";
 import { notifyNewMail } from "./notify.js";
 import { installShortcuts, shouldHandle } from "./shortcuts.js";
 import { dropUndone, showUndoable, undoLast } from "./undo.js";
+import "./dialogs.js";
 
 const $ = (selector, root = document) => root.querySelector(selector);
 const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];

@@ -1,6 +1,7 @@
 // The notice of the last action, at the foot of the page: a new one
 // replaces it, and it goes away by itself after data-seconds (the server's
-// UNDO_SECONDS). While it offers Undo, z takes it. The user's other tabs
+// UNDO_SECONDS, or what is left of them when the notice came late from
+// another tab). While it offers Undo, z takes it. The user's other tabs
 // hear of the action on the event stream, show the same notice and can
 // undo too; whichever tab undoes, the others drop the notice.
 const $ = (selector, root = document) => root.querySelector(selector);
@@ -15,7 +16,8 @@ function hideLater() {
   const box = statusLine();
   clearTimeout(timer);
   if (!box || !box.textContent.trim()) return;
-  const seconds = Number(box.dataset.seconds) || 10;
+  const own = $("[data-seconds]", box);
+  const seconds = Number(own ? own.dataset.seconds : box.dataset.seconds) || 10;
   timer = setTimeout(() => {
     box.textContent = "";
   }, seconds * 1000);

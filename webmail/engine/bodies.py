@@ -29,6 +29,7 @@ from webmail.engine.connections import with_session
 from webmail.imap import ImapSession, MessageMissing
 from webmail.imap.types import BodyPart
 from webmail.mime import ParsedMessage, parse_message, preview_text, text_to_html
+from webmail.mime.calendar import MAX_INVITATION
 from webmail.mime.filenames import safe_filename
 from webmail.mime.forwarded import attached_messages
 from webmail.mime.parse import Attachment
@@ -233,7 +234,15 @@ def _parse_parts(session: ImapSession, uid: int, root: BodyPart) -> ParsedMessag
         if part.is_multipart or not part.section:
             continue
         is_text = part.content_type in ("text/plain", "text/html")
-        if is_text and not part.is_attachment:
+        # An invitation's facts show above the text: it is fetched too.
+        is_invitation = part.content_type == "text/calendar" or (
+            part.filename or ""
+        ).lower().endswith(".ics")
+        if is_invitation and part.size <= MAX_INVITATION:
+            mime = session.fetch_part(uid, f"{part.section}.MIME")
+            data = session.fetch_part(uid, part.section)
+            chunks.append(b"--" + boundary + b"\r\n" + mime + data + b"\r\n")
+        elif is_text and not part.is_attachment:
             mime = session.fetch_part(uid, f"{part.section}.MIME")
             if part.size <= MAX_TEXT_PART:
                 data = session.fetch_part(uid, part.section)
@@ -374,6 +383,7 @@ def _render(
         "forwarded": attached_messages(parsed, attached),
         "truncated": parsed.truncated,
         "reply_to": [[a.name, a.address] for a in parsed.reply_to],
+        "invitation": parsed.invitation.as_dict() if parsed.invitation else None,
     }
 
 

@@ -69,6 +69,8 @@ class BodyState:
     forwarded: list[dict[str, Any]] = field(default_factory=list)
     # The message's Reply-To, as [name, address] pairs.
     reply_to: list[list[str]] = field(default_factory=list)
+    # A calendar invitation's facts (webmail.mime.calendar.Invitation).
+    invitation: dict[str, Any] | None = None
     # The worker has not answered yet: the token that await_body() takes.
     pending: str | None = None
 
@@ -220,6 +222,7 @@ def body_state(
         forwarded=list(body.get("forwarded") or []),
         truncated=bool(body.get("truncated")),
         reply_to=[list(pair) for pair in body.get("reply_to") or []],
+        invitation=body.get("invitation") or None,
     )
 
 

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from webmail.mime.calendar import Invitation, calendar_summary, read_invitation
 from webmail.mime.charsets import decode_text
 from webmail.mime.entity import (
     RawHeaders,
@@ -86,6 +87,8 @@ class ParsedMessage:
     cid_parts: tuple[tuple[str, str], ...] = ()
     # Whether text or html is only the start of a longer body.
     truncated: bool = False
+    # The first calendar invitation (text/calendar or a .ics file) in it.
+    invitation: Invitation | None = None
 
     def part_for_cid(self, cid: str) -> str | None:
         """Return the part id of the part with Content-ID ``cid``."""
@@ -109,6 +112,7 @@ class _State:
     defects: list[str] = field(default_factory=list)
     cids: list[tuple[str, str]] = field(default_factory=list)
     calendar: str | None = None
+    invitation: Invitation | None = None
     truncated: bool = False
     # Shared with nested messages, so the bound holds for the whole tree.
     budget: list[int] = field(default_factory=lambda: [MAX_PARTS])
@@ -184,6 +188,7 @@ def _parse_message(
         defects=tuple(state.defects),
         cid_parts=tuple(state.cids),
         truncated=state.truncated,
+        invitation=state.invitation,
     )
 
 
@@ -229,7 +234,12 @@ def _entity(
     if main == "application/ms-tnef" or filename.lower() == "winmail.dat":
         return _tnef(headers, body, part_id, state)
     if main == "text/calendar" and state.calendar is None:
-        state.calendar = _calendar_summary(decode_transfer(headers, body), ctype)
+        data = decode_transfer(headers, body)
+        state.calendar = calendar_summary(data, ctype.get("charset") or None)
+    is_ics = main == "text/calendar" or filename.lower().endswith(".ics")
+    if is_ics and state.invitation is None:
+        data = decode_transfer(headers, body)
+        state.invitation = read_invitation(data, ctype.get("charset") or None)
     _add_attachment(headers, body, part_id, ctype, disposition, filename, state)
     return _Body()
 
@@ -479,18 +489,3 @@ def guess_type(name: str) -> str:
         if known == ext:
             return ctype
     return "application/octet-stream"
-
-
-def _calendar_summary(data: bytes, ctype: ContentHeader) -> str:
-    """Return a few readable lines about an iCalendar invitation."""
-    text = decode_text(data, ctype.get("charset") or "utf-8")
-    text = re.sub(r"\r?\n[ \t]", "", text)  # iCalendar line folding
-    wanted = {"SUMMARY": "Event", "DTSTART": "Starts", "LOCATION": "Where"}
-    lines: list[str] = []
-    for line in text.splitlines():
-        name, _, value = line.partition(":")
-        key = name.split(";", 1)[0].upper()
-        if key in wanted and value:
-            value = value.replace("\\n", " ").replace("\\,", ",").replace("\\;", ";")
-            lines.append(f"{wanted.pop(key)}: {value.strip()}")
-    return "\n".join(lines) if lines else "Calendar invitation"

@@ -5,10 +5,12 @@ A body is a dict: "text", "raw_html" (as the message has it), "html"
 "cid_parts" ([content-id, part id] pairs), "attachments" (part_id,
 filename, content_type, size), "forwarded" (attached messages, as
 webmail.mime.forwarded.attached_messages gives them, each with its
-sanitized "html" and its "attachments") and "truncated" (whether the
-text is only the start of a longer one); or {"error": ...} when it could
-not be loaded. The worker renders it once (webmail.engine.bodies); its key
-names account, folder, UIDVALIDITY, UID and the sanitizer policy version.
+sanitized "html" and its "attachments"), "truncated" (whether the
+text is only the start of a longer one) and "invitation" (a calendar
+invitation's facts: webmail.mime.calendar.Invitation, or None); or
+{"error": ...} when it could not be loaded. The worker renders it once
+(webmail.engine.bodies); its key names account, folder, UIDVALIDITY, UID
+and the sanitizer policy version.
 
 A page that finds no body asks the account's worker for it and waits on a
 Redis list of its own (a reply key), which the worker fills.
@@ -30,7 +32,8 @@ from webmail.shared import events
 # 3: attached messages are kept to be read inline ("forwarded").
 # 4: the start of a text part too large to show whole ("truncated").
 # 5: "reply_to" ([name, address] pairs), for replies.
-POLICY_VERSION = 5
+# 6: "invitation" (a calendar invitation's facts, or None).
+POLICY_VERSION = 6
 
 CACHE_SECONDS = 7 * 24 * 3600
 

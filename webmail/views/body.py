@@ -27,7 +27,7 @@ from django.views.decorators.http import require_GET
 from accounts.access import get_account_for_user
 from accounts.models import MailAccount
 from webmail.mail import bodies, proxy, reading
-from webmail.views import present, remote
+from webmail.views import attached, present, remote
 
 if TYPE_CHECKING:
     from webmail.models import Folder, Message
@@ -139,7 +139,7 @@ def _frame(
         context = {
             "html": html,
             "subject": message.subject,
-            "forwarded": present.forwarded_views(url, forwarded),
+            "forwarded": attached.forwarded_views(url, forwarded),
         }
         response = render(request, "webmail/body.html", context)
     response["Referrer-Policy"] = "no-referrer"

@@ -26,7 +26,7 @@ from accounts.access import (
 )
 from accounts.models import MailAccount, MarkRead
 from webmail.mail import bodies, changes, reading, status
-from webmail.views import present, remote
+from webmail.views import attached, present, remote
 from webmail.views.layout import (
     Loaded,
     account_or_404,
@@ -154,14 +154,15 @@ def _open(
     if view.remote_allowed:
         view.body_url += "?images=show"
     view.attachments = [
-        present.Attachment(
+        attached.Attachment(
             part.filename, part.size, part.url, part.content_type, part.part_id
         )
         for part in body.attachments
     ]
+    view.invitation = attached.invitation_of(body.invitation)
     if body.forwarded:
-        view.attachments = present.with_attached_files(
-            view.attachments, present.forwarded_views(view.url, body.forwarded)
+        view.attachments = attached.with_attached_files(
+            view.attachments, attached.forwarded_views(view.url, body.forwarded)
         )
     ref = f"{folder.id}:{message.uid}"
     write = reverse("mail_compose", args=[account.id])

@@ -40,7 +40,7 @@ from webmail.mail import bodies, parts, reading
 from webmail.mime.filenames import safe_filename, unique_names
 from webmail.serving import streams
 from webmail.shared import partlinks, partstream
-from webmail.views import present
+from webmail.views import attached, present
 
 if TYPE_CHECKING:
     from webmail.models import Folder, Message
@@ -322,7 +322,7 @@ def print_view(
     context = {
         "message": view,
         "html": body.html,
-        "forwarded": present.forwarded_views(view.url, body.forwarded),
+        "forwarded": attached.forwarded_views(view.url, body.forwarded),
         "error": body.error or "",
         "truncated": body.truncated,
         "attachments": body.attachments,

@@ -10,7 +10,7 @@ import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.html import escape
@@ -19,9 +19,11 @@ from django.utils.translation import gettext_lazy as _
 
 from webmail.mail.conversations import Conversation
 from webmail.mail.folders import personal_top
-from webmail.mail.parts import previewable
 from webmail.views.dates import ListDates
 from webmail.views.tree import FolderInfo, FolderNode, build_tree
+
+if TYPE_CHECKING:
+    from webmail.views.attached import Attachment, Invitation
 
 
 @dataclass(frozen=True)
@@ -112,110 +114,6 @@ class MessageRow:
         return f'{{"flagged": "{flag}", "in": "{where}"}}'
 
 
-@dataclass(frozen=True)
-class Attachment:
-    """An attachment line: download link, and a preview link if it can show.
-
-    The line of an attached message (.eml) lists the files inside it, each
-    with the name of the message it is in (inside).
-    """
-
-    filename: str
-    size: int
-    url: str = ""
-    content_type: str = ""
-    part_id: str = ""
-    files: tuple[Attachment, ...] = ()
-    inside: str = ""
-
-    @property
-    def preview_url(self) -> str:
-        return (
-            f"{self.url}?inline=1"
-            if self.url and previewable(self.content_type, self.filename)
-            else ""
-        )
-
-
-@dataclass(frozen=True)
-class ForwardedView:
-    """A message attached to the one shown, read below its text."""
-
-    part_id: str
-    subject: str
-    sender: str
-    to: str
-    cc: str
-    date: datetime | None
-    # Sanitized in the worker (webmail/engine/bodies.py).
-    html: str
-    attachments: list[Attachment]
-    forwarded: list[ForwardedView]
-
-
-def forwarded_views(
-    message_url: str, items: Iterable[dict[str, Any]]
-) -> list[ForwardedView]:
-    """Return the attached messages of a body (BodyState.forwarded) to show."""
-    return [
-        ForwardedView(
-            part_id=str(item.get("part_id") or ""),
-            subject=str(item.get("subject") or ""),
-            sender=addresses_text(item.get("from") or ()),
-            to=addresses_text(item.get("to") or ()),
-            cc=addresses_text(item.get("cc") or ()),
-            date=_iso_date(item.get("date")),
-            html=str(item.get("html") or ""),
-            attachments=[
-                Attachment(
-                    str(part["filename"]),
-                    int(part["size"]),
-                    f"{message_url}part/{part['part_id']}",
-                    str(part["content_type"]),
-                    str(part["part_id"]),
-                )
-                for part in item.get("attachments") or ()
-            ],
-            forwarded=forwarded_views(message_url, item.get("forwarded") or ()),
-        )
-        for item in items
-    ]
-
-
-def with_attached_files(
-    attachments: Sequence[Attachment], forwarded: Sequence[ForwardedView]
-) -> list[Attachment]:
-    """Give the line of each attached message the files inside it.
-
-    They download from the reading pane's list: the body frame, sandboxed,
-    may not start a download.
-    """
-    if not forwarded:
-        return list(attachments)
-    by_part = {item.part_id: item for item in forwarded}
-    return [
-        replace(a, files=_files_in(a.filename, by_part[a.part_id]))
-        if a.part_id in by_part
-        else a
-        for a in attachments
-    ]
-
-
-def _files_in(name: str, item: ForwardedView) -> tuple[Attachment, ...]:
-    files: list[Attachment] = []
-    for attachment in with_attached_files(item.attachments, item.forwarded):
-        files.append(replace(attachment, inside=name, files=()))
-        files.extend(attachment.files)
-    return tuple(files)
-
-
-def _iso_date(value: object) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(value)) if value else None
-    except ValueError:
-        return None
-
-
 @dataclass
 class MessageView:
     """An open message: its headers, where its body loads from, and actions."""
@@ -240,6 +138,7 @@ class MessageView:
     # Only the start of its text is shown: it is too long.
     truncated: bool = False
     attachments: list[Attachment] = field(default_factory=list)
+    invitation: Invitation | None = None
     reply_url: str = ""
     reply_all_url: str = ""
     forward_url: str = ""

@@ -7,6 +7,8 @@ is time, for the user's other tabs, which hear of the action as an event.
 
 from __future__ import annotations
 
+import math
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -26,12 +28,16 @@ def undo_view(request: HttpRequest, account_id: int, action_id: int) -> HttpResp
     account = account_or_404(request, account_id)
     if request.method == "GET":
         action = undo.get_action(account, action_id)
-        if not undo.open_until(action):
+        left = undo.open_until(action)
+        if not left:
             return HttpResponse("")
         verb = "delete" if action.verb == "delete" else "move"
         context = {
             "notice": done_text(verb, action.count, action.target),
             "undo_url": undo_url(account.id, action.id),
+            # A tab that hears of the action late shows it only for the
+            # time left to undo it, not for a whole UNDO_SECONDS more.
+            "seconds": math.ceil(left),
         }
         return render(request, "webmail/_notice.html", context)
     try:
