@@ -26,7 +26,8 @@ from tests.ui.test_browser import sign_in
 from webmail.models import Contact, Folder
 from webmail.shared import bodycache
 
-pytestmark = pytest.mark.browser
+# The pages, not the database, are checked: CI runs this once (SQLite).
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.pages_only]
 
 AXE = Path(django_settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
