@@ -8,7 +8,8 @@ with the thread pool, uvicorn), makes a mailbox of --size messages, lets the
 webmail sync it, then for each round measures:
 
 - open unread: the reading pane of an unread message not in the cache, as
-  bench/engine.py's "open uncached" (it also marks the message read);
+  bench/engine.py's "open uncached" (it also marks the message read), with
+  all a reader waits for (bench.engine.open_reader: the body frame too);
 - open read: the same for a read message, its cached body dropped first
   (no mark-read: the worker round trip and the view only);
 - open cached: the same messages again, their bodies in the cache;
@@ -46,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._procs import children_of, cpu_seconds
 from bench._support import PASSWORD, Client, Mailbox, Stack, Stat, millis, poll
-from bench.engine import HTMX_READER, cold_first_page, report
+from bench.engine import HTMX_READER, cold_first_page, open_reader, report
 from devtools.dovecot import make_traversable
 
 
@@ -127,7 +128,7 @@ def measure_cpu(
 
 def open_pane(client: Client, box: Mailbox, uid: int, stat: Stat) -> None:
     started = time.perf_counter()
-    answer = client.get(box.message_path(uid), headers=HTMX_READER)
+    answer = open_reader(client, box.message_path(uid))
     stat.add((time.perf_counter() - started) * 1000)
     if answer.status != 200 or 'class="notice error"' in answer.body:
         stat.failures += 1
