@@ -142,9 +142,12 @@ def _frame(
     if state.error is not None:
         # Not an empty page: the frame says what went wrong, and the
         # status says it is not the message.
-        failed = {"error": state.error, "subject": message.subject}
-        context = {**failed, "policy": meta_policy()}
-        html = render_to_string("webmail/body.html", context)
+        failed = {
+            "error": state.error,
+            "subject": message.subject,
+            "policy": meta_policy(),
+        }
+        html = render_to_string("webmail/body.html", failed)
         response = HttpResponse(html, status=503)
     else:
         allowed = shows_remote(request, message)
