@@ -56,8 +56,10 @@ READY_SCRIPT = """
 
 # Clicks a row and resolves with the milliseconds until the body frame's
 # document (the message text) had arrived, and until the frame loaded (its
-# images too). The frame is sandboxed on an opaque origin, so the page sees
-# its document only as a resource timing entry.
+# images too). The reading pane carries the document as the frame's srcdoc:
+# it has arrived when the frame is in the page. A frame with a document of
+# its own (src) is sandboxed on an opaque origin, so the page sees that
+# document only as a resource timing entry.
 OPEN_SCRIPT = """
 (uid) => new Promise((resolve) => {
   const started = performance.now();
@@ -66,11 +68,12 @@ OPEN_SCRIPT = """
       `#reader .message[data-uid="${uid}"] iframe.body`);
     if (frame && !frame.dataset.timed) {
       frame.dataset.timed = "1";
+      const arrived = performance.now() - started;
       frame.addEventListener("load", () => {
         watch.disconnect();
         const loaded = performance.now() - started;
-        const entry = performance.getEntriesByName(frame.src).pop();
-        const text = entry ? entry.responseEnd - started : loaded;
+        const entry = frame.src && performance.getEntriesByName(frame.src).pop();
+        const text = entry ? entry.responseEnd - started : arrived;
         resolve([text, loaded]);
       });
     }

@@ -4,6 +4,8 @@ Defaults suit a production deployment behind HTTPS; the demo launcher and the
 tests set the few variables they need. See README.md for the list.
 """
 
+import base64
+import hashlib
 from pathlib import Path
 
 import dj_database_url
@@ -340,11 +342,22 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# The reading pane shows a message in a sandboxed srcdoc frame, which has no
+# headers and inherits this policy; its own, stricter one is in a <meta>
+# (webmail/views/body.py). So pages allow style attributes, which mail uses
+# and the app's templates do not, and the frame's one stylesheet by its hash.
+_BODY_STYLE = (BASE_DIR / "templates" / "webmail" / "body.css").read_bytes()
+BODY_STYLE_HASH = (
+    f"'sha256-{base64.b64encode(hashlib.sha256(_BODY_STYLE).digest()).decode()}'"
+)
+
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF],
+        "style-src-elem": [SELF, BODY_STYLE_HASH],
+        "style-src-attr": ["'unsafe-inline'"],
         "img-src": [SELF, "data:"],
         "connect-src": [SELF],
         "frame-src": [SELF],

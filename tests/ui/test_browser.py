@@ -145,7 +145,9 @@ def test_a_script_in_the_message_frame_does_not_run(
     frame = page.frame_locator("#reader iframe.body")
     expect(frame.locator("#ok")).to_have_text("text")
     page.wait_for_timeout(300)
-    body_frame = next(f for f in page.frames if f.url.endswith("/2/body"))
+    handle = page.locator("#reader iframe.body").element_handle()
+    body_frame = handle.content_frame() if handle else None
+    assert body_frame
     assert body_frame.evaluate("document.body.dataset.ran") is None
     # The script would have set the title to "x"; the page names the folder
     # (and, after a full load, the message) itself.

@@ -181,7 +181,8 @@ def open_all(mailbox: Mailbox, count: int) -> dict[int, list[str]]:
             for url in mailbox.requests[before:]
             if url in mailbox.foreign_requests()
         ]
-        if not frame.url.startswith(mailbox.base):
+        # The pane carries the body as the frame's srcdoc.
+        if frame.url != "about:srcdoc":
             found.append(f"body frame navigated to {frame.url}")
         if found:
             problems[uid] = found

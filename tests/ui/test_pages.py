@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import html as entities
 import re
 
 import pytest
@@ -21,6 +24,13 @@ def policy(response) -> dict[str, str]:
         name, _, value = part.strip().partition(" ")
         directives[name] = value
     return directives
+
+
+def frame_document(page: str) -> str:
+    """Return the body frame's document that the reading pane carries."""
+    match = re.search(r'<iframe class="body" srcdoc="([^"]*)"', page)
+    assert match, "the pane has no body frame with a srcdoc"
+    return entities.unescape(match[1])
 
 
 @pytest.fixture
@@ -90,8 +100,12 @@ def test_a_message_has_its_own_url_and_is_marked_read(alice: User, alice_client)
     html = response.content.decode()
     assert response.status_code == 200
     assert '<h2 class="subject" tabindex="-1">Lunch on Friday?</h2>' in html
-    assert f'src="/mail/{account.id}/{inbox.id}/2/body"' in html
+    # The body comes in the same answer, as the frame's document.
+    assert "Hello <b>Alice</b>" in frame_document(html)
     assert inbox.messages.get(uid=2).seen
+    # It has its own URL as well (new tabs, links, a conversation's frames).
+    body = alice_client.get(f"/mail/{account.id}/{inbox.id}/2/body")
+    assert "Hello <b>Alice</b>" in body.content.decode()
 
 
 def test_bob_cannot_reach_alices_mail(alice: User, bob: User):
@@ -145,6 +159,44 @@ def test_the_body_frame_has_its_own_strict_policy(alice: User, alice_client):
     assert response["Referrer-Policy"] == "no-referrer"
 
 
+def test_the_panes_body_document_states_the_same_strict_policy(
+    alice: User, alice_client
+):
+    folders = standard_mailbox(alice)
+    base = f"/mail/{account_of(alice).id}/{folders['INBOX'].id}/2/"
+    header = policy(alice_client.get(base + "body"))
+    document = frame_document(alice_client.get(base).content.decode())
+    stated = re.search(
+        r'<meta http-equiv="Content-Security-Policy" content="([^"]*)">', document
+    )
+    assert stated
+    # The first thing in the document: it holds for all the message's markup.
+    assert document.index(stated[0]) < document.index("<title>")
+    directives = {}
+    for part in entities.unescape(stated[1]).split(";"):
+        name, _, value = part.strip().partition(" ")
+        directives[name] = value
+    # frame-ancestors: a <meta> may not set it; a srcdoc is framed by the page.
+    assert directives == {k: v for k, v in header.items() if k != "frame-ancestors"}
+
+
+def test_the_page_policy_allows_the_body_frame_only_its_own_styles(
+    alice: User, alice_client
+):
+    """The srcdoc frame inherits it: style attributes and its one stylesheet."""
+    folders = standard_mailbox(alice)
+    base = f"/mail/{account_of(alice).id}/{folders['INBOX'].id}/2/"
+    response = alice_client.get(base)
+    directives = policy(response)
+    assert directives["style-src"] == "'self'"
+    assert directives["style-src-attr"] == "'unsafe-inline'"
+    document = frame_document(response.content.decode())
+    style = re.search(r"<style>(.*?)</style>", document, re.S)
+    assert style
+    digest = base64.b64encode(hashlib.sha256(style[1].encode()).digest()).decode()
+    assert directives["style-src-elem"] == f"'self' 'sha256-{digest}'"
+
+
 def test_the_frame_is_sandboxed_without_scripts_or_same_origin(
     alice: User, alice_client
 ):
@@ -194,17 +246,21 @@ def test_remote_images_are_blocked_until_the_user_asks(alice: User, alice_client
     base = f"/mail/{account.id}/{folders['INBOX'].id}/2/"
     page = alice_client.get(base).content.decode()
     assert "Remote images are blocked" in page
-    body = alice_client.get(base + "body").content.decode()
-    assert "tracker.example.com" not in body
-    assert "<script" not in body
-    assert 'target="_blank"' in body and 'rel="noopener noreferrer"' in body
+    for body in (frame_document(page), alice_client.get(base + "body").content):
+        body = body if isinstance(body, str) else body.decode()
+        assert "tracker.example.com" not in body
+        assert "<script" not in body
+        assert 'target="_blank"' in body and 'rel="noopener noreferrer"' in body
 
-    shown = alice_client.get(base + "body?images=show").content.decode()
-    assert "tracker.example.com" not in shown
-    proxied = re.search(rf'<img src="(/mail/image/{alice.pk}/[^"]+)"', shown).group(1)
-    assert proxy.unsign(alice.pk, proxied.rsplit("/", 1)[1]) == (
-        "https://tracker.example.com/open.gif"
-    )
+    shown_pane = alice_client.get(base + "?images=show").content.decode()
+    shown_frame = alice_client.get(base + "body?images=show").content.decode()
+    for shown in (frame_document(shown_pane), shown_frame):
+        assert "tracker.example.com" not in shown
+        proxied = re.search(rf'<img src="(/mail/image/{alice.pk}/[^"]+)"', shown)
+        assert proxied
+        assert proxy.unsign(alice.pk, proxied[1].rsplit("/", 1)[1]) == (
+            "https://tracker.example.com/open.gif"
+        )
 
 
 def test_always_showing_a_senders_images_lasts_across_messages(
@@ -216,7 +272,7 @@ def test_always_showing_a_senders_images_lasts_across_messages(
     alice_client.post(f"{base}2/allow-sender")
     page = alice_client.get(f"{base}3/").content.decode()
     assert "Remote images are blocked" not in page
-    assert f'src="{base}3/body?images=show"' in page
+    assert "/mail/image/" in frame_document(page)
     assert "/mail/image/" in alice_client.get(f"{base}3/body").content.decode()
 
 

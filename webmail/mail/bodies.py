@@ -73,6 +73,10 @@ class BodyState:
     invitation: dict[str, Any] | None = None
     # The worker has not answered yet: the token that await_body() takes.
     pending: str | None = None
+    # The HTML as the message has it, and its inline parts ([content-id,
+    # part id] pairs): sanitized again when the reader shows remote images.
+    raw_html: str = ""
+    cid_parts: list[list[str]] = field(default_factory=list)
 
 
 def part_url(account_id: int, folder_id: int, uid: int, part_id: str) -> str:
@@ -223,6 +227,8 @@ def body_state(
         truncated=bool(body.get("truncated")),
         reply_to=[list(pair) for pair in body.get("reply_to") or []],
         invitation=body.get("invitation") or None,
+        raw_html=body.get("raw_html") or "",
+        cid_parts=[list(pair) for pair in body.get("cid_parts") or []],
     )
 
 
@@ -335,8 +341,28 @@ def body_html(
     rewrite_url: Callable[[str], str] | None = None,
 ) -> str:
     """Return the sanitized HTML of a body dict that holds no error."""
-    if allow_remote and rewrite_url is not None and body.get("raw_html"):
-        cids = dict(body.get("cid_parts", []))
+    state = body_state(account.id, folder, uid, body)
+    return shown_html(
+        account, folder, uid, state, allow_remote=allow_remote, rewrite_url=rewrite_url
+    )
+
+
+def shown_html(
+    account: MailAccount,
+    folder: Folder,
+    uid: int,
+    state: BodyState,
+    *,
+    allow_remote: bool = False,
+    rewrite_url: Callable[[str], str] | None = None,
+) -> str:
+    """Return the sanitized HTML of a loaded body, as the reader shows it.
+
+    With allow_remote, remote images are kept, their URLs passed through
+    rewrite_url (the image proxy).
+    """
+    if allow_remote and rewrite_url is not None and state.raw_html:
+        cids = {pair[0]: pair[1] for pair in state.cid_parts if len(pair) == 2}
 
         def cid_url(content_id: str) -> str:
             part = cids.get(content_id.strip().strip("<>"))
@@ -345,9 +371,9 @@ def body_html(
             return inline_part_url(account.user_id, account.id, folder.id, uid, part)
 
         return sanitize_html(
-            body["raw_html"],
+            state.raw_html,
             allow_remote=True,
             rewrite_url=rewrite_url,
             cid_url=cid_url,
         ).html
-    return body_state(account.id, folder, uid, body).html
+    return state.html

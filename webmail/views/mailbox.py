@@ -27,6 +27,7 @@ from accounts.access import (
 from accounts.models import MailAccount, MarkRead
 from webmail.mail import bodies, changes, reading, status
 from webmail.views import attached, present, remote
+from webmail.views.body import document, shows_remote
 from webmail.views.layout import (
     Loaded,
     account_or_404,
@@ -148,11 +149,14 @@ def _open(
     view.error = body.error or ""
     view.has_remote = body.has_remote_content
     view.truncated = body.truncated
-    view.remote_allowed = request.GET.get("images") == "show" or (
-        remote.sender_allowed(request, message.from_address)
-    )
+    view.remote_allowed = shows_remote(request, message)
     if view.remote_allowed:
         view.body_url += "?images=show"
+    if not body.error and not body.pending:
+        # The body comes with the pane: the reader waits for one answer.
+        view.body_document = document(
+            account, folder, message, body, view.remote_allowed
+        )
     view.attachments = [
         attached.Attachment(
             part.filename, part.size, part.url, part.content_type, part.part_id

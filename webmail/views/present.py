@@ -152,6 +152,8 @@ class MessageView:
     # Set while the worker has not sent the body yet: the pane asks here
     # for itself again, once it has (views/mailbox.py).
     wait_url: str = ""
+    # The body frame's document (views/body.py), for its srcdoc.
+    body_document: str = ""
     # The "More" menu and "Download all" (views/parts.py).
     zip_url: str = ""
     source_url: str = ""
