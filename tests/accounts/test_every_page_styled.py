@@ -33,7 +33,9 @@ from tests.accounts.test_every_url import (  # noqa: F401 (the world fixture)
 
 pytestmark = pytest.mark.django_db
 
-STYLESHEET = re.compile(r'<link rel="stylesheet" href="[^"]*/css/app(\.[0-9a-f]+)?\.css"')
+STYLESHEET = re.compile(
+    r'<link rel="stylesheet" href="[^"]*/css/app(\.[0-9a-f]+)?\.css"'
+)
 BASES = {"base.html", "webmail/base_mail.html"}
 # The message's own document (the body frame, the print page): black on
 # white with a style of its own, under its own policy, not the product's.
@@ -87,7 +89,7 @@ def is_page(response: Any) -> bool:
     )
 
 
-def test_every_page_links_the_stylesheet(world: World):
+def test_every_page_links_the_stylesheet(world: World):  # noqa: F811 (the fixture)
     operator = make_user("operator", staff=True)
     clients = {
         "visitor": Client(),
@@ -139,13 +141,19 @@ def test_every_page_template_extends_a_base_with_the_stylesheet():
         chain = extends_chain(path, root)
         if chain and not BASES & set(chain):
             bare.append(f"{name} extends {chain}")
-        elif not chain and re.search(r"<html|<!doctype", text, re.IGNORECASE):
-            if name not in MAIL_TEMPLATES:
-                bare.append(f"{name} is a page without a base")
+        elif (
+            not chain
+            and name not in MAIL_TEMPLATES
+            and re.search(r"<html|<!doctype", text, re.IGNORECASE)
+        ):
+            bare.append(f"{name} is a page without a base")
     assert not bare, bare
 
 
-def test_only_operators_see_the_way_to_manage_in_the_header(world: World, staff: User):
+def test_only_operators_see_the_way_to_manage_in_the_header(
+    world: World,  # noqa: F811 (the fixture)
+    staff: User,
+):
     manage = f'href="{reverse("manage:users")}"'
     for user, sees in ((world.alice, False), (staff, True)):
         client = client_for(user)
@@ -153,3 +161,17 @@ def test_only_operators_see_the_way_to_manage_in_the_header(world: World, staff:
             page = client.get(url, follow=True).content.decode()
             header = page.split('class="topbar"', 1)[1].split("</header>", 1)[0]
             assert (manage in header) is sees, f"{user} {url}"
+
+
+def test_the_two_factor_page_leads_back_unless_it_is_required(alice: User, settings):
+    client = client_for(alice)
+    page = client.get(reverse("twofactor_setup")).content.decode()
+    assert f'href="{reverse("security")}">Cancel</a>' in page
+    assert f'href="{reverse("home")}"' in page  # the menu's way back to the mail
+
+    alice.require_2fa = True
+    alice.save()
+    required = client.get(reverse("twofactor_setup")).content.decode()
+    assert "Cancel" not in required
+    # Signing out is still there, as a plain link-like button in the header.
+    assert f'action="{reverse("logout")}"' in required

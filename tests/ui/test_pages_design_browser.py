@@ -1,11 +1,13 @@
 """The settings, operator and sign-in pages in Chromium, as a person sees them.
 
-Each page is opened at a desktop size (1440×900) and a phone size (390×844),
-in English and in Japanese, and a full-page screenshot is saved for a
-person to compare (in $SCREENSHOT_DIR, by default /tmp/webmail-screens;
-nothing is committed). On each page: the stylesheet is applied, nothing
-scrolls sideways on the phone, table headers stay on one line, each form's
-primary (filled) button is its first, and "Sign out" is a plain link.
+Each page is opened at a desktop size (1440 by 900) and a phone size (390 by
+844), in English and in Japanese (and the phone in the dark theme), and a
+full-page screenshot is saved for a person to compare (in $SCREENSHOT_DIR,
+by default /tmp/webmail-screens; nothing is committed). On each page
+(tests/ui/design_checks.js): the stylesheet is applied, nothing scrolls
+sideways, a page taller than the window scrolls, table headers stay on one
+line, labels sit above their fields and errors next to them, each form's
+primary (filled) button is its first, and "Sign out" is not a filled button.
 """
 
 from __future__ import annotations
@@ -28,45 +30,15 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
 LANGUAGES = {"en": "en-GB", "ja": "ja-JP"}
+# Each size in each language in the light theme, and the phone in the dark one.
+VARIANTS = [
+    (f"{size}-{language}", SIZES[size], LANGUAGES[language], "light")
+    for size in SIZES
+    for language in LANGUAGES
+] + [("phone-en-dark", SIZES["phone"], LANGUAGES["en"], "dark")]
 
 # What a person would notice, measured in the page.
-CHECKS = """() => {
-  const found = [];
-  const sheet = [...document.styleSheets].find((s) => /css\\/app/.test(s.href || ""));
-  if (!sheet || !sheet.cssRules.length) found.push("app.css is not applied");
-  const page = document.scrollingElement;
-  if (page.scrollWidth > window.innerWidth)
-    found.push(`scrolls sideways: ${page.scrollWidth} > ${window.innerWidth}`);
-  for (const th of document.querySelectorAll("main th")) {
-    // The text's own box: a cell is as tall as its row.
-    const range = document.createRange();
-    range.selectNodeContents(th);
-    const lines = new Set([...range.getClientRects()].filter((r) => r.width > 1)
-      .map((r) => Math.round(r.top)));
-    if (lines.size > 1) found.push(`header "${th.textContent.trim()}" wraps`);
-  }
-  // A page taller than the window must scroll (the mailbox clips its body).
-  const clipped = (e) => ["hidden", "clip"].includes(getComputedStyle(e).overflowY);
-  if (page.scrollHeight > window.innerHeight + 1
-      && (clipped(document.documentElement) || clipped(document.body)))
-    found.push("taller than the window, but it does not scroll");
-  const filled = (b) => {
-    const bg = getComputedStyle(b).backgroundColor;
-    return !b.matches(".danger") && bg !== "rgba(0, 0, 0, 0)" && bg !== "transparent";
-  };
-  for (const form of document.querySelectorAll("main form")) {
-    const submits = [...form.querySelectorAll("button[type=submit], button:not([type])")]
-      .filter((b) => b.offsetParent !== null);
-    const primary = submits.filter(filled);
-    if (primary.length > 1) found.push(`${primary.length} primary buttons in one form`);
-    if (primary.length && submits[0] !== primary[0])
-      found.push(`"${primary[0].textContent.trim()}" is primary but not the first button`);
-  }
-  for (const b of document.querySelectorAll("form[action$='/logout/'] button")) {
-    if (filled(b)) found.push("Sign out is a filled button");
-  }
-  return found;
-}"""
+CHECKS = (Path(__file__).parent / "design_checks.js").read_text()
 
 
 def screenshot_dir() -> Path:
@@ -97,24 +69,25 @@ def shoot(
     pages: dict[str, str | Callable[[Page], None]],
 ) -> list[str]:
     problems: list[str] = []
-    for size, (width, height) in SIZES.items():
-        for language, locale in LANGUAGES.items():
-            context = browser.new_context(
-                viewport={"width": width, "height": height}, locale=locale
-            )
-            context.set_default_timeout(15_000)
-            page = context.new_page()
-            try:
-                if username:
-                    sign_in(page, base, username)
-                for name, where in pages.items():
-                    if callable(where):
-                        where(page)
-                    else:
-                        page.goto(base + where)
-                    look_at(page, f"{name}-{size}-{language}", problems)
-            finally:
-                context.close()
+    for variant, (width, height), locale, scheme in VARIANTS:
+        context = browser.new_context(
+            viewport={"width": width, "height": height},
+            locale=locale,
+            color_scheme=scheme,
+        )
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+        try:
+            if username:
+                sign_in(page, base, username)
+            for name, where in pages.items():
+                if callable(where):
+                    where(page)
+                else:
+                    page.goto(base + where)
+                look_at(page, f"{name}-{variant}", problems)
+        finally:
+            context.close()
     (screenshot_dir() / f"problems-{username or 'visitor'}.txt").write_text(
         "\n".join(problems)
     )
@@ -142,7 +115,9 @@ def furnished(alice: User) -> dict[str, Any]:
     contact = Contact.objects.create(
         user=alice, name="Dana Scully", email="dana@example.net", search=""
     )
-    Contact.objects.create(user=alice, name="山田太郎", email="taro@example.jp", search="")
+    Contact.objects.create(
+        user=alice, name="山田太郎", email="taro@example.jp", search=""
+    )
     return {
         "account": account.id,
         "inbox": folders["INBOX"].id,
