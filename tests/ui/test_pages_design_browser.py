@@ -188,6 +188,7 @@ def test_an_operators_pages(live_app: str, browser: Browser, furnished: dict[str
     operator = make_user("operator")
     operator.is_staff = True
     operator.save()
+    standard_mailbox(operator)
     TrustedCertificate.objects.create(
         host="mail.example.org",
         sha256="5d" * 32,
@@ -198,6 +199,7 @@ def test_an_operators_pages(live_app: str, browser: Browser, furnished: dict[str
     )
     alice = User.objects.get(username="alice")
     pages: dict[str, str | Callable[[Page], None]] = {
+        "operator-mailbox": "/",
         "manage-users": "/manage/",
         "manage-user": f"/manage/users/{alice.id}/",
         "manage-new-user": "/manage/users/new/",
