@@ -11,6 +11,7 @@ from django import forms
 from django.contrib.auth.signals import user_logged_in
 from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Preference, User
 from webmail.shared.readthrough import forget_if_reachable, read_through
@@ -83,6 +84,19 @@ class PreferenceForm(forms.ModelForm[Preference]):
         widgets = {
             "mark_read": forms.RadioSelect,
             "compose_format": forms.RadioSelect,
+        }
+        labels = {
+            "mark_read": _("Opening a message marks it read"),
+            "compose_format": _("Write new messages in"),
+        }
+        help_texts = {
+            "mark_read_delay": _(
+                "Used with “After some seconds”: the message is marked read "
+                "if it is still open then."
+            ),
+            "compose_format": _(
+                "Each message can still be switched while you write it."
+            ),
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

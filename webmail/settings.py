@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Django's widget templates, for the form renderer below.
+    "django.forms",
 ]
 
 MIDDLEWARE = [
@@ -74,6 +76,9 @@ WORKER_THREADS = env_int("WORKER_THREADS", 8)
 # Threads of a worker process that act on news from watched accounts' IDLE
 # connections (one thread waits on all of them: webmail/engine/hub.py).
 IMAP_PUSH_THREADS = env_int("IMAP_PUSH_THREADS", 8)
+
+# Every form draws its fields the same way (accounts/formrenderer.py).
+FORM_RENDERER = "accounts.formrenderer.Renderer"
 
 TEMPLATES = [
     {

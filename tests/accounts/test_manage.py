@@ -249,7 +249,7 @@ def test_an_operator_can_remove_a_users_two_factor_sign_in(
     sign_in(alice_client, "alice")
     enrol(alice_client, alice)
     page = operator_client.get(f"/manage/users/{alice.id}/").content.decode()
-    assert "Two-factor sign-in: on" in page
+    assert "<dt>Two-factor sign-in</dt><dd>on</dd>" in page
     operator_client.post(f"/manage/users/{alice.id}/2fa/reset/")
     assert not twofactor.is_enabled(alice)
     # The password alone signs Alice in again.
@@ -262,11 +262,11 @@ def test_the_user_page_shows_last_sign_in_and_sessions(
     operator_client: Client, alice: User
 ):
     page = operator_client.get(f"/manage/users/{alice.id}/").content.decode()
-    assert "Last sign-in: never" in page
+    assert "<dt>Last sign-in</dt><dd>never</dd>" in page
     sign_in(Client(HTTP_USER_AGENT="Alice Phone Browser"), "alice")
     alice.refresh_from_db()
     page = operator_client.get(f"/manage/users/{alice.id}/").content.decode()
-    assert f"Last sign-in: {alice.last_login:%Y-%m-%d %H:%M}" in page
+    assert f"<dt>Last sign-in</dt><dd>{alice.last_login:%Y-%m-%d %H:%M}</dd>" in page
     assert "Alice Phone Browser" in page
     listing = operator_client.get("/manage/").content.decode()
     assert f"{alice.last_login:%Y-%m-%d %H:%M}" in listing
