@@ -113,12 +113,15 @@ def send_message(
     uploads: Sequence[Upload] = (),
     forward_parts: Sequence[str] = (),
     send_at: datetime | None = None,
+    draft_files: Sequence[str] = (),
 ) -> OutgoingMessage:
     """Record a message for the worker to send; return the recorded row.
 
     outgoing's sender is replaced by the account's, or the identity's (with
     its Reply-To). Its files (uploads, and the parts of the original a
-    forward keeps) are added by the worker as it sends. It goes at send_at,
+    forward keeps, and the files of the draft it was written in that are on
+    the server: draft_files, keys of Draft.files) are added by the worker as
+    it sends. It goes at send_at,
     or once UNDO_SEND_SECONDS have passed; until then it can be called off
     (webmail.mail.scheduled). Raises NoRecipients.
     """
@@ -145,6 +148,7 @@ def send_message(
             original_uid=original.uid if original else None,
             original_flag=original.flag if original else "",
             forward_parts=list(forward_parts) if original else [],
+            draft_files=list(draft_files),
             next_attempt_at=when,
         )
         if uploads:
@@ -373,6 +377,7 @@ def _reason(row: OutgoingMessage) -> str:
         "attachment": gettext(
             "A file of the forwarded message is no longer on the server."
         ),
+        "draft_file": gettext("A file of the draft is no longer on the server."),
         "interrupted": gettext(
             "Sending was interrupted; the message may or may not have gone out."
         ),
