@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import os
 from email import policy
 
 import pytest
@@ -204,3 +205,64 @@ def test_a_full_mailbox_is_said_and_the_text_stays(
     assert page.input_value("#compose-body") == text
     kept = page.evaluate(f"localStorage.getItem('webmail.draft.{account.id}')")
     assert kept is not None and "A long report." in kept
+
+
+def test_a_draft_with_a_file_opens_with_it_in_another_browser(
+    live_app: str,
+    browser: Browser,
+    imap_user: ImapUser,
+    other_device,
+    submission_outbox: SmtpServer,
+    tmp_path,
+):
+    account = _account(imap_user)
+    account.smtp_host = submission_outbox.host
+    account.smtp_port = submission_outbox.port
+    account.smtp_security = "starttls"
+    account.smtp_username, account.smtp_password = SUBMISSION_LOGIN
+    account.save()
+    phone = other_device(imap_user)
+    data = os.urandom(1024 * 1024 + 4321)
+    picked = tmp_path / "見積書.pdf"
+    picked.write_bytes(data)
+    laptop = browser.new_context().new_page()
+    _sign_in(laptop, live_app, account)
+    laptop.goto(f"{live_app}/mail/{account.id}/compose/")
+    laptop.fill("#compose-to", "Carol <carol@example.org>")
+    laptop.fill("#compose-subject", "Estimate")
+    laptop.set_input_files("#compose-files", str(picked))
+
+    def copy_with_file():
+        copies = _drafts_on_server(phone)
+        files = [
+            (p.get_filename(), p.get_payload(decode=True))
+            for c in copies
+            for p in c.iter_attachments()
+        ]
+        return len(copies) == 1 and files == [("見積書.pdf", data)]
+
+    wait_for(copy_with_file, what="the draft with its file in Drafts")
+    row = wait_for(
+        lambda: next(
+            (d for d in Draft.objects.filter(account=account) if d.files), None
+        ),
+        what="the draft's row to name its copy",
+    )
+    laptop.context.close()
+
+    tablet = browser.new_context().new_page()
+    _sign_in(tablet, live_app, account)
+    tablet.goto(f"{live_app}/mail/{account.id}/{row.folder_id}/{row.uid}/")
+    tablet.click('[data-action="edit-draft"]')
+
+    listed = tablet.locator("[data-attachment-list] li[data-draft-file]")
+    expect(listed.locator(".name")).to_have_text(["見積書.pdf"])
+    tablet.click('[data-action="send"]')
+    expect(tablet.locator("body")).to_contain_text("Estimate")
+    [received] = wait_for(lambda: submission_outbox.messages, what="the message")
+    sent = email.message_from_bytes(received.data, policy=policy.default)
+    files = [
+        (p.get_filename(), p.get_payload(decode=True)) for p in sent.iter_attachments()
+    ]
+    assert files == [("見積書.pdf", data)]
+    tablet.context.close()
