@@ -5,7 +5,7 @@ Drafts is checked from a second IMAP connection (the phone)."""
 from __future__ import annotations
 
 import os
-from email.message import EmailMessage
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -13,7 +13,12 @@ from django.test import Client
 from tests.engine.conftest import account_for, synced_inbox, wait_for
 from tests.engine.test_drafts import _on_server, _stored
 from tests.engine.test_send import _settled, _smtp_account
-from tests.engine.test_send_attachments import JAPANESE_NAME, _files, _upload
+from tests.engine.test_send_attachments import (
+    JAPANESE_NAME,
+    _files,
+    _original_with_files,
+    _upload,
+)
 from webmail.engine import tasks
 from webmail.mail import compose
 from webmail.models import Draft, Folder, OutgoingMessage, SendState, Upload
@@ -38,7 +43,7 @@ def _save(client: Client, account, draft_id=None, **form) -> dict:
     return answer.json()
 
 
-def _attachments(phone) -> list[list[tuple[str, bytes]]]:
+def _attachments(phone) -> list[list[tuple[Any, Any]]]:
     return [
         [(p.get_filename(), p.get_payload(decode=True)) for p in m.iter_attachments()]
         for m in _on_server(phone)
@@ -96,19 +101,13 @@ def test_a_drafts_copy_carries_its_files_and_loses_a_removed_one(
     _one_copy_with(phone, [("notes.txt", notes)])
 
 
-def _another_programs_draft(phone, data: bytes) -> int:
-    message = EmailMessage()
-    message["From"] = "me@example.org"
-    message["To"] = "Carol <carol@example.org>"
-    message["Subject"] = "見積もり"
-    message.set_content("見積もりを添付します。\n")
-    message.add_attachment(
-        data, maintype="application", subtype="pdf", filename="見積書.pdf"
-    )
-    phone.append("Drafts", message.as_bytes(), flags=[b"\\Draft"])
+def _another_programs_draft(phone) -> tuple[int, bytes, bytes]:
+    """A draft with two files, as another mail program leaves it in Drafts."""
+    raw, pdf, png = _original_with_files()
+    phone.append("Drafts", raw, flags=[b"\\Draft"])
     phone.select_folder("Drafts")
     [uid] = phone.search(["ALL"])
-    return uid
+    return uid, pdf, png
 
 
 def _drafts_folder(account) -> Folder:
@@ -138,9 +137,8 @@ def _send_from_form(client: Client, account, page: str, **fields) -> OutgoingMes
 def test_a_draft_from_the_server_opens_with_its_files_and_sends_them(
     worker, imap_user, other_device, submission_outbox
 ):
-    data = os.urandom(300_000)
     phone = other_device(imap_user)
-    uid = _another_programs_draft(phone, data)
+    uid, pdf, png = _another_programs_draft(phone)
     account = _smtp_account(imap_user, submission_outbox)
     folder = _drafts_folder(account)
 
@@ -149,13 +147,14 @@ def test_a_draft_from_the_server_opens_with_its_files_and_sends_them(
     page = client.get(f"/mail/{account.id}/compose/?draft={folder.id}:{uid}")
 
     assert page.status_code == 200
-    assert [f.filename for f in page.context["draft_files"]] == ["見積書.pdf"]
+    listed = [f.filename for f in page.context["draft_files"]]
+    assert listed == ["見積書.pdf", "map.png"]
     assert 'name="draft_file"' in page.content.decode()
     row = _send_from_form(client, account, page.content.decode())
 
     assert row.state == SendState.SENT, row.error_kind
     [received] = submission_outbox.messages
-    assert _files(received.data) == [("見積書.pdf", data)]
+    assert _files(received.data) == [("見積書.pdf", pdf), ("map.png", png)]
     wait_for(lambda: not _on_server(phone), what="the draft to leave Drafts")
 
 
@@ -189,7 +188,7 @@ def test_a_drafts_file_gone_from_the_server_fails_the_send_saying_so(
     worker, imap_user, other_device, submission_outbox
 ):
     phone = other_device(imap_user)
-    uid = _another_programs_draft(phone, b"%PDF-1.4")
+    uid, _, _ = _another_programs_draft(phone)
     account = _smtp_account(imap_user, submission_outbox)
     folder = _drafts_folder(account)
     client = _client(account)

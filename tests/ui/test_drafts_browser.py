@@ -18,8 +18,9 @@ from tests.engine.conftest import (  # noqa: F401 (fixtures)
     wait_for,
     worker,
 )
-from tests.fixtures.servers import SUBMISSION_LOGIN, ImapUser
+from tests.fixtures.servers import ImapUser
 from tests.ui.conftest import PASSWORD
+from tests.ui.test_attachments_browser import _with_smtp
 from webmail.models import Draft
 
 pytestmark = [
@@ -68,11 +69,7 @@ def test_a_draft_written_in_one_browser_opens_in_another(
     submission_outbox: SmtpServer,
 ):
     account = _account(imap_user)
-    account.smtp_host = submission_outbox.host
-    account.smtp_port = submission_outbox.port
-    account.smtp_security = "starttls"
-    account.smtp_username, account.smtp_password = SUBMISSION_LOGIN
-    account.save()
+    _with_smtp(account, submission_outbox)
     phone = other_device(imap_user)
     laptop = browser.new_context().new_page()
     _sign_in(laptop, live_app, account)
@@ -207,6 +204,27 @@ def test_a_full_mailbox_is_said_and_the_text_stays(
     assert kept is not None and "A long report." in kept
 
 
+def _files_in_drafts(phone) -> list | None:
+    """The files of the one copy in Drafts; None while there is not one."""
+    copies = _drafts_on_server(phone)
+    if len(copies) != 1:
+        return None
+    return [
+        (p.get_filename(), p.get_payload(decode=True))
+        for p in copies[0].iter_attachments()
+    ]
+
+
+def _write_with_file(page: Page, base: str, account, folder, data: bytes) -> None:
+    picked = folder / "見積書.pdf"
+    picked.write_bytes(data)
+    _sign_in(page, base, account)
+    page.goto(f"{base}/mail/{account.id}/compose/")
+    page.fill("#compose-to", "Carol <carol@example.org>")
+    page.fill("#compose-subject", "Estimate")
+    page.set_input_files("#compose-files", str(picked))
+
+
 def test_a_draft_with_a_file_opens_with_it_in_another_browser(
     live_app: str,
     browser: Browser,
@@ -216,32 +234,15 @@ def test_a_draft_with_a_file_opens_with_it_in_another_browser(
     tmp_path,
 ):
     account = _account(imap_user)
-    account.smtp_host = submission_outbox.host
-    account.smtp_port = submission_outbox.port
-    account.smtp_security = "starttls"
-    account.smtp_username, account.smtp_password = SUBMISSION_LOGIN
-    account.save()
+    _with_smtp(account, submission_outbox)
     phone = other_device(imap_user)
     data = os.urandom(1024 * 1024 + 4321)
-    picked = tmp_path / "見積書.pdf"
-    picked.write_bytes(data)
     laptop = browser.new_context().new_page()
-    _sign_in(laptop, live_app, account)
-    laptop.goto(f"{live_app}/mail/{account.id}/compose/")
-    laptop.fill("#compose-to", "Carol <carol@example.org>")
-    laptop.fill("#compose-subject", "Estimate")
-    laptop.set_input_files("#compose-files", str(picked))
-
-    def copy_with_file():
-        copies = _drafts_on_server(phone)
-        files = [
-            (p.get_filename(), p.get_payload(decode=True))
-            for c in copies
-            for p in c.iter_attachments()
-        ]
-        return len(copies) == 1 and files == [("見積書.pdf", data)]
-
-    wait_for(copy_with_file, what="the draft with its file in Drafts")
+    _write_with_file(laptop, live_app, account, tmp_path, data)
+    wait_for(
+        lambda: _files_in_drafts(phone) == [("見積書.pdf", data)],
+        what="the draft with its file in Drafts",
+    )
     row = wait_for(
         lambda: next(
             (d for d in Draft.objects.filter(account=account) if d.files), None
@@ -266,3 +267,21 @@ def test_a_draft_with_a_file_opens_with_it_in_another_browser(
     ]
     assert files == [("見積書.pdf", data)]
     tablet.context.close()
+
+
+def test_a_file_removed_in_compose_leaves_the_draft(
+    live_app: str, page: Page, imap_user: ImapUser, other_device, tmp_path
+):
+    account = _account(imap_user)
+    phone = other_device(imap_user)
+    data = os.urandom(50_000)
+    _write_with_file(page, live_app, account, tmp_path, data)
+    wait_for(
+        lambda: _files_in_drafts(phone) == [("見積書.pdf", data)],
+        what="the draft with its file in Drafts",
+    )
+
+    page.locator("[data-attachment-list] li.attachment [data-remove]").click()
+
+    wait_for(lambda: _files_in_drafts(phone) == [], what="the draft without it")
+    assert _drafts_on_server(phone)[0]["Subject"] == "Estimate"

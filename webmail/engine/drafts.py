@@ -2,7 +2,8 @@
 
 The page records each save on a Draft row (webmail/mail/drafts.py); the
 task webmail.account.save_draft brings it here. ``store`` builds the
-row's latest version (webmail.mime.compose), APPENDs it to Drafts
+row's latest version (webmail.mime.compose) with its files (written to
+a temporary file by webmail/engine/draftfiles.py), APPENDs it to Drafts
 (special-use \\Drafts, else the folder named Drafts, made when missing)
 and then removes every other copy of that draft: the ones whose
 X-Webmail-Draft header carries the row's token (found with UID SEARCH,
