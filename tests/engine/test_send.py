@@ -116,7 +116,8 @@ def test_a_reply_flags_its_original_answered(
     row = compose.send_message(account, _outgoing(), original)
 
     assert _settled(row.id).state == SendState.SENT
-    assert Message.objects.get(folder=inbox, uid=1).answered
+    # Flagged just after it is marked sent.
+    wait_for(lambda: Message.objects.get(folder=inbox, uid=1).answered, 5)
 
     def answered_on_server():
         phone.select_folder("INBOX", readonly=True)
