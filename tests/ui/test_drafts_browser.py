@@ -51,9 +51,11 @@ def _drafts_on_server(phone) -> list[email.message.EmailMessage]:
     phone.select_folder("Drafts", readonly=True)
     uids = phone.search(["ALL"])
     fetched = phone.fetch(uids, ["RFC822"]) if uids else {}
+    # A copy the worker expunged between the SEARCH and the FETCH has none.
     return [
         email.message_from_bytes(d[b"RFC822"], policy=policy.default)
         for d in fetched.values()
+        if d.get(b"RFC822") is not None
     ]
 
 
