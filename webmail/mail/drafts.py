@@ -199,7 +199,11 @@ def files_of(row: Draft, keys: Sequence[str]) -> list[DraftFile]:
     """The draft's files with these keys: those of its copy in Drafts, and
     uploads not stored in it yet (a version the worker has still to store)."""
     listed = {str(f.get("key")): f for f in row.files or []}
-    ids = [int(k[1:]) for k in keys if k not in listed and k[1:].isdigit()]
+    ids = [
+        int(k[1:])
+        for k in keys
+        if k not in listed and k.startswith("u") and k[1:].isdigit()
+    ]
     uploads = {
         f"u{u.id}": u
         for u in Upload.objects.filter(account_id=row.account_id, id__in=ids)
