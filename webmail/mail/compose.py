@@ -40,6 +40,7 @@ from webmail.mime.filenames import safe_filename
 from webmail.mime.text import html_to_text
 from webmail.models import (
     SENT_COPY_FULL,
+    Draft,
     Folder,
     Message,
     OutgoingMessage,
@@ -114,6 +115,7 @@ def send_message(
     forward_parts: Sequence[str] = (),
     send_at: datetime | None = None,
     draft_files: Sequence[str] = (),
+    draft_id: int | None = None,
 ) -> OutgoingMessage:
     """Record a message for the worker to send; return the recorded row.
 
@@ -123,7 +125,10 @@ def send_message(
     the server: draft_files, keys of Draft.files) are added by the worker as
     it sends. It goes at send_at,
     or once UNDO_SEND_SECONDS have passed; until then it can be called off
-    (webmail.mail.scheduled). Raises NoRecipients.
+    (webmail.mail.scheduled). The draft it was written in (draft_id) is
+    tied to it in the same transaction: the worker removes the draft once
+    the message is sent, and finds the draft's files in it. Raises
+    NoRecipients.
     """
     outgoing = _with_sender(account, outgoing, identity)
     recipients = envelope_recipients(outgoing)
@@ -155,6 +160,8 @@ def send_message(
             Upload.objects.filter(
                 account=account, id__in=[u.id for u in uploads], outgoing=None
             ).update(outgoing=row)
+        if draft_id is not None:
+            Draft.objects.filter(id=draft_id, account=account).update(sent_with=row)
         if wait <= door.SEND_COUNTDOWN_MAX:
             ask = partial(door.send_message, account.id, row.id, wait)
             transaction.on_commit(lambda: run_after_response(ask))

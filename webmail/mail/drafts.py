@@ -10,7 +10,8 @@ and the caller hears of the conflict, unless it asks to overwrite.
 A draft opens for editing from its row (``start_from_row``: the same
 webmail on any device) or from a message in the Drafts folder
 (``start_from_message``: one another mail program wrote, too), which gets
-a row of its own. A draft sent (``sent_as``) is removed once it has gone.
+a row of its own. A draft sent (compose.send_message ties it to the
+message) is removed once it has gone.
 
 Callers pass an account they got through accounts.access (the user's own).
 """
@@ -35,7 +36,7 @@ from webmail.after_response import run_after_response
 from webmail.mail.bodies import open_message
 from webmail.mail.compose import Original, Start, formatted_addresses
 from webmail.mime.text import html_to_text
-from webmail.models import Draft, Message, OutgoingMessage, Upload
+from webmail.models import Draft, Message, Upload
 from webmail.shared.addresses import address_pairs
 
 # "format" and "html": what the HTML editor holds (webmail.mail.richtext);
@@ -156,18 +157,6 @@ def error_text(kind: str) -> str:
         "The draft could not be saved on the mail server yet; it will be tried"
         " again. Your text is kept in this window."
     )
-
-
-def sent_as(
-    account: MailAccount, draft_id: int | None, outgoing: OutgoingMessage
-) -> None:
-    """The draft is being sent as outgoing; the worker removes it once it is sent.
-
-    Until then it stays in Drafts, and if sending fails for good it is
-    the user's to edit again.
-    """
-    if draft_id is not None:
-        Draft.objects.filter(id=draft_id, account=account).update(sent_with=outgoing)
 
 
 # Opening a draft ----------------------------------------------------------------

@@ -174,8 +174,8 @@ def compose_view(request: HttpRequest, account_id: int) -> HttpResponse:
                 files.forward_parts,
                 send_at,
                 files.draft_files,
+                _number(request, "draft"),
             )
-            drafts.sent_as(account, _number(request, "draft"), row)
             return redirect("mail_outgoing", account.id, row.id)
         context = {
             **values,
