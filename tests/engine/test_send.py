@@ -101,7 +101,13 @@ def test_a_message_reaches_the_smtp_server_and_sent(
     phone = other_device(imap_user)
     copies = wait_for(lambda: _sent_copies(phone, row.message_id), what="Sent copy")
     assert copies == [received.data]
-    assert OutgoingMessage.objects.get(id=row.id).sent_copy == worker_compose.SAVED
+    # Recorded just after the APPEND the phone already sees.
+    wait_for(
+        lambda: (
+            OutgoingMessage.objects.get(id=row.id).sent_copy == worker_compose.SAVED
+        ),
+        5,
+    )
 
 
 def test_a_reply_flags_its_original_answered(
