@@ -134,19 +134,30 @@ def _send_from_form(client: Client, account, page: str, **fields) -> OutgoingMes
     return _settled(OutgoingMessage.objects.get(account=account).id)
 
 
+def _opened_elsewhere(imap_user, phone, server):
+    """Another program's draft with two files, opened in a fresh session.
+
+    Returns the account, the session, the compose page, the draft's UID in
+    Drafts and its two files.
+    """
+    uid, pdf, png = _another_programs_draft(phone)
+    account = _smtp_account(imap_user, server)
+    folder = _drafts_folder(account)
+    client = _client(account)
+    page = client.get(f"/mail/{account.id}/compose/?draft={folder.id}:{uid}")
+    assert page.status_code == 200
+    return account, client, page, uid, (pdf, png)
+
+
 def test_a_draft_from_the_server_opens_with_its_files_and_sends_them(
     worker, imap_user, other_device, submission_outbox
 ):
     phone = other_device(imap_user)
-    uid, pdf, png = _another_programs_draft(phone)
-    account = _smtp_account(imap_user, submission_outbox)
-    folder = _drafts_folder(account)
 
-    # A fresh session on another device opens the draft from Drafts.
-    client = _client(account)
-    page = client.get(f"/mail/{account.id}/compose/?draft={folder.id}:{uid}")
+    account, client, page, _, (pdf, png) = _opened_elsewhere(
+        imap_user, phone, submission_outbox
+    )
 
-    assert page.status_code == 200
     listed = [f.filename for f in page.context["draft_files"]]
     assert listed == ["見積書.pdf", "map.png"]
     assert 'name="draft_file"' in page.content.decode()
@@ -188,11 +199,9 @@ def test_a_drafts_file_gone_from_the_server_fails_the_send_saying_so(
     worker, imap_user, other_device, submission_outbox
 ):
     phone = other_device(imap_user)
-    uid, _, _ = _another_programs_draft(phone)
-    account = _smtp_account(imap_user, submission_outbox)
-    folder = _drafts_folder(account)
-    client = _client(account)
-    page = client.get(f"/mail/{account.id}/compose/?draft={folder.id}:{uid}")
+    account, client, page, uid, _ = _opened_elsewhere(
+        imap_user, phone, submission_outbox
+    )
     # Another program deletes the draft meanwhile.
     phone.delete_messages([uid])
     phone.expunge()
