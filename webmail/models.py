@@ -424,6 +424,9 @@ class OutgoingMessage(models.Model):
     # Sections of the original whose files a forward keeps: the worker
     # fetches them from the server, so the browser never carries them.
     forward_parts = models.JSONField(default=list, blank=True)
+    # Files of the draft it was written in that the form kept (Draft.files'
+    # keys): the worker fetches them from the draft's copy in Drafts.
+    draft_files = models.JSONField(default=list, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     # Why the last attempt failed: a kind the page words for the user
     # ("recipient", "login", "unreachable", "tls", "refused", "unknown"),
@@ -586,7 +589,8 @@ class Draft(models.Model):
     )
     token = models.CharField(max_length=40, unique=True)
     # What the form holds, as typed: to, cc, bcc, subject, body, identity,
-    # in_reply_to, references, original.
+    # in_reply_to, references, original; "files": the keys of its files
+    # ("u<upload id>", or a key of ``files`` below), space-separated.
     fields = models.JSONField(default=dict)
     version = models.PositiveIntegerField(default=1)
     saved_version = models.PositiveIntegerField(default=0)
@@ -595,6 +599,9 @@ class Draft(models.Model):
         Folder, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     uid = models.BigIntegerField(null=True, blank=True)
+    # The files in that copy, in order: {"key", "section", "filename",
+    # "content_type", "size"} each (webmail/engine/draftfiles.py).
+    files = models.JSONField(default=list, blank=True)
     # The message it was sent as: once that is sent, the draft goes.
     sent_with = models.ForeignKey(
         "OutgoingMessage",

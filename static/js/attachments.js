@@ -2,7 +2,10 @@
 // pasted are sent in chunks (webmail/views/attachments.py), each with a
 // progress bar and a remove button. An upload cut off halfway says so and
 // offers Retry, which asks the server how far it got and goes on from
-// there. A finished upload is in the form as <input name="upload">.
+// there. A finished upload is in the form as <input name="upload">; a file
+// of the draft being edited (kept on the server) as <input name="draft_file">.
+// Adding or removing a file is a change of the form, which the autosave
+// (drafts.js) stores in the draft.
 
 const section = document.querySelector("[data-attachments]");
 
@@ -44,6 +47,10 @@ function send(method, url, body, onProgress) {
     request.addEventListener("abort", () => reject(new Error("abort")));
     request.send(body);
   });
+}
+
+function changed() {
+  section.closest("form").dispatchEvent(new Event("change"));
 }
 
 function alertText(text) {
@@ -133,6 +140,7 @@ class Upload {
     }
     this.progress.value = this.progress.max;
     this.setState("done", section.dataset.textDone);
+    changed();
   }
 
   interrupted(text) {
@@ -161,6 +169,7 @@ class Upload {
   remove() {
     if (this.url) send("DELETE", this.url, null).catch(() => {});
     this.row.remove();
+    changed();
   }
 }
 
@@ -203,6 +212,15 @@ function wire() {
     row.querySelector("[data-remove]")?.addEventListener("click", () => {
       send("DELETE", row.dataset.url, null).catch(() => {});
       row.remove();
+      changed();
+    });
+  }
+  // The draft's files stay on the server: removing one leaves it out of
+  // the next version of the draft, and of the message sent.
+  for (const row of section.querySelectorAll("li[data-draft-file]")) {
+    row.querySelector("[data-remove]").addEventListener("click", () => {
+      row.remove();
+      changed();
     });
   }
   section.closest("form").addEventListener("submit", (event) => {

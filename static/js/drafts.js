@@ -54,6 +54,12 @@ function start(form) {
     const all = new FormData(form);
     const data = new FormData();
     for (const name of FIELDS) data.set(name, all.get(name) ?? "");
+    // The form's files (attachments.js): uploads, and the draft's own.
+    const files = [
+      ...all.getAll("upload").map((id) => `u${id}`),
+      ...all.getAll("draft_file"),
+    ];
+    data.set("files", files.join(" "));
     data.set("version", version === null ? "" : String(version));
     if (force) data.set("force", "1");
     return data;

@@ -176,8 +176,7 @@ def test_sending_a_draft_removes_it_from_drafts(
         subject="会議の件",
         text="明日の会議は十時からです。\n",
     )
-    row = compose.send_message(account, outgoing)
-    drafts.sent_as(account, saved.draft_id, row)
+    compose.send_message(account, outgoing, draft_id=saved.draft_id)
 
     wait_for(lambda: not _on_server(phone), what="Drafts to be empty")
     wait_for(lambda: not Draft.objects.filter(id=saved.draft_id).exists())
@@ -263,8 +262,7 @@ def test_a_draft_whose_sending_failed_stays_to_be_edited(
         sender=Recipient("", account.email), to=(Recipient("", "a@example.org"),)
     )
 
-    row = compose.send_message(account, outgoing)
-    drafts.sent_as(account, saved.draft_id, row)
+    row = compose.send_message(account, outgoing, draft_id=saved.draft_id)
 
     wait_for(
         lambda: not Draft.objects.filter(id=saved.draft_id, sent_with=row).exists(),

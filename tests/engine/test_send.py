@@ -6,6 +6,7 @@ import email
 from email import policy
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from devtools.smtp_server import SmtpServer
@@ -100,7 +101,13 @@ def test_a_message_reaches_the_smtp_server_and_sent(
     phone = other_device(imap_user)
     copies = wait_for(lambda: _sent_copies(phone, row.message_id), what="Sent copy")
     assert copies == [received.data]
-    assert OutgoingMessage.objects.get(id=row.id).sent_copy == worker_compose.SAVED
+    # Recorded just after the APPEND the phone already sees.
+    wait_for(
+        lambda: (
+            OutgoingMessage.objects.get(id=row.id).sent_copy == worker_compose.SAVED
+        ),
+        5,
+    )
 
 
 def test_a_reply_flags_its_original_answered(
@@ -115,13 +122,47 @@ def test_a_reply_flags_its_original_answered(
     row = compose.send_message(account, _outgoing(), original)
 
     assert _settled(row.id).state == SendState.SENT
-    assert Message.objects.get(folder=inbox, uid=1).answered
+    # Flagged just after it is marked sent.
+    wait_for(lambda: Message.objects.get(folder=inbox, uid=1).answered, 5)
 
     def answered_on_server():
         phone.select_folder("INBOX", readonly=True)
         return b"\\Answered" in phone.fetch([1], ["FLAGS"])[1][b"FLAGS"]
 
     wait_for(answered_on_server, what="\\Answered on the server")
+
+
+def test_a_sent_reply_is_in_its_conversation_when_the_page_hears_it_went(
+    worker, imap_user, other_device, submission_outbox, subscribe
+):
+    phone = other_device(imap_user)
+    fill(phone, "INBOX", 1, prefix="Budget")
+    account = _smtp_account(imap_user, submission_outbox)
+    inbox = synced_inbox(account)
+    first = Message.objects.get(folder=inbox, uid=1)
+    client = Client()
+    client.force_login(account.user)
+    thread_url = f"/mail/{account.id}/{inbox.id}/1/thread"
+    assert "Re: Budget 0" not in client.get(thread_url).content.decode()
+    events = subscribe(account.user_id)
+    reply = _outgoing(
+        subject="Re: Budget 0",
+        in_reply_to=first.message_id,
+        references=(first.message_id,),
+    )
+
+    row = compose.send_message(
+        account, reply, compose.Original(inbox.id, 1, "\\Answered")
+    )
+
+    events.wait(lambda e: e.get("type") == "sent" and e.get("id") == row.id)
+    # No wait for a sync: when the page hears "Sent", the copy in Sent is
+    # in the cache, and the conversation shows it.
+    cached = Message.objects.filter(folder__account=account, folder__name="Sent")
+    assert list(cached.values_list("message_id", flat=True)) == [row.message_id]
+    thread = client.get(thread_url).content.decode()
+    assert "2 messages" in thread
+    assert "Re: Budget 0" in thread
 
 
 def test_a_refused_recipient_keeps_the_message_and_sends_nobody(

@@ -51,8 +51,7 @@ def test_undo_brings_back_the_draft_it_was_written_in(
     settings.UNDO_SEND_SECONDS = 30
     account = _smtp_account(imap_user, submission_outbox)
     saved = drafts.save(account, None, {"to": "a@example.org", "body": "Hi"}, None)
-    row = compose.send_message(account, _outgoing())
-    drafts.sent_as(account, saved.draft_id, row)
+    row = compose.send_message(account, _outgoing(), draft_id=saved.draft_id)
 
     assert scheduled.cancel(account, row.id) == saved.draft_id
     assert Draft.objects.get(id=saved.draft_id).sent_with is None

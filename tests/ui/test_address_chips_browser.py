@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 from email import policy
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -13,6 +14,7 @@ from accounts.models import Identity, User
 from tests.ui.mail import account_of, standard_mailbox
 from tests.ui.test_browser import sign_in
 from webmail.engine.addresses import Use, record_uses
+from webmail.mime.vcard import read_vcards
 from webmail.models import Contact, OutgoingMessage
 from webmail.shared.addresses import search_text
 
@@ -120,3 +122,42 @@ def test_choosing_another_identity_swaps_the_signature(
     page.select_option("#compose-identity", str(home.id))
 
     expect(body).to_have_value("Hello\n\n-- \nアリス")
+
+
+VCARDS = (
+    "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:山田 花子\r\nN:山田;花子;;;\r\n"
+    "EMAIL;TYPE=INTERNET:hanako@example.jp\r\nEND:VCARD\r\n"
+    "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:鈴木 一郎\\, 営業部\r\n"
+    "EMAIL:suzuki@example.jp\r\nEND:VCARD\r\n"
+).encode()
+
+
+def test_a_vcard_file_imported_on_the_page_is_listed_and_exported(
+    page: Page, live_app: str, alice: User, tmp_path
+):
+    standard_mailbox(alice)
+    sign_in(page, live_app)
+    picked = tmp_path / "連絡先.vcf"
+    picked.write_bytes(VCARDS)
+    page.goto(f"{live_app}/mail/contacts/")
+
+    page.set_input_files('input[name="file"]', str(picked))
+    page.get_by_role("button", name="Import").click()
+
+    expect(page.locator("main")).to_contain_text("2 entries added.")
+    rows = page.locator("table.contacts tbody tr")
+    expect(rows).to_have_count(2)
+    listed = rows.evaluate_all(
+        "rows => rows.map(r => [...r.cells].slice(0, 2).map(c => c.textContent))"
+    )
+    assert sorted(listed) == [
+        ["山田 花子", "hanako@example.jp"],
+        ["鈴木 一郎, 営業部", "suzuki@example.jp"],
+    ]
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export the address book (.vcf)").click()
+    exported = read_vcards(Path(download.value.path()).read_bytes())
+    assert sorted((c.name, c.emails) for c in exported) == [
+        ("山田 花子", ("hanako@example.jp",)),
+        ("鈴木 一郎, 営業部", ("suzuki@example.jp",)),
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import os
 from email import policy
 
 import pytest
@@ -17,8 +18,9 @@ from tests.engine.conftest import (  # noqa: F401 (fixtures)
     wait_for,
     worker,
 )
-from tests.fixtures.servers import SUBMISSION_LOGIN, ImapUser
+from tests.fixtures.servers import ImapUser
 from tests.ui.conftest import PASSWORD
+from tests.ui.test_attachments_browser import _with_smtp
 from webmail.models import Draft
 
 pytestmark = [
@@ -49,9 +51,11 @@ def _drafts_on_server(phone) -> list[email.message.EmailMessage]:
     phone.select_folder("Drafts", readonly=True)
     uids = phone.search(["ALL"])
     fetched = phone.fetch(uids, ["RFC822"]) if uids else {}
+    # A copy the worker expunged between the SEARCH and the FETCH has none.
     return [
         email.message_from_bytes(d[b"RFC822"], policy=policy.default)
         for d in fetched.values()
+        if d.get(b"RFC822") is not None
     ]
 
 
@@ -67,11 +71,7 @@ def test_a_draft_written_in_one_browser_opens_in_another(
     submission_outbox: SmtpServer,
 ):
     account = _account(imap_user)
-    account.smtp_host = submission_outbox.host
-    account.smtp_port = submission_outbox.port
-    account.smtp_security = "starttls"
-    account.smtp_username, account.smtp_password = SUBMISSION_LOGIN
-    account.save()
+    _with_smtp(account, submission_outbox)
     phone = other_device(imap_user)
     laptop = browser.new_context().new_page()
     _sign_in(laptop, live_app, account)
@@ -204,3 +204,86 @@ def test_a_full_mailbox_is_said_and_the_text_stays(
     assert page.input_value("#compose-body") == text
     kept = page.evaluate(f"localStorage.getItem('webmail.draft.{account.id}')")
     assert kept is not None and "A long report." in kept
+
+
+def _files_in_drafts(phone) -> list | None:
+    """The files of the one copy in Drafts; None while there is not one."""
+    copies = _drafts_on_server(phone)
+    if len(copies) != 1:
+        return None
+    return [
+        (p.get_filename(), p.get_payload(decode=True))
+        for p in copies[0].iter_attachments()
+    ]
+
+
+def _write_with_file(page: Page, base: str, account, folder, data: bytes) -> None:
+    picked = folder / "見積書.pdf"
+    picked.write_bytes(data)
+    _sign_in(page, base, account)
+    page.goto(f"{base}/mail/{account.id}/compose/")
+    page.fill("#compose-to", "Carol <carol@example.org>")
+    page.fill("#compose-subject", "Estimate")
+    page.set_input_files("#compose-files", str(picked))
+
+
+def test_a_draft_with_a_file_opens_with_it_in_another_browser(
+    live_app: str,
+    browser: Browser,
+    imap_user: ImapUser,
+    other_device,
+    submission_outbox: SmtpServer,
+    tmp_path,
+):
+    account = _account(imap_user)
+    _with_smtp(account, submission_outbox)
+    phone = other_device(imap_user)
+    data = os.urandom(1024 * 1024 + 4321)
+    laptop = browser.new_context().new_page()
+    _write_with_file(laptop, live_app, account, tmp_path, data)
+    wait_for(
+        lambda: _files_in_drafts(phone) == [("見積書.pdf", data)],
+        what="the draft with its file in Drafts",
+    )
+    row = wait_for(
+        lambda: next(
+            (d for d in Draft.objects.filter(account=account) if d.files), None
+        ),
+        what="the draft's row to name its copy",
+    )
+    laptop.context.close()
+
+    tablet = browser.new_context().new_page()
+    _sign_in(tablet, live_app, account)
+    tablet.goto(f"{live_app}/mail/{account.id}/{row.folder_id}/{row.uid}/")
+    tablet.click('[data-action="edit-draft"]')
+
+    listed = tablet.locator("[data-attachment-list] li[data-draft-file]")
+    expect(listed.locator(".name")).to_have_text(["見積書.pdf"])
+    tablet.click('[data-action="send"]')
+    expect(tablet.locator("body")).to_contain_text("Estimate")
+    [received] = wait_for(lambda: submission_outbox.messages, what="the message")
+    sent = email.message_from_bytes(received.data, policy=policy.default)
+    files = [
+        (p.get_filename(), p.get_payload(decode=True)) for p in sent.iter_attachments()
+    ]
+    assert files == [("見積書.pdf", data)]
+    tablet.context.close()
+
+
+def test_a_file_removed_in_compose_leaves_the_draft(
+    live_app: str, page: Page, imap_user: ImapUser, other_device, tmp_path
+):
+    account = _account(imap_user)
+    phone = other_device(imap_user)
+    data = os.urandom(50_000)
+    _write_with_file(page, live_app, account, tmp_path, data)
+    wait_for(
+        lambda: _files_in_drafts(phone) == [("見積書.pdf", data)],
+        what="the draft with its file in Drafts",
+    )
+
+    page.locator("[data-attachment-list] li.attachment [data-remove]").click()
+
+    wait_for(lambda: _files_in_drafts(phone) == [], what="the draft without it")
+    assert _drafts_on_server(phone)[0]["Subject"] == "Estimate"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import BinaryIO
@@ -31,7 +31,9 @@ class FilesMissing(Exception):
 
 
 @dataclass
-class _Fetched:
+class Fetched:
+    """A file fetched from the server into a temporary file."""
+
     filename: str
     content_type: str
     file: BinaryIO
@@ -39,11 +41,11 @@ class _Fetched:
     whole: bool = False
 
 
-def _temporary(stack: contextlib.ExitStack) -> BinaryIO:
+def temporary(stack: contextlib.ExitStack) -> BinaryIO:
     """A file that is gone once the stack closes (and if the process dies)."""
     # Closed by the stack, not here: the file lives as long as the send.
-    temporary = tempfile.TemporaryFile(dir=upload_dir())  # noqa: SIM115
-    return stack.enter_context(temporary)
+    file = tempfile.TemporaryFile(dir=upload_dir())  # noqa: SIM115
+    return stack.enter_context(file)
 
 
 def _kept_open(file: BinaryIO) -> contextlib.AbstractContextManager[BinaryIO]:
@@ -51,9 +53,57 @@ def _kept_open(file: BinaryIO) -> contextlib.AbstractContextManager[BinaryIO]:
     return contextlib.nullcontext(file)
 
 
+def source_of(fetched: Fetched) -> FileSource:
+    """A fetched file as a file to attach."""
+    return FileSource(
+        fetched.filename,
+        fetched.content_type,
+        partial(_kept_open, fetched.file),
+        fetched.whole,
+    )
+
+
+def upload_source(upload: Upload) -> FileSource:
+    """An upload as a file to attach, opened when it is written."""
+    return FileSource(upload.filename, upload.content_type, partial(_opener, upload))
+
+
+def fetch_sections(
+    session: ImapSession, uid: int, sections: list[str], stack: contextlib.ExitStack
+) -> list[Fetched]:
+    """Fetch parts of a message of the open folder into temporary files.
+
+    Raises MessageMissing when the message or one of its parts is gone.
+    """
+    summaries = session.fetch_summaries([uid])
+    if not summaries:
+        raise MessageMissing("The message is gone.")
+    fetched = []
+    for section in sections:
+        file = temporary(stack)
+        if section == WHOLE_MESSAGE:
+            for chunk in session.stream_part(uid, ""):
+                file.write(chunk)
+            subject = summaries[0].envelope.subject or ""
+            eml = safe_filename(subject, "message") + ".eml"
+            fetched.append(Fetched(eml, "message/rfc822", file, whole=True))
+            continue
+        part = find_part(summaries[0].bodystructure, section)
+        if part is None or part.is_multipart:
+            raise MessageMissing("The message has no such part.")
+        for chunk in decoded(session, uid, part):
+            file.write(chunk)
+        ctype = part.content_type
+        if ctype.startswith(("message/", "multipart/")):
+            # base64 is not allowed on message/*; the bytes stay the same.
+            ctype = "application/octet-stream"
+        fetched.append(Fetched(safe_filename(part.filename or ""), ctype, file))
+    return fetched
+
+
 def _fetch_parts(
     message: OutgoingMessage, stack: contextlib.ExitStack
-) -> list[_Fetched]:
+) -> list[Fetched]:
     """Fetch the parts of the forwarded message into temporary files."""
     sections = [str(s) for s in message.forward_parts or []]
     folder = message.original_folder
@@ -62,39 +112,12 @@ def _fetch_parts(
     if folder is None or message.original_uid is None:
         raise FilesMissing("The forwarded message's folder is gone.")
     uid, name, uidvalidity = message.original_uid, folder.name, folder.uidvalidity
-    files = [_temporary(stack) for _ in sections]
 
-    def work(session: ImapSession) -> list[_Fetched]:
+    def work(session: ImapSession) -> list[Fetched]:
         info = session.open_folder(name)
         if info.uidvalidity != uidvalidity:
             raise MessageMissing("The folder changed on the server.")
-        summaries = session.fetch_summaries([uid])
-        if not summaries:
-            raise MessageMissing("The forwarded message is gone.")
-        fetched = []
-        for section, file in zip(sections, files, strict=True):
-            if section == WHOLE_MESSAGE:
-                file.seek(0)
-                file.truncate()
-                for chunk in session.stream_part(uid, ""):
-                    file.write(chunk)
-                subject = summaries[0].envelope.subject or ""
-                eml = safe_filename(subject, "message") + ".eml"
-                fetched.append(_Fetched(eml, "message/rfc822", file, whole=True))
-                continue
-            part = find_part(summaries[0].bodystructure, section)
-            if part is None or part.is_multipart:
-                raise MessageMissing("The forwarded message has no such part.")
-            file.seek(0)
-            file.truncate()
-            for chunk in decoded(session, uid, part):
-                file.write(chunk)
-            ctype = part.content_type
-            if ctype.startswith(("message/", "multipart/")):
-                # base64 is not allowed on message/*; the bytes stay the same.
-                ctype = "application/octet-stream"
-            fetched.append(_Fetched(safe_filename(part.filename or ""), ctype, file))
-        return fetched
+        return fetch_sections(session, uid, sections, stack)
 
     try:
         return with_session(message.account_id, work, folder=name)
@@ -109,26 +132,27 @@ def _opener(upload: Upload) -> contextlib.AbstractContextManager[BinaryIO]:
         raise FilesMissing(f"The file of {upload.filename} is gone.") from None
 
 
+# Files of the message fetched from elsewhere (its draft's copy in Drafts).
+MoreFiles = Callable[[OutgoingMessage, contextlib.ExitStack], list[FileSource]]
+
+
 @contextlib.contextmanager
-def message_file(message: OutgoingMessage) -> Iterator[BinaryIO]:
+def message_file(
+    message: OutgoingMessage, more: MoreFiles | None = None
+) -> Iterator[BinaryIO]:
     """The whole message in a temporary file, at its start.
 
     Raises FilesMissing, or the ImapError that fetching a forwarded part met.
     """
     with contextlib.ExitStack() as stack:
-        out = _temporary(stack)
-        sources = [
-            FileSource(f.filename, f.content_type, partial(_kept_open, f.file), f.whole)
-            for f in _fetch_parts(message, stack)
-        ]
+        out = temporary(stack)
+        sources = [source_of(f) for f in _fetch_parts(message, stack)]
+        if more is not None:
+            sources += more(message, stack)
         for upload in message.uploads.order_by("id"):
             if not upload.complete:
                 raise FilesMissing(f"{upload.filename} was not uploaded whole.")
-            sources.append(
-                FileSource(
-                    upload.filename, upload.content_type, partial(_opener, upload)
-                )
-            )
+            sources.append(upload_source(upload))
         write_message(bytes(message.raw), sources, out)
         out.flush()
         out.seek(0)

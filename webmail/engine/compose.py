@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from accounts import hosts, mailservers
 from accounts.models import MailAccount
-from webmail.engine import attachments, folderlist
+from webmail.engine import attachments, draftfiles, folderlist
 from webmail.engine.connections import with_session
 from webmail.imap import ImapError, OverQuota
 from webmail.mime.assemble import dot_stuffed
@@ -272,10 +272,13 @@ def send(outgoing_id: int) -> SendResult | None:
         return None
     with contextlib.ExitStack() as stack:
         try:
-            source = stack.enter_context(attachments.message_file(message))
+            source = stack.enter_context(
+                attachments.message_file(message, draftfiles.for_send)
+            )
             _submit(message, source)
-        except attachments.FilesMissing:
-            return SendResult(_record_failure(message, _Permanent("attachment", "")))
+        except attachments.FilesMissing as exc:
+            kind = "draft_file" if isinstance(exc, draftfiles.Missing) else "attachment"
+            return SendResult(_record_failure(message, _Permanent(kind, "")))
         except ImapError as exc:
             failure = _Transient("unreachable", str(exc))
             return SendResult(_record_failure(message, failure))

@@ -2,7 +2,8 @@
 
 The page records each save on a Draft row (webmail/mail/drafts.py); the
 task webmail.account.save_draft brings it here. ``store`` builds the
-row's latest version (webmail.mime.compose), APPENDs it to Drafts
+row's latest version (webmail.mime.compose) with its files (written to
+a temporary file by webmail/engine/draftfiles.py), APPENDs it to Drafts
 (special-use \\Drafts, else the folder named Drafts, made when missing)
 and then removes every other copy of that draft: the ones whose
 X-Webmail-Draft header carries the row's token (found with UID SEARCH,
@@ -24,20 +25,20 @@ row; one whose sending failed for good stays, to be edited again.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from email.utils import getaddresses
+from typing import BinaryIO
 
 from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
-from webmail.engine import folderlist
+from webmail.engine import draftfiles, folderlist
 from webmail.engine.connections import with_session
 from webmail.imap import FolderMissing, ImapError, ImapSession, OverQuota
 from webmail.mime.compose import (
@@ -58,9 +59,6 @@ MAX_ATTEMPTS = 8
 # A save the worker has not stored after this was lost with its task.
 STALE = timedelta(seconds=30)
 
-_locks: dict[int, threading.Lock] = {}
-_locks_guard = threading.Lock()
-
 
 @dataclass(frozen=True)
 class Stored:
@@ -69,14 +67,6 @@ class Stored:
     folder_id: int | None = None
     error: str = ""
     removed: bool = False
-
-
-@contextmanager
-def _draft_lock(draft_id: int) -> Iterator[None]:
-    with _locks_guard:
-        lock = _locks.setdefault(draft_id, threading.Lock())
-    with lock:
-        yield
 
 
 def drafts_folder(account_id: int) -> Folder | None:
@@ -186,10 +176,15 @@ def _copies(session: ImapSession, folder: str, token: str) -> list[int]:
     return session.search_uids("HEADER", HEADER, token)
 
 
+# Writes the draft's copy under a token, its files fetched (when they must
+# be) from the copy it replaces, whose UID it is given.
+Writer = Callable[[ImapSession, str, int | None], BinaryIO]
+
+
 def _replace(
-    row: Draft, folder: Folder, raw_for: Callable[[str], bytes] | None
+    row: Draft, folder: Folder, write: Writer | None
 ) -> tuple[int | None, str]:
-    """APPEND the draft (raw_for(token); None: nothing), remove its other copies.
+    """APPEND the draft (write's file; None: nothing), remove its other copies.
 
     Returns the new UID and the token the copy carries. When the copy the
     row names has gone from Drafts, another program replaced or deleted
@@ -200,14 +195,18 @@ def _replace(
 
     def work(session: ImapSession) -> tuple[int | None, str]:
         token = row.token
-        if raw_for is not None and old:
+        copy_uid = min(old) if old else None
+        if write is not None and old:
             session.refresh_folder(folder.name)
-            if not session.search_uids("UID", str(min(old))):
+            if not session.search_uids("UID", str(copy_uid)):
                 token = secrets.token_hex(16)
-        raw = raw_for(token) if raw_for is not None else None
-        uid = session.append(folder.name, raw, FLAGS) if raw is not None else None
+                copy_uid = None
+        message = write(session, token, copy_uid) if write is not None else None
+        uid = None
+        if message is not None:
+            uid = session.append(folder.name, message, FLAGS)
         copies = _copies(session, folder.name, token)
-        if raw is not None and uid is None and copies:
+        if message is not None and uid is None and copies:
             uid = max(copies)  # no APPENDUID: the newest copy is this one
         if token == row.token:
             _remove(session, (set(copies) | old) - {uid})
@@ -236,18 +235,23 @@ def _store_once(row: Draft) -> Stored:
         Draft.objects.filter(id=row.id).delete()
         return Stored(folder.id if folder else None, removed=True)
     version = row.version
+    written: list[draftfiles.Written] = []
+    stack = contextlib.ExitStack()
 
-    def raw_for(token: str) -> bytes:
-        return build_draft(row, token)
+    def write(session: ImapSession, token: str, copy_uid: int | None) -> BinaryIO:
+        raw = build_draft(row, token)
+        written.append(draftfiles.write_copy(session, row, copy_uid, raw, stack))
+        return written[-1].file
 
     try:
-        if folder is None:
-            folder = _made_drafts_folder(row.account_id)
-        try:
-            uid, token = _replace(row, folder, raw_for)
-        except FolderMissing:  # another client deleted it since the last sync
-            folder = _made_drafts_folder(row.account_id)
-            uid, token = _replace(row, folder, raw_for)
+        with stack:
+            if folder is None:
+                folder = _made_drafts_folder(row.account_id)
+            try:
+                uid, token = _replace(row, folder, write)
+            except FolderMissing:  # another client deleted it since the last sync
+                folder = _made_drafts_folder(row.account_id)
+                uid, token = _replace(row, folder, write)
     except OverQuota as exc:
         return _fail(row, version, "quota", exc)
     except FolderMissing as exc:
@@ -262,6 +266,7 @@ def _store_once(row: Draft) -> Stored:
         saved_version=version,
         folder=folder,
         uid=uid,
+        files=written[-1].files if written else [],
         token=token,
         error_kind="replaced" if replaced else "",
         error_detail="",
@@ -277,7 +282,7 @@ def store(draft_id: int) -> Stored | None:
     task to retry; the row keeps the version, for the sweep.
     """
     result: Stored | None = None
-    with _draft_lock(draft_id):
+    with draftfiles.draft_lock(draft_id):
         while True:
             row = Draft.objects.select_related("account__user", "sent_with")
             found = row.filter(id=draft_id).first()

@@ -180,11 +180,24 @@ def send_message(account_id: int, outgoing_id: int) -> None:
     if result.flagged:
         _push_now(account_id)
     if result.sent_folder_id is not None:
-        door.sync_folder(account_id, result.sent_folder_id)
+        _sync_sent(account_id, result.sent_folder_id)
     user_id = user_id_of(account_id)
     if user_id is not None:
         event = {"type": events.SENT, "account": account_id, "id": outgoing_id}
         events.publish(user_id, {**event, "state": result.state})
+
+
+def _sync_sent(account_id: int, folder_id: int) -> None:
+    """Bring the Sent copy into the cache before the page hears "Sent".
+
+    So the conversation it answers shows it as soon as the page says it
+    went; a server that fails now leaves it to a queued sync.
+    """
+    try:
+        publish.sync_and_publish(account_id, folder_id)
+    except ImapError as exc:
+        logger.info("Sync of Sent of account %s failed: %s", account_id, exc)
+        door.sync_folder(account_id, folder_id)
 
 
 @shared_task(name=door.SAVE_DRAFT, bind=True, ignore_result=True, **ACCOUNT_TASK)

@@ -40,6 +40,7 @@ from webmail.mime.filenames import safe_filename
 from webmail.mime.text import html_to_text
 from webmail.models import (
     SENT_COPY_FULL,
+    Draft,
     Folder,
     Message,
     OutgoingMessage,
@@ -113,14 +114,21 @@ def send_message(
     uploads: Sequence[Upload] = (),
     forward_parts: Sequence[str] = (),
     send_at: datetime | None = None,
+    draft_files: Sequence[str] = (),
+    draft_id: int | None = None,
 ) -> OutgoingMessage:
     """Record a message for the worker to send; return the recorded row.
 
     outgoing's sender is replaced by the account's, or the identity's (with
     its Reply-To). Its files (uploads, and the parts of the original a
-    forward keeps) are added by the worker as it sends. It goes at send_at,
+    forward keeps, and the files of the draft it was written in that are on
+    the server: draft_files, keys of Draft.files) are added by the worker as
+    it sends. It goes at send_at,
     or once UNDO_SEND_SECONDS have passed; until then it can be called off
-    (webmail.mail.scheduled). Raises NoRecipients.
+    (webmail.mail.scheduled). The draft it was written in (draft_id) is
+    tied to it in the same transaction: the worker removes the draft once
+    the message is sent, and finds the draft's files in it. Raises
+    NoRecipients.
     """
     outgoing = _with_sender(account, outgoing, identity)
     recipients = envelope_recipients(outgoing)
@@ -145,12 +153,15 @@ def send_message(
             original_uid=original.uid if original else None,
             original_flag=original.flag if original else "",
             forward_parts=list(forward_parts) if original else [],
+            draft_files=list(draft_files),
             next_attempt_at=when,
         )
         if uploads:
             Upload.objects.filter(
                 account=account, id__in=[u.id for u in uploads], outgoing=None
             ).update(outgoing=row)
+        if draft_id is not None:
+            Draft.objects.filter(id=draft_id, account=account).update(sent_with=row)
         if wait <= door.SEND_COUNTDOWN_MAX:
             ask = partial(door.send_message, account.id, row.id, wait)
             transaction.on_commit(lambda: run_after_response(ask))
@@ -373,6 +384,7 @@ def _reason(row: OutgoingMessage) -> str:
         "attachment": gettext(
             "A file of the forwarded message is no longer on the server."
         ),
+        "draft_file": gettext("A file of the draft is no longer on the server."),
         "interrupted": gettext(
             "Sending was interrupted; the message may or may not have gone out."
         ),

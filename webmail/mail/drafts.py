@@ -10,7 +10,8 @@ and the caller hears of the conflict, unless it asks to overwrite.
 A draft opens for editing from its row (``start_from_row``: the same
 webmail on any device) or from a message in the Drafts folder
 (``start_from_message``: one another mail program wrote, too), which gets
-a row of its own. A draft sent (``sent_as``) is removed once it has gone.
+a row of its own. A draft sent (compose.send_message ties it to the
+message) is removed once it has gone.
 
 Callers pass an account they got through accounts.access (the user's own).
 """
@@ -18,6 +19,7 @@ Callers pass an account they got through accounts.access (the user's own).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -34,11 +36,12 @@ from webmail.after_response import run_after_response
 from webmail.mail.bodies import open_message
 from webmail.mail.compose import Original, Start, formatted_addresses
 from webmail.mime.text import html_to_text
-from webmail.models import Draft, Message, OutgoingMessage
+from webmail.models import Draft, Message, Upload
 from webmail.shared.addresses import address_pairs
 
-# "format" and "html": what the HTML editor holds (webmail.mail.richtext).
-FIELDS = ("to", "cc", "bcc", "subject", "body", "identity", "format", "html")
+# "format" and "html": what the HTML editor holds (webmail.mail.richtext);
+# "files": the keys of its files (webmail/engine/draftfiles.py).
+FIELDS = ("to", "cc", "bcc", "subject", "body", "identity", "format", "html", "files")
 THREADING = ("in_reply_to", "references", "original")
 # A draft's text is cut here rather than refused: about 2 MB of typing.
 MAX_FIELD = 2_000_000
@@ -156,19 +159,16 @@ def error_text(kind: str) -> str:
     )
 
 
-def sent_as(
-    account: MailAccount, draft_id: int | None, outgoing: OutgoingMessage
-) -> None:
-    """The draft is being sent as outgoing; the worker removes it once it is sent.
-
-    Until then it stays in Drafts, and if sending fails for good it is
-    the user's to edit again.
-    """
-    if draft_id is not None:
-        Draft.objects.filter(id=draft_id, account=account).update(sent_with=outgoing)
-
-
 # Opening a draft ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DraftFile:
+    """A file of a draft, as the compose form lists it."""
+
+    key: str
+    filename: str
+    size: int
 
 
 @dataclass(frozen=True)
@@ -181,6 +181,41 @@ class Opened:
     version: int
     # "html" when it was written in the HTML editor, else "text".
     format: str = "text"
+    files: tuple[DraftFile, ...] = ()
+
+
+def files_of(row: Draft, keys: Sequence[str]) -> list[DraftFile]:
+    """The draft's files with these keys: those of its copy in Drafts, and
+    uploads not stored in it yet (a version the worker has still to store)."""
+    listed = {str(f.get("key")): f for f in row.files or []}
+    ids = [
+        int(k[1:])
+        for k in keys
+        if k not in listed and k.startswith("u") and k[1:].isdigit()
+    ]
+    uploads = {
+        f"u{u.id}": u
+        for u in Upload.objects.filter(account_id=row.account_id, id__in=ids)
+    }
+    found = []
+    for key in dict.fromkeys(keys):
+        if key in listed:
+            item = listed[key]
+            name, size = str(item.get("filename", "")), int(item.get("size") or 0)
+            found.append(DraftFile(key, name, size))
+        elif key in uploads and uploads[key].complete:
+            found.append(DraftFile(key, uploads[key].filename, uploads[key].size))
+    return found
+
+
+def posted_files(
+    account: MailAccount, draft_id: int | None, keys: Sequence[str]
+) -> list[DraftFile]:
+    """The files of the account's draft that a posted form names."""
+    if draft_id is None:
+        return []
+    row = Draft.objects.filter(id=draft_id, account=account).first()
+    return files_of(row, keys) if row is not None else []
 
 
 def _original(value: str) -> Original | None:
@@ -205,7 +240,8 @@ def _opened(row: Draft) -> Opened:
         identity_id=int(identity) if identity.isdigit() else None,
     )
     written = "html" if fields.get("format") == "html" and start.html else "text"
-    return Opened(start, fields.get("bcc", ""), row.id, row.version, written)
+    files = tuple(files_of(row, str(fields.get("files", "")).split()))
+    return Opened(start, fields.get("bcc", ""), row.id, row.version, written, files)
 
 
 def start_from_row(account: MailAccount, draft_id: int) -> Opened:
@@ -237,6 +273,19 @@ def start_from_message(account: MailAccount, folder_id: int, uid: int) -> Opened
         return _opened(row)
     body = open_message(account, message.folder, message)
     text = body.text or (html_to_text(body.html) if body.html else "")
+    # Its files stay on the server; the worker fetches them when it stores
+    # the next version or sends it. Files inside a winmail.dat are no parts.
+    files: list[dict[str, Any]] = [
+        {
+            "key": f"p{a.part_id}",
+            "section": a.part_id,
+            "filename": a.filename,
+            "content_type": a.content_type,
+            "size": a.size,
+        }
+        for a in body.attachments
+        if "~" not in a.part_id
+    ]
     fields = clean_fields(
         {
             "to": formatted_addresses(address_pairs(message.to)),
@@ -245,6 +294,7 @@ def start_from_message(account: MailAccount, folder_id: int, uid: int) -> Opened
             "body": text,
             "in_reply_to": message.in_reply_to,
             "references": message.references,
+            "files": " ".join(f"p{a['section']}" for a in files),
         }
     )
     with transaction.atomic():
@@ -256,5 +306,6 @@ def start_from_message(account: MailAccount, folder_id: int, uid: int) -> Opened
             saved_version=1,
             folder_id=folder_id,
             uid=uid,
+            files=files,
         )
     return _opened(row)

@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from webmail.mail import uploads
+from webmail.mail import drafts, uploads
 from webmail.views.layout import account_or_404
 
 if TYPE_CHECKING:
@@ -98,15 +98,26 @@ class PostedFiles:
     uploads: list[Upload]
     forward_parts: list[str]
     errors: list[str]
+    # Files of the draft's copy in Drafts, for the worker to fetch.
+    draft_files: list[str]
 
 
 def posted_files(request: HttpRequest, account: Any, forwarding: bool) -> PostedFiles:
-    """The uploads and forwarded parts the form sends, checked."""
+    """The uploads, forwarded parts and draft's files the form sends, checked.
+
+    A file of the draft that is still an upload on disk goes as an upload.
+    """
     ids = [int(v) for v in request.POST.getlist("upload") if v.isdigit()]
-    files = uploads.uploads_of_form(account, ids)
+    keys = list(dict.fromkeys(request.POST.getlist("draft_file")))
+    ids += [int(k[1:]) for k in keys if k[:1] == "u" and k[1:].isdigit()]
+    files = uploads.uploads_of_form(account, list(dict.fromkeys(ids)))
+    taken = {f"u{upload.id}" for upload in files}
     kept = request.POST.getlist("forward_part") if forwarding else []
     return PostedFiles(
-        files, uploads.forward_sections(kept), uploads.problems(account, files)
+        files,
+        uploads.forward_sections(kept),
+        uploads.problems(account, files),
+        [key for key in keys if key not in taken],
     )
 
 
@@ -129,11 +140,21 @@ def _listed(value: str) -> list[dict[str, Any]]:
 
 
 def form_context(
-    request: HttpRequest, account: Any, forwarded: Sequence[Any] = ()
+    request: HttpRequest,
+    account: Any,
+    forwarded: Sequence[Any] = (),
+    draft_files: Sequence[drafts.DraftFile] = (),
 ) -> dict[str, Any]:
     """What the form's attachment section shows: on a new form the forwarded
-    message's files (all kept), on a form sent back what it held."""
+    message's files (all kept) or the opened draft's, on a form sent back
+    what it held."""
     if request.method == "POST":
+        draft = request.POST.get("draft", "")
+        draft_files = drafts.posted_files(
+            account,
+            int(draft) if draft.isdigit() else None,
+            request.POST.getlist("draft_file"),
+        )
         listed = _listed(request.POST.get("forward_listed", ""))
         kept = set(request.POST.getlist("forward_part"))
         ids = [int(v) for v in request.POST.getlist("upload") if v.isdigit()]
@@ -150,6 +171,7 @@ def form_context(
         "forward_listed": json.dumps(listed),
         "forward_files": [{**item, "kept": item["part_id"] in kept} for item in listed],
         "uploads": files,
+        "draft_files": draft_files,
         "upload_key": key,
         "upload_start_url": reverse("mail_upload_start", args=[account.id]),
         "upload_limit": uploads.limit_for(account).size,

@@ -173,8 +173,9 @@ def compose_view(request: HttpRequest, account_id: int) -> HttpResponse:
                 files.uploads,
                 files.forward_parts,
                 send_at,
+                files.draft_files,
+                _number(request, "draft"),
             )
-            drafts.sent_as(account, _number(request, "draft"), row)
             return redirect("mail_outgoing", account.id, row.id)
         context = {
             **values,
@@ -210,7 +211,9 @@ def compose_view(request: HttpRequest, account_id: int) -> HttpResponse:
         "format": opened.format if opened else richtext.default_format(account.user),
         "html": start.html,
         "errors": [],
-        **attachments.form_context(request, account, start.attachments),
+        **attachments.form_context(
+            request, account, start.attachments, opened.files if opened else ()
+        ),
     }
     return _form(request, account, context)
 
