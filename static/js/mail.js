@@ -217,6 +217,7 @@ if (events && events.dataset.url && "EventSource" in window) {
     "flags",
     "new",
     "expunged",
+    "previews",
     "folder",
     "folders",
     "message",
