@@ -75,8 +75,8 @@ class _Batch:
 def previews_due(folder: Folder) -> bool:
     """Whether the pass can read messages of the folder now."""
     low, high = folder.previews_from_uid, folder.previews_to_uid
-    if folder.backfill_below_uid is None:
-        return False  # never synced
+    if folder.backfill_below_uid is None or batch_size() <= 0:
+        return False  # never synced, or the pass is off
     if high is None or high < (folder.uidnext or 0):
         return True
     return folder.complete and (low is None or low > 1)

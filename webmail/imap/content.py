@@ -126,22 +126,23 @@ class ContentVerbs(SessionCore):
             )
             for (section, octets), uids in groups.items()
         ]
+        answers, untagged = self._run_all(commands)
+        for answer in answers:
+            self._ok(answer, "fetch messages")
         found: dict[int, bytes] = {}
         # A server may run the commands side by side, the answers of one
         # arriving during another's: each is told by its UID.
-        for response in self._run_all(commands):
-            self._ok(response, "fetch messages")
-            for item in response.untagged:
-                kind, number, rest = parse.classify(item)
-                if kind != "FETCH" or number is None:
-                    continue
-                data = parse.parse_fetch(number, rest)
-                fetched = data.get(b"UID")
-                # News of other messages (or flags of these) may come too.
-                if isinstance(fetched, int) and fetched in wanted:
-                    start = _section_data(data, wanted[fetched][0])
-                    if start is not None:
-                        found[fetched] = start
+        for item in untagged:
+            kind, number, rest = parse.classify(item)
+            if kind != "FETCH" or number is None:
+                continue
+            data = parse.parse_fetch(number, rest)
+            fetched = data.get(b"UID")
+            # News of other messages (or flags of these) may come too.
+            if isinstance(fetched, int) and fetched in wanted:
+                start = _section_data(data, wanted[fetched][0])
+                if start is not None:
+                    found[fetched] = start
         return found
 
     def _fetch_one(self, uid: int, item: bytes) -> Iterator[dict[bytes, Any]]:

@@ -225,16 +225,28 @@ class SessionCore:
         self._check_bye(response)
         return response
 
-    def _run_all(self, commands: Sequence[list[bytes]]) -> list[Response]:
+    def _run_all(
+        self, commands: Sequence[list[bytes]]
+    ) -> tuple[list[Response], list[list[ResponseItem]]]:
         """Run commands, all sent at once when the connection allows it.
 
         The server then reads the next while it answers one: a round trip
-        for them all, not one each.
+        for them all, not one each. Returns their tagged answers, and all
+        their untagged responses together (a server may interleave them).
         """
         if self._idle_tag is not None or not self.usable or self._holds_news():
-            return [self._run(*args) for args in commands]
+            answers = [self._run(*args) for args in commands]
+            return answers, [item for a in answers for item in a.untagged]
         tags = [self._send(args) for args in commands]
-        return [self._answer(tag, []) for tag in tags]
+        untagged: list[list[ResponseItem]] = []
+        try:
+            answers = self._channel.read_until_all_tagged(tags, untagged)
+        except ImapError as exc:
+            self._fail(exc)
+            raise
+        for answer in answers:
+            self._check_bye(answer)
+        return answers, untagged
 
     # Fetching ----------------------------------------------------------
 
