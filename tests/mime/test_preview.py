@@ -37,11 +37,11 @@ def test_a_start_cut_anywhere_gives_the_whole_bodys_line_or_asks_for_more(name):
     expected = whole_body_preview(raw_message(name))
 
     lines = {
-        size: preview_of_start(body[:size], whole=False, **facts)  # type: ignore[arg-type]
+        size: preview_of_start(body[:size], whole=False, **facts)
         for size in range(1, len(body))
     }
 
-    assert preview_of_start(body, whole=True, **facts) == expected  # type: ignore[arg-type]
+    assert preview_of_start(body, whole=True, **facts) == expected
     wrong = {size: line for size, line in lines.items() if line not in (None, expected)}
     assert wrong == {}
     if len(expected) > 200:
