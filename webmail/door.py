@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 PING = "webmail.ping"
 SYNC = "webmail.account.sync"
 BACKFILL = "webmail.account.backfill"
+PREVIEWS = "webmail.account.previews"
 PUSH_OUTBOX = "webmail.account.push_outbox"
 WATCH = "webmail.account.watch"
 FETCH_BODY = "webmail.account.fetch_body"
@@ -104,6 +105,11 @@ def sync_folder(account_id: int, folder_id: int | None = None) -> bool:
 def load_older(account_id: int, folder_id: int) -> bool:
     """Ask the account's worker to load older messages of a folder."""
     return _ask(BACKFILL, account_id, folder_id)
+
+
+def load_previews(account_id: int, folder_id: int) -> bool:
+    """Ask the account's worker to read the next messages' preview lines."""
+    return _ask(PREVIEWS, account_id, folder_id)
 
 
 def push_changes(account_id: int) -> bool:

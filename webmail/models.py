@@ -50,6 +50,11 @@ class Folder(models.Model):
     # Messages with a UID at or above this are in the cache; older ones are
     # still being fetched (newest first). None: never synced; 1: complete.
     backfill_below_uid = models.BigIntegerField(null=True, blank=True)
+    # The previews pass (webmail.engine.previews) has read every cached
+    # message with a UID from previews_from_uid up to, not including,
+    # previews_to_uid. None: not begun; previews_from_uid 1: done below.
+    previews_from_uid = models.BigIntegerField(null=True, blank=True)
+    previews_to_uid = models.BigIntegerField(null=True, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
     sync_error = models.TextField(blank=True)
 
@@ -104,7 +109,8 @@ class Message(models.Model):
     references = models.TextField(blank=True)
     size = models.PositiveIntegerField(default=0)
     has_attachments = models.BooleanField(default=False)
-    # The start of the text, filled in when the body is first fetched.
+    # The start of the text: from the start of its first text part (the
+    # previews pass), or when the body is first fetched; never replaced.
     preview = models.CharField(max_length=200, blank=True)
     # The Message-ID at the root of the thread (or of the message itself).
     thread_key = models.CharField(max_length=998, blank=True)

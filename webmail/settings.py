@@ -264,6 +264,9 @@ IMAP_POOL_WAIT = env_int("IMAP_POOL_WAIT", 30)
 # never-fetched message's file for its structure, a few ms apiece).
 IMAP_SYNC_BATCH = env_int("IMAP_SYNC_BATCH", 1000)
 IMAP_FIRST_BATCH = env_int("IMAP_FIRST_BATCH", 100)
+# Messages whose preview line one task of the previews pass reads (the
+# start of each one's first text part: webmail/engine/previews.py); 0: none.
+PREVIEW_BATCH = env_int("PREVIEW_BATCH", 200)
 # Rendered bodies larger than this (characters) are not kept in the cache:
 # such rare messages are fetched again when opened, so one huge message
 # cannot crowd the cache. Entries also expire after a week.

@@ -218,6 +218,7 @@ if (events && events.dataset.url && "EventSource" in window) {
     "flags",
     "new",
     "expunged",
+    "previews",
     "folder",
     "folders",
     "message",

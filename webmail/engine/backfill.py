@@ -9,11 +9,11 @@ one is parsed and stored).
 from __future__ import annotations
 
 import contextlib
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 from django.db import transaction
 
+from webmail.engine.claims import OneAtATime
 from webmail.engine.connections import with_session
 from webmail.engine.rows import insert_summaries
 from webmail.engine.statistics import analyze_if_stale
@@ -30,23 +30,7 @@ BACKFILL_PIECES = 4
 # loaded folder queues a backfill (push.sync_and_publish), so each page view
 # during a long load would start a second chain that fetches the same
 # messages, only to learn at its first write that the first chain has them.
-_backfilling: set[int] = set()
-
-_backfilling_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def _only_backfill(folder_id: int) -> Iterator[bool]:
-    """Yield whether this is the folder's only backfill running in this process."""
-    with _backfilling_lock:
-        claimed = folder_id not in _backfilling
-        _backfilling.add(folder_id)
-    try:
-        yield claimed
-    finally:
-        if claimed:
-            with _backfilling_lock:
-                _backfilling.discard(folder_id)
+_backfilling = OneAtATime()
 
 
 def backfill_folder(account_id: int, folder_id: int) -> SyncResult | None:
@@ -58,7 +42,7 @@ def backfill_folder(account_id: int, folder_id: int) -> SyncResult | None:
     folder = Folder.objects.filter(id=folder_id, account_id=account_id).first()
     if folder is None or folder.backfill_below_uid is None or folder.complete:
         return None
-    with _only_backfill(folder_id) as claimed:
+    with _backfilling.claim(folder_id) as claimed:
         if not claimed:
             return None
         result = with_session(
@@ -109,7 +93,7 @@ def _gave_way(result: SyncResult) -> SyncResult:
     """Stop a backfill whose mark moved under it (the folder was reloaded).
 
     The next task goes on from the new mark, if anything is left: a backfill
-    queued meanwhile gave way to this one (_only_backfill).
+    queued meanwhile gave way to this one (_backfilling).
     """
     folder = Folder.objects.filter(id=result.folder_id).first()
     result.new.sort()

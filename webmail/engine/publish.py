@@ -2,7 +2,8 @@
 
 After a sync the user's pages hear of new, changed and expunged messages
 (webmail.shared.events); a partly loaded folder gets its next backfill
-batch queued, and the newest new messages their bodies rendered ahead.
+batch queued, messages without a preview line the next batch of the
+previews pass, and the newest new messages their bodies rendered ahead.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from accounts.models import MailAccount
 from webmail import door
 from webmail.engine.backfill import backfill_folder
 from webmail.engine.folderlist import sync_folder_list
+from webmail.engine.previews import PreviewResult, load_previews
 from webmail.engine.sync import SyncResult, sync_folder, sync_folder_on
 from webmail.imap import ImapSession
 from webmail.models import Folder
@@ -57,6 +59,8 @@ def sync_and_publish(
     _collect(account_id, result)
     if result is not None and result.more:
         door.load_older(account_id, folder_id)
+    if result is not None and result.previews_due:
+        door.load_previews(account_id, folder_id)
     if result is not None and result.new:
         # New mail is what gets opened next: its bodies are made ready
         # (fetched, parsed, sanitized, cached) now, newest first, so that
@@ -88,6 +92,21 @@ def backfill_and_publish(account_id: int, folder_id: int) -> SyncResult | None:
     result = backfill_folder(account_id, folder_id)
     publish_sync(account_id, result)
     _collect(account_id, result)
+    return result
+
+
+def previews_and_publish(account_id: int, folder_id: int) -> PreviewResult | None:
+    """Give the next messages their previews; pages showing them redraw."""
+    result = load_previews(account_id, folder_id)
+    # Only for the messages the pages show first: a redraw for each batch
+    # of the pass through older mail would change nothing in view.
+    if result is not None and result.newest and result.written:
+        user_id = user_id_of(account_id)
+        if user_id is not None:
+            event = {"type": events.PREVIEWS, "account": account_id}
+            events.publish(
+                user_id, {**event, "folder": folder_id, "uids": result.written}
+            )
     return result
 
 

@@ -30,6 +30,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from webmail.engine.connections import with_session
+from webmail.engine.previews import previews_due
 from webmail.engine.rows import (
     Overlay,
     insert_summaries,
@@ -56,6 +57,8 @@ class SyncResult:
     vanished: list[int] = field(default_factory=list)
     rebuilt: bool = False
     more: bool = False
+    # Whether the previews pass has messages of the folder to read now.
+    previews_due: bool = False
 
     @property
     def anything(self) -> bool:
@@ -138,6 +141,7 @@ def sync_folder_on(session: ImapSession, folder_id: int) -> SyncResult | None:
             synced_at=timezone.now(), sync_error=""
         )
         result.more = not folder.complete
+        result.previews_due = previews_due(folder)
         return result
     if folder.uidvalidity is not None and info.uidvalidity != folder.uidvalidity:
         logger.info("UIDVALIDITY of %s changed: reloading", folder.name)
@@ -147,6 +151,7 @@ def sync_folder_on(session: ImapSession, folder_id: int) -> SyncResult | None:
             folder.highestmodseq = None
             folder.uidnext = None
             folder.backfill_below_uid = None
+            folder.previews_from_uid = folder.previews_to_uid = None
             folder.save()
         result.rebuilt = True
 
@@ -227,6 +232,7 @@ def sync_folder_on(session: ImapSession, folder_id: int) -> SyncResult | None:
         folder.save()
     below = folder.backfill_below_uid
     result.more = below is not None and below > 1
+    result.previews_due = previews_due(folder)
     # Counting the cache costs milliseconds on a large folder: only done
     # when the server's count moved or the sync changed something.
     if (

@@ -118,6 +118,24 @@ def backfill(self: Task[Any, Any], account_id: int, folder_id: int) -> None:
         return
     if result is not None and result.more:
         door.load_older(account_id, folder_id)
+    elif result is not None:
+        # The whole folder is in: the previews pass goes on through it.
+        door.load_previews(account_id, folder_id)
+
+
+@shared_task(name=door.PREVIEWS, bind=True, ignore_result=True, **ACCOUNT_TASK)
+def previews(self: Task[Any, Any], account_id: int, folder_id: int) -> None:
+    """Read the next batch of preview lines (engine/previews.py); queue the next."""
+    try:
+        result = publish.previews_and_publish(account_id, folder_id)
+    except ImapError as exc:
+        if isinstance(exc, RETRYABLE):
+            raise
+        # Not the user's concern: opening a message gives its line anyway.
+        logger.info("No previews for account %s: %s", account_id, exc)
+        return
+    if result is not None and result.more:
+        door.load_previews(account_id, folder_id)
 
 
 @shared_task(name=door.PUSH_OUTBOX, acks_late=True, ignore_result=True)

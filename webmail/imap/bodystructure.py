@@ -161,3 +161,44 @@ def _renumber(part: BodyPart, section: str) -> BodyPart:
         content_id=part.content_id,
         parts=part.parts,
     )
+
+
+# The part a preview is read from ---------------------------------------
+
+# Single parts whose text a reader sees (webmail.mime.parse shows the same).
+_READABLE = frozenset(
+    {
+        "text/plain",
+        "text/html",
+        "text/enriched",
+        "text/rfc822-headers",
+        "message/delivery-status",
+        "message/global-delivery-status",
+        "message/disposition-notification",
+    }
+)
+
+
+def preview_part(part: BodyPart) -> BodyPart | None:
+    """Return the part whose text starts what a reader sees, None if no text.
+
+    The same choice as webmail.mime.parse makes: of an alternative the
+    plain text if there is one (else the HTML), of a related or signed
+    part its first part, of a mixed one the first part with text shown;
+    never an attachment, an attached message or an encrypted part.
+    """
+    if not part.is_multipart:
+        if part.content_type in _READABLE and not part.is_attachment:
+            return part
+        return None
+    subtype = part.content_type.partition("/")[2]
+    if subtype == "encrypted" or not part.parts:
+        return None
+    if subtype in ("related", "signed"):
+        return preview_part(part.parts[0])
+    found = [p for p in map(preview_part, part.parts) if p is not None]
+    if subtype == "alternative":
+        plain = [p for p in found if p.content_type != "text/html"]
+        found = plain or found
+        return found[-1] if found else None
+    return found[0] if found else None

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from webmail.imap import parse
+from webmail.imap import bodystructure, parse
 from webmail.imap.core import SessionCore, uid_arg
 from webmail.imap.errors import (
     MessageMissing,
     UnknownEncoding,
 )
+from webmail.imap.types import BodyPart
 from webmail.imap.wire import (
     Raw,
     ResponseItem,
@@ -102,6 +103,64 @@ class ContentVerbs(SessionCore):
                 return
             offset += len(chunk)
 
+    def fetch_structures(
+        self, uids: Iterable[int], octets: int
+    ) -> dict[int, tuple[BodyPart, bytes]]:
+        """Return each message's BODYSTRUCTURE and the first octets of its part 1.
+
+        Part 1 is the text of most mail (a single part, or the first of a
+        multipart), so one command often brings all a preview needs.
+        Fetched with BODY.PEEK: no message is marked read. Messages already
+        gone are left out.
+        """
+        wanted = set(uids)
+        if not wanted:
+            return {}
+        items = b"UID BODYSTRUCTURE BODY.PEEK[1]<0.%d>" % octets
+        found: dict[int, tuple[BodyPart, bytes]] = {}
+        for _, data in self._fetch(sorted(wanted), items):
+            uid = data.get(b"UID")
+            # News of other messages may come with the answer.
+            if uid in wanted and b"BODYSTRUCTURE" in data:
+                structure = bodystructure.safe_bodystructure(data[b"BODYSTRUCTURE"])
+                found[uid] = (structure, _section_data(data, "1") or b"")
+        return found
+
+    def fetch_starts(self, wanted: Mapping[int, tuple[str, int]]) -> dict[int, bytes]:
+        """Return the start of one part of each message: {uid: (section, octets)}.
+
+        One partial FETCH (BODY.PEEK: no message is marked read) per section
+        and length, all sent at once. Messages already gone are left out.
+        """
+        groups: dict[tuple[str, int], list[int]] = {}
+        for uid, (section, octets) in wanted.items():
+            _check_section(section)
+            groups.setdefault((section, octets), []).append(uid)
+        commands = [
+            self._fetch_args(
+                sorted(uids), b"UID BODY.PEEK[%s]<0.%d>" % (section.encode(), octets)
+            )
+            for (section, octets), uids in groups.items()
+        ]
+        answers, untagged = self._run_all(commands)
+        for answer in answers:
+            self._ok(answer, "fetch messages")
+        found: dict[int, bytes] = {}
+        # A server may run the commands side by side, the answers of one
+        # arriving during another's: each is told by its UID.
+        for item in untagged:
+            kind, number, rest = parse.classify(item)
+            if kind != "FETCH" or number is None:
+                continue
+            data = parse.parse_fetch(number, rest)
+            fetched = data.get(b"UID")
+            # News of other messages (or flags of these) may come too.
+            if isinstance(fetched, int) and fetched in wanted:
+                start = _section_data(data, wanted[fetched][0])
+                if start is not None:
+                    found[fetched] = start
+        return found
+
     def _fetch_one(self, uid: int, item: bytes) -> Iterator[dict[bytes, Any]]:
         """Fetch item of one message; yield the parsed data about that UID."""
         self._need_selected()
@@ -119,6 +178,15 @@ class ContentVerbs(SessionCore):
                 data = parse.parse_fetch(number, _plain_literals(rest))
                 if data.get(b"UID") == uid:
                     yield data
+
+
+def _section_data(data: dict[bytes, Any], section: str) -> bytes | None:
+    """Return a fetched part's octets ("BODY[1]<0>" as servers name it)."""
+    prefix = b"BODY[%s]" % section.encode()
+    for key, value in data.items():
+        if key.startswith(prefix):
+            return bytes(value or b"")
+    return None
 
 
 def _plain_literals(items: list[ResponseItem]) -> list[ResponseItem]:

@@ -12,7 +12,7 @@ import contextlib
 import functools
 import re
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from webmail.imap import parse
@@ -29,6 +29,7 @@ from webmail.imap.wire import (
     Channel,
     Raw,
     Response,
+    ResponseItem,
     Transport,
     split_code,
 )
@@ -198,6 +199,54 @@ class SessionCore:
     def _need_selected(self) -> None:
         if self.selected is None:
             raise CommandFailed("Select a folder first.")
+
+    def _holds_news(self) -> bool:
+        # After NOTIFY (news.py) answers may carry news that _run keeps for
+        # later, which reading them here would drop.
+        return bool(getattr(self, "_notifying", False))
+
+    def _send(self, args: list[bytes]) -> bytes:
+        """Send a command without waiting for its answer; return its tag."""
+        tag = self._channel.next_tag()
+        try:
+            self._channel.send_command(tag, args)
+        except ImapError as exc:
+            self._fail(exc)
+            raise
+        return tag
+
+    def _answer(self, tag: bytes, untagged: list[list[ResponseItem]]) -> Response:
+        """Read the answer to a command sent with _send, into untagged."""
+        try:
+            response = self._channel.read_until_tagged(tag, untagged)
+        except ImapError as exc:
+            self._fail(exc)
+            raise
+        self._check_bye(response)
+        return response
+
+    def _run_all(
+        self, commands: Sequence[list[bytes]]
+    ) -> tuple[list[Response], list[list[ResponseItem]]]:
+        """Run commands, all sent at once when the connection allows it.
+
+        The server then reads the next while it answers one: a round trip
+        for them all, not one each. Returns their tagged answers, and all
+        their untagged responses together (a server may interleave them).
+        """
+        if self._idle_tag is not None or not self.usable or self._holds_news():
+            answers = [self._run(*args) for args in commands]
+            return answers, [item for a in answers for item in a.untagged]
+        tags = [self._send(args) for args in commands]
+        untagged: list[list[ResponseItem]] = []
+        try:
+            answers = self._channel.read_until_all_tagged(tags, untagged)
+        except ImapError as exc:
+            self._fail(exc)
+            raise
+        for answer in answers:
+            self._check_bye(answer)
+        return answers, untagged
 
     # Fetching ----------------------------------------------------------
 

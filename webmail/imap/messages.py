@@ -199,31 +199,6 @@ class MessageVerbs(SessionCore):
     def _summary_items(self) -> bytes:
         return SUMMARY_ITEMS + (b" MODSEQ" if self.condstore else b"")
 
-    def _holds_news(self) -> bool:
-        # After NOTIFY (news.py) answers may carry news that _run keeps for
-        # later, which reading them here would drop.
-        return bool(getattr(self, "_notifying", False))
-
-    def _send(self, args: list[bytes]) -> bytes:
-        """Send a command without waiting for its answer; return its tag."""
-        tag = self._channel.next_tag()
-        try:
-            self._channel.send_command(tag, args)
-        except ImapError as exc:
-            self._fail(exc)
-            raise
-        return tag
-
-    def _answer(self, tag: bytes, untagged: list[list[ResponseItem]]) -> Response:
-        """Read the answer to a command sent with _send, into untagged."""
-        try:
-            response = self._channel.read_until_tagged(tag, untagged)
-        except ImapError as exc:
-            self._fail(exc)
-            raise
-        self._check_bye(response)
-        return response
-
     def fetch_all_flags(self) -> dict[int, tuple[str, ...]]:
         """Return {uid: flags} of every message (the sync without CONDSTORE)."""
         if self._exists_is_zero():

@@ -15,6 +15,7 @@ import select
 import socket
 import ssl
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -295,6 +296,27 @@ class Channel:
             if first.startswith(b"+"):
                 continue
             collected.append(response)
+
+    def read_until_all_tagged(
+        self, tags: Sequence[bytes], untagged: list[list[ResponseItem]]
+    ) -> list[Response]:
+        """Read until each of tags has its tagged reply, in whatever order.
+
+        A server may run pipelined commands side by side and finish them in
+        any order; every untagged response goes to untagged.
+        """
+        due = {tag + b" ": tag for tag in tags}
+        done: dict[bytes, Response] = {}
+        while due:
+            response = self.transport.read_response()
+            first = response[0] if isinstance(response[0], bytes) else response[0][0]
+            prefix = first[: first.find(b" ") + 1]
+            if prefix in due and len(response) == 1:
+                done[due.pop(prefix)] = self._finish(first, untagged)
+                self.busy = bool(due)
+            elif not first.startswith(b"+"):
+                untagged.append(response)
+        return [done[tag] for tag in tags]
 
     def _finish(self, line: bytes, collected: list[list[ResponseItem]]) -> Response:
         self.busy = False

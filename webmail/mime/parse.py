@@ -42,7 +42,7 @@ MAX_PARTS = 1000
 MAX_BODY_CHARS = 2_000_000
 
 _MSGID = re.compile(rb"<[^<>\s]+>")
-_META_CHARSET = re.compile(
+META_CHARSET = re.compile(
     rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:.+-]+)""", re.IGNORECASE
 )
 
@@ -362,7 +362,7 @@ def _text_body(
     charset = ctype.get("charset") or None
     is_html = ctype.value == "text/html"
     if is_html and not charset:
-        meta = _META_CHARSET.search(data[:4096])
+        meta = META_CHARSET.search(data[:4096])
         if meta:
             charset = meta.group(1).decode("ascii")
     text = decode_text(data, charset)

@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 FLAGS = "flags"  # messages' flags changed: folder, uids
 NEW = "new"  # messages arrived: folder, uids
 EXPUNGED = "expunged"  # messages left the folder: folder, uids
+PREVIEWS = "previews"  # messages got their preview lines: folder, uids
 FOLDER = "folder"  # reload the folder's list: folder
 FOLDERS = "folders"  # reload the folder tree
 OUTBOX = "outbox"  # actions refused or done in part: failed, partial (ids)
