@@ -85,7 +85,7 @@ def scan_messages(
     wanted = [folded(word) for word in words(query.text)]
     found: list[int] = []
     for start in range(0, len(uids), BATCH):
-        starts = session.fetch_starts(uids[start : start + BATCH], SCAN_BYTES)
+        starts = session.fetch_message_starts(uids[start : start + BATCH], SCAN_BYTES)
         for uid, raw in starts.items():
             haystack = folded("\n".join(_texts(parse_message(raw), query.field)))
             if all(word in haystack for word in wanted):

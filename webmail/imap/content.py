@@ -36,7 +36,9 @@ class ContentVerbs(SessionCore):
             f"Message {uid} is no longer in the folder on {self.host}."
         )
 
-    def fetch_starts(self, uids: Sequence[int], length: int) -> dict[int, bytes]:
+    def fetch_message_starts(
+        self, uids: Sequence[int], length: int
+    ) -> dict[int, bytes]:
         """Return the first length octets of each message, by UID, in one FETCH.
 
         A message shorter than length comes whole; one gone is left out.
