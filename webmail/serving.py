@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import itertools
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from a2wsgi.wsgi import Body, build_environ
+from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished
 from django.db import connections
@@ -51,8 +53,25 @@ def streams(view: View) -> View:
 
 def needs_asgi(path: str) -> bool:
     """Whether the view at this path must run under the ASGI handler."""
+    if len(path) > CACHED_PATH_LENGTH:
+        return _resolves_to_async(settings.ROOT_URLCONF, path)
+    return _needs_asgi(settings.ROOT_URLCONF, path)
+
+
+# Resolving costs a page about as much as one of its Redis reads, and the
+# handler resolves again; a user's pages come back to the same few paths.
+# Made-up long paths are not kept: the cache stays a few hundred KiB.
+CACHED_PATH_LENGTH = 200
+
+
+@functools.lru_cache(maxsize=4096)
+def _needs_asgi(urlconf: str, path: str) -> bool:
+    return _resolves_to_async(urlconf, path)
+
+
+def _resolves_to_async(urlconf: str, path: str) -> bool:
     try:
-        view = resolve(path).func
+        view = resolve(path, urlconf).func
     except Resolver404:
         return False
     return asyncio.iscoroutinefunction(view) or getattr(view, "streams", False)
