@@ -22,7 +22,7 @@ import asyncio
 import contextvars
 import functools
 import itertools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -36,7 +36,7 @@ from django.urls import Resolver404, resolve
 from webmail.after_response import wsgi_with_work_after
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+Send = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
 WSGIApp = Callable[..., Any]
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -91,10 +91,10 @@ class PageThreads:
         answer: asyncio.Future[list[dict[str, Any]]] = loop.create_future()
         environ = build_environ(scope, Body(loop, receive))  # type: ignore[arg-type]
         run = contextvars.copy_context().run
-        job = loop.run_in_executor(
-            self.executor, run, self._respond, environ, loop, answer, send
-        )
-        await asyncio.wait([answer, job], return_when=asyncio.FIRST_COMPLETED)
+        respond = functools.partial(run, self._respond, environ, loop, answer, send)
+        job = loop.run_in_executor(self.executor, respond)
+        waiting: list[asyncio.Future[Any]] = [answer, job]
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         if answer.done():
             for message in answer.result():
                 await send(message)
@@ -104,7 +104,7 @@ class PageThreads:
 
     def _respond(
         self,
-        environ: dict[str, Any],
+        environ: Any,
         loop: asyncio.AbstractEventLoop,
         answer: asyncio.Future[list[dict[str, Any]]],
         send: Send,

@@ -69,7 +69,7 @@ def delimiter_of(account: MailAccount) -> str:
 
 
 # Every list page asks (the folder tree): compiled once (webmail/shared/prepared.py).
-_PREFIX = Prepared(
+_PREFIX = Prepared[Any](
     lambda account_id: (
         AccountState.objects.filter(account_id=account_id)
         .order_by("pk")

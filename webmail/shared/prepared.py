@@ -125,7 +125,8 @@ def _with_related(compiled: _Compiled, rows: list[list[Any]], using: str) -> lis
     fields = info["select_fields"]
     start, end = fields[0], fields[-1] + 1
     names = compiled.attnames[start:end]
-    populators = get_related_populators(info, compiled.select, using)
+    # Django 5.2's signature; the stubs follow a later one.
+    populators = get_related_populators(info, compiled.select, using)  # type: ignore[call-arg]
     found = []
     for row in rows:
         instance = info["model"].from_db(using, names, row[start:end])
