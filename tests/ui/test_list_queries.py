@@ -29,6 +29,7 @@ from tests.ui.mail import (
     standard_mailbox,
 )
 from webmail.mail import reading, status
+from webmail.mail.folders import personal_top
 from webmail.models import (
     AccountState,
     Folder,
@@ -165,6 +166,18 @@ def test_the_account_list_shows_the_state_of_now_and_only_the_users_own(
         stateless.sync_state  # noqa: B018 - as the ORM's select_related says
     User.objects.filter(pk=alice.pk).update(is_active=False)
     assert accounts_for_user(alice) == []
+
+
+def test_the_folder_tree_follows_the_servers_personal_prefix_of_now(alice: User):
+    # Courier keeps every folder under "INBOX.": the tree shows them at the top.
+    account = account_of(alice)
+    assert personal_top(account.id) == ()
+    AccountState.objects.update_or_create(
+        account=account, defaults={"folder_prefix": "INBOX."}
+    )
+    assert personal_top(account.id) == ("INBOX",)
+    AccountState.objects.filter(account=account).update(folder_prefix="")
+    assert personal_top(account.id) == ()
 
 
 def test_a_shape_it_cannot_prepare_runs_through_the_orm(alice: User):
