@@ -3,6 +3,7 @@
 from django.http import Http404
 
 from accounts.models import MailAccount, User
+from webmail.shared.prepared import Prepared
 
 
 def get_account_for_user(user: User, account_id: int) -> MailAccount:
@@ -26,12 +27,7 @@ def accounts_for_user(user: User | int) -> list[MailAccount]:
     error and quota): the list page asks for this on every view, and the other
     columns cost it more than the query. Others load when first used.
     """
-    return list(
-        MailAccount.objects.filter(user=user, user__is_active=True)
-        .select_related("sync_state")
-        .only(*PAGE_FIELDS)
-        .order_by("id")
-    )
+    return _ACCOUNTS.objects(user.pk if isinstance(user, User) else user)
 
 
 # What accounts_for_user() reads (the id always comes along).
@@ -44,6 +40,16 @@ PAGE_FIELDS = (
     # The quota meter beside the folders.
     "sync_state__quota_used_kb",
     "sync_state__quota_limit_kb",
+)
+
+
+_ACCOUNTS = Prepared(
+    lambda user_id: (
+        MailAccount.objects.filter(user_id=user_id, user__is_active=True)
+        .select_related("sync_state")
+        .only(*PAGE_FIELDS)
+        .order_by("id")
+    )
 )
 
 

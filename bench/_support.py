@@ -216,7 +216,7 @@ class Stack:
                  "--log-level=warning", f"--workers={self.web_workers}"],
                 cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
-        if not wait_for_ports([self.web_port], timeout=30):
+        if not wait_for_ports([self.web_port], timeout=120):
             raise RuntimeError("uvicorn did not start; see " + str(self.logs))
         import django
 

@@ -51,6 +51,11 @@ class _ClosingBody:
     def __iter__(self) -> Iterator[bytes]:
         return iter(self.body)
 
+    @property
+    def streaming(self) -> bool:
+        """Whether the body comes in pieces over time (else it is all there)."""
+        return bool(getattr(self.body, "streaming", True))
+
     def close(self) -> None:
         try:
             close = getattr(self.body, "close", None)

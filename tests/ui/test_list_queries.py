@@ -19,6 +19,7 @@ from django.template import Context, Template
 from django.test import Client
 from django.test.utils import override_script_prefix
 
+from accounts.access import accounts_for_user
 from accounts.models import User
 from tests.ui.mail import (
     NOW,
@@ -28,7 +29,9 @@ from tests.ui.mail import (
     standard_mailbox,
 )
 from webmail.mail import reading, status
+from webmail.mail.folders import personal_top
 from webmail.models import (
+    AccountState,
     Folder,
     Message,
     OperationKind,
@@ -133,6 +136,48 @@ def test_the_prepared_queries_answer_what_the_orm_does(alice: User):
     assert shown == sorted(in_orm)
     (failure,) = status.failed_operations(account)
     assert failure.uids == [1, 2] and failure.last_error == "Mailbox is full."
+
+
+def test_the_account_list_shows_the_state_of_now_and_only_the_users_own(
+    alice: User, bob: User, django_assert_num_queries
+):
+    account = account_of(alice)
+    AccountState.objects.update_or_create(
+        account=account, defaults={"quota_used_kb": 10, "quota_limit_kb": 100}
+    )
+    (first,) = accounts_for_user(alice)
+    assert first.sync_state.quota_used_kb == 10
+    AccountState.objects.filter(account=account).update(
+        quota_used_kb=90, error="Wrong password."
+    )
+    with compiled_sql() as compiled, django_assert_num_queries(1):
+        (again,) = accounts_for_user(alice.pk)
+        # The state came with the account: reading it asks nothing more.
+        assert (again.sync_state.quota_used_kb, again.sync_state.error) == (
+            90,
+            "Wrong password.",
+        )
+        assert again.email == account.email and again.user_id == alice.pk
+    assert compiled == []
+    assert [a.id for a in accounts_for_user(bob)] == [account_of(bob).id]
+    AccountState.objects.filter(account=account).delete()
+    (stateless,) = accounts_for_user(alice)
+    with pytest.raises(AccountState.DoesNotExist):
+        stateless.sync_state  # noqa: B018 - as the ORM's select_related says
+    User.objects.filter(pk=alice.pk).update(is_active=False)
+    assert accounts_for_user(alice) == []
+
+
+def test_the_folder_tree_follows_the_servers_personal_prefix_of_now(alice: User):
+    # Courier keeps every folder under "INBOX.": the tree shows them at the top.
+    account = account_of(alice)
+    assert personal_top(account.id) == ()
+    AccountState.objects.update_or_create(
+        account=account, defaults={"folder_prefix": "INBOX."}
+    )
+    assert personal_top(account.id) == ("INBOX",)
+    AccountState.objects.filter(account=account).update(folder_prefix="")
+    assert personal_top(account.id) == ()
 
 
 def test_a_shape_it_cannot_prepare_runs_through_the_orm(alice: User):

@@ -97,6 +97,35 @@ def test_tabs_opening_mail_with_no_worker_running_hear_so_at_once(
     assert "Lunch on Friday?" in page
 
 
+def test_a_page_and_a_file_arrive_whole_with_their_security_headers(
+    live_app: str, alice: User
+):
+    # A page's answer goes to the event loop in one piece, a file piece by
+    # piece (webmail/serving.py): both must arrive whole, with every header.
+    inbox = standard_mailbox(alice)["INBOX"]
+    where = urlsplit(live_app)
+    conn = http.client.HTTPConnection(where.hostname or "", where.port, timeout=30)
+    try:
+        conn.request(
+            "GET",
+            folder_url(inbox.account_id, inbox.id),
+            headers={"Cookie": _session_cookie(alice)},
+        )
+        page = conn.getresponse()
+        body = page.read().decode()
+        assert page.status == 200
+        assert "Lunch on Friday?" in body and body.rstrip().endswith("</html>")
+        assert "default-src 'self'" in page.getheader("Content-Security-Policy", "")
+        assert page.getheader("Cache-Control") == "no-store"
+        assert page.getheader("X-Frame-Options") == "DENY"
+        conn.request("GET", "/static/css/mail.css")
+        sheet = conn.getresponse()
+        assert sheet.status == 200
+        assert sheet.read() == (REPO / "static/css/mail.css").read_bytes()
+    finally:
+        conn.close()
+
+
 def test_pages_still_answer_after_many_event_streams_came_and_went(
     live_app: str, alice: User, settings
 ):

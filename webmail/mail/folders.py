@@ -35,6 +35,7 @@ from webmail.models import (
 )
 from webmail.shared import events
 from webmail.shared.foldernames import BadFolderName, check_name, server_name
+from webmail.shared.prepared import Prepared
 
 __all__ = [
     "BadFolderName",
@@ -67,17 +68,24 @@ def delimiter_of(account: MailAccount) -> str:
     return found or "/"
 
 
+# Every list page asks (the folder tree): compiled once (webmail/shared/prepared.py).
+_PREFIX = Prepared[Any](
+    lambda account_id: (
+        AccountState.objects.filter(account_id=account_id)
+        .order_by("pk")
+        .values_list("folder_prefix")[:1]
+    )
+)
+
+
 def personal_top(account_id: int) -> tuple[str, ...]:
     """Return the path the user's own folders are under: () or ("INBOX",).
 
     For showing folders as the user thinks of them: on Courier "INBOX.Sent"
     is "Sent", at the top, not a folder inside Inbox.
     """
-    prefix = (
-        AccountState.objects.filter(account_id=account_id)
-        .values_list("folder_prefix", flat=True)
-        .first()
-    )
+    rows = _PREFIX.values(account_id)
+    prefix = rows[0][0] if rows else None
     if not prefix or prefix[-1].isalnum():
         return ()
     return tuple(part for part in prefix[:-1].split(prefix[-1]) if part)
