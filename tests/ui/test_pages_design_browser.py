@@ -26,7 +26,8 @@ from tests.ui.conftest import PASSWORD, make_user
 from tests.ui.mail import account_of, standard_mailbox
 from webmail.models import AccountState, Contact
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# The pages, not the database, are checked: CI runs this once (SQLite).
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.pages_only]
 
 SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
 LANGUAGES = {"en": "en-GB", "ja": "ja-JP"}
