@@ -13,9 +13,14 @@ def get_account_for_user(user: User, account_id: int) -> MailAccount:
     cannot be probed.
     """
     try:
-        return MailAccount.objects.get(id=account_id, user=user, user__is_active=True)
+        account = MailAccount.objects.get(
+            id=account_id, user=user, user__is_active=True
+        )
     except MailAccount.DoesNotExist:
         raise Http404("No such mail account.") from None
+    # Its user is the one asked for: account.user costs no second query.
+    account.user = user
+    return account
 
 
 def accounts_for_user(user: User | int) -> list[MailAccount]:

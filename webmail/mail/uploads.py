@@ -195,6 +195,8 @@ def uploads_of_form(account: MailAccount, ids: Sequence[int]) -> list[Upload]:
 
 def problems(account: MailAccount, uploads: Sequence[Upload]) -> list[str]:
     """Why these files cannot go out yet: unfinished uploads, the limit."""
+    if not uploads:
+        return []
     found = [interrupted(u) for u in uploads if not u.complete]
     limit = limit_for(account)
     total = 0
