@@ -108,14 +108,15 @@ def _top(account: MailAccount, delimiter: str) -> list[str]:
 
 
 def _folder(
-    account: MailAccount, folder_id: int | None, *, top: bool = False
+    account: MailAccount, folder_id: int | None, *, top: str | None = None
 ) -> Folder | None:
     """Return the account's folder with this id, or 404.
 
-    None for no id; with top, the folder the top level is under, if any.
+    None for no id; with top (the server's delimiter), the folder the top
+    level is under, if any.
     """
     if folder_id is None:
-        path = _top(account, delimiter_of(account)) if top else []
+        path = _top(account, top) if top is not None else []
         if not path:
             return None
         return Folder.objects.filter(account=account, path=path).first()
@@ -145,10 +146,15 @@ def messages_in(folder: Folder) -> int:
 
 def _siblings(account: MailAccount, parent_path: list[str], but: int = 0) -> list[str]:
     depth = len(parent_path) + 1
+    paths = (
+        Folder.objects.filter(account=account)
+        .exclude(id=but)
+        .values_list("path", flat=True)
+    )
     return [
-        row.path[-1]
-        for row in Folder.objects.filter(account=account).exclude(id=but)
-        if len(row.path) == depth and list(row.path[:-1]) == parent_path
+        path[-1]
+        for path in paths
+        if len(path) == depth and list(path[:-1]) == parent_path
     ]
 
 
@@ -182,8 +188,9 @@ def create_folder(
     """Create a folder (under the parent folder with that id); return it."""
     with transaction.atomic():
         lock_account(account.id)
-        parent = _folder(account, parent_id, top=True)
-        delimiter = parent.delimiter if parent else delimiter_of(account)
+        delimiter = delimiter_of(account)
+        parent = _folder(account, parent_id, top=delimiter)
+        delimiter = parent.delimiter if parent else delimiter
         parent_path = list(parent.path) if parent else []
         name = check_name(name, delimiter, _siblings(account, parent_path))
         path = [*parent_path, name]
@@ -214,11 +221,11 @@ def rename_folder(
     with transaction.atomic():
         lock_account(account.id)
         folder = Folder.objects.get(id=folder.id)
-        parent = _folder(account, parent_id, top=True)
+        delimiter = folder.delimiter or delimiter_of(account)
+        parent = _folder(account, parent_id, top=delimiter)
         moving = folder_and_below(folder)
         if parent is not None and parent.id in {row.id for row in moving}:
             raise BadFolderName("into_itself")
-        delimiter = folder.delimiter or delimiter_of(account)
         parent_path = list(parent.path) if parent else []
         siblings = _siblings(account, parent_path, but=folder.id)
         name = check_name(name, delimiter, siblings)
