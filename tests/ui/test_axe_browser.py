@@ -9,6 +9,7 @@ mailbox also with its help overlay and a confirmation open.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,8 @@ from django.core.cache import cache
 from django.urls import reverse
 from playwright.sync_api import Browser, Page, expect
 
-from accounts.models import Identity, User
+from accounts.models import EncryptedTOTPDevice, Identity, User
+from tests.ui.conftest import PASSWORD
 from tests.ui.mail import account_of, add_folder, add_message, standard_mailbox
 from tests.ui.test_browser import sign_in
 from webmail.models import Contact, Folder
@@ -80,6 +82,8 @@ class Product:
     base: str
     pages: dict[str, str]
     trash_message: str
+    # A user whose sign-in asks for an authenticator code.
+    two_factor_user: str
 
 
 @pytest.fixture
@@ -132,7 +136,10 @@ def product(live_app: str, alice: User) -> Product:
     if identity is not None:
         pages["identity"] = url("mail_identity_edit", a, identity.id)
     add_folder(account, "Projects/Beta/Old")
-    return Product(live_app, pages, url("mail_message", a, trash.id, 7))
+    carol = User.objects.create_user("carol", password=PASSWORD)
+    EncryptedTOTPDevice.objects.create(user=carol, name="phone", confirmed=True)
+    trash_message = url("mail_message", a, trash.id, 7)
+    return Product(live_app, pages, trash_message, carol.username)
 
 
 def _with_files_and_an_invitation(folder: Folder, uid: int) -> None:
@@ -173,7 +180,31 @@ def check_everything(page: Page, product: Product) -> list[Found]:
         _open(page, url)
         found += axe_violations(page, name)
     found += _with_overlays(page, product)
+    found += _signed_out_and_second_step(page, product)
     return found
+
+
+def _signed_out_and_second_step(page: Page, product: Product) -> list[Found]:
+    """The page after signing out, and the code page of a two-factor sign-in."""
+    found: list[Found] = []
+    _open(page, product.pages["settings"])
+    page.get_by_role("button", name=SIGN_OUT[page_language(page)]).click()
+    expect(page).to_have_url(re.compile("/accounts/logout/"))
+    found += axe_violations(page, "signed out")
+    _open(page, product.base + reverse("login"))
+    page.fill('input[name="username"]', product.two_factor_user)
+    page.fill('input[name="password"]', PASSWORD)
+    page.click('button[type="submit"]')
+    expect(page).to_have_url(re.compile("/accounts/login/code/"))
+    found += axe_violations(page, "sign-in code")
+    return found
+
+
+SIGN_OUT = {"en": "Sign out", "ja": "サインアウト"}
+
+
+def page_language(page: Page) -> str:
+    return "ja" if page.evaluate("document.documentElement.lang") == "ja" else "en"
 
 
 def _with_overlays(page: Page, product: Product) -> list[Found]:
