@@ -15,7 +15,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import audit, operator, twofactor, usersessions
 from accounts.forms import (
@@ -153,13 +153,18 @@ def user_unlock(request: HttpRequest, user_id: int) -> HttpResponse:
     return redirect("manage:user", user_id=target.pk)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @staff_required
 def user_delete(request: HttpRequest, user_id: int) -> HttpResponse:
+    """Ask first (GET), then delete the user (POST)."""
     target = _target(request, user_id)
     if target == request.user:
         messages.error(request, _("You cannot delete yourself."))
         return redirect("manage:user", user_id=target.pk)
+    if request.method == "GET":
+        accounts = MailAccount.objects.filter(user=target).count()
+        context = {"target": target, "accounts": accounts}
+        return render(request, "accounts/manage/user_delete.html", context)
     operator.delete_user(request, target)
     messages.success(
         request, _("%(username)s is deleted.") % {"username": target.username}

@@ -99,6 +99,21 @@ def test_deleting_a_user_keeps_the_audit_trail(operator_client: Client, alice: U
     assert AuditEvent.objects.filter(username="alice", detail="user deleted").exists()
 
 
+def test_deleting_a_user_asks_first_and_says_what_goes(
+    operator_client: Client, alice: User
+):
+    page = operator_client.get(f"/manage/users/{alice.id}/").content.decode()
+    assert f'href="/manage/users/{alice.id}/delete/"' in page
+    asked = operator_client.get(f"/manage/users/{alice.id}/delete/").content.decode()
+    assert "Delete alice?" in asked
+    assert "The mail stays on the mail server." in asked
+    assert User.objects.filter(id=alice.id).exists()
+    japanese = Client(headers={"Accept-Language": "ja"})
+    japanese.force_login(User.objects.get(is_staff=True))
+    asked = japanese.get(f"/manage/users/{alice.id}/delete/").content.decode()
+    assert "alice を削除しますか？" in asked
+
+
 def test_an_operator_cannot_delete_themselves(operator_client: Client, staff: User):
     operator_client.post(f"/manage/users/{staff.id}/delete/")
     assert User.objects.filter(id=staff.id).exists()
