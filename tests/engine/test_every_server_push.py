@@ -111,9 +111,10 @@ def test_the_second_idle_keeps_the_account_within_its_connection_cap(
     connections.close_pool()  # this process's own, from the set-up
     cap = settings.IMAP_COMMAND_CONNECTIONS + settings.IMAP_IDLE_CONNECTIONS
     phone = 1  # the phone's own connection is counted too
-    # Both IDLE connections are open: Archive's and INBOX's.
+    # Both IDLE connections are open: Archive's and INBOX's (and perhaps a
+    # command connection the previews pass has not given back yet).
     server, name = imap_user_cyrus.server, imap_user_cyrus.username
-    wait_for(lambda: server.who(name) == phone + 2, 10, "two IDLE connections")
+    wait_for(lambda: server.who(name) >= phone + 2, 10, "two IDLE connections")
 
     # New mail while the worker's command connections are busy too:
     # bodies to render and folders to sync, all queued at once.

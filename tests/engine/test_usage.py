@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from accounts.models import User
@@ -34,4 +36,6 @@ def test_a_sync_records_quota_and_connections(imap_user, other_device, client):
     client.force_login(staff)
     for url in ("/manage/", f"/manage/users/{account.user.id}/"):
         page = client.get(url).content.decode()
-        assert "/ 200.0\xa0MB" in page, url
+        # "0.1 MB of 200 MB" with a bar, against the server's limit.
+        assert f'max="{usage.quota_limit_bytes}"' in page, url
+        assert re.search(r"of 200(\.0)?\sMB", page), url

@@ -56,7 +56,9 @@ def test_attachments_are_listed_and_an_inline_image_shows_in_the_frame(
     attachment = page.locator("#reader .attachments li")
     expect(attachment).to_have_count(1, timeout=20_000)
     expect(attachment).to_contain_text("計画.pdf")
-    expect(attachment).to_contain_text("application/pdf")
+    # Its kind in words, its type in the tooltip.
+    expect(attachment).to_contain_text("PDF")
+    expect(attachment.locator(".type")).to_have_attribute("title", "application/pdf")
     link = attachment.locator("a[download]")
     expect(link).to_have_attribute("href", re.compile(r"^/mail/\d+/\d+/1/part/2$"))
     frame = page.frame_locator("#reader iframe.body")
