@@ -112,3 +112,20 @@ def test_a_disabled_user_cannot_star_from_a_session_still_open(alice: User):
     assert answer.status_code != 200
     assert starred(inbox) == {2}
     assert not PendingOperation.objects.exists()
+
+
+def test_the_open_messages_buttons_say_when_it_is_gone(alice: User, bob: User):
+    inbox = standard_mailbox(alice)["INBOX"]
+    flags_url = message_url(inbox.account_id, inbox.id, 1) + "flags"
+    client = client_for(alice)
+    assert 'data-action="star"' in client.get(flags_url, **HTMX).content.decode()
+    # Moved away by another tab or device: the pane says so, without buttons
+    # or the address that would ask again.
+    Message.objects.filter(folder=inbox, uid=1).delete()
+    answer = client.get(flags_url, **HTMX)
+    assert answer.status_code == 200
+    page = answer.content.decode()
+    assert "no longer in this folder" in page
+    assert "data-url" not in page and "<button" not in page
+    # Another user's folder stays a 404, as before.
+    assert client_for(bob).get(flags_url, **HTMX).status_code == 404

@@ -9,7 +9,7 @@ reloading its text. Posting seen=1 marks the open message read.
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
@@ -26,7 +26,14 @@ def pane_flags_view(
     """Answer with the open message's star and read buttons, as cached now."""
     folder = reading.user_folder(request.user, account_id, folder_id)  # type: ignore[arg-type]
     account = folder.account
-    message = reading.get_message(folder, uid)
+    try:
+        message = reading.get_message(folder, uid)
+    except Http404:
+        if request.method != "GET":
+            raise
+        # Moved or deleted (here, in another tab or on another device): the
+        # pane says so, and asks no more (its buttons would only fail).
+        return render(request, "webmail/_pane_gone.html")
     context: dict[str, object] = {"account": account}
     if request.method == "POST" and request.POST.get("seen") == "1":
         if not message.seen:
