@@ -54,8 +54,10 @@ function start(form) {
     const all = new FormData(form);
     const data = new FormData();
     for (const name of FIELDS) data.set(name, all.get(name) ?? "");
-    // The form's files (attachments.js): uploads, and the draft's own.
+    // The form's files (attachments.js): the forwarded message's parts it
+    // keeps, uploads, and the draft's own.
     const files = [
+      ...all.getAll("forward_part").map((part) => `f${part}`),
       ...all.getAll("upload").map((id) => `u${id}`),
       ...all.getAll("draft_file"),
     ];

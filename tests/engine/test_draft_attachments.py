@@ -21,7 +21,7 @@ from tests.engine.test_send_attachments import (
 )
 from webmail.engine import tasks
 from webmail.mail import compose
-from webmail.models import Draft, Folder, OutgoingMessage, SendState, Upload
+from webmail.models import Draft, Folder, Message, OutgoingMessage, SendState, Upload
 from webmail.shared.uploads import remove
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -218,3 +218,82 @@ def test_a_drafts_file_gone_from_the_server_fails_the_send_saying_so(
         lambda: Draft.objects.filter(account=account, sent_with=None).exists(),
         what="the failed send to give the draft back",
     )
+
+
+def test_a_forwards_kept_files_go_into_its_draft_and_are_sent_from_another_device(
+    worker, imap_user, other_device, submission_outbox
+):
+    phone = other_device(imap_user)
+    raw, pdf, png = _original_with_files()
+    phone.append("INBOX", raw)
+    account = _smtp_account(imap_user, submission_outbox)
+    inbox = synced_inbox(account)
+    uid = Message.objects.get(folder=inbox).uid
+    laptop = _client(account)
+    page = laptop.get(f"/mail/{account.id}/compose/?forward={inbox.id}:{uid}")
+    assert 'name="forward_part" value="3" checked' in page.content.decode()
+    forward = {
+        "subject": "Fwd: 見積もりと地図",
+        "original": f"{inbox.id}:{uid}:$Forwarded",
+    }
+
+    # What drafts.js saves while both of the original's files are ticked.
+    saved = _save(laptop, account, files="f2 f3", **forward)
+
+    _stored(saved["id"])
+    _one_copy_with(phone, [("見積書.pdf", pdf), ("map.png", png)])
+    # The original is deleted meanwhile: the copy in Drafts has the file.
+    phone.select_folder("INBOX")
+    phone.delete_messages(phone.search(["ALL"]))
+    phone.expunge()
+
+    # The user unticks map.png.
+    saved = _save(
+        laptop,
+        account,
+        saved["id"],
+        files="f2",
+        version=str(saved["version"]),
+        **forward,
+    )
+
+    stored = _stored(saved["id"])
+    _one_copy_with(phone, [("見積書.pdf", pdf)])
+    tablet = _client(account)
+    page = tablet.get(
+        f"/mail/{account.id}/compose/?draft={stored.folder_id}:{stored.uid}"
+    )
+    assert [f.filename for f in page.context["draft_files"]] == ["見積書.pdf"]
+    assert "map.png" not in page.content.decode()
+    row = _send_from_form(tablet, account, page.content.decode(), **forward)
+    assert row.state == SendState.SENT, row.error_kind
+    [received] = submission_outbox.messages
+    assert _files(received.data) == [("見積書.pdf", pdf)]
+    wait_for(lambda: not _on_server(phone), what="the draft to leave Drafts")
+
+
+def test_a_forwards_draft_is_stored_without_the_files_of_an_original_gone(
+    worker, imap_user, other_device
+):
+    phone = other_device(imap_user)
+    raw, _, _ = _original_with_files()
+    phone.create_folder("Projects")
+    phone.append("Projects", raw)
+    account = account_for(imap_user)
+    synced_inbox(account)
+    folder = Folder.objects.get(account=account, name="Projects")
+    tasks.sync(account.id, folder.id)
+    uid = Message.objects.get(folder=folder).uid
+    # Another program deletes the folder before the draft is stored.
+    phone.delete_folder("Projects")
+
+    saved = _save(
+        _client(account),
+        account,
+        files="f2",
+        subject="Fwd: 見積もりと地図",
+        original=f"{folder.id}:{uid}:$Forwarded",
+    )
+
+    assert _stored(saved["id"]).error_kind == ""
+    _one_copy_with(phone, [])

@@ -15,13 +15,15 @@ from tests.engine.conftest import (  # noqa: F401 (fixtures)
     account_for,
     engine_env,
     engine_settings,
+    synced_inbox,
     wait_for,
     worker,
 )
+from tests.engine.test_send_attachments import _original_with_files
 from tests.fixtures.servers import ImapUser
 from tests.ui.conftest import PASSWORD
 from tests.ui.test_attachments_browser import _with_smtp
-from webmail.models import Draft
+from webmail.models import Draft, Message
 
 pytestmark = [
     pytest.mark.browser,
@@ -287,3 +289,23 @@ def test_a_file_removed_in_compose_leaves_the_draft(
 
     wait_for(lambda: _files_in_drafts(phone) == [], what="the draft without it")
     assert _drafts_on_server(phone)[0]["Subject"] == "Estimate"
+
+
+def test_a_forwards_draft_carries_the_files_left_ticked(
+    live_app: str, page: Page, imap_user: ImapUser, other_device
+):
+    account = _account(imap_user)
+    phone = other_device(imap_user)
+    raw, pdf, _ = _original_with_files()
+    phone.append("INBOX", raw)
+    inbox = synced_inbox(account)
+    uid = Message.objects.get(folder=inbox).uid
+    _sign_in(page, live_app, account)
+    page.goto(f"{live_app}/mail/{account.id}/compose/?forward={inbox.id}:{uid}")
+
+    page.locator('input[name="forward_part"][value="3"]').uncheck()
+
+    wait_for(
+        lambda: _files_in_drafts(phone) == [("見積書.pdf", pdf)],
+        what="the draft with the ticked file only",
+    )

@@ -1,8 +1,10 @@
 """The files of drafts: written into each copy stored in Drafts, sent from it.
 
 A draft's form names its files by key (Draft.fields["files"]): "u<id>"
-for a file uploaded on a compose page (webmail/mail/uploads.py), or a key
-of Draft.files, which lists the files of the draft's copy in Drafts with
+for a file uploaded on a compose page (webmail/mail/uploads.py), "f<part>"
+for a part of the forwarded message the form keeps (fetched from that
+message, Draft.fields["original"], until a copy holds it), or a key of
+Draft.files, which lists the files of the draft's copy in Drafts with
 their part numbers. Each stored copy carries the files the form names, in
 its order, as parts 2, 3, ... of a multipart/mixed (webmail.mime.assemble):
 an upload from its file while that is on disk, any other file fetched from
@@ -31,9 +33,9 @@ from webmail.engine.attachments import (
     upload_source,
 )
 from webmail.engine.connections import with_session
-from webmail.imap import ImapSession, MessageMissing
+from webmail.imap import FolderMissing, ImapSession, MessageMissing
 from webmail.mime.assemble import FileSource, write_message
-from webmail.models import Draft, OutgoingMessage, Upload
+from webmail.models import Draft, Folder, OutgoingMessage, Upload
 from webmail.shared.uploads import path_of
 
 _locks: dict[int, threading.Lock] = {}
@@ -75,6 +77,32 @@ def _upload(row: Draft, key: str) -> Upload | None:
     return upload
 
 
+def _from_original(
+    session: ImapSession, row: Draft, keys: list[str], stack: contextlib.ExitStack
+) -> dict[str, tuple[FileSource, int]]:
+    """The forwarded message's parts these "f" keys name; none once it is gone.
+
+    Leaves that message's folder open in the session.
+    """
+    folder_id, _, rest = str(row.fields.get("original", "")).partition(":")
+    uid, _, flag = rest.partition(":")
+    if not (keys and folder_id.isdigit() and uid.isdigit() and flag == "$Forwarded"):
+        return {}
+    folder = Folder.objects.filter(id=int(folder_id), account_id=row.account_id).first()
+    if folder is None:
+        return {}
+    try:
+        if session.open_folder(folder.name).uidvalidity != folder.uidvalidity:
+            return {}
+        fetched = fetch_sections(session, int(uid), [k[1:] for k in keys], stack)
+    except (FolderMissing, MessageMissing):
+        return {}
+    return {
+        key: (source_of(item), item.file.seek(0, 2))
+        for key, item in zip(keys, fetched, strict=True)
+    }
+
+
 def _sources(
     session: ImapSession,
     row: Draft,
@@ -85,7 +113,7 @@ def _sources(
     """The files of these keys, and the keys found nowhere.
 
     The session has the draft's folder open; copy_uid is the draft's copy
-    there (None: none to fetch from).
+    there (None: none to fetch from). It may be left on another folder.
     """
     listed = {str(f.get("key")): f for f in row.files or []}
     found: dict[str, tuple[FileSource, int]] = {}
@@ -102,6 +130,8 @@ def _sources(
         for key, item in zip(from_copy, fetched, strict=True):
             size = item.file.seek(0, 2)
             found[key] = (source_of(item), size)
+    forwarded = [k for k in keys if k not in found and k.startswith("f")]
+    found.update(_from_original(session, row, forwarded, stack))
     written = [(key, *found[key]) for key in keys if key in found]
     return written, [key for key in keys if key not in found]
 
