@@ -109,6 +109,9 @@ def product(live_app: str, alice: User) -> Product:
         "message": url("mail_message", a, i, 1),
         "conversation": url("mail_conversation", a, i, 1),
         "threads": url("mail_folder", a, i) + "?view=threads",
+        # The search page before a search (a search itself needs a worker;
+        # its results are the list's own rows, checked on the mailbox).
+        "search": url("mail_search", a),
         "compose": url("mail_compose", a),
         "folders": url("mail_folders", a),
         "folder delete": url("mail_folder_delete", a, folders["Projects/Beta"].id),
