@@ -309,12 +309,14 @@ def test_a_body_whose_reader_gave_up_waiting_is_not_fetched_late(
 
     # The restarted worker drops the request instead of fetching the body
     # (and marking it read) long after the reader was told it could not be.
-    settings.BODY_FETCH_TIMEOUT = 20
+    # Long enough for the restarted worker to come up on a loaded machine
+    # (a request it reaches after its time is dropped, as message 1's is).
+    settings.BODY_FETCH_TIMEOUT = 120
     open_in_reader(account, inbox, 2)
     # The queue is first in, first out: once message 2's body is in the
     # cache, a request for message 1 still queued would have run before it.
     wait_for(
-        lambda: bodycache.cached_body(account.id, inbox, 2), timeout=60, what="body"
+        lambda: bodycache.cached_body(account.id, inbox, 2), timeout=150, what="body"
     )
     assert bodycache.cached_body(account.id, inbox, 1) is None
     assert not Message.objects.get(folder=inbox, uid=1).seen
