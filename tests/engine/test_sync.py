@@ -207,3 +207,41 @@ def test_a_date_no_zone_has_does_not_stop_the_sync(server_user, other_device):
     assert odd.subject == "From a broken clock"
     # Dated by its arrival on the server instead.
     assert odd.date == odd.internaldate is not None
+
+
+@pytest.mark.django_db
+def test_a_folder_list_keeps_what_the_folders_sync_wrote_meanwhile(
+    server_user, other_device
+):
+    """The folder list and a folder's sync run side by side in the worker.
+
+    The list reads the account's folders, asks the server, then writes what
+    LIST said; a sync that saved a folder's marks in between must keep them
+    (else the next sync fetches and announces that mail again).
+    """
+    from django.db.models.signals import pre_save
+
+    fill(other_device(server_user), "INBOX", 3)
+    account = account_for(server_user)
+    inbox = _inbox(account)
+    sync.sync_folder(account.id, inbox.id)
+    inbox.refresh_from_db()
+    synced = (inbox.uidnext, inbox.backfill_below_uid)
+
+    def sync_lands_first(sender, instance, **_) -> None:
+        if instance.pk == inbox.pk:
+            pre_save.disconnect(sync_lands_first, sender=Folder)
+            uidnext, below = synced
+            Folder.objects.filter(pk=inbox.pk).update(
+                uidnext=uidnext, backfill_below_uid=below
+            )
+
+    # The list read the row when its marks were still empty.
+    Folder.objects.filter(pk=inbox.pk).update(uidnext=None, backfill_below_uid=None)
+    pre_save.connect(sync_lands_first, sender=Folder)
+    try:
+        folderlist.sync_folder_list(account.id)
+    finally:
+        pre_save.disconnect(sync_lands_first, sender=Folder)
+    inbox.refresh_from_db()
+    assert (inbox.uidnext, inbox.backfill_below_uid) == synced

@@ -142,7 +142,13 @@ def apply_folder_list(
                 row.unseen = item.unseen
             if before != (row.display_name, row.special_use, row.subscribed):
                 result.changed = True
-            row.save()
+            if row.pk is None:
+                row.save()
+            else:
+                # Only what LIST told: the folder's sync marks (UIDNEXT, the
+                # backfill and preview marks), written meanwhile by the
+                # folder's own task, would go back to what was read above.
+                row.save(update_fields=_listed_fields(item, hold))
             by_path[item.path] = row
             if row.selectable and _looks_stale(row, item):
                 result.stale.append(row.id)
@@ -165,6 +171,17 @@ def apply_folder_list(
             },
         )
     return result
+
+
+def _listed_fields(item: ServerFolder, hold: bool) -> list[str]:
+    fields = ["display_name", "path", "delimiter", "special_use", "flags", "selectable"]
+    if not hold:
+        fields.append("subscribed")
+    if item.messages is not None:
+        fields.append("total")
+    if item.unseen is not None:
+        fields.append("unseen")
+    return fields
 
 
 # Names that mean a special folder on servers that do not say (no SPECIAL-USE),
