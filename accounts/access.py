@@ -45,6 +45,8 @@ PAGE_FIELDS = (
     # The quota meter beside the folders.
     "sync_state__quota_used_kb",
     "sync_state__quota_limit_kb",
+    # Where the user's own folders start, for the folder tree.
+    "sync_state__folder_prefix",
 )
 
 

@@ -78,14 +78,16 @@ _PREFIX = Prepared[Any](
 )
 
 
-def personal_top(account_id: int) -> tuple[str, ...]:
+def personal_top(account_id: int, prefix: str | None = None) -> tuple[str, ...]:
     """Return the path the user's own folders are under: () or ("INBOX",).
 
     For showing folders as the user thinks of them: on Courier "INBOX.Sent"
-    is "Sent", at the top, not a folder inside Inbox.
+    is "Sent", at the top, not a folder inside Inbox. prefix: the account's
+    stored personal namespace prefix, when the caller has read it already.
     """
-    rows = _PREFIX.values(account_id)
-    prefix = rows[0][0] if rows else None
+    if prefix is None:
+        rows = _PREFIX.values(account_id)
+        prefix = rows[0][0] if rows else None
     if not prefix or prefix[-1].isalnum():
         return ()
     return tuple(part for part in prefix[:-1].split(prefix[-1]) if part)

@@ -76,7 +76,10 @@ def frame(
 ) -> dict[str, Any]:
     """Return what every list page shows around its list: folders, state."""
     folders = loaded.folders if loaded else reading.folders(account)
-    nodes = present.folder_nodes(account.id, folders)
+    # The account's state came with it (accounts_for_user): no query more.
+    state = getattr(account, "sync_state", None)
+    prefix = state.folder_prefix if state is not None else None
+    nodes = present.folder_nodes(account.id, folders, prefix=prefix)
     current = None
     if folder is not None:
         current = next((node for node in nodes if node.id == folder.id), None)

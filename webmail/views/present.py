@@ -200,8 +200,13 @@ def message_url(account_id: int, folder_id: int, uid: int) -> str:
     return reverse("mail_message", args=[account_id, folder_id, uid])
 
 
-def folder_nodes(account_id: int, folders: Iterable[Any]) -> list[FolderNode]:
-    """Return the sidebar's folder lines for Folder rows of one account."""
+def folder_nodes(
+    account_id: int, folders: Iterable[Any], *, prefix: str | None = None
+) -> list[FolderNode]:
+    """Return the sidebar's folder lines for Folder rows of one account.
+
+    prefix: the account's personal namespace prefix, if already read.
+    """
     infos = [
         FolderInfo(
             id=folder.id,
@@ -215,7 +220,9 @@ def folder_nodes(account_id: int, folders: Iterable[Any]) -> list[FolderNode]:
         )
         for folder in folders
     ]
-    nodes = build_tree(infos, top=personal_top(account_id) if len(infos) > 1 else ())
+    nodes = build_tree(
+        infos, top=personal_top(account_id, prefix) if len(infos) > 1 else ()
+    )
     # The account's URL; a folder's URL only adds its id.
     base = cached_reverse("mail_account", account_id)
     titles = special_titles()
