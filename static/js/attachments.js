@@ -49,6 +49,18 @@ function send(method, url, body, onProgress) {
   });
 }
 
+// Files the message keeps from its draft or from the forwarded message count
+// toward the limit too; the server knows only the uploads.
+function keptBytes() {
+  let total = 0;
+  for (const row of section.querySelectorAll("[data-attachment-list] li[data-size]")) {
+    const box = row.querySelector("input[type=checkbox]");
+    if (box && !box.checked) continue;
+    total += Number(row.dataset.size) || 0;
+  }
+  return total;
+}
+
 function changed() {
   section.closest("form").dispatchEvent(new Event("change"));
 }
@@ -91,6 +103,7 @@ class Upload {
     form.append("name", this.file.name || "");
     form.append("type", this.file.type || "");
     form.append("size", String(this.file.size));
+    form.append("kept", String(keptBytes()));
     let answer;
     try {
       answer = await send("POST", section.dataset.startUrl, form);

@@ -276,3 +276,19 @@ def test_a_file_name_with_a_path_and_line_breaks_is_cleaned(alice):
 
     assert answer.status_code == 201
     assert Upload.objects.get().filename == "悪いBcc_ x.txt"
+
+
+def test_files_the_message_keeps_count_toward_the_limit(alice, settings):
+    settings.COMPOSE_MAX_ATTACHMENT_MB = 1
+    account = account_of(alice)
+    client = _client(alice)
+
+    # The form lists half a megabyte of files from the draft or the forward.
+    answer = client.post(
+        f"/mail/{account.id}/compose/uploads/",
+        {"key": "form-1", "name": "a.pdf", "size": str(CHUNK // 2 + 1),
+         "kept": str(CHUNK // 2)},
+    )  # fmt: skip
+
+    assert answer.status_code == 413
+    assert not Upload.objects.exists()

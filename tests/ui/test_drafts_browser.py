@@ -309,3 +309,30 @@ def test_a_forwards_draft_carries_the_files_left_ticked(
         lambda: _files_in_drafts(phone) == [("見積書.pdf", pdf)],
         what="the draft with the ticked file only",
     )
+
+
+def test_a_forwards_files_count_toward_the_attachment_limit(
+    live_app: str, page: Page, imap_user: ImapUser, other_device, tmp_path, settings
+):
+    settings.COMPOSE_MAX_ATTACHMENT_MB = 1
+    account = _account(imap_user)
+    raw, _, _ = _original_with_files()  # 300 KB and 5 KB
+    other_device(imap_user).append("INBOX", raw)
+    inbox = synced_inbox(account)
+    uid = Message.objects.get(folder=inbox).uid
+    _sign_in(page, live_app, account)
+    page.goto(f"{live_app}/mail/{account.id}/compose/?forward={inbox.id}:{uid}")
+    picked = tmp_path / "写真.jpg"
+    picked.write_bytes(os.urandom(800_000))
+
+    page.set_input_files("#compose-files", str(picked))
+
+    added = page.locator("[data-attachment-list] li.attachment:not(.forwarded)")
+    expect(added).to_have_attribute("data-state", "refused")
+    expect(added).to_contain_text("“写真.jpg” is too large")
+
+    # Leaving the forwarded document out makes room for the photo.
+    added.locator("[data-remove]").click()
+    page.locator('input[name="forward_part"]').first.uncheck()
+    page.set_input_files("#compose-files", str(picked))
+    expect(added).to_have_attribute("data-state", "done", timeout=20_000)

@@ -103,14 +103,23 @@ def _used(account: MailAccount, form_key: str, leave_out: int | None = None) -> 
 
 
 def start_upload(
-    account: MailAccount, form_key: str, filename: str, content_type: str, size: int
+    account: MailAccount,
+    form_key: str,
+    filename: str,
+    content_type: str,
+    size: int,
+    kept: int = 0,
 ) -> Upload:
-    """Record a file about to be sent in chunks; raise UploadRefused."""
+    """Record a file about to be sent in chunks; raise UploadRefused.
+
+    kept: the bytes of the files the message keeps from its draft or from
+    the message it forwards, as the form lists them (they are not uploads).
+    """
     filename = safe_filename(filename, gettext("attachment"))
     if size < 0:
         raise UploadRefused(gettext("The file's size is missing."))
     limit = limit_for(account)
-    if _used(account, form_key) + size > limit.size:
+    if _used(account, form_key) + max(kept, 0) + size > limit.size:
         raise UploadRefused(too_large(filename, limit))
     upload = Upload(
         account=account,

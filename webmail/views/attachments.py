@@ -47,6 +47,7 @@ def upload_start_view(request: HttpRequest, account_id: int) -> HttpResponse:
     size = request.POST.get("size", "")
     if not size.isdigit():
         return JsonResponse({"error": _("The file's size is missing.")}, status=400)
+    kept = request.POST.get("kept", "")
     try:
         upload = uploads.start_upload(
             account,
@@ -54,6 +55,7 @@ def upload_start_view(request: HttpRequest, account_id: int) -> HttpResponse:
             request.POST.get("name", ""),
             request.POST.get("type", ""),
             int(size),
+            kept=int(kept) if kept.isdigit() else 0,
         )
     except uploads.UploadRefused as exc:
         return JsonResponse({"error": str(exc)}, status=413)
