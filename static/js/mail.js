@@ -221,7 +221,6 @@ if (events && events.dataset.url && "EventSource" in window) {
     "previews",
     "folder",
     "folders",
-    "message",
     "outbox",
     "undone",
   ];
