@@ -25,6 +25,9 @@ from devtools.ports import free_port, port_open
 
 REPO = Path(__file__).resolve().parent.parent
 
+# The demo keeps its data in SQLite under its own folder.
+pytestmark = pytest.mark.sqlite_only
+
 
 def start_demo(data: Path, web_port: int, redis_port: int) -> subprocess.Popen[str]:
     env = {

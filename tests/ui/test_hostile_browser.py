@@ -29,6 +29,8 @@ from tests.ui.real_mail import Mailbox, sign_in_to_real_mailbox
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
+    # What hostile mail can do in the browser, not in the database.
+    pytest.mark.pages_only,
     pytest.mark.usefixtures("worker"),
 ]
 
