@@ -84,6 +84,12 @@ def test_archive_opens_the_next_older_message(client, folders):
     assert "Re: the plan" in page
     assert "Archived." in page
     assert uids(inbox) == [1, 3, 4]
+    # Only what changed: the pane, the row gone, the notice; the page then
+    # asks for its list again.
+    assert (answer["HX-Retarget"], answer["HX-Reswap"]) == ("#reader", "innerHTML")
+    assert answer["HX-Trigger"] == "webmail-moved"
+    assert '<li id="m2" hx-swap-oob="delete">' in page
+    assert 'id="list"' not in page
     operation = PendingOperation.objects.get(kind=OperationKind.MOVE)
     assert operation.payload["target_id"] == archive.id
 

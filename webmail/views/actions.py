@@ -21,7 +21,7 @@ from webmail.mail import actions, bulk, changes, ids, reading, undo
 from webmail.views import present
 from webmail.views.bulk import folder_title, undo_url
 from webmail.views.layout import account_or_404, is_htmx, layout
-from webmail.views.mailbox import message_page
+from webmail.views.mailbox import message_page, next_message_answer
 
 if TYPE_CHECKING:
     from accounts.models import MailAccount
@@ -42,11 +42,12 @@ def _after(
     request: HttpRequest,
     account: MailAccount,
     folder: Folder,
+    gone: int,
     following: Message | None,
     notice: str,
     undo_id: int | None = None,
 ) -> HttpResponse:
-    """Answer an action that took the message out of the folder.
+    """Answer an action that took the message (UID gone) out of the folder.
 
     The next message opens; with none left, the folder's list shows. The
     notice offers Undo when undo_id names the action.
@@ -55,11 +56,9 @@ def _after(
     if following is not None:
         if not is_htmx(request):
             return redirect("mail_message", account.id, folder.id, following.uid)
-        response = message_page(request, account, folder, following, notice, undo_link)
-        response["HX-Push-Url"] = present.message_url(
-            account.id, folder.id, following.uid
+        return next_message_answer(
+            request, account, folder, following, gone, notice, undo_link
         )
-        return response
     if not is_htmx(request):
         return redirect("mail_folder", account.id, folder.id)
     context = layout(request, account, folder)
@@ -72,21 +71,20 @@ def _after(
 
 def _remove(
     request: HttpRequest,
-    account_id: int,
-    folder_id: int,
-    uid: int,
+    opened: tuple[MailAccount, Folder, Message],
     remove: Remover,
     notice: Callable[[], str],
     verb: str = "move",
 ) -> HttpResponse:
-    account, folder, message = _message(request, account_id, folder_id, uid)
+    """Take the open message (_message()) out of its folder; open the next."""
+    account, folder, message = opened
     following = actions.next_message(folder, message)
     with undo.undoable(account, verb) as offer:
-        removed = remove(account, folder, [uid])
+        removed = remove(account, folder, [message.uid])
     if not removed:
         # Nowhere to go (no Archive or Junk folder): the message stays open.
         return message_page(request, account, folder, message)
-    return _after(request, account, folder, following, notice(), offer.id)
+    return _after(request, account, folder, message.uid, following, notice(), offer.id)
 
 
 @require_POST
@@ -112,9 +110,9 @@ def move_view(
     request: HttpRequest, account_id: int, folder_id: int, uid: int
 ) -> HttpResponse:
     """Move the message to the folder named by "target"; open the next one."""
-    account, _folder, _row = _message(request, account_id, folder_id, uid)
+    opened = _message(request, account_id, folder_id, uid)
     # Another account's folder (another user's too) is a 404, like any id.
-    target = reading.get_folder(account, ids.parse_id(request.POST.get("target", "")))
+    target = reading.get_folder(opened[0], ids.parse_id(request.POST.get("target", "")))
 
     def move(account: MailAccount, folder: Folder, uids: list[int]) -> int:
         return changes.move_messages(account, folder, uids, target)
@@ -122,7 +120,7 @@ def move_view(
     def notice() -> str:
         return _("Moved to %(folder)s.") % {"folder": folder_title(target)}
 
-    return _remove(request, account_id, folder_id, uid, move, notice)
+    return _remove(request, opened, move, notice)
 
 
 # The pane's buttons that send the message to a folder of a special use:
@@ -143,7 +141,9 @@ def send_view(
     (to: a key of _SENDS, given by the URL); open the next one.
     """
     remove, notice = _SENDS[to]
-    return _remove(request, account_id, folder_id, uid, remove, notice)
+    return _remove(
+        request, _message(request, account_id, folder_id, uid), remove, notice
+    )
 
 
 @require_POST
@@ -170,12 +170,11 @@ def delete_view(
             return render(request, "webmail/message_delete.html", context)
         following = actions.next_message(folder, message)
         changes.delete_forever(account, folder, [uid])
-        return _after(request, account, folder, following, _("Deleted for good."))
+        notice = _("Deleted for good.")
+        return _after(request, account, folder, uid, following, notice)
     return _remove(
         request,
-        account_id,
-        folder_id,
-        uid,
+        (account, folder, message),
         changes.delete_messages,
         lambda: _("Moved to the trash."),
         "delete",

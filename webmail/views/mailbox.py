@@ -187,15 +187,50 @@ def _reader(
     body: bodies.BodyState | None = None,
 ) -> HttpResponse:
     """Render only the reading pane (and the message's list row, out of band)."""
-    view = _open(request, account, folder, message, body)
-    context = {
+    context = _reader_context(request, account, folder, message, body)
+    return render(request, "webmail/_reader.html", context)
+
+
+def _reader_context(
+    request: HttpRequest,
+    account: MailAccount,
+    folder: Folder,
+    message: Message,
+    body: bodies.BodyState | None = None,
+) -> dict[str, Any]:
+    return {
         "account": account,
-        "message": view,
+        "message": _open(request, account, folder, message, body),
         "folder_url": present.folder_url(account.id, folder.id),
         "row_oob": present.row_for(account.id, folder.id, message, current=True),
         "tools": pane_tools(account, folder),
     }
-    return render(request, "webmail/_reader.html", context)
+
+
+def next_message_answer(
+    request: HttpRequest,
+    account: MailAccount,
+    folder: Folder,
+    following: Message,
+    gone: int,
+    notice: str,
+    undo_url: str,
+) -> HttpResponse:
+    """Answer an htmx action that took the open message (UID gone) away.
+
+    The next message opens in the pane, the row goes and the notice says
+    what was done, at once; the page then asks for its list again
+    (webmail-moved), as after a move from the list. Redrawing the whole
+    page here cost the answer twice what the action did.
+    """
+    context = _reader_context(request, account, folder, following)
+    context.update(gone=gone, notice=notice, undo_url=undo_url)
+    response = render(request, "webmail/_pane_next.html", context)
+    response["HX-Retarget"] = "#reader"
+    response["HX-Reswap"] = "innerHTML"
+    response["HX-Trigger"] = "webmail-moved"
+    response["HX-Push-Url"] = present.message_url(account.id, folder.id, following.uid)
+    return response
 
 
 def message_page(
