@@ -13,7 +13,8 @@ def get_account_for_user(user: User, account_id: int) -> MailAccount:
     cannot be probed.
     """
     try:
-        account = MailAccount.objects.get(
+        # With its sync state, which most pages show (folders, quota, errors).
+        account = MailAccount.objects.select_related("sync_state").get(
             id=account_id, user=user, user__is_active=True
         )
     except MailAccount.DoesNotExist:

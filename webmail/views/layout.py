@@ -76,10 +76,9 @@ def frame(
 ) -> dict[str, Any]:
     """Return what every list page shows around its list: folders, state."""
     folders = loaded.folders if loaded else reading.folders(account)
-    # The account's state came with it (accounts_for_user): no query more.
-    state = getattr(account, "sync_state", None)
-    prefix = state.folder_prefix if state is not None else None
-    nodes = present.folder_nodes(account.id, folders, prefix=prefix)
+    nodes = present.folder_nodes(
+        account.id, folders, prefix=present.folder_prefix(account)
+    )
     current = None
     if folder is not None:
         current = next((node for node in nodes if node.id == folder.id), None)

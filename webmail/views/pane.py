@@ -39,7 +39,9 @@ class PaneTools:
 def pane_tools(account: MailAccount, folder: Folder) -> PaneTools:
     """Return the pane's toolbar choices for messages of this folder."""
     folders = reading.folders(account)
-    nodes = present.folder_nodes(account.id, folders)
+    nodes = present.folder_nodes(
+        account.id, folders, prefix=present.folder_prefix(account)
+    )
     kinds = {node.id: node.kind for node in nodes}
     here = kinds.get(folder.id)
     present_kinds = {kind for kind in kinds.values() if kind}

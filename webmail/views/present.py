@@ -23,6 +23,7 @@ from webmail.views.dates import ListDates
 from webmail.views.tree import FolderInfo, FolderNode, build_tree
 
 if TYPE_CHECKING:
+    from accounts.models import MailAccount
     from webmail.views.attached import Attachment, Invitation
 
 
@@ -198,6 +199,16 @@ def folder_url(account_id: int, folder_id: int) -> str:
 
 def message_url(account_id: int, folder_id: int, uid: int) -> str:
     return reverse("mail_message", args=[account_id, folder_id, uid])
+
+
+def folder_prefix(account: MailAccount) -> str | None:
+    """The account's personal namespace prefix, from its state.
+
+    Accounts from accounts_for_user() and get_account_for_user() have
+    their state with them: no query.
+    """
+    state = getattr(account, "sync_state", None)
+    return state.folder_prefix if state is not None else None
 
 
 def folder_nodes(
