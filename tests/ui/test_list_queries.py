@@ -15,6 +15,7 @@ from datetime import timedelta
 import pytest
 from django.db.models import Count
 from django.db.models.sql.compiler import SQLCompiler
+from django.http import Http404
 from django.template import Context, Template
 from django.test import Client
 from django.test.utils import override_script_prefix
@@ -136,6 +137,13 @@ def test_the_prepared_queries_answer_what_the_orm_does(alice: User):
     assert shown == sorted(in_orm)
     (failure,) = status.failed_operations(account)
     assert failure.uids == [1, 2] and failure.last_error == "Mailbox is full."
+    # One message, as every action on it reads it: the row whole, or a 404.
+    read = reading.get_message(inbox, 12)
+    whole = Message.objects.get(folder=inbox, uid=12)
+    fields = [f.attname for f in Message._meta.concrete_fields]
+    assert [getattr(read, f) for f in fields] == [getattr(whole, f) for f in fields]
+    with pytest.raises(Http404):
+        reading.get_message(inbox, 9)
 
 
 def test_the_account_list_shows_the_state_of_now_and_only_the_users_own(

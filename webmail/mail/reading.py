@@ -320,11 +320,20 @@ def get_message(folder: Folder, uid: int) -> Message:
     return _message(folder.id, uid)
 
 
+# Every action on a message reads it first: compiled once.
+_MESSAGE = Prepared[Message](
+    lambda key: Message.objects.filter(folder_id=key[0], uid=key[1]), values=2
+)
+
+
 def _message(folder_id: int, uid: int) -> Message:
     try:
-        return Message.objects.get(folder_id=folder_id, uid=uid)
-    except (Message.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such message.") from None
+        found = _MESSAGE.objects((int(folder_id), int(uid)))
+    except (ValueError, TypeError):
+        found = []
+    if not found:
+        raise Http404("No such message.")
+    return found[0]
 
 
 def thread(message: Message) -> list[Message]:

@@ -23,24 +23,32 @@ from django.db.models.query import get_related_populators
 
 M = TypeVar("M", bound=Model)
 
-# Stands for the key while compiling. A shape whose parameters hold it
-# other than exactly once is left to the ORM (see _Compiled.slot).
+# Stands for the key while compiling; a key of several values (a tuple)
+# has one stand-in for each. A shape whose parameters hold a stand-in other
+# than exactly once is left to the ORM (see _Compiled.slots).
 STAND_IN = -918_273_645
 
 
 class _Compiled:
     """A query's SQL and parameters, and where the key goes in them."""
 
-    def __init__(self, queryset: QuerySet[Any], using: str) -> None:
+    def __init__(
+        self, queryset: QuerySet[Any], using: str, stand_ins: tuple[int, ...]
+    ) -> None:
         self.model = queryset.model
         compiler = queryset.query.get_compiler(using=using)
         self.sql, params = compiler.as_sql()
         self.params = list(params)
         self.columns = [entry[0] for entry in compiler.select]
-        slots = [n for n, value in enumerate(self.params) if value == STAND_IN]
+        places = [
+            [n for n, value in enumerate(self.params) if value == stand_in]
+            for stand_in in stand_ins
+        ]
         # Only columns of tables: computed values need the ORM's row handling.
         columns_only = all(isinstance(column, Col) for column in self.columns)
-        self.slot = slots[0] if len(slots) == 1 and columns_only else None
+        prepared = columns_only and all(len(found) == 1 for found in places)
+        # Where each value of the key goes in the parameters.
+        self.slots = [found[0] for found in places] if prepared else None
         # Where the model's own columns are, and the related models' rows.
         self.klass_info = compiler.klass_info
         self.select = compiler.select
@@ -53,28 +61,30 @@ class _Compiled:
 
 
 class Prepared(Generic[M]):
-    """A query that differs from run to run by one value only, the key.
+    """A query that differs from run to run by its key only.
 
-    build(key) returns the QuerySet for a key. It is called with a stand-in
-    key to compile the query, once per database; shapes that cannot be
-    prepared run through the ORM each time, as build(key) says.
+    build(key) returns the QuerySet for a key: one value, or a tuple of
+    `values` values. It is called with a stand-in key to compile the query,
+    once per database; shapes that cannot be prepared run through the ORM
+    each time, as build(key) says.
     """
 
-    def __init__(self, build: Callable[[Any], QuerySet[M]]) -> None:
+    def __init__(self, build: Callable[[Any], QuerySet[M]], values: int = 1) -> None:
         self.build = build
+        self.values_in_key = values
         self._compiled: dict[tuple[str, str], _Compiled] = {}
 
     def values(self, key: Any, using: str = "default") -> list[tuple[Any, ...]]:
         """Return the rows of a values_list() query, as tuples."""
         compiled = self._for(using)
-        if compiled.slot is None or not compiled.plain:
+        if compiled.slots is None or not compiled.plain:
             return list(self.build(key).using(using))  # type: ignore[arg-type]
         return [tuple(row) for row in self._rows(compiled, key, using)]
 
     def objects(self, key: Any, using: str = "default") -> list[M]:
         """Return the model instances of a query of one model's columns."""
         compiled = self._for(using)
-        if compiled.slot is None:
+        if compiled.slots is None:
             return list(self.build(key).using(using))
         model, names = compiled.model, compiled.attnames
         rows = self._rows(compiled, key, using)
@@ -86,12 +96,16 @@ class Prepared(Generic[M]):
         key = (using, connections[using].vendor)
         compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = self._compiled[key] = _Compiled(self.build(STAND_IN), using)
+            stand_ins = tuple(STAND_IN - n for n in range(self.values_in_key))
+            built = self.build(stand_ins if self.values_in_key > 1 else STAND_IN)
+            compiled = self._compiled[key] = _Compiled(built, using, stand_ins)
         return compiled
 
     def _rows(self, compiled: _Compiled, key: Any, using: str) -> list[list[Any]]:
         params = list(compiled.params)
-        params[compiled.slot] = key  # type: ignore[index]
+        values = key if self.values_in_key > 1 else (key,)
+        for slot, value in zip(compiled.slots or (), values, strict=True):
+            params[slot] = value
         connection = connections[using]
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
