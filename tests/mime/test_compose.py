@@ -177,3 +177,68 @@ def test_an_address_that_does_not_parse_is_named(typed):
     with pytest.raises(ComposeError) as error:
         parse_recipients(f"ok@example.org, {typed}")
     assert str(error.value) == typed
+
+
+# Values that the quick writer of plain messages copies, and ones it leaves
+# to the email package (quoting, RFC 2047, folding, a lone CR).
+_NAMES = ("", "Carol", "Carol Smith", "Dr Who!", "John Q. Public", "Smith, J", "山田")
+_ADDRESSES = ("carol@example.org", "c.o+tag@ex.org", '"q q"@example.org', "bü@ex.org")
+_SUBJECTS = (
+    "",
+    "Re: plan, take 1",
+    "x" * 69,
+    "x" * 70,
+    "a  b",
+    "=?utf-8?q?x?=",
+    "件名",
+)
+_TEXTS = (
+    "",
+    "Hello",
+    "line\r\nline\n",
+    "lone\rcr",
+    "x" * 78,
+    "x" * 79 + "\nshort",
+    "日本語のテキスト\n" * 20,
+    "Ünïcode " * 30,
+    "From here\n.\n\ttab  \n",
+)
+_REFERENCES = (
+    (),
+    ("<a@b.example>", "<c@d.example>"),
+    tuple(f"<{n:030}@e>" for n in range(3)),
+)
+
+
+def _every_kind() -> list[Outgoing]:
+    found = []
+    for n, text in enumerate(_TEXTS * 20):
+        pick = n // len(_TEXTS)
+        name, address = _NAMES[n % len(_NAMES)], _ADDRESSES[pick % len(_ADDRESSES)]
+        found.append(
+            Outgoing(
+                sender=Recipient(_NAMES[pick % len(_NAMES)], "me@example.org"),
+                to=(Recipient(name, address),) * (1 + n % 2),
+                cc=(Recipient("", "cc@example.org"),) if n % 3 == 0 else (),
+                reply_to=(Recipient(name, "r@example.org"),) if n % 4 == 0 else (),
+                subject=_SUBJECTS[n % len(_SUBJECTS)],
+                text=text,
+                in_reply_to="<a@b.example>" if n % 5 == 0 else None,
+                references=_REFERENCES[n % len(_REFERENCES)],
+                message_id=f"<{n}.x@example.org>",
+                date=datetime(2026, 11, 28, 10, n % 60, tzinfo=JST),
+            )
+        )
+    return found
+
+
+def test_a_plain_message_is_the_same_whichever_way_it_is_written():
+    from webmail.mime.compose import _plain_message, build_email
+
+    written = 0
+    for outgoing in _every_kind():
+        quick = _plain_message(outgoing)
+        if quick is not None:
+            written += 1
+            assert quick == build_email(outgoing).as_bytes(), outgoing
+    assert written >= 10, written  # the simple ones do take the quick way
