@@ -59,6 +59,7 @@ def run_bench(sends: int, profile: int) -> None:
     from webmail.models import Folder
 
     call_command("migrate", verbosity=0)
+    User.objects.filter(username="bench").delete()  # a kept DATABASE_URL's last run
     user = User.objects.create_user("bench", password="bench-password-1")  # noqa: S106
     account = MailAccount(
         user=user,
