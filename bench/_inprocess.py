@@ -14,6 +14,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from devtools.redis_server import start_redis
 
@@ -55,3 +56,24 @@ def run_in_process(
     finally:
         redis.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def bench_account(username: str, address: str = "bench@example.org") -> Any:
+    """Migrate, then make a user (none of that name left) and its mail account.
+
+    The account points at no real server; the in-process benches need only
+    its cache. Returns the MailAccount (its user is account.user).
+    """
+    from django.core.management import call_command
+
+    from accounts.models import MailAccount, User
+
+    call_command("migrate", verbosity=0)
+    User.objects.filter(username=username).delete()  # a kept database's last run
+    user = User.objects.create_user(username, password="bench-password-1")  # noqa: S106
+    account = MailAccount(
+        user=user, email=address, imap_host="imap.example.org", imap_username=address
+    )
+    account.imap_password = "unused"  # noqa: S105
+    account.save()
+    return account

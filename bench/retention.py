@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._inprocess import run_in_process, timed
+from bench._inprocess import bench_account, run_in_process, timed
 
 
 def main() -> None:
@@ -39,27 +39,17 @@ def run_bench(count: int, repeat: int) -> None:
     import django
 
     django.setup()
-    from django.core.management import call_command
     from django.db import connection
     from django.test import Client
     from django.utils import timezone
 
-    from accounts.models import MailAccount, User
     from webmail.models import Folder, Message
     from webmail.shared.retention import figures
 
-    call_command("migrate", verbosity=0)
     name = f"bench{uuid.uuid4().hex[:8]}"
-    user = User.objects.create_user(name, password="bench-password-1")  # noqa: S106
+    account = bench_account(name, f"{name}@example.org")
+    user = account.user
     try:
-        account = MailAccount(
-            user=user,
-            email=f"{name}@example.org",
-            imap_host="imap.example.org",
-            imap_username=f"{name}@example.org",
-        )
-        account.imap_password = "unused"  # noqa: S105
-        account.save()
         inbox = Folder.objects.create(
             account=account,
             name="INBOX",

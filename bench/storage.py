@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._inprocess import run_in_process, timed
+from bench._inprocess import bench_account, run_in_process, timed
 
 # (name, special use, share of the messages)
 FOLDERS = (
@@ -64,25 +64,14 @@ def run_bench(count: int, repeat: int, engine: str) -> None:
     import django
 
     django.setup()
-    from django.core.management import call_command
     from django.db import connection
     from django.test import Client
 
-    from accounts.models import MailAccount, User
     from webmail.models import AccountState, Folder, Message
 
-    call_command("migrate", verbosity=0)
-    User.objects.filter(username="storage-bench").delete()
-    user = User.objects.create_user("storage-bench", password="bench-password-1")  # noqa: S106
+    account = bench_account("storage-bench")
+    user = account.user
     try:
-        account = MailAccount(
-            user=user,
-            email="bench@example.org",
-            imap_host="imap.example.org",
-            imap_username="bench@example.org",
-        )
-        account.imap_password = "unused"  # noqa: S105
-        account.save()
         AccountState.objects.create(
             account=account, quota_used_kb=1_900_000, quota_limit_kb=2_097_152
         )

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._inprocess import run_in_process, timed
+from bench._inprocess import bench_account, run_in_process, timed
 
 
 def main() -> None:
@@ -42,23 +42,13 @@ def run_bench(count: int, repeat: int) -> None:
 
     django.setup()
     from django.core.cache import cache
-    from django.core.management import call_command
     from django.test import Client
 
-    from accounts.models import MailAccount, User
     from webmail.models import Folder, Message
     from webmail.shared import bodycache
 
-    call_command("migrate", verbosity=0)
-    user = User.objects.create_user("bench", password="bench-password-1")  # noqa: S106
-    account = MailAccount(
-        user=user,
-        email="bench@example.org",
-        imap_host="imap.example.org",
-        imap_username="bench@example.org",
-    )
-    account.imap_password = "unused"  # noqa: S105
-    account.save()
+    account = bench_account("bench")
+    user = account.user
     inbox = Folder.objects.create(
         account=account,
         name="INBOX",

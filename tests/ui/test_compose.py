@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from tests.ui.mail import account_of, add_message, standard_mailbox
 from webmail.mail.compose import base_subject, quote
@@ -108,6 +110,26 @@ def test_a_new_message_is_recorded_and_its_status_shown(alice):
     row.state = "sent"
     row.save()
     assert "Sent" in client.get(answer["Location"]).content.decode()
+
+
+def test_a_message_without_files_is_recorded_by_its_insert_alone(alice):
+    account = account_of(alice)
+    client = _client(alice)
+    assert client.get(f"/mail/{account.id}/compose/").status_code == 200
+    form = {"to": "bob@example.org", "subject": "Lunch", "body": "At noon."}
+
+    with CaptureQueriesContext(connection) as queries:
+        answer = client.post(f"/mail/{account.id}/compose/", form)
+
+    assert answer.status_code == 302
+    written = [q["sql"] for q in queries.captured_queries]
+    [insert] = [n for n, q in enumerate(written) if "webmail_outgoingmessage" in q]
+    assert written[insert].startswith("INSERT")
+    # No transaction of its own: the INSERT is one.
+    assert not written[insert - 1].startswith("SAVEPOINT")
+    assert [q for q in written if "webmail_upload" in q] == []
+    row = OutgoingMessage.objects.get(account=account)
+    assert parse_message(bytes(row.raw)).text == "At noon.\n"
 
 
 @pytest.mark.parametrize(

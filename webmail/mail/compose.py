@@ -48,6 +48,7 @@ from webmail.models import (
     Upload,
 )
 from webmail.shared.addresses import address_pairs
+from webmail.shared.prepared import Prepared
 from webmail.shared.uploads import WHOLE_MESSAGE
 
 
@@ -72,9 +73,15 @@ def sender_of(account: MailAccount, identity: Identity | None = None) -> Recipie
     return Recipient(name, account.email)
 
 
+# Asked on every send and every compose form: compiled once (shared.prepared).
+_IDENTITIES = Prepared(
+    lambda account_id: Identity.objects.filter(account_id=account_id)
+)
+
+
 def identities_of(account: MailAccount) -> list[Identity]:
     """The account's identities, the default first."""
-    return list(account.identities.all())
+    return _IDENTITIES.objects(account.id)
 
 
 def identity_for(account: MailAccount, identity_id: int | None) -> Identity | None:
@@ -141,30 +148,36 @@ def send_message(
     now = timezone.now()
     when = send_at or now + timedelta(seconds=settings.UNDO_SEND_SECONDS)
     wait = (when - now).total_seconds()
-    with transaction.atomic():
-        row = OutgoingMessage.objects.create(
-            account=account,
-            raw=raw,
-            message_id=outgoing.message_id or "",
-            subject=outgoing.subject,
-            envelope_from=account.email,
-            recipients=recipients,
-            original_folder=folder,
-            original_uid=original.uid if original else None,
-            original_flag=original.flag if original else "",
-            forward_parts=list(forward_parts) if original else [],
-            draft_files=list(draft_files),
-            next_attempt_at=when,
-        )
-        if uploads:
-            Upload.objects.filter(
-                account=account, id__in=[u.id for u in uploads], outgoing=None
-            ).update(outgoing=row)
-        if draft_id is not None:
-            Draft.objects.filter(id=draft_id, account=account).update(sent_with=row)
-        if wait <= door.SEND_COUNTDOWN_MAX:
-            ask = partial(door.send_message, account.id, row.id, wait)
-            transaction.on_commit(lambda: run_after_response(ask))
+    row = OutgoingMessage(
+        account=account,
+        raw=raw,
+        message_id=outgoing.message_id or "",
+        subject=outgoing.subject,
+        envelope_from=account.email,
+        recipients=recipients,
+        original_folder=folder,
+        original_uid=original.uid if original else None,
+        original_flag=original.flag if original else "",
+        forward_parts=list(forward_parts) if original else [],
+        draft_files=list(draft_files),
+        next_attempt_at=when,
+    )
+    if uploads or draft_id is not None:
+        with transaction.atomic():
+            row.save(force_insert=True)
+            if uploads:
+                Upload.objects.filter(
+                    account=account, id__in=[u.id for u in uploads], outgoing=None
+                ).update(outgoing=row)
+            if draft_id is not None:
+                Draft.objects.filter(id=draft_id, account=account).update(sent_with=row)
+    else:
+        # The row alone: its INSERT is a transaction of its own (no BEGIN
+        # and COMMIT round trips), and durable once it returns.
+        row.save(force_insert=True)
+    if wait <= door.SEND_COUNTDOWN_MAX:
+        ask = partial(door.send_message, account.id, row.id, wait)
+        transaction.on_commit(lambda: run_after_response(ask))
     return row
 
 

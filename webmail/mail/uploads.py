@@ -197,6 +197,8 @@ def remove_upload(upload: Upload) -> None:
 
 def uploads_of_form(account: MailAccount, ids: Sequence[int]) -> list[Upload]:
     """The account's unsent uploads with these ids, in the order given."""
+    if not ids:  # most messages: no query to build and run
+        return []
     rows = Upload.objects.filter(account=account, id__in=ids, outgoing=None)
     by_id = {row.id: row for row in rows}
     return [by_id[i] for i in ids if i in by_id]
