@@ -1,6 +1,6 @@
 """Time sending a message through the real stack, from the click to the SMTP server.
 
-Usage: python bench/send.py [--sends 50] [--database-url ...]
+Usage: python bench/send.py [--sends 50] [--database-url ...] [--back-to-back]
 
 Starts the stack of bench/engine.py (Dovecot, Redis, a Celery worker,
 uvicorn) and an SMTP server of its own on loopback, with UNDO_SEND_SECONDS
@@ -11,6 +11,11 @@ as a browser does and times:
 - "Send" answered: the POST until its redirect to the message's status;
 - accepted: the POST until the SMTP server has taken the message (its DATA
   answered), found by its subject.
+
+Each send starts once the worker has put the last one's copy in Sent and
+read it back (the cache has it), as a person's sends are seconds apart;
+--back-to-back sends as soon as the SMTP server has the last message, so
+that each answer shares the two cores with the last send's work.
 
 Goals: "Send" answered p50 <= 20 ms, accepted p50 <= 500 ms.
 Everything it starts it stops, also on Ctrl-C.
@@ -45,7 +50,9 @@ def _use_smtp(account_id: int, smtp: SmtpServer) -> None:
     )
 
 
-def run(stack: Stack, smtp: SmtpServer, sends: int) -> None:
+def run(stack: Stack, smtp: SmtpServer, sends: int, settle: bool) -> None:
+    from webmail.models import Message
+
     mailbox = Mailbox(stack, 50)
     mailbox.create()
     _use_smtp(mailbox.account_id, smtp)
@@ -75,18 +82,35 @@ def run(stack: Stack, smtp: SmtpServer, sends: int) -> None:
 
         assert poll(arrived, timeout=30, interval=0.002), f"{subject} never arrived"
         accepted.add((time.perf_counter() - started) * 1000)
+        if settle:
+            # A person's sends are seconds apart: the next one starts once
+            # the worker has put this one's copy in Sent and read it back.
+            copies = Message.objects.filter(
+                folder__account_id=mailbox.account_id,
+                folder__special_use__iexact="\\Sent",
+                subject=subject,
+            )
+            assert poll(copies.exists, timeout=30, interval=0.01), "no copy in Sent"
+            time.sleep(0.2)
 
     print(f"{'what':<32} {'p50 ms':>8} {'p95 ms':>8}")
     print(f"{'Send answered':<32} {fmt(answered.p50):>8} {fmt(answered.p95):>8}")
     print(f"{'accepted by the SMTP server':<32} {fmt(accepted.p50):>8} ", end="")
     print(f"{fmt(accepted.p95):>8}")
-    print(f"{sends} messages; goals: answered p50 <= 20 ms, accepted p50 <= 500 ms")
+    pace = "once the last one's copy was in Sent" if settle else "back to back"
+    print(f"{sends} messages, each sent {pace}")
+    print("goals: answered p50 <= 20 ms, accepted p50 <= 500 ms")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sends", type=int, default=50)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--back-to-back",
+        action="store_true",
+        help="send the next message as soon as the SMTP server has the last",
+    )
     options = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="send-bench-", dir="/tmp"))
     make_traversable(root)
@@ -97,7 +121,7 @@ def main() -> None:
     smtp = start_smtp_server()
     try:
         stack.start()
-        run(stack, smtp, options.sends)
+        run(stack, smtp, options.sends, settle=not options.back_to_back)
     finally:
         stack.stop()
         smtp.stop()
