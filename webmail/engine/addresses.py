@@ -16,8 +16,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email import message_from_bytes
-from email import policy as email_policy
+from email.parser import BytesHeaderParser
 from email.utils import getaddresses
 from typing import Any
 
@@ -25,6 +24,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Identity, MailAccount
+from webmail.mime import policies
 from webmail.models import (
     AddressCollection,
     AddressKey,
@@ -164,7 +164,8 @@ def collect_sent(outgoing_id: int) -> None:
     if outgoing is None:
         return
     account = outgoing.account
-    headers = message_from_bytes(bytes(outgoing.raw), policy=email_policy.default)
+    # The headers only: the message may carry megabytes of files.
+    headers = BytesHeaderParser(policy=policies.READ).parsebytes(bytes(outgoing.raw))
     names: dict[str, str] = {}
     for header in ("to", "cc"):
         for name, address in getaddresses(

@@ -13,7 +13,6 @@ Callers pass an account they got through accounts.access (the user's own).
 
 from __future__ import annotations
 
-from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import getaddresses
@@ -23,6 +22,7 @@ from django.utils import timezone
 
 from accounts.models import MailAccount
 from webmail.mail import drafts
+from webmail.mime import policies
 from webmail.models import Draft, OutgoingMessage, SendState
 
 
@@ -65,7 +65,7 @@ def cancel(account: MailAccount, outgoing_id: int) -> int | None:
 
 def _fields(row: OutgoingMessage) -> dict[str, str]:
     """The compose form's fields of a recorded message."""
-    message = BytesParser(policy=policy.default).parsebytes(bytes(row.raw))
+    message = BytesParser(policy=policies.READ).parsebytes(bytes(row.raw))
     assert isinstance(message, EmailMessage)
     shown = {
         address.lower()

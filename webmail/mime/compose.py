@@ -19,15 +19,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from email import policy as email_policy
 from email.header import Header
 from email.headerregistry import Address as HeaderAddress
-from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage, MIMEPart
 from email.policy import EmailPolicy
 from email.utils import format_datetime, formataddr, getaddresses, make_msgid
 from typing import Any
 
+from webmail.mime import policies
 from webmail.mime.plaintext import html_to_plain
 
 UTF8 = "utf-8"
@@ -189,29 +188,7 @@ class _Iso2022JpPolicy(EmailPolicy):
         return self.fold(name, value).encode("ascii")
 
 
-class _HeaderClasses(HeaderRegistry):
-    """The email package's header registry, making each header class once.
-
-    The standard one makes a new class for every header it is given (about
-    half of the work of building a plain message here); the classes it
-    makes for a name are all alike.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._made: dict[str, type[BaseHeader]] = {}
-
-    def __getitem__(self, name: str) -> type[BaseHeader]:
-        key = name.lower()
-        made = self._made.get(key)
-        if made is None:
-            made = self._made[key] = super().__getitem__(name)
-        return made
-
-
-# 7bit: bodies go out as quoted-printable or base64, whichever is shorter,
-# so the message needs no 8BITMIME on any server it passes.
-SMTP_POLICY = email_policy.SMTP.clone(cte_type="7bit", header_factory=_HeaderClasses())
+SMTP_POLICY = policies.SMTP
 _JIS_POLICY = _Iso2022JpPolicy(**{**SMTP_POLICY.__dict__})
 
 
