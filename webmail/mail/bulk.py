@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from accounts.models import MailAccount
 from webmail.mail import changes
-from webmail.models import Folder, Message
+from webmail.models import Folder, Message, among
 
 CHUNK = 500
 ACTIONS = ("read", "unread", "star", "unstar", "move", "copy", "delete")
@@ -72,7 +72,9 @@ def apply_to_ids(
     wanted = sorted({int(i) for i in ids})
     by_folder: dict[int, list[int]] = {}
     for chunk in chunks(wanted, CHUNK):
-        rows = Message.objects.filter(id__in=chunk, folder__account=account)
+        rows = Message.objects.filter(
+            among("webmail_message.id", chunk), folder__account=account
+        )
         for folder_id, uid in rows.values_list("folder_id", "uid"):
             by_folder.setdefault(folder_id, []).append(uid)
     changed = 0

@@ -4,18 +4,25 @@ A move takes its rows out of the source folder's cache at once; the target
 folder gets its own rows from the server later, under new UIDs. An undo
 must show the messages back in their folder at once, with their flags, so
 the rows are kept, as JSON, while a move is recorded inside taking().
+
+A move of 5,000 messages keeps 5,000 rows while the user waits for its
+answer, so they are read as the database gives them (no field converters:
+the JSON fields stay text until an undo needs them) and kept as lists, the
+fields named once per move.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db import connections
+from django.db.models import JSONField, QuerySet
 from django.utils.dateparse import parse_datetime
 
 from webmail.models import Message
@@ -34,20 +41,27 @@ def _fields() -> list[str]:
     ]
 
 
+def _json_fields() -> set[str]:
+    return {
+        f.attname for f in Message._meta.concrete_fields if isinstance(f, JSONField)
+    }
+
+
 @dataclass
 class Taken:
-    """One recorded move: its operation and the rows it took out."""
+    """One recorded move: its operation and the rows it took out (capture())."""
 
     op: int
     source: int
     target: int
-    rows: list[dict[str, Any]]
+    rows: list[list[Any]]
 
     def as_json(self) -> dict[str, Any]:
         return {
             "op": self.op,
             "source": self.source,
             "target": self.target,
+            "fields": _fields(),
             "rows": self.rows,
         }
 
@@ -79,17 +93,28 @@ def taking() -> Iterator[Recorder]:
         _current.reset(token)
 
 
-def capture(rows: QuerySet[Message]) -> list[dict[str, Any]] | None:
-    """Return rows a move is taking out, as JSON; None outside taking()."""
+def capture(rows: QuerySet[Message]) -> list[list[Any]] | None:
+    """Return rows a move is taking out, as JSON lists; None outside taking()."""
     recorder = _current.get()
     if recorder is None or recorder.overflow:
         return None
+    names = _fields()
+    wanted = rows.values_list(*names)[: LIMIT + 1 - recorder.count]
+    sql, params = wanted.query.sql_with_params()
+    with connections[rows.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall()
+    dates = [names.index(name) for name in _DATES]
     kept = []
-    for row in rows.values(*_fields())[: LIMIT + 1 - recorder.count]:
-        for name in _DATES:
-            value = row.get(name)
+    for values in fetched:
+        row = list(values)
+        for index in dates:
+            value = row[index]
             if isinstance(value, datetime):
-                row[name] = value.isoformat()
+                # SQLite gives the UTC it stores without saying so.
+                if value.tzinfo is None:
+                    value = value.replace(tzinfo=UTC)
+                row[index] = value.isoformat()
         kept.append(row)
     recorder.count += len(kept)
     if recorder.count > LIMIT:
@@ -99,21 +124,33 @@ def capture(rows: QuerySet[Message]) -> list[dict[str, Any]] | None:
     return kept
 
 
-def keep(op_id: int, source: int, target: int, rows: list[dict[str, Any]]) -> None:
+def keep(op_id: int, source: int, target: int, rows: list[list[Any]]) -> None:
     """Remember the rows captured for the move recorded as op_id."""
     recorder = _current.get()
     if recorder is not None:
         recorder.taken.append(Taken(op_id, source, target, rows))
 
 
+def rows_of(move: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return a recorded move's kept rows as {field: value}."""
+    names = move.get("fields")
+    if names is None:  # kept as dicts by an earlier version
+        return list(move["rows"])
+    return [dict(zip(names, row, strict=True)) for row in move["rows"]]
+
+
 def rebuild(folder_id: int, rows: list[dict[str, Any]]) -> list[Message]:
-    """Return unsaved Message rows of a folder made from kept rows."""
+    """Return unsaved Message rows of a folder made from rows_of() a move."""
     names = set(_fields())
+    texts = _json_fields()
     built = []
     for row in rows:
         values = {k: v for k, v in row.items() if k in names}
         for name in _DATES:
             if isinstance(values.get(name), str):
                 values[name] = parse_datetime(values[name])
+        for name in texts:
+            if isinstance(values.get(name), str):
+                values[name] = json.loads(values[name])
         built.append(Message(folder_id=folder_id, **values))
     return built

@@ -23,6 +23,7 @@ from webmail.models import (
     Message,
     OperationKind,
     PendingOperation,
+    among,
     lock_folder,
     lock_user_folder,
 )
@@ -190,7 +191,9 @@ def take_out(
             # transactions taking two rows in opposite orders deadlock.
             lock_folder(target.id)
         current = lock_folder(folder.id)
-        rows = Message.objects.filter(folder=folder, uid__in=wanted)
+        rows = Message.objects.filter(
+            among("webmail_message.uid", wanted), folder=folder
+        )
         # One read gives the UIDs and the counts (a 500-UID IN costs more to
         # build than to run: each query over it counts).
         found = list(rows.values_list("id", "uid", "seen"))
@@ -199,7 +202,8 @@ def take_out(
         moved = sorted(uid for _, uid, _ in found)
         unseen = sum(1 for *_, seen in found if not seen)
         keep = keeper(rows) if keeper is not None else None
-        Message.objects.filter(id__in=[row_id for row_id, *_ in found]).delete()
+        taken = among("webmail_message.id", [row_id for row_id, *_ in found])
+        Message.objects.filter(taken).delete()
         op = operation(account_id, kind, folder.id, moved, payload, current)
         if keep is not None:
             keep(op.id)
