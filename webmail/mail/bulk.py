@@ -76,7 +76,8 @@ def apply_to_ids(
         raise ValueError(f"Unknown action: {action!r}")
     wanted = sorted({int(i) for i in ids})
     by_folder: dict[int, list[int]] = {}
-    for chunk in chunks(wanted, CHUNK):
+    # Every result of a search (5,000 at most) in one query.
+    for chunk in chunks(wanted, TAKE_OUT_CHUNK):
         rows = Message.objects.filter(
             among("webmail_message.id", chunk), folder__account=account
         )
