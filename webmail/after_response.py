@@ -16,6 +16,8 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from django.db import close_old_connections
+
 logger = logging.getLogger(__name__)
 
 Task = Callable[[], object]
@@ -40,6 +42,10 @@ def _run_pending() -> None:
             task()
         except Exception:
             logger.exception("Work left for after a response failed")
+    if pending:
+        # A connection the work opened after the request had let go of its
+        # own follows the request's rules (CONN_MAX_AGE, the pool's slot).
+        close_old_connections()
 
 
 class _ClosingBody:

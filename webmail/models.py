@@ -10,9 +10,12 @@ ones the mail shows, and the user's own address book.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.db import connection, models
 from django.db.models import Case, F, Value, When
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Lower, Now, NullIf, Substr, Trim
 from django.db.models.lookups import Exact
 from django.utils.translation import gettext_lazy as _
@@ -382,6 +385,24 @@ def lock_account(account_id: int) -> None:
     AccountState.objects.filter(account_id=account_id).update(
         account_id=F("account_id")
     )
+
+
+def among(column: str, values: Iterable[int]) -> RawSQL:
+    """Return "column IN (values)" for filter(), for many integers at once.
+
+    Django prepares each value of an __in list in Python, about a
+    millisecond per 500; a move of 5,000 messages names them several times
+    while the user waits. The values are made ints here, so they go to the
+    database as parameters as they are. column is the model's table and
+    column as written in SQL ("webmail_message.uid").
+    """
+    numbers = [int(value) for value in values]
+    if not numbers:
+        return RawSQL("1 = 0", [], output_field=models.BooleanField())
+    marks = ", ".join(["%s"] * len(numbers))
+    # Only placeholders and the caller's column name go into the SQL.
+    condition = f"{column} IN ({marks})"
+    return RawSQL(condition, numbers, output_field=models.BooleanField())  # noqa: S611
 
 
 class SendState(models.TextChoices):

@@ -6,7 +6,8 @@ import pytest
 from django.test import Client
 
 from tests.ui.mail import standard_mailbox
-from webmail.mail import snapshots
+from webmail import after_response
+from webmail.mail import snapshots, undo
 from webmail.models import Message, UndoableAction
 
 pytestmark = pytest.mark.django_db
@@ -14,8 +15,8 @@ pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
-def _move(alice, uids: list[str]):
-    folders = standard_mailbox(alice)
+def _move(alice, uids: list[str], folders=None):
+    folders = folders or standard_mailbox(alice)
     inbox, archive = folders["INBOX"], folders["Archive"]
     client = Client()
     client.force_login(alice)
@@ -56,3 +57,47 @@ def test_a_move_of_more_messages_than_are_kept_offers_no_undo(alice, monkeypatch
     assert 'data-action="undo"' not in page
     assert not UndoableAction.objects.exists()
     assert not Message.objects.filter(folder=inbox, uid__in=[1, 2, 3]).exists()
+
+
+def _rows(folder, uids: list[int]) -> list[dict[str, object]]:
+    rows = Message.objects.filter(folder=folder, uid__in=uids).order_by("uid")
+    return list(rows.values(*snapshots._fields()))
+
+
+def test_an_undo_puts_the_rows_back_as_they_were(alice):
+    folders = standard_mailbox(alice)
+    inbox = folders["INBOX"]
+    Message.objects.filter(folder=inbox, uid=4).update(
+        keywords=["$Forwarded"], cc=[["Bob", "bob@example.org"]]
+    )
+    before = _rows(inbox, [1, 4])
+    _move(alice, ["1", "4"], folders)
+    action = UndoableAction.objects.get()
+
+    undone = undo.undo(action.account, action.id)
+
+    assert undone.count == 2
+    assert _rows(inbox, [1, 4]) == before
+
+
+def test_the_kept_rows_are_written_once_the_answer_is_out(alice, monkeypatch):
+    """The answer names the action; its rows are kept after it, then undoable."""
+    pending: list = []
+    monkeypatch.setattr(after_response._local, "pending", pending, raising=False)
+    page, inbox = _move(alice, ["1", "2"])
+    action = UndoableAction.objects.get()
+    assert f'action="/mail/{inbox.account_id}/undo/{action.id}"' in page
+    assert action.count == 0
+    monkeypatch.setattr(undo, "KEEP_WAIT", 0)
+    with pytest.raises(undo.TooLate) as refusal:
+        undo.undo(action.account, action.id)
+    assert not refusal.value.already
+
+    for task in pending:
+        task()
+
+    action.refresh_from_db()
+    assert action.count == 2
+    assert not action.undone
+    assert undo.undo(action.account, action.id).count == 2
+    assert Message.objects.filter(folder=inbox, uid__in=[1, 2]).count() == 2

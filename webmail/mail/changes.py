@@ -25,7 +25,14 @@ from webmail.after_response import run_after_response
 from webmail.mail import snapshots
 from webmail.mail.folders import trash_or_new
 from webmail.mail.reading import _message, special_folder
-from webmail.models import Folder, Message, OperationKind, lock_folder, lock_user_folder
+from webmail.models import (
+    Folder,
+    Message,
+    OperationKind,
+    PendingOperation,
+    lock_folder,
+    lock_user_folder,
+)
 from webmail.shared import events
 from webmail.shared.changes import (
     Keeper,
@@ -119,11 +126,13 @@ def _keeper(folder: Folder, target: Folder | None) -> Keeper | None:
     if target is None:
         return None
 
-    def capture(rows: QuerySet[Message]) -> Callable[[int], None] | None:
+    def capture(
+        rows: QuerySet[Message],
+    ) -> Callable[[list[PendingOperation]], None] | None:
         kept = snapshots.capture(rows)
         if kept is None:
             return None
-        return lambda op_id: snapshots.keep(op_id, folder.id, target.id, kept)
+        return lambda ops: snapshots.keep(ops, folder.id, target.id, kept)
 
     return capture
 

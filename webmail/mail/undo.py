@@ -21,6 +21,7 @@ exactly once (the action goes from open to undone under its row's lock):
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -54,6 +55,8 @@ from webmail.shared.changes import operation
 # Seconds beyond UNDO_SECONDS that an undo is still taken: the click may be
 # on its way, and another tab heard of the action a little later.
 GRACE = 5
+# Seconds an undo waits for its action's kept rows to be written (undoable).
+KEEP_WAIT = 3
 # Progress the worker records before it sends a move (webmail.engine.moves).
 STARTED = ("sent", "copying", "copied")
 
@@ -89,6 +92,11 @@ def undoable(account: MailAccount, verb: str) -> Iterator[Offer]:
     verb is "move" or "delete", for the notice. Deletes for good record
     nothing (there is no undoing them), nor does an action on more than
     snapshots.LIMIT messages: the offer's id stays None.
+
+    The action is recorded at once, for the answer's Undo; its kept rows
+    (5 MB of JSON for 5,000 messages) are written once the answer has gone
+    out, and only then do the user's other tabs hear of it. Until then its
+    count is 0, and an undo waits for them (_wait_kept).
     """
     offer = Offer()
     with snapshots.taking() as recorder:
@@ -98,24 +106,46 @@ def undoable(account: MailAccount, verb: str) -> Iterator[Offer]:
         return
     offer.count = sum(len(t.rows) for t in taken)
     action = UndoableAction.objects.create(
-        account=account,
-        verb=verb,
-        count=offer.count,
-        target_id=taken[0].target,
+        account=account, verb=verb, count=0, target_id=taken[0].target
+    )
+    offer.id = action.id
+    run_after_response(partial(_keep, account, action.id, offer.count, taken))
+
+
+def _keep(
+    account: MailAccount, action_id: int, count: int, taken: list[snapshots.Taken]
+) -> None:
+    """Write an action's kept rows, then tell the user's pages it can be undone."""
+    UndoableAction.objects.filter(id=action_id).update(
+        count=count,
         # Not asdict(): it deep-copies every kept row (a second for 5,000).
         moves=[t.as_json() for t in taken],
     )
-    offer.id = action.id
-    event = {"type": events.UNDOABLE, "account": account.id, "id": action.id}
-    run_after_response(partial(events.publish, account.user_id, event))
+    event = {"type": events.UNDOABLE, "account": account.id, "id": action_id}
+    events.publish(account.user_id, event)
 
 
 def get_action(account: MailAccount, action_id: int) -> UndoableAction:
-    """Return the account's action; another account's id is a 404."""
-    action = UndoableAction.objects.filter(id=action_id, account=account).first()
+    """Return the account's action, without its kept rows; another's is a 404."""
+    action = (
+        UndoableAction.objects.filter(id=action_id, account=account)
+        .defer("moves")
+        .first()
+    )
     if action is None:
         raise Http404("No such action.")
     return action
+
+
+def _wait_kept(account: MailAccount, action_id: int) -> None:
+    """Wait until the action's rows are kept: an undo clicked the moment its
+    answer came may come before them (undoable). 404 for another's id."""
+    deadline = time.monotonic() + KEEP_WAIT
+    while True:
+        action = get_action(account, action_id)
+        if action.count or action.undone or time.monotonic() > deadline:
+            return
+        time.sleep(0.05)
 
 
 def open_until(action: UndoableAction) -> float:
@@ -132,6 +162,7 @@ def undo(account: MailAccount, action_id: int) -> Undone:
     Raises TooLate when it was undone already or its time is up, Http404
     for an id that is not the account's.
     """
+    _wait_kept(account, action_id)
     since = timezone.now() - timedelta(seconds=int(settings.UNDO_SECONDS) + GRACE)
     result = Undone()
     reverse = False
@@ -161,14 +192,15 @@ def _claim(
     """Mark the action undone if it is open and recent; return its moves.
 
     None when there is no such action, or it was undone already, or made
-    before since. One statement, written out for its RETURNING (as
-    lock_folder): it is also the row's lock, on SQLite too, and an undo is
-    what the user waits on.
+    before since, or its rows are not kept (yet: undoable). One statement,
+    written out for its RETURNING (as lock_folder): it is also the row's
+    lock, on SQLite too, and an undo is what the user waits on.
     """
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE webmail_undoableaction SET undone = %s WHERE id = %s"
             " AND account_id = %s AND undone = %s AND created_at >= %s"
+            " AND count > 0"
             " RETURNING moves",
             [
                 True,
@@ -197,7 +229,7 @@ def _undo_move(
     if currents[source] is None:
         return False  # the folder is gone: there is nowhere to put them back
     missing = {int(u) for u in op.payload.get("missing", [])}
-    rows = [r for r in move["rows"] if int(r["uid"]) not in missing]
+    rows = [r for r in snapshots.rows_of(move) if int(r["uid"]) not in missing]
     started = any(key in op.payload for key in STARTED)
     queued = False
     if op.state == OperationState.PENDING and not started:

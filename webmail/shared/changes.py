@@ -23,6 +23,7 @@ from webmail.models import (
     Message,
     OperationKind,
     PendingOperation,
+    among,
     lock_folder,
     lock_user_folder,
 )
@@ -162,9 +163,13 @@ def _save_flags(changed: list[Message], add: list[str], remove: list[str]) -> No
 
 
 # Given the rows a move takes out, before they go: what to do with the
-# operation's id once it is recorded (None: nothing). The page side keeps the
+# operations once they are recorded (None: nothing). The page side keeps the
 # rows so that an undo can put them back (webmail/mail/snapshots.py).
-Keeper = Callable[[QuerySet[Message]], Callable[[int], None] | None]
+Keeper = Callable[[QuerySet[Message]], Callable[[list[PendingOperation]], None] | None]
+
+# UIDs named by one operation at most: the worker sends each as one command
+# (and a search of the UIDs first), whose line a server may cap at 8 KB.
+OPERATION_UIDS = 500
 
 
 def take_out(
@@ -178,9 +183,9 @@ def take_out(
 ) -> list[int]:
     """Remove messages from a folder's cache and record the server operation.
 
-    A move (target given) or a deletion for good, in one transaction; the
-    folders' counts follow. Returns the UIDs taken out, sorted: those of
-    uids still in the cache.
+    A move (target given) or a deletion for good, in one transaction, as
+    one operation per OPERATION_UIDS; the folders' counts follow. Returns
+    the UIDs taken out, sorted: those of uids still in the cache.
     """
     wanted = {int(u) for u in uids}
     with transaction.atomic():
@@ -190,7 +195,9 @@ def take_out(
             # transactions taking two rows in opposite orders deadlock.
             lock_folder(target.id)
         current = lock_folder(folder.id)
-        rows = Message.objects.filter(folder=folder, uid__in=wanted)
+        rows = Message.objects.filter(
+            among("webmail_message.uid", wanted), folder=folder
+        )
         # One read gives the UIDs and the counts (a 500-UID IN costs more to
         # build than to run: each query over it counts).
         found = list(rows.values_list("id", "uid", "seen"))
@@ -199,10 +206,17 @@ def take_out(
         moved = sorted(uid for _, uid, _ in found)
         unseen = sum(1 for *_, seen in found if not seen)
         keep = keeper(rows) if keeper is not None else None
-        Message.objects.filter(id__in=[row_id for row_id, *_ in found]).delete()
-        op = operation(account_id, kind, folder.id, moved, payload, current)
+        taken = among("webmail_message.id", [row_id for row_id, *_ in found])
+        Message.objects.filter(taken).delete()
+        ops = [
+            operation(account_id, kind, folder.id, part, payload, current)
+            for part in (
+                moved[start : start + OPERATION_UIDS]
+                for start in range(0, len(moved), OPERATION_UIDS)
+            )
+        ]
         if keep is not None:
-            keep(op.id)
+            keep(ops)
         Folder.objects.filter(id=folder.id).update(
             total=Greatest(F("total") - len(found), 0),
             unseen=Greatest(F("unseen") - unseen, 0),
