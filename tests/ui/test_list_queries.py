@@ -140,8 +140,8 @@ def test_the_prepared_queries_answer_what_the_orm_does(alice: User):
     # One message, as every action on it reads it: the row whole, or a 404.
     read = reading.get_message(inbox, 12)
     whole = Message.objects.get(folder=inbox, uid=12)
-    fields = [f.attname for f in Message._meta.concrete_fields]
-    assert [getattr(read, f) for f in fields] == [getattr(whole, f) for f in fields]
+    names = [f.attname for f in Message._meta.concrete_fields]
+    assert [getattr(read, n) for n in names] == [getattr(whole, n) for n in names]
     with pytest.raises(Http404):
         reading.get_message(inbox, 9)
 
