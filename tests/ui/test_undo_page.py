@@ -80,8 +80,9 @@ def test_an_undo_puts_the_rows_back_as_they_were(alice):
     assert _rows(inbox, [1, 4]) == before
 
 
-def test_the_kept_rows_are_written_once_the_answer_is_out(alice, monkeypatch):
+def test_a_large_actions_rows_are_written_once_the_answer_is_out(alice, monkeypatch):
     """The answer names the action; its rows are kept after it, then undoable."""
+    monkeypatch.setattr(undo, "KEEP_AT_ONCE", 1)  # two rows are many, here
     pending: list = []
     monkeypatch.setattr(after_response._local, "pending", pending, raising=False)
     page, inbox = _move(alice, ["1", "2"])
@@ -99,5 +100,17 @@ def test_the_kept_rows_are_written_once_the_answer_is_out(alice, monkeypatch):
     action.refresh_from_db()
     assert action.count == 2
     assert not action.undone
+    assert undo.undo(action.account, action.id).count == 2
+    assert Message.objects.filter(folder=inbox, uid__in=[1, 2]).count() == 2
+
+
+def test_a_small_actions_rows_are_kept_before_the_answer(alice, monkeypatch):
+    pending: list = []
+    monkeypatch.setattr(after_response._local, "pending", pending, raising=False)
+    _page, inbox = _move(alice, ["1", "2"])
+    action = UndoableAction.objects.get()
+
+    # Nothing left to wait for: an undo right after the answer goes through.
+    assert action.count == 2
     assert undo.undo(action.account, action.id).count == 2
     assert Message.objects.filter(folder=inbox, uid__in=[1, 2]).count() == 2

@@ -57,6 +57,8 @@ from webmail.shared.changes import operation
 GRACE = 5
 # Seconds an undo waits for its action's kept rows to be written (undoable).
 KEEP_WAIT = 3
+# Rows an action keeps before its answer; more are written after it.
+KEEP_AT_ONCE = 100
 # Progress the worker records before it sends a move (webmail.engine.moves).
 STARTED = ("sent", "copying", "copied")
 
@@ -93,10 +95,11 @@ def undoable(account: MailAccount, verb: str) -> Iterator[Offer]:
     nothing (there is no undoing them), nor does an action on more than
     snapshots.LIMIT messages: the offer's id stays None.
 
-    The action is recorded at once, for the answer's Undo; its kept rows
-    (5 MB of JSON for 5,000 messages) are written once the answer has gone
-    out, and only then do the user's other tabs hear of it. Until then its
-    count is 0, and an undo waits for them (_wait_kept).
+    The action is recorded at once, for the answer's Undo. The kept rows
+    of a large action (5 MB of JSON for 5,000 messages) are written once
+    the answer has gone out, and only then do the user's other tabs hear of
+    it; until then its count is 0, and an undo waits for them (_wait_kept).
+    A few rows cost less than that second write: they go in at once.
     """
     offer = Offer()
     with snapshots.taking() as recorder:
@@ -105,6 +108,17 @@ def undoable(account: MailAccount, verb: str) -> Iterator[Offer]:
     if not taken or recorder.overflow:
         return
     offer.count = sum(len(t.rows) for t in taken)
+    if offer.count <= KEEP_AT_ONCE:
+        action = UndoableAction.objects.create(
+            account=account,
+            verb=verb,
+            count=offer.count,
+            target_id=taken[0].target,
+            moves=[t.as_json() for t in taken],
+        )
+        offer.id = action.id
+        run_after_response(partial(_tell_undoable, account, action.id))
+        return
     action = UndoableAction.objects.create(
         account=account, verb=verb, count=0, target_id=taken[0].target
     )
@@ -121,6 +135,10 @@ def _keep(
         # Not asdict(): it deep-copies every kept row (a second for 5,000).
         moves=[t.as_json() for t in taken],
     )
+    _tell_undoable(account, action_id)
+
+
+def _tell_undoable(account: MailAccount, action_id: int) -> None:
     event = {"type": events.UNDOABLE, "account": account.id, "id": action_id}
     events.publish(account.user_id, event)
 
@@ -145,7 +163,7 @@ def _wait_kept(account: MailAccount, action_id: int) -> None:
         action = get_action(account, action_id)
         if action.count or action.undone or time.monotonic() > deadline:
             return
-        time.sleep(0.05)
+        time.sleep(0.01)
 
 
 def open_until(action: UndoableAction) -> float:
