@@ -80,12 +80,15 @@ def test_an_undo_puts_the_rows_back_as_they_were(alice):
     assert _rows(inbox, [1, 4]) == before
 
 
-def test_a_large_actions_rows_are_written_once_the_answer_is_out(alice, monkeypatch):
+def test_a_large_actions_rows_are_written_once_the_answer_is_out(
+    alice, monkeypatch, django_capture_on_commit_callbacks
+):
     """The answer names the action; its rows are kept after it, then undoable."""
     monkeypatch.setattr(undo, "KEEP_AT_ONCE", 1)  # two rows are many, here
     pending: list = []
     monkeypatch.setattr(after_response._local, "pending", pending, raising=False)
-    page, inbox = _move(alice, ["1", "2"])
+    with django_capture_on_commit_callbacks(execute=True):
+        page, inbox = _move(alice, ["1", "2"])
     action = UndoableAction.objects.get()
     assert f'action="/mail/{inbox.account_id}/undo/{action.id}"' in page
     assert action.count == 0

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -88,12 +88,16 @@ class Undone:
 
 
 @contextmanager
-def undoable(account: MailAccount, verb: str) -> Iterator[Offer]:
+def undoable(
+    account: MailAccount, verb: str, *, together: bool = True
+) -> Iterator[Offer]:
     """Record the moves made in this block as one action the user can undo.
 
     verb is "move" or "delete", for the notice. Deletes for good record
     nothing (there is no undoing them), nor does an action on more than
-    snapshots.LIMIT messages: the offer's id stays None.
+    snapshots.LIMIT messages: the offer's id stays None. together: the
+    block's changes and the action are one transaction (one commit); a whole
+    folder's messages go in many short ones, each its own.
 
     The action is recorded at once, for the answer's Undo. The kept rows
     of a large action (5 MB of JSON for 5,000 messages) are written once
@@ -102,8 +106,15 @@ def undoable(account: MailAccount, verb: str) -> Iterator[Offer]:
     A few rows cost less than that second write: they go in at once.
     """
     offer = Offer()
-    with snapshots.taking() as recorder:
-        yield offer
+    with transaction.atomic() if together else nullcontext():
+        with snapshots.taking() as recorder:
+            yield offer
+        _record(account, verb, offer, recorder)
+
+
+def _record(
+    account: MailAccount, verb: str, offer: Offer, recorder: snapshots.Recorder
+) -> None:
     taken = [t for t in recorder.taken if t.rows]
     if not taken or recorder.overflow:
         return
@@ -117,13 +128,14 @@ def undoable(account: MailAccount, verb: str) -> Iterator[Offer]:
             moves=[t.as_json() for t in taken],
         )
         offer.id = action.id
-        run_after_response(partial(_tell_undoable, account, action.id))
-        return
-    action = UndoableAction.objects.create(
-        account=account, verb=verb, count=0, target_id=taken[0].target
-    )
-    offer.id = action.id
-    run_after_response(partial(_keep, account, action.id, offer.count, taken))
+        later = partial(_tell_undoable, account, action.id)
+    else:
+        action = UndoableAction.objects.create(
+            account=account, verb=verb, count=0, target_id=taken[0].target
+        )
+        offer.id = action.id
+        later = partial(_keep, account, action.id, offer.count, taken)
+    transaction.on_commit(lambda: run_after_response(later))
 
 
 def _keep(

@@ -156,7 +156,8 @@ def bulk_view(request: HttpRequest, account_id: int, folder_id: int) -> HttpResp
     count = 0
     if not status:
         uids = None if request.POST.get("all") == "1" else selected
-        with undo.undoable(account, action) as offer:
+        # A selection is one transaction; a whole folder goes in chunks.
+        with undo.undoable(account, action, together=uids is not None) as offer:
             count = bulk.apply(account, folder, action, uids, target)
         trash = None
         if action == "delete":
