@@ -125,14 +125,14 @@ def _mark(label: str, icon: str) -> str:
 
 
 @register.simple_tag
-def fixed_url(name: str) -> str:
-    """Return what {% url name %} does for a URL without arguments, remembered.
+def fixed_url(name: str, *args: int) -> str:
+    """Return what {% url name args %} does, remembered, for ids as arguments.
 
     {% url %} works the URL out again on every render (the header of the
-    mail pages has five); it depends only on its name and where the site
-    is mounted, the key of present.cached_reverse.
+    mail pages has five); it depends only on its name, its arguments and
+    where the site is mounted, the key of present.cached_reverse.
     """
-    return cached_reverse(name)
+    return cached_reverse(name, *args)
 
 
 @register.simple_tag
