@@ -27,6 +27,8 @@ STEADY = 60.0
 # gives up (about three minutes of attempts with the delays above).
 GIVE_UP_AFTER = 10
 STOP_TIMEOUT = 15.0
+# A child that takes this long to stop is named as it goes (stop_all).
+SLOW_STOP = 3.0
 
 
 class Child(Protocol):
@@ -134,7 +136,12 @@ class Supervisor:
 
     def stop_all(self) -> None:
         for entry in reversed(self._entries):
+            started = time.monotonic()
             entry.child.stop()
+            took = time.monotonic() - started
+            if took >= SLOW_STOP:
+                # Each is stopped in turn: the one that held up Ctrl-C is named.
+                self.say(f"{entry.name} took {took:.0f} s to stop")
 
     def _stopped(self, entry: _Entry, now: float, what: str) -> None:
         if now - entry.started_at >= self.steady:

@@ -97,7 +97,14 @@ def stop(process: subprocess.Popen[str]) -> None:
     # Ctrl-C in a terminal signals the whole foreground process group.
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGINT)
-    process.wait(30)
+    # The launcher stops its processes one by one, killing any that has not
+    # stopped within 15 s, and says which took long.
+    try:
+        process.wait(90)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        said = process.stdout.read() if process.stdout else ""
+        pytest.fail(f"The demo did not stop within 90 s after Ctrl-C:\n{said}")
 
 
 @pytest.fixture

@@ -91,3 +91,26 @@ def test_a_killed_process_is_named_with_its_signal_and_stop_all_ends_the_others(
         supervisor.stop_all()
     assert victim.process.poll() is not None
     assert bystander.process.poll() is not None
+
+
+def test_a_process_slow_to_stop_is_named_as_everything_stops():
+    said: list[str] = []
+    supervisor = Supervisor(said.append)
+    # It finishes its work for 3.5 s after being asked to stop.
+    slow = _python(
+        "import signal, time\n"
+        "signal.signal(signal.SIGTERM, lambda *_: (time.sleep(3.5), exit(0)))\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    quick = _python("import time; time.sleep(60)")
+    slow.start()
+    quick.start()
+    supervisor.add("worker", slow)
+    supervisor.add("web server", quick)
+    time.sleep(0.5)  # the handler is in place
+
+    supervisor.stop_all()
+
+    # Only the one that held the others up is named.
+    assert len(said) == 1 and re.fullmatch(r"worker took [45] s to stop", said[0])
