@@ -102,7 +102,7 @@ def undoable(
     The action is recorded at once, for the answer's Undo. The kept rows
     of a large action (5 MB of JSON for 5,000 messages) are written once
     the answer has gone out, and only then do the user's other tabs hear of
-    it; until then its count is 0, and an undo waits for them (_wait_kept).
+    it; until then its count is 0, and an undo waits for them (undo()).
     A few rows cost less than that second write: they go in at once.
     """
     offer = Offer()
@@ -167,15 +167,8 @@ def get_action(account: MailAccount, action_id: int) -> UndoableAction:
     return action
 
 
-def _wait_kept(account: MailAccount, action_id: int) -> None:
-    """Wait until the action's rows are kept: an undo clicked the moment its
-    answer came may come before them (undoable). 404 for another's id."""
-    deadline = time.monotonic() + KEEP_WAIT
-    while True:
-        action = get_action(account, action_id)
-        if action.count or action.undone or time.monotonic() > deadline:
-            return
-        time.sleep(0.01)
+class _NotKeptYet(Exception):
+    """The action's rows are still being written (undoable)."""
 
 
 def open_until(action: UndoableAction) -> float:
@@ -190,9 +183,21 @@ def undo(account: MailAccount, action_id: int) -> Undone:
     """Undo the action: its messages back in their folders, now and on the server.
 
     Raises TooLate when it was undone already or its time is up, Http404
-    for an id that is not the account's.
+    for an id that is not the account's. An undo clicked the moment a large
+    action's answer came may come before its kept rows (undoable): it waits
+    for them, KEEP_WAIT seconds at most.
     """
-    _wait_kept(account, action_id)
+    deadline = time.monotonic() + KEEP_WAIT
+    while True:
+        try:
+            return _undo(account, action_id)
+        except _NotKeptYet:
+            if time.monotonic() > deadline:
+                raise TooLate(already=False) from None
+            time.sleep(0.01)
+
+
+def _undo(account: MailAccount, action_id: int) -> Undone:
     since = timezone.now() - timedelta(seconds=int(settings.UNDO_SECONDS) + GRACE)
     result = Undone()
     reverse = False
@@ -200,6 +205,8 @@ def undo(account: MailAccount, action_id: int) -> Undone:
         moves = _claim(account.id, action_id, since)
         if moves is None:
             action = get_action(account, action_id)
+            if not action.undone and not action.count and action.created_at >= since:
+                raise _NotKeptYet
             raise TooLate(already=action.undone)
         op_ids = [int(m["op"]) for m in moves]
         ops = {
