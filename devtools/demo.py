@@ -89,6 +89,10 @@ def main() -> None:
         "--port", type=int, default=int(os.environ.get("WEBMAIL_PORT", "8000"))
     )
     options = parser.parse_args()
+    # Started from a shell's background job, this process would inherit
+    # SIGINT ignored, while uvicorn and Celery set their own handlers: Ctrl-C
+    # would stop them and leave this one restarting them.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     data = Path(os.environ.get("WEBMAIL_DATA_DIR", REPO / "var"))
     data.mkdir(parents=True, exist_ok=True)
