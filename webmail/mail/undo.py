@@ -119,21 +119,19 @@ def _record(
     if not taken or recorder.overflow:
         return
     offer.count = sum(len(t.rows) for t in taken)
-    if offer.count <= KEEP_AT_ONCE:
-        action = UndoableAction.objects.create(
-            account=account,
-            verb=verb,
-            count=offer.count,
-            target_id=taken[0].target,
-            moves=[t.as_json() for t in taken],
-        )
-        offer.id = action.id
+    at_once = offer.count <= KEEP_AT_ONCE
+    action = UndoableAction.objects.create(
+        account=account,
+        verb=verb,
+        # 0 until the rows are kept: an undo waits for them (undo()).
+        count=offer.count if at_once else 0,
+        target_id=taken[0].target,
+        moves=[t.as_json() for t in taken] if at_once else [],
+    )
+    offer.id = action.id
+    if at_once:
         later = partial(_tell_undoable, account, action.id)
     else:
-        action = UndoableAction.objects.create(
-            account=account, verb=verb, count=0, target_id=taken[0].target
-        )
-        offer.id = action.id
         later = partial(_keep, account, action.id, offer.count, taken)
     transaction.on_commit(lambda: run_after_response(later))
 
