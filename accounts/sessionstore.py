@@ -14,20 +14,31 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY
 from django.contrib.sessions.backends import cached_db, db
 from django.core.cache import caches
 from redis.exceptions import RedisError
 
 from webmail.shared import outage
 
+# Sessions signed in before LocalUserBackend took Django's ModelBackend's
+# place name the old one: they stay signed in.
+_RENAMED_BACKENDS = {
+    "django.contrib.auth.backends.ModelBackend": "accounts.backends.LocalUserBackend"
+}
+
 
 class SessionStore(cached_db.SessionStore):
     def load(self) -> dict[str, Any]:
         try:
-            return super().load()
+            data = super().load()
         except RedisError as exc:
             outage.redis.failed("sessions read from the database only", exc)
-            return db.SessionStore.load(self)
+            data = db.SessionStore.load(self)
+        renamed = _RENAMED_BACKENDS.get(data.get(BACKEND_SESSION_KEY, ""))
+        if renamed is not None:
+            data[BACKEND_SESSION_KEY] = renamed
+        return data
 
     def exists(self, session_key: str) -> bool:
         try:

@@ -418,7 +418,7 @@ MIDDLEWARE.append("axes.middleware.AxesMiddleware")
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "accounts.backends.DisabledUserBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.LocalUserBackend",
     "accounts.backends.MailServerBackend",
 ]
 # Failed sign-ins lock out the user name and, separately, the address they

@@ -8,6 +8,7 @@ from importlib import import_module
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY
 from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.models import Session
 from django.core.cache import caches
@@ -111,6 +112,20 @@ def test_a_session_past_its_expiry_gets_a_clear_message(alice: User, client: Cli
     response = client.get("/accounts/mail/", follow=True)
     assert response.redirect_chain[-1][0].startswith("/accounts/login/")
     assert "Your session has ended" in response.content.decode()
+
+
+def test_a_session_from_before_the_backend_was_renamed_stays_signed_in(
+    alice: User, client: Client
+):
+    sign_in(client, "alice")
+    (store,) = _session_stores()
+    assert store[BACKEND_SESSION_KEY] == "accounts.backends.LocalUserBackend"
+    # What a sign-in wrote before LocalUserBackend took ModelBackend's place.
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store.save()
+    response = client.get("/accounts/mail/")
+    assert response.status_code == 200
+    assert response.wsgi_request.user == alice
 
 
 def test_a_fresh_visit_gets_no_session_message(client: Client):
