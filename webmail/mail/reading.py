@@ -87,11 +87,22 @@ def user_folder(user: User, account_id: int, folder_id: int) -> Folder:
     if not user.is_active:
         raise Http404("No such folder.")
     try:
-        return Folder.objects.select_related("account").get(
-            id=folder_id, account_id=account_id, account__user_id=user.id
-        )
-    except (Folder.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such folder.") from None
+        found = _USER_FOLDER.objects((int(folder_id), int(account_id), int(user.id)))
+    except (ValueError, TypeError):
+        found = []
+    if not found:
+        raise Http404("No such folder.")
+    return found[0]
+
+
+# Every view acting on one folder or message reads it first: compiled once,
+# with the account's state (the folder tree's namespace prefix) alongside.
+_USER_FOLDER = Prepared[Folder](
+    lambda key: Folder.objects.select_related("account", "account__sync_state").filter(
+        id=key[0], account_id=key[1], account__user_id=key[2]
+    ),
+    values=3,
+)
 
 
 def special_folder(account: MailAccount, use: str) -> Folder | None:
