@@ -13,6 +13,7 @@ as the ORM does, from the compiled query's description of its columns.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -57,6 +58,11 @@ class _Compiled:
         )
         self.attnames = (
             [column.target.attname for column in self.columns] if columns_only else []
+        )
+        # The converters of each thread's connection, found once: looking
+        # them up column by column cost a run more than its SQL.
+        self.converters: weakref.WeakKeyDictionary[Any, list[Any]] = (
+            weakref.WeakKeyDictionary()
         )
 
 
@@ -110,7 +116,11 @@ class Prepared(Generic[M]):
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             rows = [list(row) for row in cursor.fetchall()]
-        for position, functions, column in _converters(compiled.columns, connection):
+        converters = compiled.converters.get(connection)
+        if converters is None:
+            converters = _converters(compiled.columns, connection)
+            compiled.converters[connection] = converters
+        for position, functions, column in converters:
             for values in rows:
                 value = values[position]
                 for convert in functions:
