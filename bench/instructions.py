@@ -1,0 +1,205 @@
+"""Count the instructions the web side spends per page, under callgrind.
+
+Usage: python bench/instructions.py [--count 1000] [--requests 50]
+       [--kinds list,list-htmx,pane,star]
+
+Wall and CPU times on a shared or slow machine move by tens of percent
+from run to run; callgrind counts the instructions a request executes,
+the same from run to run within about half a percent, whatever else the
+machine does. Two versions of the code (a worktree each) compared with
+this differ by what they do, not by the machine's mood.
+
+Each kind runs in its own process under `valgrind --tool=callgrind`, with
+counting off during set-up: its own Redis (devtools), a throwaway SQLite
+database, one user whose INBOX caches --count messages, and Django's test
+client signed in. After 30 requests to warm up (imports, compiled
+templates and queries), counting is on for --requests requests. What it
+counts is Django's side (middleware, session, view, queries, templates),
+not the HTTP server's: bench/webcpu.py measures that whole.
+
+- list: the INBOX's first page, whole;
+- list-htmx: the same asked for by htmx (the list part);
+- pane: a read message in the reading pane, its body in the cache;
+- star: a star set and taken off again, from the list's row (the change
+  goes to Redis for a worker; none runs).
+
+Needs valgrind (Debian's package) and its callgrind_control.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._inprocess import bench_account, run_in_process
+
+KINDS = ("list", "list-htmx", "pane", "star")
+WARM_UP = 30
+TOTALS = re.compile(r"^([\d,]+) \(100\.0%\)\s+PROGRAM TOTALS", re.MULTILINE)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--requests", type=int, default=50)
+    parser.add_argument("--kinds", default=",".join(KINDS))
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.child:
+        run_in_process(
+            "instructions",
+            lambda _: child(options.child, options.count, options.requests),
+            keep_database_url=False,
+        )
+        return
+    if shutil.which("valgrind") is None:
+        sys.exit("valgrind is not installed (apt-get install valgrind).")
+    print(f"Instructions per request (millions), {options.count} cached messages:")
+    for kind in options.kinds.split(","):
+        if kind not in KINDS:
+            sys.exit(f"Unknown kind {kind!r}; choose from {', '.join(KINDS)}.")
+        count = measure(kind, options.count, options.requests)
+        print(f"  {kind:<10} {count / 1e6:7.2f}", flush=True)
+
+
+def measure(kind: str, count: int, requests: int) -> float:
+    """Run one kind under callgrind and return its instructions per request."""
+    workdir = Path(tempfile.mkdtemp(prefix="instructions-", dir="/tmp"))
+    out = workdir / "callgrind.out"
+    try:
+        subprocess.run(
+            ["valgrind", "--tool=callgrind", "--instr-atstart=no",
+             f"--callgrind-out-file={out}", sys.executable, __file__,
+             "--child", kind, "--count", str(count), "--requests", str(requests)],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        summary = subprocess.run(
+            ["callgrind_annotate", str(out)],
+            check=True, capture_output=True, text=True,
+        ).stdout  # fmt: skip
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    found = TOTALS.search(summary)
+    if found is None:
+        raise RuntimeError("callgrind_annotate printed no total.")
+    return int(found.group(1).replace(",", "")) / requests
+
+
+def child(kind: str, count: int, requests: int) -> None:
+    """Set up, warm up, then count requests of one kind (inside valgrind)."""
+    import django
+
+    django.setup()
+    send = request_of(kind, *cached_inbox(count))
+    for n in range(WARM_UP):
+        send(n)
+    counting(True)
+    for n in range(requests):
+        send(n)
+    counting(False)
+
+
+def counting(on: bool) -> None:
+    subprocess.run(
+        ["callgrind_control", "-i", "on" if on else "off", str(os.getpid())],
+        check=True, capture_output=True,
+    )  # fmt: skip
+
+
+def cached_inbox(count: int) -> tuple[Any, Any]:
+    """A signed-in test client and an INBOX of count cached messages."""
+    from django.core.cache import cache
+    from django.test import Client
+
+    from webmail.models import Folder, Message
+    from webmail.shared import bodycache
+
+    account = bench_account("instructions")
+    inbox = Folder.objects.create(
+        account=account,
+        name="INBOX",
+        display_name="INBOX",
+        path=["INBOX"],
+        uidvalidity=1,
+        backfill_below_uid=1,
+        total=count,
+    )
+    for name in ("Drafts", "Sent", "Trash", "Archive", "Junk"):
+        Folder.objects.create(
+            account=account,
+            name=name,
+            display_name=name,
+            path=[name],
+            special_use=f"\\{name}",
+        )
+    newest = datetime(2026, 11, 1, tzinfo=UTC)
+    Message.objects.bulk_create(
+        Message(
+            folder=inbox,
+            uid=uid,
+            seen=uid % 7 != 0,
+            flagged=uid % 31 == 0,
+            has_attachments=uid % 11 == 0,
+            date=newest - timedelta(minutes=count - uid),
+            from_name=f"Sender {uid % 500}",
+            from_address=f"sender{uid % 500}@example.net",
+            subject=f"Message number {uid} about the quarterly plan",
+            preview="A short preview of the text, as the list shows it. " * 2,
+        )
+        for uid in range(1, count + 1)
+    )
+    html = "<p>Hello <b>there</b>, a paragraph of the message.</p>" * 20
+    body = {
+        "text": "Hello",
+        "raw_html": html,
+        "html": html,
+        "has_remote_content": False,
+        "cid_parts": [],
+        "attachments": [],
+    }
+    cache.set(bodycache.cache_key(account.id, inbox, count), body, 3600)
+    client = Client()
+    client.force_login(account.user)
+    return client, inbox
+
+
+def request_of(kind: str, client: Any, inbox: Any) -> Any:
+    """The request of a kind, as a function of its number."""
+    base = f"/mail/{inbox.account_id}/{inbox.id}/"
+    newest = inbox.total
+
+    def get(path: str, headers: dict[str, str] | None = None) -> None:
+        answer = client.get(path, headers=headers)
+        assert answer.status_code == 200, (path, answer.status_code)
+
+    if kind == "list":
+        return lambda _: get(base)
+    if kind == "list-htmx":
+        return lambda _: get(base, {"HX-Request": "true"})
+    if kind == "pane":
+        headers = {"HX-Request": "true", "HX-Target": "reader"}
+        return lambda _: get(f"{base}{newest}/", headers)
+
+    def star(n: int) -> None:
+        answer = client.post(
+            f"{base}{newest}/flag",
+            {"flagged": "1" if n % 2 == 0 else "0"},
+            headers={"HX-Request": "true"},
+        )
+        assert answer.status_code == 200, answer.status_code
+
+    return star
+
+
+if __name__ == "__main__":
+    main()
