@@ -69,6 +69,22 @@ SPECIAL_MAILBOXES = """\
     auto = subscribe
   }
 """
+# A second personal namespace with a quota root of its own (attic_kb).
+# Dovecot checks a MOVE against the quota only when the target has a root
+# the source has not, so only this way does it refuse a MOVE for quota.
+ATTIC = """
+namespace attic {{
+  prefix = Attic/
+  separator = /
+  location = maildir:~/Attic:LAYOUT=maildir++
+  list = yes
+  subscriptions = yes
+}}
+plugin {{
+  quota2 = count:Attic quota:ns=Attic/
+  quota2_rule = *:storage={kb}K
+}}
+"""
 # What Dovecot's auth_username_chars accepts by default.
 USERNAME = re.compile(r"[A-Za-z0-9.@_-]+")
 
@@ -156,6 +172,7 @@ class DovecotServer:
         tls_dir: Path | None = None,
         ports: tuple[int, int] | None = None,
         listen: str | None = None,
+        attic_kb: int | None = None,
     ) -> None:
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}, not {variant!r}")
@@ -167,6 +184,7 @@ class DovecotServer:
         self.variant = variant
         self.delimiter = "/" if variant == "full" else "."
         self.quota_mb = quota_mb
+        self.attic_kb = attic_kb
         self.allow_plaintext_auth = allow_plaintext_auth
         account = pwd.getpwnam(MAIL_ACCOUNT)
         self.mail_uid = account.pw_uid
@@ -244,6 +262,7 @@ class DovecotServer:
             if self.variant == "prefixed"
             else SPECIAL_MAILBOXES,
             "QUOTA_MB": str(self.quota_mb),
+            "ATTIC": "" if self.attic_kb is None else ATTIC.format(kb=self.attic_kb),
             "IMAP_PORT": str(self.imap_port),
             "IMAPS_PORT": str(self.imaps_port),
         }
@@ -497,6 +516,7 @@ def start_dovecot(
     tls_dir: Path | None = None,
     ports: tuple[int, int] | None = None,
     listen: str | None = None,
+    attic_kb: int | None = None,
 ) -> DovecotServer:
     """Start a Dovecot instance in workdir and return it once it listens.
 
@@ -512,6 +532,8 @@ def start_dovecot(
     several instances so that one CA file trusts them all. ports fixes the
     (STARTTLS, IMAPS) ports and listen the addresses (a container's demo
     server listens on all of them); both are picked for loopback by default.
+    attic_kb adds folders under "Attic/" (a namespace of their own) with a
+    quota of that many KiB of their own: a move into them can be refused.
     """
     server = DovecotServer(
         Path(workdir),
@@ -521,6 +543,7 @@ def start_dovecot(
         tls_dir=tls_dir,
         ports=ports,
         listen=listen,
+        attic_kb=attic_kb,
     )
     server.start()
     return server

@@ -8,6 +8,7 @@ import re
 import pytest
 from django.test import Client
 
+from devtools.dovecot import start_dovecot
 from tests.engine.conftest import (  # noqa: F401 (fixtures)
     account_for,
     engine_env,
@@ -16,7 +17,7 @@ from tests.engine.conftest import (  # noqa: F401 (fixtures)
     wait_for,
     worker,
 )
-from tests.fixtures.servers import SUBMISSION_LOGIN
+from tests.fixtures.servers import SUBMISSION_LOGIN, ImapUser
 from tests.ui.storage_mail import (
     KB,
     fill_near_quota,
@@ -249,6 +250,60 @@ def test_a_copy_refused_for_a_full_mailbox_says_so_and_loses_nothing(
     assert "Holiday photos" in server_sizes(phone, "INBOX")
     assert "Holiday photos" not in server_sizes(phone, "Archive")
     assert Message.objects.filter(folder=inbox, uid=photos.uid).exists()
+
+
+@pytest.mark.usefixtures("worker")
+def test_a_move_refused_for_a_full_mailbox_says_so_and_loses_nothing(
+    dovecot_workdir, mail_certs, other_device
+):
+    # Dovecot refuses a MOVE for quota only into a quota root that the
+    # source folder is not in: the "Attic/" folders have one of 100 KiB.
+    server = start_dovecot(
+        dovecot_workdir, tls_dir=mail_certs.ca_cert.parent, attic_kb=100
+    )
+    try:
+        erin = ImapUser("erin@example.org", "erins-mail-password", server)
+        server.add_user(erin.username, erin.password)
+        phone = other_device(erin)
+        phone.create_folder("Attic/2026")
+        phone.append("INBOX", padded("Holiday photos", 220, attachment=True))
+        phone.append("INBOX", padded("Short note", 1))
+        account = account_for(erin)
+        folders = sync_all(account.id)
+        inbox, attic = folders["INBOX"], folders["Attic/2026"]
+        photos = Message.objects.get(folder=inbox, subject="Holiday photos")
+        client = Client()
+        client.force_login(account.user)
+
+        assert changes.move_messages(account, inbox, [photos.uid], attic) == 1
+        assert not Message.objects.filter(folder=inbox, uid=photos.uid).exists()
+
+        operation = wait_for(
+            lambda: PendingOperation.objects.filter(
+                account=account, state=OperationState.FAILED
+            ).first(),
+            what="the move refused",
+        )
+        assert operation.error_kind == "OverQuota"
+        # The worker puts the message back in the list once refused.
+        wait_for(
+            lambda: Message.objects.filter(folder=inbox, uid=photos.uid).exists(),
+            what="the message back in INBOX's list",
+        )
+        page = _text(client.get(f"/mail/{account.id}/{inbox.id}/").content)
+        assert (
+            "1 message could not be moved to Attic/2026: the mailbox is full. "
+            "It is still in INBOX."
+        ) in page
+        notice = page.split("could not be moved", 1)[1].split("</div>", 1)[0]
+        assert f'href="/mail/{account.id}/storage/">Free up space</a>' in notice
+        rows = page.split('<ol class="messages">', 1)[1]
+        assert "Holiday photos" in rows
+        # Nothing lost, nothing doubled on the server.
+        assert "Holiday photos" in server_sizes(phone, "INBOX")
+        assert "Holiday photos" not in server_sizes(phone, "Attic/2026")
+    finally:
+        server.stop()
 
 
 @pytest.mark.usefixtures("worker")
