@@ -156,6 +156,7 @@ class DovecotServer:
         tls_dir: Path | None = None,
         ports: tuple[int, int] | None = None,
         listen: str | None = None,
+        connections_per_user: int = 10,
     ) -> None:
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}, not {variant!r}")
@@ -168,6 +169,7 @@ class DovecotServer:
         self.delimiter = "/" if variant == "full" else "."
         self.quota_mb = quota_mb
         self.allow_plaintext_auth = allow_plaintext_auth
+        self.connections_per_user = connections_per_user
         account = pwd.getpwnam(MAIL_ACCOUNT)
         self.mail_uid = account.pw_uid
         self.mail_gid = account.pw_gid
@@ -244,6 +246,7 @@ class DovecotServer:
             if self.variant == "prefixed"
             else SPECIAL_MAILBOXES,
             "QUOTA_MB": str(self.quota_mb),
+            "CONNECTIONS_PER_USER": str(self.connections_per_user),
             "IMAP_PORT": str(self.imap_port),
             "IMAPS_PORT": str(self.imaps_port),
         }
@@ -497,6 +500,7 @@ def start_dovecot(
     tls_dir: Path | None = None,
     ports: tuple[int, int] | None = None,
     listen: str | None = None,
+    connections_per_user: int = 10,
 ) -> DovecotServer:
     """Start a Dovecot instance in workdir and return it once it listens.
 
@@ -512,6 +516,8 @@ def start_dovecot(
     several instances so that one CA file trusts them all. ports fixes the
     (STARTTLS, IMAPS) ports and listen the addresses (a container's demo
     server listens on all of them); both are picked for loopback by default.
+    connections_per_user is mail_max_userip_connections (Dovecot's default
+    is 10): a bench with many clients of one user raises it.
     """
     server = DovecotServer(
         Path(workdir),
@@ -521,6 +527,7 @@ def start_dovecot(
         tls_dir=tls_dir,
         ports=ports,
         listen=listen,
+        connections_per_user=connections_per_user,
     )
     server.start()
     return server
