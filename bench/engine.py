@@ -387,24 +387,25 @@ def clients_at_once(
     """Requests per second of several clients at once, each on a connection
     of its own, each sending its next request as soon as the last is answered.
 
-    Counted over `seconds` after half a second of warm-up; meter, if given,
-    records the CPU of that window per request counted as name.
+    Counted over `seconds` once every client has connected and answered a
+    first request, after half a second more; meter, if given, records the
+    CPU of that window per request counted as name.
     """
     done = [0] * CONCURRENT_CLIENTS
     failed = [0] * CONCURRENT_CLIENTS
     errors: list[str] = []
+    ready = threading.Semaphore(0)
     stop = threading.Event()
 
     def run(n: int) -> None:
         # An error ends this client only: counted and printed below.
+        mine: Connection | None = None
+        counting = False
         try:
             mine = connect()
-        except Exception as error:
-            failed[n] += 1
-            errors.append(repr(error))
-            return
-        try:
             request(mine)
+            ready.release()
+            counting = True
             while not stop.is_set():
                 if request(mine):
                     done[n] += 1
@@ -414,7 +415,10 @@ def clients_at_once(
             failed[n] += 1
             errors.append(repr(error))
         finally:
-            close(mine)
+            if not counting:
+                ready.release()
+            if mine is not None:
+                close(mine)
 
     threads = [
         threading.Thread(target=run, args=(n,), daemon=True)
@@ -422,6 +426,8 @@ def clients_at_once(
     ]
     for thread in threads:
         thread.start()
+    for _ in threads:
+        ready.acquire(timeout=60)
     time.sleep(0.5)
     cpu_before = meter.read() if meter else (0.0, 0.0)
     own_before = time.process_time()
