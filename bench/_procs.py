@@ -85,3 +85,26 @@ def cmdline(pid: int) -> str:
             return raw.read().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         return ""
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and of its descendants alive now.
+
+    Children that have ended are not counted: the benches read servers
+    whose processes live as long as the run (uvicorn and its page
+    processes, the Celery worker).
+    """
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                parents[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    tree, found = [pid], 0
+    while found < len(tree):
+        tree += [child for child, parent in parents.items() if parent == tree[found]]
+        found += 1
+    return sum(cpu_seconds(member) for member in tree)

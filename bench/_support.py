@@ -194,7 +194,11 @@ class Stack:
         self.env: dict[str, str] = {}
 
     def start(self) -> None:
-        self.dovecot = start_dovecot(self.root / "dc", quota_mb=100_000)
+        # Room for 8 bare IMAP clients of one user (bench/engine.py's floor)
+        # beside the worker's connections and the user's phone.
+        self.dovecot = start_dovecot(
+            self.root / "dc", quota_mb=100_000, connections_per_user=30
+        )
         self.redis = start_redis(self.root / "redis")
         self.env = self.environment(
             REDIS_URL=self.redis.url, IMAP_SHARDS=str(SHARDS), PYTHONUNBUFFERED="1"

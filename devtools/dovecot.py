@@ -173,6 +173,7 @@ class DovecotServer:
         ports: tuple[int, int] | None = None,
         listen: str | None = None,
         attic_kb: int | None = None,
+        connections_per_user: int = 10,
     ) -> None:
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}, not {variant!r}")
@@ -186,6 +187,7 @@ class DovecotServer:
         self.quota_mb = quota_mb
         self.attic_kb = attic_kb
         self.allow_plaintext_auth = allow_plaintext_auth
+        self.connections_per_user = connections_per_user
         account = pwd.getpwnam(MAIL_ACCOUNT)
         self.mail_uid = account.pw_uid
         self.mail_gid = account.pw_gid
@@ -263,6 +265,7 @@ class DovecotServer:
             else SPECIAL_MAILBOXES,
             "QUOTA_MB": str(self.quota_mb),
             "ATTIC": "" if self.attic_kb is None else ATTIC.format(kb=self.attic_kb),
+            "CONNECTIONS_PER_USER": str(self.connections_per_user),
             "IMAP_PORT": str(self.imap_port),
             "IMAPS_PORT": str(self.imaps_port),
         }
@@ -517,6 +520,7 @@ def start_dovecot(
     ports: tuple[int, int] | None = None,
     listen: str | None = None,
     attic_kb: int | None = None,
+    connections_per_user: int = 10,
 ) -> DovecotServer:
     """Start a Dovecot instance in workdir and return it once it listens.
 
@@ -534,6 +538,8 @@ def start_dovecot(
     server listens on all of them); both are picked for loopback by default.
     attic_kb adds folders under "Attic/" (a namespace of their own) with a
     quota of that many KiB of their own: a move into them can be refused.
+    connections_per_user is mail_max_userip_connections (Dovecot's default
+    is 10): a bench with many clients of one user raises it.
     """
     server = DovecotServer(
         Path(workdir),
@@ -544,6 +550,7 @@ def start_dovecot(
         ports=ports,
         listen=listen,
         attic_kb=attic_kb,
+        connections_per_user=connections_per_user,
     )
     server.start()
     return server
