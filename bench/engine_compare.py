@@ -1,9 +1,9 @@
-"""Print two runs of bench/engine.py side by side, per size.
+"""Print runs of bench/engine.py side by side, per size.
 
-Usage: python bench/engine_compare.py A.json B.json [--labels before,after]
+Usage: python bench/engine_compare.py A.json B.json [C.json ...] [--labels before,after]
 
 Each file is what `bench/engine.py --json PATH` wrote. The rows are
-engine.py's table's; for each size there is a column per file, so the code
+engine.py's table's; for each size there is a column per file (two or more), so the code
 before a change and after it (run by turns on the same machine) read as one
 table. engine.py runs the code of the tree it is in: for the old code, make
 a worktree of it and bring this bench in first
@@ -23,10 +23,14 @@ from bench.engine import print_aligned, read_json, table_rows
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("files", nargs=2, metavar="JSON")
+    parser.add_argument("files", nargs="+", metavar="JSON")
     parser.add_argument("--labels", help="a name for each file, comma-separated")
     options = parser.parse_args()
-    labels = options.labels.split(",") if options.labels else ["A", "B"]
+    labels = (
+        options.labels.split(",")
+        if options.labels
+        else [chr(ord("A") + n) for n in range(len(options.files))]
+    )
     if len(labels) != len(options.files):
         parser.error("--labels needs one name per file")
 
