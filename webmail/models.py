@@ -380,6 +380,30 @@ def _lock(statement: str, params: list[int]) -> tuple[str, int | None] | None:
     return (row[0], row[1]) if row else None
 
 
+def move_counts(source: int, target: int | None, total: int, unseen: int) -> None:
+    """Take total messages (unseen of them unread) off a folder's counts and
+    add them to target's (None: they are gone for good).
+
+    A count never goes below 0 (a sync may have counted the move already).
+    Written out, as lock_folder: every move and undo runs it while the user
+    waits, and the ORM's two UPDATEs cost more to build than to run.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE webmail_folder SET"
+            " total = CASE WHEN total > %s THEN total - %s ELSE 0 END,"
+            " unseen = CASE WHEN unseen > %s THEN unseen - %s ELSE 0 END"
+            " WHERE id = %s",
+            [total, total, unseen, unseen, source],
+        )
+        if target is not None:
+            cursor.execute(
+                "UPDATE webmail_folder SET total = total + %s, unseen = unseen + %s"
+                " WHERE id = %s",
+                [total, unseen, target],
+            )
+
+
 def lock_account(account_id: int) -> None:
     """Lock the account's sync state (see lock_folder) for this transaction."""
     AccountState.objects.filter(account_id=account_id).update(

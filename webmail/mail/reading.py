@@ -73,9 +73,18 @@ _FOLDERS = Prepared(
 def get_folder(account: MailAccount, folder_id: int) -> Folder:
     """Return the account's folder with this id, or 404."""
     try:
-        return Folder.objects.get(id=folder_id, account=account)
-    except (Folder.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such folder.") from None
+        found = _ACCOUNT_FOLDER.objects((int(folder_id), int(account.id)))
+    except (ValueError, TypeError):
+        found = []
+    if not found:
+        raise Http404("No such folder.")
+    return found[0]
+
+
+# A move's target, a message's folder: read on every action, compiled once.
+_ACCOUNT_FOLDER = Prepared[Folder](
+    lambda key: Folder.objects.filter(id=key[0], account_id=key[1]), values=2
+)
 
 
 def user_folder(user: User, account_id: int, folder_id: int) -> Folder:

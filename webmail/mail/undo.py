@@ -31,8 +31,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
-from django.db.models.functions import Greatest
 from django.http import Http404
 from django.utils import timezone
 
@@ -41,13 +39,13 @@ from webmail import door
 from webmail.after_response import run_after_response
 from webmail.mail import snapshots
 from webmail.models import (
-    Folder,
     Message,
     OperationKind,
     OperationState,
     PendingOperation,
     UndoableAction,
     lock_folder,
+    move_counts,
 )
 from webmail.shared import events
 from webmail.shared.changes import operation
@@ -323,13 +321,7 @@ def _put_back(
     built = snapshots.rebuild(source, rows)
     Message.objects.bulk_create(built, ignore_conflicts=True)
     unseen = sum(1 for r in rows if not r.get("seen"))
-    Folder.objects.filter(id=source).update(
-        total=F("total") + len(rows), unseen=F("unseen") + unseen
-    )
-    Folder.objects.filter(id=target).update(
-        total=Greatest(F("total") - len(rows), 0),
-        unseen=Greatest(F("unseen") - unseen, 0),
-    )
+    move_counts(target, source, len(rows), unseen)
     # Copies the target's sync brought in already, if the server said their
     # UIDs; the rest leave the target's cache when the move back is synced.
     arrived = [int(v) for v in (op.payload.get("moved") or {}).values()]

@@ -26,6 +26,7 @@ from webmail.models import (
     among,
     lock_folder,
     lock_user_folder,
+    move_counts,
 )
 from webmail.shared import events
 from webmail.shared.flags import FIELDS, apply_flags
@@ -217,14 +218,7 @@ def take_out(
         ]
         if keep is not None:
             keep(ops)
-        Folder.objects.filter(id=folder.id).update(
-            total=Greatest(F("total") - len(found), 0),
-            unseen=Greatest(F("unseen") - unseen, 0),
-        )
-        if target is not None:
-            Folder.objects.filter(id=target.id).update(
-                total=F("total") + len(found), unseen=F("unseen") + unseen
-            )
+        move_counts(folder.id, target.id if target else None, len(found), unseen)
     return moved
 
 
