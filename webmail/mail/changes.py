@@ -146,7 +146,8 @@ def _take_out(
     target: Folder | None,
 ) -> int:
     """Remove messages from a folder's cache and queue the server operation."""
-    with transaction.atomic():
+    # No savepoint inside undoable()'s transaction (see take_out).
+    with transaction.atomic(savepoint=False):
         moved = take_out(
             account.id, folder, uids, kind, payload, target, _keeper(folder, target)
         )
