@@ -16,7 +16,6 @@ from functools import partial
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
 from django.http import Http404
 
 from accounts.models import MailAccount, User
@@ -126,10 +125,8 @@ def _keeper(folder: Folder, target: Folder | None) -> Keeper | None:
     if target is None:
         return None
 
-    def capture(
-        rows: QuerySet[Message],
-    ) -> Callable[[list[PendingOperation]], None] | None:
-        kept = snapshots.capture(rows)
+    def capture(ids: list[int]) -> Callable[[list[PendingOperation]], None] | None:
+        kept = snapshots.capture(ids)
         if kept is None:
             return None
         return lambda ops: snapshots.keep(ops, folder.id, target.id, kept)

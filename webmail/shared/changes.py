@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F
 from django.db.models.functions import Greatest
 from django.http import Http404
 
@@ -168,7 +168,7 @@ def _save_flags(changed: list[Message], add: list[str], remove: list[str]) -> No
 # Given the rows a move takes out, before they go: what to do with the
 # operations once they are recorded (None: nothing). The page side keeps the
 # rows so that an undo can put them back (webmail/mail/snapshots.py).
-Keeper = Callable[[QuerySet[Message]], Callable[[list[PendingOperation]], None] | None]
+Keeper = Callable[[list[int]], Callable[[list[PendingOperation]], None] | None]
 
 # UIDs named by one operation at most: the worker sends each as one command
 # (and a search of the UIDs first), whose line a server may cap at 8 KB.
@@ -210,8 +210,9 @@ def take_out(
             return []
         moved = sorted(uid for _, uid, _ in found)
         unseen = sum(1 for *_, seen in found if not seen)
-        keep = keeper(rows) if keeper is not None else None
-        taken = among("webmail_message.id", [row_id for row_id, *_ in found])
+        found_ids = [row_id for row_id, *_ in found]
+        keep = keeper(found_ids) if keeper is not None else None
+        taken = among("webmail_message.id", found_ids)
         Message.objects.filter(taken).delete()
         ops = [
             operation(account_id, kind, folder.id, part, payload, current)
