@@ -1,7 +1,7 @@
 """Count the instructions the web side spends per page, under callgrind.
 
 Usage: python bench/instructions.py [--count 1000] [--requests 50]
-       [--kinds list,list-htmx,pane,star]
+       [--kinds list,list-htmx,pane,star,move]
 
 Wall and CPU times on a shared or slow machine move by tens of percent
 from run to run; callgrind counts the instructions a request executes,
@@ -21,7 +21,9 @@ not the HTTP server's: bench/webcpu.py measures that whole.
 - list-htmx: the same asked for by htmx (the list part);
 - pane: a read message in the reading pane, its body in the cache;
 - star: a star set and taken off again, from the list's row (the change
-  goes to Redis for a worker; none runs).
+  goes to Redis for a worker; none runs);
+- move: one message moved to Archive from the list's toolbar, with its
+  undo offer (a new message each time).
 
 Needs valgrind (Debian's package) and its callgrind_control.
 """
@@ -43,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._inprocess import bench_account, run_in_process
 
-KINDS = ("list", "list-htmx", "pane", "star")
+KINDS = ("list", "list-htmx", "pane", "star", "move")
 WARM_UP = 30
 TOTALS = re.compile(r"^([\d,]+) \(100\.0%\)\s+PROGRAM TOTALS", re.MULTILINE)
 
@@ -104,7 +106,7 @@ def child(kind: str, count: int, requests: int) -> None:
     for n in range(WARM_UP):
         send(n)
     counting(True)
-    for n in range(requests):
+    for n in range(WARM_UP, WARM_UP + requests):
         send(n)
     counting(False)
 
@@ -177,6 +179,7 @@ def request_of(kind: str, client: Any, inbox: Any) -> Any:
     """The request of a kind, as a function of its number."""
     base = f"/mail/{inbox.account_id}/{inbox.id}/"
     newest = inbox.total
+    headers = {"HX-Request": "true"}
 
     def get(path: str, headers: dict[str, str] | None = None) -> None:
         answer = client.get(path, headers=headers)
@@ -194,11 +197,22 @@ def request_of(kind: str, client: Any, inbox: Any) -> Any:
         answer = client.post(
             f"{base}{newest}/flag",
             {"flagged": "1" if n % 2 == 0 else "0"},
-            headers={"HX-Request": "true"},
+            headers=headers,
         )
         assert answer.status_code == 200, answer.status_code
 
-    return star
+    if kind == "star":
+        return star
+    from webmail.models import Folder
+
+    archive = Folder.objects.get(account_id=inbox.account_id, name="Archive")
+
+    def move(n: int) -> None:
+        form = {"action": "move", "target": archive.id, "uid": newest - n, "back": base}
+        answer = client.post(f"{base}bulk", form, headers=headers)
+        assert answer.status_code == 200, answer.status_code
+
+    return move
 
 
 if __name__ == "__main__":
