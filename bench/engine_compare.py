@@ -1,6 +1,7 @@
 """Print runs of bench/engine.py side by side, per size.
 
 Usage: python bench/engine_compare.py A.json B.json [C.json ...] [--labels before,after]
+       [--markdown]
 
 Each file is what `bench/engine.py --json PATH` wrote. The rows are
 engine.py's table's; for each size there is a column per file (two or more), so the code
@@ -25,6 +26,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="+", metavar="JSON")
     parser.add_argument("--labels", help="a name for each file, comma-separated")
+    parser.add_argument(
+        "--markdown", action="store_true", help="print a Markdown table (for reports)"
+    )
     options = parser.parse_args()
     labels = (
         options.labels.split(",")
@@ -50,7 +54,18 @@ def main() -> None:
             for (_, value, _, _), (_, results) in zip(lines, runs, strict=True)
         ]
         table.append([name, *cells, target])
-    print_aligned(table)
+    if options.markdown:
+        print_markdown(table)
+    else:
+        print_aligned(table)
+
+
+def print_markdown(table: list[list[str]]) -> None:
+    print()
+    for n, line in enumerate(table):
+        print("| " + " | ".join(cell.replace("|", "/") for cell in line) + " |")
+        if n == 0:
+            print("|" + " --- |" * len(line))
 
 
 if __name__ == "__main__":
