@@ -12,10 +12,9 @@ def get_account_for_user(user: User, account_id: int) -> MailAccount:
     Another user's id gets the same 404 as an id that does not exist, so ids
     cannot be probed.
     """
-    found = _ACCOUNT.objects((int(account_id), int(user.pk)))
-    if not found:
+    account = _ACCOUNT.first((int(account_id), int(user.pk)))
+    if account is None:
         raise Http404("No such mail account.")
-    account = found[0]
     # Its user is the one asked for: account.user costs no second query.
     account.user = user
     return account

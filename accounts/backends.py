@@ -29,11 +29,6 @@ from webmail.shared.prepared import Prepared
 _USER_BY_ID: Prepared[User] = Prepared(lambda pk: User.objects.filter(pk=pk))
 
 
-def _user_by_id(user_id: int) -> User | None:
-    found = _USER_BY_ID.objects(user_id)
-    return found[0] if found else None
-
-
 def _preset(username: str | None, password: str | None) -> MailDomain | None:
     """The preset that lets this address sign in with its mail password."""
     if not username or not password or "@" not in username:
@@ -72,7 +67,7 @@ class LocalUserBackend(ModelBackend):
     """Django's ModelBackend (local passwords), loading its user precompiled."""
 
     def get_user(self, user_id: int) -> User | None:
-        user = _user_by_id(user_id)
+        user = _USER_BY_ID.first(user_id)
         return user if user is not None and self.user_can_authenticate(user) else None
 
 
@@ -163,5 +158,5 @@ class MailServerBackend(BaseBackend):
         return user
 
     def get_user(self, user_id: int) -> User | None:
-        user = _user_by_id(user_id)
+        user = _USER_BY_ID.first(user_id)
         return user if user is not None and user.is_active else None

@@ -13,6 +13,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -77,3 +78,59 @@ def bench_account(username: str, address: str = "bench@example.org") -> Any:
     account.imap_password = "unused"  # noqa: S105
     account.save()
     return account
+
+
+def bench_folders(account: Any, total: int, special: tuple[str, ...]) -> Any:
+    """Make the account's INBOX (total messages, loaded) and special folders.
+
+    special: names that are also their special use ("Trash" is \\Trash).
+    Returns the INBOX Folder.
+    """
+    from webmail.models import Folder
+
+    inbox = Folder.objects.create(
+        account=account,
+        name="INBOX",
+        display_name="INBOX",
+        path=["INBOX"],
+        uidvalidity=1,
+        backfill_below_uid=1,
+        total=total,
+    )
+    for name in special:
+        Folder.objects.create(
+            account=account,
+            name=name,
+            display_name=name,
+            path=[name],
+            special_use=f"\\{name}",
+        )
+    return inbox
+
+
+def fill_list(inbox: Any, count: int) -> None:
+    """Cache count messages in the folder (UIDs 1..count, the newest last),
+    as a sync would: some unread, starred or with attachments."""
+    from webmail.models import Message
+
+    newest = datetime(2026, 11, 1, tzinfo=UTC)
+    batch: list[Message] = []
+    for uid in range(1, count + 1):
+        batch.append(
+            Message(
+                folder=inbox,
+                uid=uid,
+                seen=uid % 7 != 0,
+                flagged=uid % 31 == 0,
+                has_attachments=uid % 11 == 0,
+                date=newest - timedelta(minutes=count - uid),
+                from_name=f"Sender {uid % 500}",
+                from_address=f"sender{uid % 500}@example.net",
+                subject=f"Message number {uid} about the quarterly plan",
+                preview="A short preview of the text, as the list shows it. " * 2,
+            )
+        )
+        if len(batch) == 5000:
+            Message.objects.bulk_create(batch)
+            batch = []
+    Message.objects.bulk_create(batch)

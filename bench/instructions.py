@@ -37,13 +37,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._inprocess import bench_account, run_in_process
+from bench._inprocess import bench_account, bench_folders, fill_list, run_in_process
 
 KINDS = ("list", "list-htmx", "pane", "star", "move")
 WARM_UP = 30
@@ -123,43 +122,13 @@ def cached_inbox(count: int) -> tuple[Any, Any]:
     from django.core.cache import cache
     from django.test import Client
 
-    from webmail.models import Folder, Message
     from webmail.shared import bodycache
 
     account = bench_account("instructions")
-    inbox = Folder.objects.create(
-        account=account,
-        name="INBOX",
-        display_name="INBOX",
-        path=["INBOX"],
-        uidvalidity=1,
-        backfill_below_uid=1,
-        total=count,
+    inbox = bench_folders(
+        account, count, ("Drafts", "Sent", "Trash", "Archive", "Junk")
     )
-    for name in ("Drafts", "Sent", "Trash", "Archive", "Junk"):
-        Folder.objects.create(
-            account=account,
-            name=name,
-            display_name=name,
-            path=[name],
-            special_use=f"\\{name}",
-        )
-    newest = datetime(2026, 11, 1, tzinfo=UTC)
-    Message.objects.bulk_create(
-        Message(
-            folder=inbox,
-            uid=uid,
-            seen=uid % 7 != 0,
-            flagged=uid % 31 == 0,
-            has_attachments=uid % 11 == 0,
-            date=newest - timedelta(minutes=count - uid),
-            from_name=f"Sender {uid % 500}",
-            from_address=f"sender{uid % 500}@example.net",
-            subject=f"Message number {uid} about the quarterly plan",
-            preview="A short preview of the text, as the list shows it. " * 2,
-        )
-        for uid in range(1, count + 1)
-    )
+    fill_list(inbox, count)
     html = "<p>Hello <b>there</b>, a paragraph of the message.</p>" * 20
     body = {
         "text": "Hello",

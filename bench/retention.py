@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._inprocess import bench_account, run_in_process, timed
+from bench._inprocess import bench_account, bench_folders, run_in_process, timed
 
 
 def main() -> None:
@@ -43,30 +43,14 @@ def run_bench(count: int, repeat: int) -> None:
     from django.test import Client
     from django.utils import timezone
 
-    from webmail.models import Folder, Message
+    from webmail.models import Message
     from webmail.shared.retention import figures
 
     name = f"bench{uuid.uuid4().hex[:8]}"
     account = bench_account(name, f"{name}@example.org")
     user = account.user
     try:
-        inbox = Folder.objects.create(
-            account=account,
-            name="INBOX",
-            display_name="INBOX",
-            path=["INBOX"],
-            uidvalidity=1,
-            backfill_below_uid=1,
-            total=count,
-        )
-        for special in ("Trash", "Archive"):
-            Folder.objects.create(
-                account=account,
-                name=special,
-                display_name=special,
-                path=[special],
-                special_use=f"\\{special}",
-            )
+        inbox = bench_folders(account, count, ("Trash", "Archive"))
         now = timezone.now()
         span = 5 * 365 * 24 * 60  # minutes in five years
         started = time.perf_counter()

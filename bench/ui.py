@@ -16,12 +16,17 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._inprocess import bench_account, run_in_process, timed
+from bench._inprocess import (
+    bench_account,
+    bench_folders,
+    fill_list,
+    run_in_process,
+    timed,
+)
 
 
 def main() -> None:
@@ -44,51 +49,14 @@ def run_bench(count: int, repeat: int) -> None:
     from django.core.cache import cache
     from django.test import Client
 
-    from webmail.models import Folder, Message
+    from webmail.models import Message
     from webmail.shared import bodycache
 
     account = bench_account("bench")
     user = account.user
-    inbox = Folder.objects.create(
-        account=account,
-        name="INBOX",
-        display_name="INBOX",
-        path=["INBOX"],
-        uidvalidity=1,
-        backfill_below_uid=1,
-        total=count,
-    )
-    for name in ("Drafts", "Sent", "Trash", "Archive"):
-        Folder.objects.create(
-            account=account,
-            name=name,
-            display_name=name,
-            path=[name],
-            special_use=f"\\{name}",
-        )
-
+    inbox = bench_folders(account, count, ("Drafts", "Sent", "Trash", "Archive"))
     started = time.perf_counter()
-    newest = datetime(2026, 11, 1, tzinfo=UTC)
-    batch: list[Message] = []
-    for uid in range(1, count + 1):
-        batch.append(
-            Message(
-                folder=inbox,
-                uid=uid,
-                seen=uid % 7 != 0,
-                flagged=uid % 31 == 0,
-                has_attachments=uid % 11 == 0,
-                date=newest - timedelta(minutes=count - uid),
-                from_name=f"Sender {uid % 500}",
-                from_address=f"sender{uid % 500}@example.net",
-                subject=f"Message number {uid} about the quarterly plan",
-                preview="A short preview of the text, as the list shows it. " * 2,
-            )
-        )
-        if len(batch) == 5000:
-            Message.objects.bulk_create(batch)
-            batch = []
-    Message.objects.bulk_create(batch)
+    fill_list(inbox, count)
     fill_seconds = time.perf_counter() - started
 
     body = {

@@ -47,6 +47,16 @@ def _near_full(make_imap_user, other_device):
     return phone, account, folders, client
 
 
+def _refused(account, what: str) -> PendingOperation:
+    """Wait for the account's operation that the server refused."""
+    return wait_for(
+        lambda: PendingOperation.objects.filter(
+            account=account, state=OperationState.FAILED
+        ).first(),
+        what=what,
+    )
+
+
 def _text(page: bytes) -> str:
     return html.unescape(re.sub(r"\s+", " ", page.decode()))
 
@@ -235,12 +245,7 @@ def test_a_copy_refused_for_a_full_mailbox_says_so_and_loses_nothing(
 
     assert changes.copy_messages(account, inbox, [photos.uid], archive) == 1
 
-    operation = wait_for(
-        lambda: PendingOperation.objects.filter(
-            account=account, state=OperationState.FAILED
-        ).first(),
-        what="the copy refused",
-    )
+    operation = _refused(account, "the copy refused")
     assert operation.error_kind == "OverQuota"
     page = _text(client.get(f"/mail/{account.id}/{inbox.id}/").content)
     assert "1 message could not be copied to Archive: the mailbox is full." in page
@@ -278,12 +283,7 @@ def test_a_move_refused_for_a_full_mailbox_says_so_and_loses_nothing(
         assert changes.move_messages(account, inbox, [photos.uid], attic) == 1
         assert not Message.objects.filter(folder=inbox, uid=photos.uid).exists()
 
-        operation = wait_for(
-            lambda: PendingOperation.objects.filter(
-                account=account, state=OperationState.FAILED
-            ).first(),
-            what="the move refused",
-        )
+        operation = _refused(account, "the move refused")
         assert operation.error_kind == "OverQuota"
         # The worker puts the message back in the list once refused.
         wait_for(

@@ -18,11 +18,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Model, Q
 from django.db.models.utils import create_namedtuple_class
 from django.http import Http404
 
@@ -33,10 +33,9 @@ from webmail.models import Folder, Message
 from webmail.shared.cursors import EPOCH, microseconds
 from webmail.shared.prepared import Prepared
 
+M = TypeVar("M", bound=Model)
+
 # Folders ---------------------------------------------------------------------
-
-# Seconds between two checks of a folder asked for by page views.
-
 
 # Seconds between two checks of a folder asked for by page views.
 SYNC_EVERY = 2
@@ -72,13 +71,7 @@ _FOLDERS = Prepared(
 
 def get_folder(account: MailAccount, folder_id: int) -> Folder:
     """Return the account's folder with this id, or 404."""
-    try:
-        found = _ACCOUNT_FOLDER.objects((int(folder_id), int(account.id)))
-    except (ValueError, TypeError):
-        found = []
-    if not found:
-        raise Http404("No such folder.")
-    return found[0]
+    return _one_or_404(_ACCOUNT_FOLDER, (folder_id, account.id), "No such folder.")
 
 
 # A move's target, a message's folder: read on every action, compiled once.
@@ -95,13 +88,8 @@ def user_folder(user: User, account_id: int, folder_id: int) -> Folder:
     """
     if not user.is_active:
         raise Http404("No such folder.")
-    try:
-        found = _USER_FOLDER.objects((int(folder_id), int(account_id), int(user.id)))
-    except (ValueError, TypeError):
-        found = []
-    if not found:
-        raise Http404("No such folder.")
-    return found[0]
+    ids = (folder_id, account_id, user.id)
+    return _one_or_404(_USER_FOLDER, ids, "No such folder.")
 
 
 # Every view acting on one folder or message reads it first: compiled once,
@@ -347,13 +335,21 @@ _MESSAGE = Prepared[Message](
 
 
 def _message(folder_id: int, uid: int) -> Message:
+    return _one_or_404(_MESSAGE, (folder_id, uid), "No such message.")
+
+
+def _one_or_404(query: Prepared[M], ids: tuple[Any, ...], missing: str) -> M:
+    """The row a compiled query finds by these ids (from a URL), or 404.
+
+    An id that is not a number finds nothing, as one that is not there.
+    """
     try:
-        found = _MESSAGE.objects((int(folder_id), int(uid)))
+        found = query.first(tuple(int(i) for i in ids))
     except (ValueError, TypeError):
-        found = []
-    if not found:
-        raise Http404("No such message.")
-    return found[0]
+        found = None
+    if found is None:
+        raise Http404(missing)
+    return found
 
 
 def thread(message: Message) -> list[Message]:

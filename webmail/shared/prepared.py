@@ -98,6 +98,11 @@ class Prepared(Generic[M]):
             return [model.from_db(using, names, values) for values in rows]
         return _with_related(compiled, rows, using)
 
+    def first(self, key: Any, using: str = "default") -> M | None:
+        """Return the query's first model instance, or None."""
+        found = self.objects(key, using)
+        return found[0] if found else None
+
     def _for(self, using: str) -> _Compiled:
         key = (using, connections[using].vendor)
         compiled = self._compiled.get(key)
